@@ -1,0 +1,5 @@
+"""`python -m fcaudit`."""
+
+from fcaudit.cli import main
+
+main()

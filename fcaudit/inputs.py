@@ -1,0 +1,97 @@
+"""Offline input for `fcaudit classify`: objects, list objects, arrays, NDJSON and Events.
+
+NDJSON is read line by line so a file of any size classifies in flat memory; anything
+else (one document, possibly pretty-printed) is parsed whole.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from fcaudit.errors import InputError
+from fcaudit.text import safe
+
+
+@dataclass(frozen=True)
+class Item:
+    """One object to classify, where it came from, and the API version it was rendered in."""
+
+    obj: Mapping[str, Any]
+    where: str
+    stripe_version: str | None = None
+
+
+def _expand(value: Any, where: str) -> Iterator[Item]:
+    """A document's objects: list objects and arrays are flattened, events unwrapped."""
+    if isinstance(value, list):
+        for i, entry in enumerate(value):
+            yield from _expand(entry, f"{where}, item {i + 1}")
+        return
+    if not isinstance(value, Mapping):
+        raise InputError(f"{where}: expected a JSON object, got {type(value).__name__}.")
+    kind = value.get("object")
+    if kind == "list" and isinstance(value.get("data"), list):
+        yield from _expand(value["data"], where)
+    elif kind == "event":
+        data = value.get("data")
+        inner = data.get("object") if isinstance(data, Mapping) else None
+        if not isinstance(inner, Mapping):
+            raise InputError(f"{where}: event has no data.object.")
+        version = value.get("api_version")
+        yield Item(
+            inner,
+            f"{where} (event {safe(value.get('id', '?'))})",
+            version if isinstance(version, str) else None,
+        )
+    else:
+        yield Item(value, where)
+
+
+def _decode_error(err: json.JSONDecodeError, name: str, line_offset: int = 0) -> InputError:
+    return InputError(
+        f"{name}: invalid JSON at line {err.lineno + line_offset}, column {err.colno}: "
+        f"{err.msg}. Tip: the input must be JSON, a JSON array, or one JSON object per line."
+    )
+
+
+def read_items(stream: TextIO, name: str) -> Iterator[Item]:
+    """Yield every classifiable item in `stream`, raising `InputError` with a location."""
+    first = ""
+    line_no = 0
+    for raw in stream:
+        line_no += 1
+        if raw.strip():
+            first = raw
+            break
+    if not first:
+        raise InputError(f"{name}: no input. Tip: give a JSON file, or pipe JSON into '-'.")
+    try:
+        head = json.loads(first)
+    except json.JSONDecodeError:
+        head = None
+    if head is None:
+        # One multi-line document: read the rest and parse it whole.
+        text = first + stream.read()
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise _decode_error(err, name, line_no - 1) from None
+        yield from _expand(doc, name)
+        return
+    # The first line is a complete value: treat the input as NDJSON.
+    yield from _expand(head, f"{name} line {line_no}")
+    for raw in stream:
+        line_no += 1
+        if not raw.strip():
+            continue
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as err:
+            raise InputError(
+                f"{name} line {line_no}: invalid JSON at column {err.colno}: {err.msg}. "
+                "Tip: NDJSON needs one complete JSON object per line."
+            ) from None
+        yield from _expand(value, f"{name} line {line_no}")

@@ -1,0 +1,59 @@
+"""A live progress line on stderr, shown only when stderr is a terminal."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import TracebackType
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from fcaudit.client import Stats
+from fcaudit.scan import Scanner
+
+
+class ProgressDisplay:
+    """Redraws `customers done/total, accounts, requests, rate, retries` 4 times a second."""
+
+    def __init__(self, console: Console, scanner: Scanner, stats: Stats) -> None:
+        self._console = console
+        self._scanner = scanner
+        self._stats = stats
+        self._stop = threading.Event()
+        self._started = time.monotonic()
+        self._live = Live(self._render(), console=console, transient=True, auto_refresh=False)
+        self._thread = threading.Thread(target=self._loop, name="fcaudit-progress", daemon=True)
+
+    def _render(self) -> Text:
+        s = self._scanner
+        r = s.result
+        snap = self._stats.snapshot()
+        elapsed = max(1e-6, time.monotonic() - self._started)
+        total = s.scopes_total if s.scopes_total is not None else f"{s.scopes_listed}+"
+        return Text(
+            f"scopes {r.scopes_done}/{total}  accounts {r.accounts}  "
+            f"requests {snap['requests']}  {snap['requests'] / elapsed:.1f} req/s  "
+            f"retries {snap['retries']} (429: {snap['rate_limited']})  "
+            f"errors {len(r.errors)}"
+        )
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.25):
+            self._live.update(self._render(), refresh=True)
+
+    def __enter__(self) -> ProgressDisplay:
+        self._live.start()
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._thread.join(timeout=1)
+        self._live.stop()
