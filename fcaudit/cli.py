@@ -121,6 +121,14 @@ def stripe_options(f: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="Seconds to wait for one response before retrying.",
         ),
+        click.option(
+            "--max-retries",
+            type=click.IntRange(0, 20),
+            default=6,
+            show_default=True,
+            help="Retries per request for 429, 5xx, timeouts and dropped connections "
+            "(exponential backoff with jitter, at most 2 minutes per request).",
+        ),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -188,6 +196,7 @@ def _stripe_opts(kw: dict[str, Any]) -> StripeOptions:
         max_endpoint_rps=kw.pop("max_endpoint_rps"),
         concurrency=kw.pop("concurrency"),
         timeout=kw.pop("timeout"),
+        max_retries=kw.pop("max_retries"),
     )
 
 

@@ -68,6 +68,7 @@ class StripeOptions:
     max_endpoint_rps: float | None
     concurrency: int | None
     timeout: float
+    max_retries: int = 6
 
     def validate(self) -> None:
         if self.stripe_account is not None:
@@ -101,6 +102,7 @@ class StripeOptions:
             stripe_account=self.stripe_account,
             api_base=api_base,
             timeout=self.timeout,
+            max_retries=self.max_retries,
         )
 
 

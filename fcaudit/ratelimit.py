@@ -31,7 +31,8 @@ class _Bucket:
 
     def earliest(self, now: float) -> float:
         tolerance = (self.burst - 1) * self.interval
-        return max(now, self.tat - tolerance)
+        start = self.tat - tolerance
+        return now if start <= now + 1e-9 else start  # 1e-9: float noise is not a wait
 
     def book(self, start: float) -> None:
         self.tat = max(self.tat, start) + self.interval

@@ -1,0 +1,55 @@
+"""Shared fixtures: the CLI runner, an isolated environment, and Stripe faked at HTTP level."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import responses
+from click.testing import CliRunner, Result
+
+from fcaudit.cli import cli
+
+API = "https://api.stripe.com"
+TEST_KEY = "sk_test_51FAKEkeyDoNotPrint0123456789"
+SCHEMA = json.loads(
+    (Path(__file__).parent.parent / "fcaudit" / "schema" / "report.schema.json").read_text()
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("STRIPE_API_KEY", "FCAUDIT_STRIPE_VERSION", "FCAUDIT_API_BASE", "FORCE_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+@pytest.fixture
+def stripe_api() -> Iterator[responses.RequestsMock]:
+    """The Stripe API, faked under the real stripe SDK at the HTTP layer."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+def run(*args: str, key: str | None = TEST_KEY, input: str | None = None, **env: str) -> Result:
+    """Invoke the CLI like a user would; stdout and stderr are kept apart."""
+    environ = {"STRIPE_API_KEY": key} if key else {}
+    environ.update(env)
+    return CliRunner().invoke(cli, list(args), env=environ, input=input, catch_exceptions=False)
+
+
+_REPORT = jsonschema.Draft202012Validator(SCHEMA)
+_FINDING = jsonschema.Draft202012Validator({**SCHEMA["$defs"]["finding"], "$defs": SCHEMA["$defs"]})
+
+
+def validate_report(doc: dict[str, Any]) -> None:
+    _REPORT.validate(doc)
+
+
+def validate_finding(record: dict[str, Any]) -> None:
+    _FINDING.validate(record)

@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from fcaudit.classify import NotClassifiable, classify, status_signals
+from fcaudit.findings import Category
+from tests.factories import NOW, account, authorization, expiring, inactive, ts
+
+
+@pytest.mark.parametrize(
+    ("obj", "category"),
+    [
+        (account(status="inactive", status_details=inactive("access_expired")), "relink_required"),
+        (account(status="inactive", status_details=inactive("access_denied")), "relink_required"),
+        (
+            account(status="inactive", status_details=inactive("account_closed", "none")),
+            "inactive_unrepairable",
+        ),
+        (account(status="inactive", status_details={}), "inactive_unknown"),
+        (account(status="inactive", omit_status_details=True), "inactive_unknown"),
+        (account(status="inactive", status_details={"inactive": None}), "inactive_unknown"),
+        (account(status="inactive", status_details={"inactive": {}}), "inactive_unknown"),
+        (
+            account(status="inactive", status_details=inactive("x", "future_action")),
+            "inactive_unknown",
+        ),
+        (account(status="disconnected"), "disconnected"),
+        (account(status="active", status_details=expiring(5)), "expiring"),
+        (account(status="active", status_details=expiring(30)), "expiring"),
+        (account(status="active", status_details=expiring(-3)), "expiring"),
+        (account(status="active", status_details=expiring(31)), "active"),
+        (account(status="active", status_details=expiring(400)), "active"),
+        (account(status="active"), "active"),
+        (account(status="active", omit_status_details=True), "active"),
+        (account(status="active", status_details={"active": None}), "active"),
+        (account(status="frozen_future_value"), "unknown"),
+        (account(status=None), "unknown"),  # type: ignore[arg-type]
+        (
+            authorization(
+                status="inactive", status_details={"inactive": {"action": "relink_required"}}
+            ),
+            "relink_required",
+        ),
+        (
+            authorization(status="inactive", status_details={"inactive": {"action": "none"}}),
+            "inactive_unrepairable",
+        ),
+        (authorization(status="disconnected"), "disconnected"),
+        (
+            authorization(
+                status="active",
+                status_details={
+                    "active": {"action": "relink_required", "expected_deactivation_date": ts(3)}
+                },
+            ),
+            "expiring",
+        ),
+        (authorization(), "active"),
+    ],
+)
+def test_category(obj: dict[str, Any], category: str) -> None:
+    assert classify(obj, now=NOW).category == Category(category)
+
+
+def test_unknown_cause_passes_through_raw() -> None:
+    f = classify(account(status="inactive", status_details=inactive("bank_merger_2027")), now=NOW)
+    assert (f.category, f.cause, f.action) == (
+        "relink_required",
+        "bank_merger_2027",
+        "relink_required",
+    )
+
+
+def test_unknown_action_is_reported_raw_and_explained() -> None:
+    f = classify(
+        account(status="inactive", status_details=inactive("access_expired", "call_bank")), now=NOW
+    )
+    assert f.action == "call_bank"
+    assert f.detail is not None and "call_bank" in f.detail
+
+
+def test_inactive_unknown_names_the_ga_version() -> None:
+    obj = account(status="inactive", status_details={})
+    f = classify(obj, now=NOW, stripe_version="2026-10-28.endive")
+    assert f.detail is not None and "2026-10-28.endive" in f.detail
+    assert "preview" in f.recommendation
+
+
+def test_authorizations_never_carry_a_cause() -> None:
+    obj = authorization(
+        status="inactive", status_details={"inactive": {"action": "none", "cause": "x"}}
+    )
+    assert classify(obj, now=NOW).cause is None
+
+
+def test_horizon_is_a_parameter() -> None:
+    obj = account(status="active", status_details=expiring(40))
+    assert classify(obj, now=NOW).category == "active"
+    assert classify(obj, now=NOW, horizon_days=45).category == "expiring"
+    assert classify(obj, now=NOW + timedelta(days=15)).category == "expiring"
+
+
+def test_expiring_reports_date_days_cause_action() -> None:
+    f = classify(
+        account(status="active", status_details=expiring(10, "institution_requirement", "none")),
+        now=NOW,
+    )
+    assert f.days_until_deactivation == 10
+    assert f.expected_deactivation_date is not None
+    assert f.expected_deactivation_date.timestamp() == ts(10)
+    assert (f.cause, f.action) == ("institution_requirement", "none")
+    assert "does not help yet" in f.recommendation
+
+
+def test_overdue_date_has_negative_days() -> None:
+    f = classify(account(status="active", status_details=expiring(-2)), now=NOW)
+    assert f.days_until_deactivation == -2
+    assert "has passed" in f.recommendation
+
+
+def test_active_with_a_later_date_still_reports_it() -> None:
+    f = classify(account(status="active", status_details=expiring(90)), now=NOW)
+    assert f.category == "active"
+    assert f.days_until_deactivation == 90
+    assert f.expected_deactivation_date is not None
+
+
+def test_unreadable_date_is_tolerated() -> None:
+    obj = account(
+        status="active", status_details={"active": {"expected_deactivation_date": "soon"}}
+    )
+    f = classify(obj, now=NOW)
+    assert f.category == "active"
+    assert f.detail is not None and "soon" in f.detail
+
+
+def test_finding_fields() -> None:
+    obj = account(
+        "fca_9", status="inactive", status_details=inactive(), customer="cus_9", last4="4242"
+    )
+    record = classify(obj, now=NOW).to_record()
+    assert record["account_holder"] == {"type": "customer", "id": "cus_9"}
+    assert record["authorization"] == "fcauth_1"
+    assert record["last4"] == "4242"
+    assert record["livemode"] is False
+    assert record["accounts"] is None
+    assert "4242" in record["recommendation"]
+
+
+def test_expanded_holder_and_connected_account_holder() -> None:
+    obj = account()
+    obj["account_holder"] = {"type": "account", "account": {"id": "acct_1", "object": "account"}}
+    f = classify(obj, now=NOW)
+    assert (f.account_holder_type, f.account_holder) == ("account", "acct_1")
+
+
+def test_authorization_lists_covered_accounts() -> None:
+    f = classify(authorization(), now=NOW, accounts=("fca_1", "fca_2"))
+    assert f.to_record()["accounts"] == ["fca_1", "fca_2"]
+
+
+def test_object_type_falls_back_to_id_prefix() -> None:
+    obj = account()
+    del obj["object"]
+    assert classify(obj, now=NOW).object == "financial_connections.account"
+
+
+@pytest.mark.parametrize("obj", [{"object": "customer", "id": "cus_1"}, {"id": "x"}, {}])
+def test_other_objects_are_refused(obj: dict[str, Any]) -> None:
+    with pytest.raises(NotClassifiable):
+        classify(obj, now=NOW)
+
+
+def test_status_signals_list_every_status_field() -> None:
+    obj = account(status="inactive", status_details=inactive())
+    obj["balance_refresh"] = {"status": "failed", "last_attempted_at": ts(-1)}
+    signals = dict(status_signals(obj))
+    assert signals["status"] == "inactive"
+    assert signals["status_details.inactive.cause"] == "access_expired"
+    assert signals["balance_refresh.status"] == "failed"
+    assert signals["authorization"] == "fcauth_1"
+    assert "T" in signals["balance_refresh.last_attempted_at"]  # ISO time shown beside unix

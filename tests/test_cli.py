@@ -1,0 +1,518 @@
+"""The CLI end to end, with Stripe faked at the HTTP layer under the real SDK."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+
+from fcaudit.errors import ExitCode
+from tests.conftest import API, TEST_KEY, run, validate_finding, validate_report
+from tests.factories import account, authorization, expiring, inactive
+from tests.stripe_fake import ACCOUNTS, add_accounts, add_customers, add_error
+
+AS_OF = ("--as-of", "2026-11-26T12:00:00Z")
+
+
+def fleet(rsps: responses.RequestsMock) -> dict[str, list[dict[str, Any]]]:
+    """Three customers over two customer pages, one with 150 accounts over two pages."""
+    by_customer = {
+        "cus_a": [
+            account(
+                "fca_a1",
+                customer="cus_a",
+                status="inactive",
+                status_details=inactive(),
+                authorization="fcauth_a",
+            ),
+            account(
+                "fca_a2",
+                customer="cus_a",
+                status="active",
+                status_details=expiring(5),
+                authorization="fcauth_a",
+            ),
+        ],
+        "cus_b": [
+            account(
+                f"fca_b{i:03d}", customer="cus_b", authorization="fcauth_b", institution="Chase"
+            )
+            for i in range(150)
+        ],
+        "cus_c": [],
+    }
+    add_customers(rsps, list(by_customer), per_page=2)
+    for cus, accts in by_customer.items():
+        add_accounts(rsps, cus, accts)
+    return by_customer
+
+
+def json_out(result: Any) -> dict[str, Any]:
+    doc = json.loads(result.stdout)
+    validate_report(doc)
+    return doc
+
+
+def test_scan_every_customer(stripe_api: responses.RequestsMock) -> None:
+    fleet(stripe_api)
+    result = run("scan", *AS_OF, "--format", "json")
+    doc = json_out(result)
+    assert result.exit_code == ExitCode.FINDINGS
+    assert doc["summary"]["accounts"] == 152
+    assert doc["summary"]["by_category"]["relink_required"] == 1
+    assert doc["summary"]["by_category"]["expiring"] == 1
+    assert doc["summary"]["by_category"]["active"] == 150
+    assert [f["category"] for f in doc["findings"][:2]] == ["relink_required", "expiring"]
+    assert doc["complete"] is True and doc["errors"] == []
+    assert doc["scope"] == {"type": "all_customers", "ids": None}
+    assert doc["stripe_version"] == "2026-09-30.preview"
+    assert doc["mode"] == "test"
+    assert doc["as_of"] == "2026-11-26T12:00:00Z"
+    # every customer page and every account page was requested, nothing else
+    assert doc["stats"]["requests"] == len(stripe_api.calls) == 2 + 1 + 2 + 1
+    assert "fcaudit: 152 account(s)" in result.stderr
+
+
+def test_scan_authorizations_retrieves_each_once(stripe_api: responses.RequestsMock) -> None:
+    fleet(stripe_api)
+    stripe_api.get(
+        API + "/v1/financial_connections/authorizations/fcauth_a",
+        json=authorization(
+            "fcauth_a",
+            status="inactive",
+            status_details={"inactive": {"action": "relink_required"}},
+        ),
+    )
+    stripe_api.get(
+        API + "/v1/financial_connections/authorizations/fcauth_b", json=authorization("fcauth_b")
+    )
+    doc = json_out(run("scan", *AS_OF, "--authorizations", "-f", "json"))
+    auth_calls = [c for c in stripe_api.calls if "/authorizations/" in c.request.url]
+    assert len(auth_calls) == 2
+    auths = {f["id"]: f for f in doc["findings"] if f["object"].endswith("authorization")}
+    assert auths["fcauth_a"]["accounts"] == ["fca_a1", "fca_a2"]
+    assert auths["fcauth_a"]["category"] == "relink_required"
+    assert len(auths["fcauth_b"]["accounts"]) == 150
+    assert doc["summary"]["authorizations"] == 2
+
+
+def test_ndjson_one_finding_per_line(stripe_api: responses.RequestsMock) -> None:
+    fleet(stripe_api)
+    result = run("scan", *AS_OF, "--format", "ndjson")
+    lines = result.stdout.splitlines()
+    assert len(lines) == 152
+    records = [json.loads(line) for line in lines]
+    for r in records:
+        validate_finding(r)
+    assert [r["id"] for r in records if r["category"] == "relink_required"] == ["fca_a1"]
+    assert result.stderr.count("\n") >= 1 and "{" not in result.stderr
+
+
+def test_auto_format_is_json_when_piped(stripe_api: responses.RequestsMock) -> None:
+    fleet(stripe_api)
+    json_out(run("scan", *AS_OF))
+
+
+def test_scope_flags(stripe_api: responses.RequestsMock) -> None:
+    fleet(stripe_api)
+    doc = json_out(run("scan", *AS_OF, "--customer", "cus_a", "--customer", "cus_a", "-f", "json"))
+    assert doc["summary"]["accounts"] == 2
+    assert doc["scope"] == {"type": "customers", "ids": ["cus_a"]}
+    assert not [c for c in stripe_api.calls if "/v1/customers" in c.request.url]
+
+
+def test_customers_from_stdin(stripe_api: responses.RequestsMock) -> None:
+    fleet(stripe_api)
+    doc = json_out(run("scan", *AS_OF, "--customers-from", "-", input="# ids\ncus_a\n\ncus_c\n"))
+    assert doc["scope"]["ids"] == ["cus_a", "cus_c"]
+    assert doc["summary"]["accounts"] == 2
+
+
+def test_account_holder_and_session_scopes(stripe_api: responses.RequestsMock) -> None:
+    from tests.stripe_fake import add_pages
+
+    add_pages(
+        stripe_api,
+        ACCOUNTS,
+        [account("fca_h", customer=None)],
+        query={"account_holder[account]": "acct_1"},
+    )
+    add_pages(stripe_api, ACCOUNTS, [account("fca_s")], query={"session": "fcsess_1"})
+    assert json_out(run("scan", "--account-holder", "acct_1"))["findings"][0]["id"] == "fca_h"
+    assert json_out(run("scan", "--session", "fcsess_1"))["findings"][0]["id"] == "fca_s"
+
+
+def test_stripe_account_header_from_flag_after_command(stripe_api: responses.RequestsMock) -> None:
+    add_accounts(stripe_api, "cus_a", [account()])
+    result = run(
+        "scan",
+        "--customer",
+        "cus_a",
+        "--stripe-account",
+        "acct_9",
+        "--stripe-version",
+        "2026-10-28.endive",
+    )
+    assert result.exit_code == 0, result.stderr
+    req = stripe_api.calls[0].request
+    assert req.headers["Stripe-Account"] == "acct_9"
+    assert req.headers["Stripe-Version"] == "2026-10-28.endive"
+    assert "not a preview version" in result.stderr
+    assert json.loads(result.stdout)["stripe_version"] == "2026-10-28.endive"
+
+
+def test_version_from_environment(stripe_api: responses.RequestsMock) -> None:
+    add_accounts(stripe_api, "cus_a", [account()])
+    run("scan", "--customer", "cus_a", FCAUDIT_STRIPE_VERSION="2026-01-28.preview")
+    assert stripe_api.calls[0].request.headers["Stripe-Version"] == "2026-01-28.preview"
+
+
+def test_api_base_flag_and_env(stripe_api: responses.RequestsMock) -> None:
+    stripe_api.get("http://127.0.0.1:9/v1/financial_connections/accounts/fca_1", json=account())
+    assert run("account", "fca_1", "--api-base", "http://127.0.0.1:9").exit_code == 0
+    assert run("account", "fca_1", FCAUDIT_API_BASE="http://127.0.0.1:9").exit_code == 0
+
+
+def test_restricted_key_works(stripe_api: responses.RequestsMock) -> None:
+    stripe_api.get(API + ACCOUNTS + "/fca_1", json=account())
+    result = run("account", "fca_1", key="rk_test_restricted123")
+    assert result.exit_code == 0
+    assert stripe_api.calls[0].request.headers["Authorization"] == "Bearer rk_test_restricted123"
+
+
+# -- exit codes ---------------------------------------------------------------------------
+
+
+def test_exit_0_when_nothing_matches(stripe_api: responses.RequestsMock) -> None:
+    add_accounts(stripe_api, "cus_a", [account(), account("fca_2", status="disconnected")])
+    assert run("scan", "--customer", "cus_a").exit_code == ExitCode.OK
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "code"),
+    [
+        ("none", 0),
+        ("any", 1),
+        ("disconnected", 1),
+        ("expiring", 0),
+        ("relink_required,expiring", 0),
+    ],
+)
+def test_fail_on(stripe_api: responses.RequestsMock, fail_on: str, code: int) -> None:
+    add_accounts(stripe_api, "cus_a", [account(), account("fca_2", status="disconnected")])
+    assert run("scan", "--customer", "cus_a", "--fail-on", fail_on).exit_code == code
+
+
+def test_exit_3_on_bad_key_and_key_never_printed(
+    stripe_api: responses.RequestsMock, tmp_path: Path
+) -> None:
+    add_error(stripe_api, "/v1/customers", 401, message=f"Invalid API Key provided: {TEST_KEY}")
+    report = tmp_path / "report.json"
+    report.write_text("previous report")
+    result = run("scan", "-o", str(report))
+    assert result.exit_code == ExitCode.AUTH
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert TEST_KEY not in result.stdout + result.stderr
+    assert report.read_text() == "previous report"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_exit_3_on_permission_error_mid_scan(stripe_api: responses.RequestsMock) -> None:
+    add_customers(stripe_api, ["cus_a", "cus_b"])
+    add_error(stripe_api, ACCOUNTS, 403, message="restricted key lacks financial_connections read")
+    result = run("scan")
+    assert result.exit_code == ExitCode.AUTH
+    assert "403" in result.stderr and "Tip:" in result.stderr
+
+
+def test_exit_4_when_customer_listing_fails(stripe_api: responses.RequestsMock) -> None:
+    for _ in range(10):
+        add_error(stripe_api, "/v1/customers", 500, type="api_error", message="boom")
+    result = run("scan", "--max-retries", "2")
+    assert result.exit_code == ExitCode.API
+    assert "listing customers failed" in result.stderr
+    assert len(stripe_api.calls) == 3
+    assert "req_err_500" in result.stderr
+
+
+def test_exit_5_when_a_scope_fails(stripe_api: responses.RequestsMock, tmp_path: Path) -> None:
+    add_customers(stripe_api, ["cus_a", "cus_gone"])
+    add_accounts(stripe_api, "cus_a", [account()])
+    add_error(
+        stripe_api,
+        ACCOUNTS,
+        404,
+        message="No such customer: 'cus_gone'",
+        query={"account_holder[customer]": "cus_gone"},
+    )
+    out = tmp_path / "r.json"
+    result = run("scan", "-o", str(out))
+    assert result.exit_code == ExitCode.INCOMPLETE
+    doc = json.loads(out.read_text())
+    validate_report(doc)
+    assert doc["complete"] is False
+    assert doc["errors"] == [
+        {
+            "scope": {"type": "customer", "id": "cus_gone"},
+            "message": "No such customer: 'cus_gone' (HTTP 404)",
+            "request_id": "req_err_404",
+            "http_status": 404,
+            "code": "resource_missing",
+            "attempts": 1,
+        }
+    ]
+    assert doc["summary"]["accounts"] == 1
+    assert result.stdout == ""
+    assert "cus_gone" in result.stderr and "report written to" in result.stderr
+
+
+def test_account_not_found_is_reported(stripe_api: responses.RequestsMock) -> None:
+    stripe_api.get(API + ACCOUNTS + "/fca_1", json=account())
+    add_error(stripe_api, ACCOUNTS + "/fca_nope", 404)
+    result = run("account", "fca_1", "fca_nope", "-f", "json")
+    assert result.exit_code == ExitCode.INCOMPLETE
+    doc = json_out(result)
+    assert [f["id"] for f in doc["findings"]] == ["fca_1"]
+    assert doc["errors"][0]["scope"] == {"type": "account", "id": "fca_nope"}
+
+
+# -- output -------------------------------------------------------------------------------
+
+
+def test_output_file_is_written_atomically(
+    stripe_api: responses.RequestsMock, tmp_path: Path
+) -> None:
+    add_accounts(stripe_api, "cus_a", [account()])
+    out = tmp_path / "report.json"
+    out.write_text("old")
+    result = run("scan", "--customer", "cus_a", "-o", str(out), "-f", "ndjson")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert json.loads(out.read_text().splitlines()[0])["id"] == "fca_1"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_output_to_missing_directory_is_a_usage_error(
+    stripe_api: responses.RequestsMock, tmp_path: Path
+) -> None:
+    result = run("scan", "-o", str(tmp_path / "nope" / "r.json"))
+    assert result.exit_code == ExitCode.USAGE
+    assert "does not exist" in result.stderr
+    assert not stripe_api.calls
+
+
+def test_table_prints_untrusted_names_literally(stripe_api: responses.RequestsMock) -> None:
+    evil = "[bold red]PAID[/] \x1b[31mred\x1b[0m \x1b]8;;http://x\x07link"
+    add_accounts(
+        stripe_api,
+        "cus_a",
+        [
+            account(
+                display_name=evil,
+                institution="[link=http://evil]Bank[/link]",
+                status="inactive",
+                status_details=inactive(),
+            )
+        ],
+    )
+    result = run("scan", "--customer", "cus_a", "-f", "table", "--color")
+    assert "\x1b]8" not in result.stdout and "\x07" not in result.stdout
+    assert "[bold red]PAID[/]" in result.stdout
+    assert "\\x1b[31mred" in result.stdout
+    assert "[link=http://evil]Bank[/link]" in result.stdout
+
+
+def test_json_escapes_terminal_controls(stripe_api: responses.RequestsMock) -> None:
+    add_accounts(
+        stripe_api,
+        "cus_a",
+        [account(display_name="a\x1b[2Jb\x9bc\u202ed", institution="Café 日本")],
+    )
+    out = run("scan", "--customer", "cus_a", "-f", "ndjson").stdout
+    assert "\x1b" not in out and "\x9b" not in out and "\u202e" not in out
+    record = json.loads(out)
+    assert record["display_name"] == "a\x1b[2Jb\x9bc\u202ed"
+    assert record["institution_name"] == "Café 日本"
+
+
+def test_table_summary_and_hidden_active(stripe_api: responses.RequestsMock) -> None:
+    fleet(stripe_api)
+    out = run("scan", *AS_OF, "-f", "table").stdout
+    assert "fca_a1" in out and "fca_a2" in out and "fca_b000" not in out
+    assert "150 active finding(s) not listed" in out
+    assert "Summary: 1 relink_required, 1 expiring, 150 active" in out
+    assert "fca_b000" in run("scan", *AS_OF, "-f", "table", "--show-active").stdout
+
+
+def test_account_detail_view_shows_status_signals(stripe_api: responses.RequestsMock) -> None:
+    obj = account(status="inactive", status_details=inactive("account_closed", "none"))
+    obj["balance_refresh"] = {"status": "failed", "last_attempted_at": 1764000000}
+    stripe_api.get(API + ACCOUNTS + "/fca_1", json=obj)
+    out = run("account", "fca_1", "-f", "table").stdout
+    for text in (
+        "inactive_unrepairable",
+        "status_details.inactive.cause",
+        "account_closed",
+        "balance_refresh.status",
+        "failed",
+    ):
+        assert text in out
+
+
+def test_no_color_means_no_escape_codes(stripe_api: responses.RequestsMock) -> None:
+    add_accounts(stripe_api, "cus_a", [account(status="inactive", status_details=inactive())])
+    assert "\x1b[" not in run("scan", "--customer", "cus_a", "-f", "table").stdout
+
+
+# -- bad input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["account", "cus_1"], "is not a Financial Connections account id"),
+        (["authorization", "fca_1"], "is not a Financial Connections authorization id"),
+        (["scan", "--customer", "fca_1"], "is not a customer id"),
+        (["scan", "--customer", "cus_1", "--session", "fcsess_1"], "conflict"),
+        (["scan", "--account-holder", "cus_1"], "connected account id"),
+        (["scan", "--as-of", "yesterday"], "--as-of"),
+        (["scan", "--fail-on", "broken"], "unknown category 'broken'"),
+        (["scan", "--format", "xml"], "'xml' is not one of"),
+        (["scan", "--stripe-account", "cus_1"], "connected account id"),
+        (["scan", "--api-base", "ftp://x"], "not an http(s) URL"),
+        (["scan", "--api-base", "http://api.example.com"], "unencrypted"),
+        (["scan", "--sandbox", "--api-base", "http://127.0.0.1:1"], "conflict"),
+    ],
+)
+def test_usage_errors(stripe_api: responses.RequestsMock, args: list[str], needle: str) -> None:
+    result = run(*args)
+    assert result.exit_code == ExitCode.USAGE, result.stderr
+    assert needle in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not stripe_api.calls
+
+
+def test_missing_key(stripe_api: responses.RequestsMock) -> None:
+    result = run("scan", key=None)
+    assert result.exit_code == ExitCode.USAGE
+    assert "STRIPE_API_KEY" in result.stderr and "--sandbox" in result.stderr
+
+
+def test_publishable_key_refused_without_echo() -> None:
+    result = run("scan", key="pk_test_abcdef123456")
+    assert result.exit_code == ExitCode.USAGE
+    assert "abcdef123456" not in result.stderr
+
+
+def test_bad_customers_file_line(tmp_path: Path) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text("cus_1\nfca_2\n")
+    result = run("scan", "--customers-from", str(ids))
+    assert result.exit_code == ExitCode.USAGE
+    assert "ids.txt line 2" in result.stderr
+
+
+# -- classify (offline) -------------------------------------------------------------------
+
+
+def classify_json(tmp_path: Path, content: str, *args: str) -> Any:
+    src = tmp_path / "in.json"
+    src.write_text(content)
+    return run("classify", str(src), *AS_OF, "-f", "json", *args, key=None)
+
+
+def test_classify_inputs(tmp_path: Path) -> None:
+    a = account("fca_x", status="inactive", status_details=inactive())
+    b = account("fca_y")
+    variants = {
+        "object": json.dumps(a, indent=2),
+        "array": json.dumps([a, b]),
+        "list": json.dumps(
+            {"object": "list", "data": [a, b], "has_more": False, "url": "/v1/x"}, indent=1
+        ),
+        "ndjson": json.dumps(a) + "\n\n" + json.dumps(b) + "\n",
+        "event": json.dumps(
+            {
+                "id": "evt_1",
+                "object": "event",
+                "type": "financial_connections.account.deactivated",
+                "api_version": "2026-09-30.preview",
+                "data": {"object": a},
+            }
+        ),
+    }
+    for name, content in variants.items():
+        result = classify_json(tmp_path, content)
+        doc = json_out(result)
+        assert doc["findings"][0]["id"] == "fca_x", name
+        assert doc["findings"][0]["category"] == "relink_required", name
+        assert result.exit_code == ExitCode.FINDINGS, name
+
+
+def test_classify_event_rendered_in_ga_explains_version(tmp_path: Path) -> None:
+    a = account("fca_x", status="inactive", status_details={})
+    event = {
+        "id": "evt_1",
+        "object": "event",
+        "api_version": "2026-10-28.endive",
+        "data": {"object": a},
+    }
+    doc = json_out(classify_json(tmp_path, json.dumps(event)))
+    assert doc["findings"][0]["category"] == "inactive_unknown"
+    assert "2026-10-28.endive" in doc["findings"][0]["detail"]
+
+
+def test_classify_stdin() -> None:
+    result = run("classify", "-", "-f", "ndjson", input=json.dumps(account()), key=None)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["category"] == "active"
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ('{"id": "fca_1",\n  "status": }', "invalid JSON at line 2"),
+        (
+            '{"id": "fca_1", "object": "financial_connections.account"}\n{oops\n',
+            "line 2: invalid JSON",
+        ),
+        ('{"id": "cus_1", "object": "customer"}', "got object='customer'"),
+        ("", "no input"),
+        ("[1, 2]", "expected a JSON object"),
+    ],
+)
+def test_classify_bad_input(tmp_path: Path, content: str, needle: str) -> None:
+    result = classify_json(tmp_path, content)
+    assert result.exit_code == ExitCode.USAGE
+    assert needle in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_classify_missing_file() -> None:
+    result = run("classify", "/nonexistent/x.json", key=None)
+    assert result.exit_code == ExitCode.USAGE
+    assert "cannot read" in result.stderr
+
+
+def test_classify_needs_no_key_and_sends_nothing(
+    tmp_path: Path, stripe_api: responses.RequestsMock
+) -> None:
+    assert classify_json(tmp_path, json.dumps(account())).exit_code == 0
+    assert not stripe_api.calls
+
+
+# -- help ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [[], ["scan"], ["account"], ["authorization"], ["classify"]])
+def test_help_has_examples(command: list[str]) -> None:
+    result = run(*command, "--help")
+    assert result.exit_code == 0
+    assert "Examples:" in result.stdout
+
+
+def test_version() -> None:
+    assert run("--version").stdout.startswith("fcaudit, version ")

@@ -1,0 +1,44 @@
+"""The README's contract tables match the code; the schema is a valid JSON Schema."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jsonschema
+
+from fcaudit.errors import ExitCode
+from fcaudit.findings import Category
+from tests.conftest import SCHEMA
+
+README = (Path(__file__).parent.parent / "README.md").read_text()
+
+
+def section(title: str) -> str:
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", README, re.S | re.M)
+    assert match, f"README has no section {title!r}"
+    return match.group(1)
+
+
+def test_exit_code_table_matches_code() -> None:
+    codes = [int(m) for m in re.findall(r"^\| (\d+) \|", section("Exit codes"), re.M)]
+    assert codes == [int(c) for c in ExitCode]
+
+
+def test_category_table_matches_code() -> None:
+    names = re.findall(r"^\| `([a-z_]+)` \|", section("Categories"), re.M)
+    assert names == [str(c) for c in Category]
+
+
+def test_schema_is_valid_and_lists_every_category() -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    assert SCHEMA["$defs"]["category"]["enum"] == [str(c) for c in Category]
+    assert set(SCHEMA["properties"]["summary"]["properties"]["by_category"]["required"]) == {
+        str(c) for c in Category
+    }
+
+
+def test_changelog_names_every_exit_code() -> None:
+    changelog = (Path(__file__).parent.parent / "CHANGELOG.md").read_text()
+    for code in ExitCode:
+        assert str(int(code)) in changelog
