@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -39,6 +40,12 @@ class FcauditGroup(click.Group):
             _fail("interrupted.", ExitCode.INTERRUPTED)
         except BrokenPipeError:
             _closed_stdout()
+        except OSError as err:  # writing the report failed (disk full, permissions)
+            _fail(
+                f"cannot write the report: {err.strerror or err}. Tip: check the disk and the "
+                "--output path; an earlier report was left untouched.",
+                ExitCode.API,
+            )
 
 
 def _fail(message: str, code: ExitCode) -> NoReturn:
@@ -48,9 +55,9 @@ def _fail(message: str, code: ExitCode) -> NoReturn:
 
 def _closed_stdout() -> NoReturn:
     """The reader went away (`| head`): stop quietly, like a process killed by SIGPIPE."""
-    with contextlib.suppress(Exception):
-        devnull = open("/dev/null", "w")  # noqa: SIM115 - lives until exit
-        sys.stdout = devnull
+    # Point fd 1 at /dev/null so the interpreter's final flush can't fail again.
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     sys.exit(141)
 
 

@@ -123,6 +123,14 @@ class WorkPool:
         self.wait_below(1)
 
 
+class OutputFailed(Exception):
+    """Writing a finding failed (closed pipe, full disk): the whole run must stop."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class Scanner:
     """Runs one scan or retrieval against a gateway and sends findings to `sink`."""
 
@@ -170,12 +178,18 @@ class Scanner:
                 self._emit_authorizations()
         except (KeyboardInterrupt, Cancelled):
             self.gateway.cancelled.set()
-            with self._lock:
-                self.result.interrupted = True
-            return self.result
+            if self._fatal is None:  # a real interrupt, not a worker's fatal error
+                with self._lock:
+                    self.result.interrupted = True
+                return self.result
+        except OutputFailed as err:
+            self.gateway.cancelled.set()
+            raise err.error from None
         except BaseException:
             self.gateway.cancelled.set()
             raise
+        if isinstance(self._fatal, OutputFailed):
+            raise self._fatal.error
         if self._fatal is not None:
             raise self._fatal
         return self.result
@@ -218,7 +232,7 @@ class Scanner:
                     scope, err.message, err.request_id, err.http_status, err.code, err.attempts
                 )
             )
-        except FcauditError as err:  # authentication/permission: stop everything
+        except (FcauditError, OutputFailed) as err:  # auth errors, failed writes: stop all
             with self._lock:
                 self._fatal = self._fatal or err
             self.gateway.cancelled.set()
@@ -283,4 +297,7 @@ class Scanner:
                 r.accounts += 1
             if finding.category is not Category.ACTIVE:
                 r.by_institution[finding.institution_name or "(unknown)"] += 1
-            self._sink(finding)
+            try:
+                self._sink(finding)
+            except OSError as err:
+                raise OutputFailed(err) from err

@@ -1,0 +1,366 @@
+#!/usr/bin/env python3
+"""fcaudit benchmark: rate-limit efficiency, fault tolerance, offline speed and memory.
+
+Run with `make bench` (about 10 minutes). Every fcaudit and sandbox run is a real subprocess
+on 127.0.0.1; peak memory is each child's own max RSS (os.wait4). Results are printed as a
+Markdown table and saved to bench/out/results.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+FCAUDIT = str(BIN / "fcaudit")
+KEY = "sk_test_fcaudit_sandbox"
+OUT = ROOT / "bench" / "out"
+URL_LINE = re.compile(r"(http://127\.0\.0\.1:\d+)")
+
+
+def run_measured(cmd: list[str], *, stdout: Any = subprocess.DEVNULL) -> tuple[float, int, int]:
+    """Run cmd; return (wall seconds, peak RSS in MiB, exit code) of that child alone."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stderr.close()
+    if proc.returncode not in (0, 1):
+        sys.stderr.write(err.decode(errors="replace"))
+    return wall, usage.ru_maxrss // 1024, proc.returncode
+
+
+class Sandbox:
+    """`fcaudit sandbox serve` in its own process."""
+
+    def __init__(self, **flags: Any) -> None:
+        self.flags = flags
+        args = [FCAUDIT, "sandbox", "serve", "--port", "0"]
+        for name, value in flags.items():
+            args += [f"--{name.replace('_', '-')}", str(value)]
+        self.command = " ".join(shlex.quote(a) for a in ["fcaudit", *args[1:]])
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        match = URL_LINE.search(line)
+        if not match:
+            self.proc.kill()
+            raise SystemExit(f"sandbox did not start: {line!r}")
+        self.url = match.group(1)
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.url + path, timeout=30) as resp:
+            return json.load(resp)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
+@contextmanager
+def sandbox(**flags: Any) -> Iterator[Sandbox]:
+    box = Sandbox(**flags)
+    try:
+        yield box
+    finally:
+        box.close()
+
+
+def customer_account_count(box: Sandbox) -> int:
+    truth = box.get("/__sandbox/truth")
+    return int(truth["customer_accounts"])
+
+
+def scan(box: Sandbox, *extra: str, fmt: str = "json") -> dict[str, Any]:
+    """Run `fcaudit scan` against the sandbox; return measurements and the report."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        cmd = [FCAUDIT, "scan", "--api-base", box.url, "--api-key", KEY, "-q", "--fail-on", "none"]
+        cmd += ["-f", fmt, *extra]
+        if fmt == "json":
+            cmd += ["-o", str(report)]
+        before = box.get("/__sandbox/stats")
+        wall, rss, code = run_measured(cmd)
+        after = box.get("/__sandbox/stats")
+        doc = json.loads(report.read_text()) if fmt == "json" else {}
+    shown = ["fcaudit", *cmd[1:]]
+    shown[shown.index("--api-base") + 1] = "$SANDBOX"
+    if "-o" in shown:
+        shown[shown.index("-o") + 1] = "report.json"
+    return {
+        "command": " ".join(shlex.quote(a) for a in shown),
+        "wall": wall,
+        "rss_mib": rss,
+        "exit": code,
+        "report": doc,
+        "server": _delta(before, after),
+    }
+
+
+def _delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    by_status = {
+        k: after["by_status"].get(k, 0) - before["by_status"].get(k, 0) for k in after["by_status"]
+    }
+    by_endpoint = {
+        k: after["by_endpoint"].get(k, 0) - before["by_endpoint"].get(k, 0)
+        for k in after["by_endpoint"]
+    }
+    return {
+        "requests": after["requests"] - before["requests"],
+        "by_status": {k: v for k, v in by_status.items() if v},
+        "by_endpoint": {k: v for k, v in by_endpoint.items() if v},
+        "dropped": after.get("dropped", 0) - before.get("dropped", 0),
+    }
+
+
+def bound_seconds(by_endpoint: dict[str, int], global_rps: float, endpoint_rps: float) -> float:
+    """The least time the limits allow for this request mix."""
+    total = sum(by_endpoint.values())
+    return max([total / global_rps, *(n / endpoint_rps for n in by_endpoint.values())])
+
+
+def sequential_baseline(box: Sandbox) -> dict[str, Any]:
+    cmd = [sys.executable, str(ROOT / "bench" / "sequential_baseline.py"), box.url, KEY]
+    before = box.get("/__sandbox/stats")
+    started = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    after = box.get("/__sandbox/stats")
+    result = json.loads(out.stdout) if out.returncode == 0 else {"error": out.stderr[-500:]}
+    return {
+        "command": "python bench/sequential_baseline.py $SANDBOX sk_test_...",
+        "wall": wall,
+        "result": result,
+        "server": _delta(before, after),
+    }
+
+
+def rate_limited_scan(customers: int) -> dict[str, Any]:
+    limits = {"rate_limit": 100, "endpoint_rate_limit": 25}
+    with sandbox(customers=customers, latency_ms=200, jitter_ms=50, **limits) as box:
+        expected = customer_account_count(box)
+        fc = scan(box, "--max-rps", "100", "--max-endpoint-rps", "25", "--concurrency", "16")
+        base = sequential_baseline(box)
+        sandbox_cmd = box.command
+    rows = []
+    for name, run, found, server in (
+        ("fcaudit scan", fc, fc["report"]["summary"]["accounts"], fc["server"]),
+        ("sequential stripe-python", base, base["result"].get("accounts"), base["server"]),
+    ):
+        requests = server["requests"]
+        r429 = server["by_status"].get("429", 0)
+        bound = bound_seconds(server["by_endpoint"], 100, 25)
+        rows.append(
+            {
+                "run": name,
+                "command": run["command"],
+                "wall_s": round(run["wall"], 2),
+                "requests": requests,
+                "429s": r429,
+                "429_share": round(r429 / requests, 4) if requests else 0,
+                "rps": round(requests / run["wall"], 2),
+                "bound_s": round(bound, 2),
+                "efficiency": round(bound / run["wall"], 3),
+                "accounts_found": found,
+                "accounts_expected": expected,
+            }
+        )
+    return {"sandbox": sandbox_cmd, "rows": rows}
+
+
+def fault_scans(customers: int) -> dict[str, Any]:
+    rows = []
+    cases = [
+        (
+            "5% 500/503 + 1% dropped connections",
+            {"latency_ms": 200, "jitter_ms": 50, "rate_limit": 100, "endpoint_rate_limit": 25,
+             "error_rate": 0.05, "drop_rate": 0.01},
+            ["--max-rps", "100", "--max-endpoint-rps", "25"],
+        ),
+        (
+            "429 storm (server 10/s global, 5/s per endpoint; client budget 100/25)",
+            {"latency_ms": 50, "rate_limit": 10, "endpoint_rate_limit": 5},
+            ["--max-rps", "100", "--max-endpoint-rps", "25"],
+        ),
+    ]
+    for name, flags, client in cases:
+        n = customers if "storm" not in name else max(100, customers // 4)
+        with sandbox(customers=n, **flags) as box:
+            expected = customer_account_count(box)
+            fc = scan(box, *client)
+            cmd = box.command
+        report = fc["report"]
+        rows.append(
+            {
+                "run": name,
+                "sandbox": cmd,
+                "command": fc["command"],
+                "wall_s": round(fc["wall"], 2),
+                "exit": fc["exit"],
+                "requests": fc["server"]["requests"],
+                "server_errors": sum(
+                    v for k, v in fc["server"]["by_status"].items() if k.startswith("5")
+                ),
+                "dropped": fc["server"]["dropped"],
+                "429s": fc["server"]["by_status"].get("429", 0),
+                "retries": report["stats"]["retries"],
+                "accounts_found": report["summary"]["accounts"],
+                "accounts_expected": expected,
+                "lost": expected - report["summary"]["accounts"],
+                "errors": len(report["errors"]),
+            }
+        )
+    return {"rows": rows}
+
+
+def offline(n_accounts: int) -> dict[str, Any]:
+    from fcaudit.sandbox.data import build_dataset
+    from datetime import UTC, datetime
+
+    jq = shutil.which("jq")
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "accounts.ndjson"
+        customers = n_accounts // 3 + 100
+        ds = build_dataset(7, customers, datetime.now(UTC))
+        written = 0
+        with src.open("w") as fh:
+            while written < n_accounts:
+                for acct_id in ds.account_ids:
+                    fh.write(json.dumps(ds.accounts[acct_id]) + "\n")
+                    written += 1
+                    if written == n_accounts:
+                        break
+        size_mib = src.stat().st_size / 2**20
+        fc_cmd = [FCAUDIT, "classify", str(src), "-f", "ndjson", "-q", "--fail-on", "none"]
+        jq_filter = (
+            "{id, object, status, cause: (.status_details.inactive.cause // "
+            ".status_details.active.cause), action: (.status_details.inactive.action // "
+            ".status_details.active.action), expected_deactivation_date: "
+            ".status_details.active.expected_deactivation_date, institution_name, "
+            "account_holder, authorization, last4, display_name, livemode}"
+        )
+        jq_cmd = [jq or "jq", "-c", jq_filter, str(src)]
+        results = {}
+        for name, cmd in (("fcaudit classify", fc_cmd), ("jq -c projection", jq_cmd)):
+            best = None
+            for _ in range(3):  # best of 3
+                wall, rss, code = run_measured(cmd)
+                if best is None or wall < best[0]:
+                    best = (wall, rss, code)
+            assert best is not None
+            results[name] = {"wall_s": round(best[0], 2), "rss_mib": best[1], "exit": best[2]}
+    ratio = results["fcaudit classify"]["wall_s"] / results["jq -c projection"]["wall_s"]
+    return {
+        "accounts": n_accounts,
+        "file_mib": round(size_mib, 1),
+        "commands": {
+            "fcaudit classify": "fcaudit classify accounts.ndjson -f ndjson -q --fail-on none > /dev/null",
+            "jq -c projection": f"jq -c '{jq_filter}' accounts.ndjson > /dev/null",
+        },
+        "results": results,
+        "ratio": round(ratio, 2),
+    }
+
+
+def memory(small_accounts: int, large_accounts: int) -> dict[str, Any]:
+    rows = []
+    for target in (small_accounts, large_accounts):
+        customers = int(target / 3.4) + 50
+        with sandbox(customers=customers) as box:
+            expected = customer_account_count(box)
+            fc = scan(box, "--max-rps", "0", "--max-endpoint-rps", "0", "--concurrency", "8", fmt="ndjson")
+        rows.append(
+            {
+                "accounts": expected,
+                "customers": customers,
+                "command": fc["command"],
+                "wall_s": round(fc["wall"], 2),
+                "rss_mib": fc["rss_mib"],
+                "exit": fc["exit"],
+            }
+        )
+    return {"rows": rows, "ratio": round(rows[1]["rss_mib"] / rows[0]["rss_mib"], 3)}
+
+
+def markdown(res: dict[str, Any]) -> str:
+    out = ["### Scan at the rate limit", "", f"Sandbox: `{res['scan']['sandbox']}`", ""]
+    out += ["| run | wall s | requests | 429s | req/s | bound s | efficiency | accounts found/expected |",
+            "|---|---|---|---|---|---|---|---|"]
+    for r in res["scan"]["rows"]:
+        out.append(
+            f"| {r['run']} | {r['wall_s']} | {r['requests']} | {r['429s']} ({r['429_share']:.2%}) | "
+            f"{r['rps']} | {r['bound_s']} | {r['efficiency']} | {r['accounts_found']}/{r['accounts_expected']} |"
+        )
+    out += ["", "Commands:", ""] + [f"- `{r['command']}`" for r in res["scan"]["rows"]]
+    out += ["", "### Faults", "", "| case | wall s | exit | requests | 5xx | dropped | 429s | retries | accounts found/expected | lost |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in res["faults"]["rows"]:
+        out.append(
+            f"| {r['run']} | {r['wall_s']} | {r['exit']} | {r['requests']} | {r['server_errors']} | "
+            f"{r['dropped']} | {r['429s']} | {r['retries']} | {r['accounts_found']}/{r['accounts_expected']} | {r['lost']} |"
+        )
+    out += ["", "Sandboxes:", ""] + [f"- `{r['sandbox']}`" for r in res["faults"]["rows"]]
+    off = res["offline"]
+    out += ["", f"### Offline classify ({off['accounts']:,} accounts, {off['file_mib']} MiB NDJSON; best of 3)", "",
+            "| tool | wall s | peak RSS MiB |", "|---|---|---|"]
+    for name, r in off["results"].items():
+        out.append(f"| `{off['commands'][name]}` | {r['wall_s']} | {r['rss_mib']} |")
+    out.append(f"\nfcaudit / jq time ratio: **{off['ratio']}**")
+    mem = res["memory"]
+    out += ["", "### Memory of an NDJSON scan (unthrottled sandbox)", "", "| accounts | wall s | peak RSS MiB |", "|---|---|---|"]
+    for r in mem["rows"]:
+        out.append(f"| {r['accounts']:,} | {r['wall_s']} | {r['rss_mib']} |")
+    out.append(f"\nlarge / small peak RSS: **{mem['ratio']}**")
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", type=int, default=1000, help="customers in the rate-limit scan")
+    parser.add_argument("--offline-accounts", type=int, default=100_000)
+    parser.add_argument("--memory-small", type=int, default=5_000)
+    parser.add_argument("--memory-large", type=int, default=50_000)
+    parser.add_argument("--only", choices=["scan", "faults", "offline", "memory"], action="append")
+    args = parser.parse_args()
+    parts = args.only or ["scan", "faults", "offline", "memory"]
+    res: dict[str, Any] = {}
+    if "scan" in parts:
+        res["scan"] = rate_limited_scan(args.customers)
+    if "faults" in parts:
+        res["faults"] = fault_scans(args.customers)
+    if "offline" in parts:
+        res["offline"] = offline(args.offline_accounts)
+    if "memory" in parts:
+        res["memory"] = memory(args.memory_small, args.memory_large)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "results.json").write_text(json.dumps(res, indent=2) + "\n")
+    if len(parts) == 4:
+        md = markdown(res)
+        (OUT / "results.md").write_text(md)
+        print(md)
+    else:
+        print(json.dumps(res, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
