@@ -1,0 +1,471 @@
+"""The ``/v1`` endpoints: parameter validation, pagination, version gating and Stripe errors.
+
+Pure request -> JSON logic over a :class:`~fcaudit.sandbox.data.Dataset`; the HTTP plumbing and
+fault injection live in :mod:`fcaudit.sandbox.server`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import heapq
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, overload
+from urllib.parse import parse_qsl, unquote
+
+from fcaudit.sandbox.data import Dataset, render_account, render_customer
+
+SANDBOX_API_KEY: Final = "sk_test_fcaudit_sandbox"
+_TEST_KEY_PREFIXES: Final = ("sk_test_", "rk_test_")
+_LIST_PARAMS: Final = frozenset({"expand", "types"})
+_PAGINATION: Final = frozenset({"limit", "starting_after", "ending_before", "expand"})
+_CREATED: Final = frozenset(
+    {"created", "created[gt]", "created[gte]", "created[lt]", "created[lte]"}
+)
+_HOLDER_FILTERS: Final = ("account_holder[account]", "account_holder[customer]", "session")
+
+Endpoint = Callable[["Request"], dict[str, Any]]
+
+
+class ApiError(Exception):
+    """An error answered with Stripe's ``{"error": {...}}`` body."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type_: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type_
+        self.code = code
+        self.param = param
+        self.headers = headers
+
+    def body(self, request_id: str) -> dict[str, Any]:
+        err: dict[str, Any] = {}
+        if self.code:
+            err["code"] = self.code
+            err["doc_url"] = "https://stripe.com/docs/error-codes/" + self.code.replace("_", "-")
+        err["message"] = self.message
+        if self.param:
+            err["param"] = self.param
+        err["request_log_url"] = f"https://dashboard.stripe.com/test/logs/{request_id}"
+        err["type"] = self.type
+        return {"error": err}
+
+
+def _missing(noun: str, object_id: str, param: str | None, status: int = 404) -> ApiError:
+    return ApiError(status, f"No such {noun}: '{object_id}'", code="resource_missing", param=param)
+
+
+def unrecognized(method: str, path: str, extra: str = "") -> ApiError:
+    message = (
+        f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs "
+        "or we can help at https://support.stripe.com/." + extra
+    )
+    return ApiError(404, message, code="resource_missing")
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests and parameters
+
+
+@dataclass(slots=True)
+class Request:
+    method: str
+    path: str
+    params: dict[str, str]
+    lists: dict[str, list[str]]
+    preview: bool
+    match: dict[str, str]
+
+
+def parse_query(query: str) -> tuple[dict[str, str], dict[str, list[str]]]:
+    params: dict[str, str] = {}
+    lists: dict[str, list[str]] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        m = re.fullmatch(r"([a-z_]+)\[(\d*)\]", key)
+        if m and m.group(1) in _LIST_PARAMS:
+            lists.setdefault(m.group(1), []).append(value)
+        elif key in _LIST_PARAMS:
+            lists.setdefault(key, []).append(value)
+        else:
+            params[key] = value
+    return params, lists
+
+
+def _check_params(
+    req: Request, allowed: frozenset[str], lists: frozenset[str] = frozenset()
+) -> None:
+    for key, value in req.params.items():
+        if key not in allowed:
+            raise ApiError(
+                400, f"Received unknown parameter: {key}", code="parameter_unknown", param=key
+            )
+        if value == "":
+            raise ApiError(
+                400,
+                f"You passed an empty string for '{key}'. We assume empty values are an attempt to "
+                "unset a parameter; however '{key}' cannot be unset. You should remove '{key}' "
+                "from your request or supply a non-empty value.".replace("{key}", key),
+                code="parameter_invalid_empty",
+                param=key,
+            )
+    for key in req.lists:
+        if key != "expand" and key not in lists:
+            raise ApiError(
+                400, f"Received unknown parameter: {key}", code="parameter_unknown", param=key
+            )
+
+
+def _integer(req: Request, key: str) -> int | None:
+    raw = req.params.get(key)
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError(
+            400, f"Invalid integer: {raw}", code="parameter_invalid_integer", param=key
+        ) from None
+
+
+def _created_filter(req: Request) -> Callable[[int], bool] | None:
+    bounds = {op: _integer(req, key) for op, key in _created_keys()}
+    if all(v is None for v in bounds.values()):
+        return None
+
+    def ok(created: int) -> bool:
+        eq, gt, gte, lt, lte = (bounds[k] for k in ("eq", "gt", "gte", "lt", "lte"))
+        return (
+            (eq is None or created == eq)
+            and (gt is None or created > gt)
+            and (gte is None or created >= gte)
+            and (lt is None or created < lt)
+            and (lte is None or created <= lte)
+        )
+
+    return ok
+
+
+def _created_keys() -> Iterator[tuple[str, str]]:
+    yield "eq", "created"
+    for op in ("gt", "gte", "lt", "lte"):
+        yield op, f"created[{op}]"
+
+
+def _paginate(
+    req: Request,
+    ids: Sequence[str],
+    render: Callable[[str], dict[str, Any]],
+    noun: str,
+    position: Callable[[str], int | None] | None = None,
+) -> dict[str, Any]:
+    """Stripe cursor pagination over ``ids`` (already in list order, newest first)."""
+    limit = _integer(req, "limit")
+    if limit is None:
+        limit = 10
+    elif not 1 <= limit <= 100:
+        raise ApiError(
+            400,
+            f"Invalid limit: must be between 1 and 100 (got {limit})",
+            code="parameter_invalid_integer",
+            param="limit",
+        )
+    after = req.params.get("starting_after")
+    before = req.params.get("ending_before")
+    if after is not None and before is not None:
+        raise ApiError(
+            400,
+            "You may only specify one of these parameters: ending_before, starting_after.",
+            param="ending_before",
+        )
+    if position is None:
+        index = {object_id: i for i, object_id in enumerate(ids)}
+        position = index.get
+    if after is not None:
+        i = position(after)
+        if i is None:
+            raise _missing(noun, after, "starting_after", status=400)
+        page = ids[i + 1 : i + 1 + limit]
+        has_more = i + 1 + limit < len(ids)
+    elif before is not None:
+        i = position(before)
+        if i is None:
+            raise _missing(noun, before, "ending_before", status=400)
+        start = max(0, i - limit)
+        page = ids[start:i]
+        has_more = start > 0
+    else:
+        page = ids[:limit]
+        has_more = limit < len(ids)
+    return {
+        "object": "list",
+        "data": [render(object_id) for object_id in page],
+        "has_more": has_more,
+        "url": req.path,
+    }
+
+
+class _EventIds(Sequence[str]):
+    """Event ids at the given positions, without building the list."""
+
+    def __init__(self, positions: Sequence[int], ids: list[str]) -> None:
+        self._positions = positions
+        self._ids = ids
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self._ids[p] for p in self._positions[index]]
+        return self._ids[self._positions[index]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Endpoints
+
+
+class Api:
+    """The ``/v1`` endpoints over one data set."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.ds = dataset
+        self.events_by_id = {str(e["id"]): e for e in dataset.events}
+        self.event_ids = [str(e["id"]) for e in dataset.events]
+        self.event_position = {event_id: i for i, event_id in enumerate(self.event_ids)}
+        self.neg_created = [-int(e["created"]) for e in dataset.events]
+        self.events_by_type: dict[str, list[int]] = {}
+        for i, e in enumerate(dataset.events):
+            self.events_by_type.setdefault(str(e["type"]), []).append(i)
+        self.routes: list[tuple[re.Pattern[str], str, Endpoint]] = [
+            (re.compile(r"/v1/customers"), "/v1/customers", self.list_customers),
+            (re.compile(r"/v1/customers/(?P<id>[^/]+)"), "/v1/customers/{id}", self.customer),
+            (
+                re.compile(r"/v1/financial_connections/accounts"),
+                "/v1/financial_connections/accounts",
+                self.list_accounts,
+            ),
+            (
+                re.compile(r"/v1/financial_connections/accounts/(?P<id>[^/]+)"),
+                "/v1/financial_connections/accounts/{id}",
+                self.account,
+            ),
+            (
+                re.compile(r"/v1/financial_connections/authorizations/(?P<id>[^/]+)"),
+                "/v1/financial_connections/authorizations/{id}",
+                self.authorization,
+            ),
+            (re.compile(r"/v1/events"), "/v1/events", self.list_events),
+            (re.compile(r"/v1/events/(?P<id>[^/]+)"), "/v1/events/{id}", self.event),
+        ]
+
+    def route(self, path: str) -> tuple[str, Endpoint, dict[str, str]] | None:
+        for pattern, template, handler in self.routes:
+            m = pattern.fullmatch(path)
+            if m:
+                return template, handler, {k: unquote(v) for k, v in m.groupdict().items()}
+        return None
+
+    # -- customers -------------------------------------------------------------------------------
+    def list_customers(self, req: Request) -> dict[str, Any]:
+        _check_params(req, _PAGINATION | _CREATED | {"email"})
+        created = _created_filter(req)
+        email = req.params.get("email")
+        specs = self.ds.customer_specs
+        if created is None and email is None:
+            ids: Sequence[str] = self.ds.customer_ids
+            position = self.ds.customer_position.get
+        else:
+            ids = [
+                c
+                for c in self.ds.customer_ids
+                if (created is None or created(specs[c].created))
+                and (email is None or specs[c].email == email)
+            ]
+            position = None
+        return _paginate(req, ids, lambda c: render_customer(specs[c]), "customer", position)
+
+    def customer(self, req: Request) -> dict[str, Any]:
+        _check_params(req, frozenset({"expand"}))
+        spec = self.ds.customer_specs.get(req.match["id"])
+        if spec is None:
+            raise _missing("customer", req.match["id"], "id")
+        return render_customer(spec)
+
+    # -- accounts --------------------------------------------------------------------------------
+    def _render_account(self, req: Request) -> Callable[[str], dict[str, Any]]:
+        specs = self.ds.account_specs
+        return lambda a: render_account(specs[a], preview=req.preview)
+
+    def list_accounts(self, req: Request) -> dict[str, Any]:
+        _check_params(req, _PAGINATION | frozenset(_HOLDER_FILTERS))
+        given = [k for k in _HOLDER_FILTERS if k in req.params]
+        if len(given) > 1:
+            # Documented: only one of account_holder[account], account_holder[customer], session.
+            raise ApiError(
+                400,
+                "You may only specify one of these parameters: "
+                "account_holder[account], account_holder[customer], session.",
+                param=given[-1],
+            )
+        ids: Sequence[str] | None
+        position = None
+        if not given:
+            ids = self.ds.account_ids
+            position = self.ds.account_position.get
+        else:
+            key = given[0]
+            value = req.params[key]
+            if key == "session":
+                ids = self.ds.session_accounts(value)
+                noun = "financial connections session"
+            else:
+                ids = self.ds.holder_accounts(value)
+                noun = "customer" if key.endswith("[customer]") else "account"
+                if ids is not None and noun == "account" and value in self.ds.customer_specs:
+                    ids = None  # a customer id passed as a connected account
+                if ids is not None and noun == "customer" and value not in self.ds.customer_specs:
+                    ids = None  # a connected account id passed as a customer
+            if ids is None:
+                raise _missing(noun, value, key)
+        return _paginate(
+            req, ids, self._render_account(req), "financial connections account", position
+        )
+
+    def account(self, req: Request) -> dict[str, Any]:
+        _check_params(req, frozenset({"expand"}))
+        spec = self.ds.account_specs.get(req.match["id"])
+        if spec is None:
+            raise _missing("financial connections account", req.match["id"], "account")
+        return render_account(spec, preview=req.preview)
+
+    def authorization(self, req: Request) -> dict[str, Any]:
+        if not req.preview:
+            # The endpoint only exists in preview versions (reference doc §3).
+            raise unrecognized(
+                req.method,
+                req.path,
+                " This endpoint requires a preview API version"
+                " (Stripe-Version: YYYY-MM-DD.preview).",
+            )
+        _check_params(req, frozenset({"expand"}))
+        spec = self.ds.authorization_specs.get(req.match["id"])
+        if spec is None:
+            raise _missing("financial connections authorization", req.match["id"], "authorization")
+        return self.ds.authorization(spec.id)
+
+    # -- events ----------------------------------------------------------------------------------
+    def list_events(self, req: Request) -> dict[str, Any]:
+        _check_params(req, _PAGINATION | _CREATED | {"type"}, lists=frozenset({"types"}))
+        etype = req.params.get("type")
+        types = req.lists.get("types")
+        if etype is not None and types is not None:
+            raise ApiError(
+                400, "You may only specify one of these parameters: type, types.", param="types"
+            )
+        if etype is not None:
+            pattern = re.compile(".*".join(re.escape(part) for part in etype.split("*")))
+            matched = [t for t in self.events_by_type if pattern.fullmatch(t)]
+        elif types is not None:
+            matched = [t for t in self.events_by_type if t in set(types)]
+        else:
+            matched = None
+        # Events are sorted newest first, so a created range is one slice of positions.
+        lo, hi = self._created_range(req)
+        positions: Sequence[int]
+        if matched is None:
+            positions = range(lo, hi)
+        else:
+            merged = sorted(heapq.merge(*(self.events_by_type[t] for t in matched)))
+            positions = merged[bisect.bisect_left(merged, lo) : bisect.bisect_left(merged, hi)]
+        events = self.ds.events
+        view = _EventIds(positions, self.event_ids)
+
+        def position(event_id: str) -> int | None:
+            index = self.event_position.get(event_id)
+            if index is None:
+                return None
+            k = bisect.bisect_left(positions, index)
+            return k if k < len(positions) and positions[k] == index else None
+
+        return _paginate(req, view, lambda i: events[self.event_position[i]], "event", position)
+
+    def _created_range(self, req: Request) -> tuple[int, int]:
+        """The [lo, hi) positions of events matching the created[...] filters."""
+        neg = self.neg_created  # ascending
+        lo, hi = 0, len(neg)
+        for op, key in _created_keys():
+            value = _integer(req, key)
+            if value is None:
+                continue
+            if op in ("gt", "eq", "gte"):
+                cut = bisect.bisect_left if op == "gt" else bisect.bisect_right
+                hi = min(hi, cut(neg, -value))
+            if op in ("lt", "eq", "lte"):
+                cut = bisect.bisect_right if op == "lt" else bisect.bisect_left
+                lo = max(lo, cut(neg, -value))
+        return lo, max(lo, hi)
+
+    def event(self, req: Request) -> dict[str, Any]:
+        _check_params(req, frozenset({"expand"}))
+        event = self.events_by_id.get(req.match["id"])
+        if event is None:
+            raise _missing("event", req.match["id"], "id")
+        return event
+
+
+# ---------------------------------------------------------------------------------------------
+# Authentication
+
+
+def _api_key(header: str | None) -> str | None:
+    """The API key from a Bearer or Basic ``Authorization`` header, if any."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer":
+        return value or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+        return decoded.partition(":")[0]
+    return ""
+
+
+def authenticate(header: str | None) -> None:
+    key = _api_key(header)
+    if key is None:
+        raise ApiError(
+            401,
+            "You did not provide an API key. You need to provide your API key in the "
+            "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
+            "YOUR_SECRET_KEY').",
+            headers=(("WWW-Authenticate", 'Basic realm="Stripe"'),),
+        )
+    if not (key.startswith(_TEST_KEY_PREFIXES) and len(key) > len("sk_test_")):
+        # NOTE: unlike Stripe, never echo any part of the key.
+        raise ApiError(
+            401,
+            "Invalid API Key provided. The fcaudit sandbox accepts only test-mode keys "
+            f"(sk_test_… or rk_test_…), e.g. {SANDBOX_API_KEY}.",
+            headers=(("WWW-Authenticate", 'Basic realm="Stripe"'),),
+        )

@@ -1,0 +1,212 @@
+"""``fcaudit sandbox serve``: run the local Stripe-compatible server from the command line."""
+
+from __future__ import annotations
+
+import ipaddress
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from types import FrameType
+from typing import IO, Any
+
+import click
+
+from fcaudit.sandbox.server import SANDBOX_API_KEY, start_sandbox
+
+
+class _OneLineUsageError(click.UsageError):
+    """A usage error (exit 2) shown as a single ``Error: …`` line, without the usage banner."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True, file=file)
+
+
+def _loopback_host(host: str) -> str:
+    if host.lower() == "localhost":
+        return "127.0.0.1"
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        ip = None
+    if ip is None or not ip.is_loopback:
+        raise _OneLineUsageError(
+            f"--host {host} is not a loopback address; the sandbox only listens on "
+            "127.0.0.0/8, localhost or ::1."
+        )
+    return str(ip)
+
+
+def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 date/time (e.g. 2026-11-20T12:00:00Z).", ctx, param
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+_FRACTION = click.FloatRange(0.0, 1.0)
+_RATE = click.FloatRange(min=0.0, min_open=True)
+_MS = click.FloatRange(min=0.0)
+
+
+@click.group(name="sandbox")
+def sandbox() -> None:
+    """A local Stripe-compatible server with a deterministic Financial Connections data set."""
+
+
+@sandbox.command(name="serve")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Loopback address to listen on (127.0.0.0/8, localhost or ::1 only).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=12111,
+    show_default=True,
+    help="Port to listen on; 0 picks a free port.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=42,
+    show_default=True,
+    help="Seed for the data set and the fault decisions.",
+)
+@click.option(
+    "--customers",
+    type=click.IntRange(min=0),
+    default=300,
+    show_default=True,
+    help="Number of customers (about 3 FC accounts each).",
+)
+@click.option(
+    "--latency-ms",
+    type=_MS,
+    default=0.0,
+    show_default=True,
+    help="Added latency per /v1 request, in milliseconds.",
+)
+@click.option(
+    "--jitter-ms",
+    type=_MS,
+    default=0.0,
+    show_default=True,
+    help="Extra uniform random latency of up to this many milliseconds.",
+)
+@click.option(
+    "--rate-limit",
+    "rate_limit",
+    type=_RATE,
+    default=None,
+    metavar="RPS",
+    help="Global limit in requests/s; requests over it get Stripe's 429 rate_limit error.",
+)
+@click.option(
+    "--endpoint-rate-limit",
+    type=_RATE,
+    default=None,
+    metavar="RPS",
+    help="Limit in requests/s per endpoint (GETs of different ids share one endpoint).",
+)
+@click.option(
+    "--error-rate",
+    type=_FRACTION,
+    default=0.0,
+    show_default=True,
+    metavar="FRACTION",
+    help="Share of /v1 requests answered with a 500 or 503 api_error.",
+)
+@click.option(
+    "--drop-rate",
+    type=_FRACTION,
+    default=0.0,
+    show_default=True,
+    metavar="FRACTION",
+    help="Share of /v1 requests whose connection is closed without any answer.",
+)
+@click.option(
+    "--now",
+    callback=_parse_now,
+    metavar="ISO8601",
+    help="The clock the data set is relative to (default: the current time).",
+)
+def serve(
+    host: str,
+    port: int,
+    seed: int,
+    customers: int,
+    latency_ms: float,
+    jitter_ms: float,
+    rate_limit: float | None,
+    endpoint_rate_limit: float | None,
+    error_rate: float,
+    drop_rate: float,
+    now: datetime | None,
+) -> None:
+    """Serve the sandbox until interrupted (Ctrl-C or SIGTERM).
+
+    Any test-mode key is accepted (sk_test_… or rk_test_…). Preview-only fields and the
+    authorizations endpoint need a Stripe-Version ending in ".preview". GET /__sandbox/truth
+    gives the expected category of every account and authorization; GET /__sandbox/stats
+    gives request counters.
+
+    \b
+    Examples:
+      fcaudit sandbox serve
+      fcaudit sandbox serve --port 0 --customers 20000
+      fcaudit sandbox serve --rate-limit 25 --error-rate 0.05 --latency-ms 80 --jitter-ms 40
+      fcaudit sandbox serve --now 2026-11-20T12:00:00Z --seed 7
+      curl -u sk_test_fcaudit_sandbox: -H "Stripe-Version: 2026-09-30.preview" \\
+        "http://127.0.0.1:12111/v1/financial_connections/accounts?limit=3"
+    """
+    bind_host = _loopback_host(host)
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            running = start_sandbox(
+                host=bind_host,
+                port=port,
+                seed=seed,
+                customers=customers,
+                latency_ms=latency_ms,
+                jitter_ms=jitter_ms,
+                rate_limit=rate_limit,
+                endpoint_rate_limit=endpoint_rate_limit,
+                error_rate=error_rate,
+                drop_rate=drop_rate,
+                now=now,
+            )
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {host} port {port}: {exc.strerror or exc}. "
+                "Tip: pick another --port, or --port 0 for any free port."
+            ) from None
+        try:
+            click.echo(
+                f"fcaudit sandbox serving on {running.base_url} (test key: {SANDBOX_API_KEY})"
+            )
+            sys.stdout.flush()
+            while not stop.wait(0.5):
+                pass
+        finally:
+            running.close()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+if __name__ == "__main__":
+    sandbox(prog_name="fcaudit sandbox")

@@ -1,0 +1,153 @@
+"""Fault injection for the sandbox: latency, jitter, rate limits, 5xx answers, dropped connections.
+
+Faults apply to ``/v1/*`` requests only; the ``/__sandbox/*`` helper endpoints are never slowed,
+limited or broken. Every random decision comes from one seeded RNG guarded by a lock, so a run
+with the same seed and the same request order makes the same decisions.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Clock = Callable[[], float]
+
+
+class TokenBucket:
+    """A thread-safe token bucket: ``rate`` tokens per second, holding at most ``burst`` tokens.
+
+    The clock is injectable so tests can move time by hand instead of sleeping.
+    """
+
+    def __init__(self, rate: float, *, burst: float | None = None, clock: Clock = time.monotonic):
+        if rate <= 0:
+            raise ValueError(f"rate must be positive, got {rate!r}")
+        self.rate = rate
+        # NOTE: the burst is one second's worth of requests (at least one), which is what a
+        # client sees from Stripe's per-second limits.
+        self.burst = burst if burst is not None else max(1.0, rate)
+        self._clock = clock
+        self._tokens = self.burst
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def try_acquire(self) -> bool:
+        """Take one token if one is available; never blocks."""
+        with self._lock:
+            now = self._clock()
+            elapsed = max(0.0, now - self._last)
+            self._last = now
+            self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return True
+            return False
+
+
+class RateLimiter:
+    """A global bucket and/or one bucket per endpoint; a request needs a token from each."""
+
+    def __init__(
+        self,
+        *,
+        global_rate: float | None = None,
+        endpoint_rate: float | None = None,
+        clock: Clock = time.monotonic,
+    ):
+        self._clock = clock
+        self._global = TokenBucket(global_rate, clock=clock) if global_rate else None
+        self._endpoint_rate = endpoint_rate
+        self._endpoints: dict[str, TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    def _endpoint_bucket(self, endpoint: str) -> TokenBucket | None:
+        if not self._endpoint_rate:
+            return None
+        with self._lock:
+            bucket = self._endpoints.get(endpoint)
+            if bucket is None:
+                bucket = TokenBucket(self._endpoint_rate, clock=self._clock)
+                self._endpoints[endpoint] = bucket
+            return bucket
+
+    def allow(self, endpoint: str) -> bool:
+        """True when the request may proceed, False when it must be answered with a 429."""
+        # The endpoint limit is checked first so a request refused by its endpoint does not
+        # also consume a global token.
+        bucket = self._endpoint_bucket(endpoint)
+        if bucket is not None and not bucket.try_acquire():
+            return False
+        return self._global is None or self._global.try_acquire()
+
+
+@dataclass(frozen=True, slots=True)
+class FaultConfig:
+    """What the sandbox should do to ``/v1/*`` requests."""
+
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    rate_limit: float | None = None
+    endpoint_rate_limit: float | None = None
+    error_rate: float = 0.0
+    drop_rate: float = 0.0
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        for name in ("error_rate", "drop_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
+        for name in ("latency_ms", "jitter_ms"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        for name in ("rate_limit", "endpoint_rate_limit"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive, got {value!r}")
+
+
+class FaultInjector:
+    """Makes the per-request fault decisions for one running sandbox."""
+
+    def __init__(self, config: FaultConfig, *, clock: Clock = time.monotonic):
+        self.config = config
+        self._rng = random.Random(f"faults:{config.seed}")
+        self._lock = threading.Lock()
+        self.limiter = RateLimiter(
+            global_rate=config.rate_limit, endpoint_rate=config.endpoint_rate_limit, clock=clock
+        )
+
+    def _random(self) -> float:
+        with self._lock:
+            return self._rng.random()
+
+    def delay_seconds(self) -> float:
+        """Latency plus uniform jitter for one request, in seconds (0 when not configured)."""
+        cfg = self.config
+        if not cfg.latency_ms and not cfg.jitter_ms:
+            return 0.0
+        jitter = self._random() * cfg.jitter_ms if cfg.jitter_ms else 0.0
+        return (cfg.latency_ms + jitter) / 1000.0
+
+    def should_drop(self) -> bool:
+        """True when the connection must be closed without sending any bytes."""
+        rate = self.config.drop_rate
+        return rate >= 1.0 or (rate > 0.0 and self._random() < rate)
+
+    def error_status(self) -> int | None:
+        """500 or 503 when this request should fail with an injected api_error, else None."""
+        rate = self.config.error_rate
+        if rate <= 0.0:
+            return None
+        with self._lock:
+            hit = rate >= 1.0 or self._rng.random() < rate
+            if not hit:
+                return None
+            return 500 if self._rng.random() < 0.5 else 503
+
+    def allow(self, endpoint: str) -> bool:
+        """Rate-limit check for one request to ``endpoint``."""
+        return self.limiter.allow(endpoint)

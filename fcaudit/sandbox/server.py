@@ -1,0 +1,431 @@
+"""A local, Stripe-compatible HTTP server for the read-only subset fcaudit uses.
+
+Standard library only: ``ThreadingHTTPServer`` speaking HTTP/1.1 with ``Content-Length`` so
+clients keep connections alive. Responses follow Stripe's envelopes (list objects, error hashes,
+``Request-Id`` headers) and its version gating: preview-only fields and the authorizations
+endpoint exist only when ``Stripe-Version`` ends in ``.preview``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import secrets
+import socket
+import socketserver
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from fcaudit.sandbox.api import (
+    SANDBOX_API_KEY,
+    Api,
+    ApiError,
+    Endpoint,
+    Request,
+    authenticate,
+    parse_query,
+    unrecognized,
+)
+from fcaudit.sandbox.data import Dataset, build_dataset
+from fcaudit.sandbox.faults import FaultConfig, FaultInjector
+
+__all__ = [
+    "SANDBOX_API_KEY",
+    "RunningSandbox",
+    "SandboxServer",
+    "SandboxStats",
+    "running_sandbox",
+    "start_sandbox",
+]
+
+DEFAULT_GA_VERSION: Final = "2026-10-28.endive"
+
+
+class SandboxStats:
+    """Thread-safe request counters (``/v1/*`` and other non-helper paths)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests = 0
+        self._dropped = 0
+        self._by_endpoint: Counter[str] = Counter()
+        self._by_status: Counter[str] = Counter()
+
+    def record(self, endpoint: str, status: int | None) -> None:
+        """Count one request; ``status=None`` means the connection was dropped."""
+        with self._lock:
+            self._requests += 1
+            self._by_endpoint[endpoint] += 1
+            if status is None:
+                self._dropped += 1
+            else:
+                self._by_status[str(status)] += 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self._requests = self._dropped = 0
+            self._by_endpoint.clear()
+            self._by_status.clear()
+
+    @property
+    def requests(self) -> int:
+        return self._requests
+
+    @property
+    def dropped(self) -> int:
+        return self._dropped
+
+    @property
+    def by_endpoint(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._by_endpoint)
+
+    @property
+    def by_status(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._by_status)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The ``/__sandbox/stats`` document."""
+        with self._lock:
+            return {
+                "requests": self._requests,
+                "by_endpoint": dict(self._by_endpoint),
+                "by_status": dict(self._by_status),
+                "dropped": self._dropped,
+            }
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP plumbing
+
+
+class SandboxServer(ThreadingHTTPServer):
+    """The HTTP server; holds the data set, the fault injector and the counters."""
+
+    daemon_threads = True
+    request_queue_size = 1024
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        dataset: Dataset,
+        faults: FaultInjector,
+        *,
+        family: socket.AddressFamily = socket.AF_INET,
+    ) -> None:
+        self.address_family = family
+        self.dataset = dataset
+        self.faults = faults
+        self.stats = SandboxStats()
+        self.api = Api(dataset)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn); not needed on loopback.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Wake handler threads idling on keep-alive connections so they exit."""
+        with self._connections_lock:
+            conns = list(self._connections)
+        for conn in conns:
+            with suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server_address[:2]
+        host = str(host)
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fcaudit-sandbox"
+    sys_version = ""
+    timeout = 120  # idle keep-alive connections are closed after this many seconds
+    _request_id = ""
+
+    @property
+    def sandbox(self) -> SandboxServer:
+        assert isinstance(self.server, SandboxServer)
+        return self.server
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body are written separately; without NODELAY Nagle + delayed ACK add ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
+
+    def _discard_body(self) -> None:
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        while length > 0:
+            chunk = self.rfile.read(min(length, 65536))
+            if not chunk:
+                break
+            length -= len(chunk)
+
+    def _send(
+        self, status: int, body: dict[str, Any], headers: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Request-Id", self._request_id)
+        version = self.headers.get("Stripe-Version")
+        self.send_header("Stripe-Version", version or DEFAULT_GA_VERSION)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def _dispatch(self) -> None:
+        self._request_id = "req_" + secrets.token_hex(7)
+        self._discard_body()
+        split = urlsplit(self.path)
+        path = split.path
+        if path.startswith("/__sandbox/"):
+            self._helper(path)
+            return
+        server = self.sandbox
+        routed = server.api.route(path)
+        endpoint = f"{self.command} {routed[0] if routed else '(unmatched)'}"
+        answer = self._answer(path, split.query, routed)
+        # Counted before the answer is written, so a client that has its answer sees it counted.
+        server.stats.record(endpoint, answer[0] if answer else None)
+        if answer is not None:
+            self._send(*answer)
+
+    def _helper(self, path: str) -> None:
+        server = self.sandbox
+        if self.command != "GET":
+            self._send(405, ApiError(405, "Method not allowed.").body(self._request_id))
+        elif path == "/__sandbox/stats":
+            self._send(200, server.stats.snapshot())
+        elif path == "/__sandbox/truth":
+            self._send(200, server.dataset.truth())
+        else:
+            self._send(404, unrecognized(self.command, path).body(self._request_id))
+
+    def _answer(
+        self,
+        path: str,
+        query: str,
+        routed: tuple[str, Endpoint, dict[str, str]] | None,
+    ) -> tuple[int, dict[str, Any], Sequence[tuple[str, str]]] | None:
+        """(status, body, headers) for one non-helper request, or None to drop the connection."""
+        server = self.sandbox
+        faults = server.faults
+        try:
+            if path.startswith("/v1/"):
+                if faults.should_drop():
+                    self.close_connection = True
+                    return None
+                delay = faults.delay_seconds()
+                if delay:
+                    time.sleep(delay)
+                endpoint = f"{self.command} {routed[0] if routed else '(unmatched)'}"
+                if not faults.allow(endpoint):
+                    raise ApiError(
+                        429,
+                        "Request rate limit exceeded. You can learn more about rate limits here "
+                        "https://stripe.com/docs/rate-limits.",
+                        code="rate_limit",
+                    )
+                injected = faults.error_status()
+                if injected == 503:
+                    raise ApiError(
+                        503,
+                        "The Stripe API is temporarily unavailable (injected by the fcaudit "
+                        "sandbox). Please retry your request.",
+                        type_="api_error",
+                    )
+                if injected is not None:
+                    raise ApiError(
+                        injected,
+                        "An unknown error occurred while processing your request (injected by "
+                        "the fcaudit sandbox).",
+                        type_="api_error",
+                    )
+                authenticate(self.headers.get("Authorization"))
+            if routed is None:
+                raise unrecognized(self.command, path)
+            if self.command != "GET":
+                raise ApiError(
+                    405,
+                    f"The {self.command} method is not allowed for this URL; the fcaudit "
+                    "sandbox is read-only and supports GET only.",
+                    headers=(("Allow", "GET"),),
+                )
+            _template, handler, match = routed
+            params, lists = parse_query(query)
+            version = self.headers.get("Stripe-Version") or ""
+            req = Request(
+                method=self.command,
+                path=path,
+                params=params,
+                lists=lists,
+                preview=version.strip().endswith(".preview"),
+                match=match,
+            )
+            body = handler(req)
+        except ApiError as err:
+            return err.status, err.body(self._request_id), err.headers
+        except Exception:  # pragma: no cover - a bug in the sandbox: answer like Stripe would
+            bug = ApiError(
+                500, "An unknown error occurred in the fcaudit sandbox.", type_="api_error"
+            )
+            return 500, bug.body(self._request_id), ()
+        return 200, body, ()
+
+
+# ---------------------------------------------------------------------------------------------
+# Running it
+
+
+class RunningSandbox:
+    """A sandbox serving from a background thread. Use :func:`running_sandbox` to get one."""
+
+    def __init__(self, server: SandboxServer) -> None:
+        self.server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
+        self._thread.start()
+        self._closed = False
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    @property
+    def dataset(self) -> Dataset:
+        return self.server.dataset
+
+    @property
+    def stats(self) -> SandboxStats:
+        return self.server.stats
+
+    def close(self) -> None:
+        """Stop serving, close open connections and the listening socket."""
+        if self._closed:
+            return
+        self._closed = True
+        self.server.shutdown()
+        self.server.close_connections()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def start_sandbox(
+    *,
+    host: str = "127.0.0.1",
+    seed: int = 42,
+    customers: int = 300,
+    port: int = 0,
+    latency_ms: float = 0,
+    jitter_ms: float = 0,
+    rate_limit: float | None = None,
+    endpoint_rate_limit: float | None = None,
+    error_rate: float = 0,
+    drop_rate: float = 0,
+    now: datetime | None = None,
+) -> RunningSandbox:
+    """Build the data set and start serving it; call ``.close()`` when done."""
+    config = FaultConfig(
+        latency_ms=latency_ms,
+        jitter_ms=jitter_ms,
+        rate_limit=rate_limit,
+        endpoint_rate_limit=endpoint_rate_limit,
+        error_rate=error_rate,
+        drop_rate=drop_rate,
+        seed=seed,
+    )
+    if host == "localhost":
+        host = "127.0.0.1"
+    # Defence in depth: the CLI refuses other hosts too, but no caller may bind elsewhere.
+    if not ipaddress.ip_address(host.strip("[]")).is_loopback:
+        raise ValueError(f"the sandbox binds to loopback addresses only, not {host!r}")
+    dataset = build_dataset(seed, customers, now or datetime.now(UTC))
+    server = SandboxServer((host, port), dataset, FaultInjector(config), family=_family(host))
+    return RunningSandbox(server)
+
+
+@contextmanager
+def running_sandbox(
+    *,
+    seed: int = 42,
+    customers: int = 300,
+    port: int = 0,
+    latency_ms: float = 0,
+    jitter_ms: float = 0,
+    rate_limit: float | None = None,
+    endpoint_rate_limit: float | None = None,
+    error_rate: float = 0,
+    drop_rate: float = 0,
+    now: datetime | None = None,
+) -> Iterator[RunningSandbox]:
+    """Serve a sandbox on 127.0.0.1 from a background thread for the duration of the block."""
+    sandbox = start_sandbox(
+        seed=seed,
+        customers=customers,
+        port=port,
+        latency_ms=latency_ms,
+        jitter_ms=jitter_ms,
+        rate_limit=rate_limit,
+        endpoint_rate_limit=endpoint_rate_limit,
+        error_rate=error_rate,
+        drop_rate=drop_rate,
+        now=now,
+    )
+    try:
+        yield sandbox
+    finally:
+        sandbox.close()

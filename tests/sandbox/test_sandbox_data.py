@@ -1,0 +1,253 @@
+"""The generated data set: determinism, coverage of every scenario, and consistency with truth."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sandbox_support import NOW
+
+from fcaudit.sandbox import RunningSandbox, build_dataset
+from fcaudit.sandbox.data import CATEGORIES, UNKNOWN_ACTION, UNKNOWN_CAUSE, UNKNOWN_STATUS
+
+DAY = 86400
+NOW_TS = int(NOW.timestamp())
+
+
+def test_same_seed_and_clock_give_identical_data() -> None:
+    a = build_dataset(7, 50, NOW)
+    b = build_dataset(7, 50, NOW)
+    assert a.customer_ids == b.customer_ids
+    assert dict(a.accounts) == dict(b.accounts)
+    assert dict(a.authorizations) == dict(b.authorizations)
+    assert a.events == b.events
+    assert a.expected_category == b.expected_category
+
+
+def test_different_seed_gives_different_data() -> None:
+    a = build_dataset(7, 50, NOW)
+    b = build_dataset(8, 50, NOW)
+    assert not set(a.customer_ids) & set(b.customer_ids)
+    assert not set(a.accounts) & set(b.accounts)
+
+
+def test_customers_do_not_depend_on_the_total() -> None:
+    small = build_dataset(42, 20, NOW)
+    large = build_dataset(42, 40, NOW)
+    for cus in small.customer_ids:
+        assert small.accounts_for_customer(cus) == large.accounts_for_customer(cus)
+
+
+def test_dates_move_with_now() -> None:
+    later = NOW + timedelta(days=3)
+    a, b = build_dataset(1, 30, NOW), build_dataset(1, 30, later)
+    assert a.account_ids == b.account_ids
+    fca = a.account_ids[0]
+    assert b.accounts[fca]["created"] - a.accounts[fca]["created"] == 3 * DAY
+
+
+def test_every_category_for_accounts_and_authorizations(sandbox: RunningSandbox) -> None:
+    ds = sandbox.dataset
+    assert set(ds.expected_category.values()) == set(CATEGORIES)
+    assert set(ds.expected_authorization_category.values()) == set(CATEGORIES)
+    assert set(ds.expected_category) == set(ds.accounts)
+    assert set(ds.expected_authorization_category) == set(ds.authorizations)
+    counts = Counter(ds.expected_category.values())
+    assert counts["active"] > len(ds.accounts) / 3  # mostly healthy, like a real account
+
+
+def _details(obj: dict[str, Any], key: str) -> Any:
+    sd = obj.get("status_details")
+    return sd.get(key) if isinstance(sd, dict) else None
+
+
+def test_every_documented_cause_and_action_and_unknown_values(sandbox: RunningSandbox) -> None:
+    ds = sandbox.dataset
+    inactive_causes, inactive_actions, active_causes, active_actions = set(), set(), set(), set()
+    shapes = set()
+    for account in ds.accounts.values():
+        inactive, active = _details(account, "inactive"), _details(account, "active")
+        if inactive:
+            inactive_causes.add(inactive.get("cause"))
+            inactive_actions.add(inactive.get("action"))
+        if active:
+            active_causes.add(active["cause"])
+            active_actions.add(active["action"])
+        if account["status"] == "inactive":
+            shapes.add(repr(account.get("status_details", "absent")))
+    assert {
+        "access_denied",
+        "access_expired",
+        "account_closed",
+        "account_unavailable",
+        "institution_requirement",
+        "unspecified",
+        UNKNOWN_CAUSE,
+    } <= inactive_causes
+    assert {"relink_required", "none", UNKNOWN_ACTION} <= inactive_actions
+    assert {"access_expired", "institution_requirement", "unspecified", UNKNOWN_CAUSE} <= (
+        active_causes
+    )
+    assert {"relink_required", "none", UNKNOWN_ACTION} <= active_actions
+    assert {"'absent'", "{}", "{'inactive': None}"} <= shapes
+    assert any(a["status"] == UNKNOWN_STATUS for a in ds.accounts.values())
+
+
+def test_authorization_states(sandbox: RunningSandbox) -> None:
+    ds = sandbox.dataset
+    seen = set()
+    for auth in ds.authorizations.values():
+        assert "cause" not in str(auth.get("status_details"))  # authorizations have no cause
+        sd = auth.get("status_details") or {}
+        if auth["status"] == "active":
+            seen.add("active+date" if sd.get("active") else "active")
+        elif auth["status"] == "inactive" and sd.get("inactive"):
+            seen.add("inactive:" + sd["inactive"]["action"])
+        else:
+            seen.add(auth["status"])
+    assert {"active", "active+date", "inactive:relink_required", "inactive:none"} <= seen
+    assert "disconnected" in seen
+
+
+def test_truth_matches_the_designed_shapes(sandbox: RunningSandbox) -> None:
+    """A consistency check of the generator (truth itself comes from the scenarios)."""
+    ds = sandbox.dataset
+    for fca, category in ds.expected_category.items():
+        account = ds.accounts[fca]
+        status = account["status"]
+        inactive, active = _details(account, "inactive"), _details(account, "active")
+        if category == "relink_required":
+            assert status == "inactive" and inactive["action"] == "relink_required"
+        elif category == "inactive_unrepairable":
+            assert status == "inactive" and inactive["action"] == "none"
+        elif category == "inactive_unknown":
+            assert status == "inactive"
+            assert not inactive or inactive.get("action") not in ("none", "relink_required")
+        elif category == "disconnected":
+            assert status == "disconnected"
+        elif category == "expiring":
+            days = (active["expected_deactivation_date"] - NOW_TS) / DAY
+            assert status == "active" and (2 <= days <= 25 or -3 <= days <= -1)
+        elif category == "active":
+            assert status == "active"
+            assert not active or (active["expected_deactivation_date"] - NOW_TS) / DAY >= 45
+        else:
+            assert status == UNKNOWN_STATUS
+
+
+def test_accounts_and_authorizations_agree(sandbox: RunningSandbox) -> None:
+    ds = sandbox.dataset
+    members: dict[str, list[str]] = {}
+    for fca, account in ds.accounts.items():
+        auth = ds.authorizations[account["authorization"]]
+        members.setdefault(auth["id"], []).append(fca)
+        assert auth["account_holder"] == account["account_holder"]
+        assert auth["institution_name"] == account["institution_name"]
+        if ds.expected_authorization_category[auth["id"]] == "relink_required":
+            assert ds.expected_category[fca] == "relink_required"
+    sizes = Counter(len(v) for v in members.values())
+    assert set(sizes) == {1, 2, 3, 4}
+    assert set(members) == set(ds.authorizations)
+
+
+def test_holders_sessions_and_the_big_customer(sandbox: RunningSandbox) -> None:
+    ds = sandbox.dataset
+    per_customer = {c: len(ds.accounts_for_customer(c)) for c in ds.customer_ids}
+    assert sorted(per_customer.values())[-1] == 130
+    assert sum(1 for n in per_customer.values() if n > 100) == 1
+    assert sum(1 for n in per_customer.values() if n == 0) >= 10
+    assert 2.5 <= len(ds.accounts) / len(ds.customer_ids) <= 4.0
+    assert len(ds.holder_account_ids) >= 2
+    for acct in ds.holder_account_ids:
+        held = ds.accounts_for_holder_account(acct)
+        assert held
+        assert all(
+            ds.accounts[a]["account_holder"] == {"type": "account", "account": acct} for a in held
+        )
+    assert ds.session_ids
+    assert all(ds.accounts_for_session(s) for s in ds.session_ids)
+    created = [ds.customers[c]["created"] for c in ds.customer_ids]
+    assert created == sorted(created, reverse=True)
+
+
+def test_institutions_and_names(sandbox: RunningSandbox) -> None:
+    ds = sandbox.dataset
+    institutions = {a["institution_name"] for a in ds.accounts.values()}
+    assert {"Bank of America", "Chase", "Wells Fargo", "Navy Federal Credit Union"} <= institutions
+    assert "日本の銀行" in institutions
+    names = {a["display_name"] for a in ds.accounts.values()} | institutions
+    for odd in ("Compte Épargne 💶", "[bold red]FREE[/]", "\x1b[31mred\x1b[0m", "<script>"):
+        assert any(odd in n for n in names), odd
+
+
+def test_bank_of_america_expires_a_year_after_linking(sandbox: RunningSandbox) -> None:
+    ds = sandbox.dataset
+    boa = [a for a in ds.accounts.values() if a["institution_name"] == "Bank of America"]
+    kinds: Counter[str] = Counter()
+    for account in boa:
+        category = ds.expected_category[account["id"]]
+        kinds[category] += 1
+        if account["status"] == "active":
+            active = account["status_details"]["active"]
+            assert active["cause"] == "access_expired"
+            assert active["expected_deactivation_date"] - account["created"] in range(
+                365 * DAY - 5, 365 * DAY + 5
+            )
+        elif account["status"] == "inactive":
+            assert account["status_details"]["inactive"]["cause"] == "access_expired"
+            assert NOW_TS - account["created"] > 365 * DAY
+    assert kinds["expiring"] and kinds["active"] and kinds["relink_required"]
+    recent = [
+        e
+        for e in ds.events
+        if e["type"] == "financial_connections.account.deactivated"
+        and e["data"]["object"]["institution_name"] == "Bank of America"
+    ]
+    assert recent  # some BoA links expired within the last 30 days
+
+
+def test_events_match_histories(sandbox: RunningSandbox) -> None:
+    ds = sandbox.dataset
+    types = Counter(e["type"] for e in ds.events)
+    for suffix in (
+        "account.deactivated",
+        "account.reactivated",
+        "account.upcoming_deactivation",
+        "account.expected_deactivation_date_updated",
+        "authorization.upcoming_deactivation",
+    ):
+        assert types["financial_connections." + suffix], suffix
+    for event in ds.events:
+        assert event["id"].startswith("evt_") and event["object"] == "event"
+        assert event["livemode"] is False and "pending_webhooks" in event and "request" in event
+        obj = event["data"]["object"]
+        if event["type"].endswith("account.upcoming_deactivation"):
+            assert ds.expected_category[obj["id"]] == "expiring"
+        if event["type"].endswith("reactivated"):
+            assert obj["status"] == "active"
+    created = [e["created"] for e in ds.events]
+    assert created == sorted(created, reverse=True)
+
+
+def test_objects_are_copies(sandbox: RunningSandbox) -> None:
+    ds = sandbox.dataset
+    fca = ds.account_ids[0]
+    ds.accounts[fca]["status"] = "mutated"
+    assert ds.accounts[fca]["status"] != "mutated"
+
+
+@pytest.mark.parametrize("customers", [0, 1, 3])
+def test_tiny_data_sets(customers: int) -> None:
+    ds = build_dataset(42, customers, NOW)
+    assert len(ds.customer_ids) == customers
+
+
+def test_large_data_set_builds_quickly() -> None:
+    start = time.perf_counter()
+    ds = build_dataset(42, 20_000, NOW)
+    took = time.perf_counter() - start
+    assert 50_000 <= len(ds.accounts) <= 75_000
+    assert took < 10
