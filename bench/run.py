@@ -192,8 +192,14 @@ def fault_scans(customers: int) -> dict[str, Any]:
     cases = [
         (
             "5% 500/503 + 1% dropped connections",
-            {"latency_ms": 200, "jitter_ms": 50, "rate_limit": 100, "endpoint_rate_limit": 25,
-             "error_rate": 0.05, "drop_rate": 0.01},
+            {
+                "latency_ms": 200,
+                "jitter_ms": 50,
+                "rate_limit": 100,
+                "endpoint_rate_limit": 25,
+                "error_rate": 0.05,
+                "drop_rate": 0.01,
+            },
             ["--max-rps", "100", "--max-endpoint-rps", "25"],
         ),
         (
@@ -233,8 +239,9 @@ def fault_scans(customers: int) -> dict[str, Any]:
 
 
 def offline(n_accounts: int) -> dict[str, Any]:
-    from fcaudit.sandbox.data import build_dataset
     from datetime import UTC, datetime
+
+    from fcaudit.sandbox.data import build_dataset
 
     jq = shutil.which("jq")
     with tempfile.TemporaryDirectory() as tmp:
@@ -287,7 +294,9 @@ def memory(small_accounts: int, large_accounts: int) -> dict[str, Any]:
         customers = int(target / 3.4) + 50
         with sandbox(customers=customers) as box:
             expected = customer_account_count(box)
-            fc = scan(box, "--max-rps", "0", "--max-endpoint-rps", "0", "--concurrency", "8", fmt="ndjson")
+            fc = scan(
+                box, "--max-rps", "0", "--max-endpoint-rps", "0", "--concurrency", "8", fmt="ndjson"
+            )
         rows.append(
             {
                 "accounts": expected,
@@ -303,16 +312,23 @@ def memory(small_accounts: int, large_accounts: int) -> dict[str, Any]:
 
 def markdown(res: dict[str, Any]) -> str:
     out = ["### Scan at the rate limit", "", f"Sandbox: `{res['scan']['sandbox']}`", ""]
-    out += ["| run | wall s | requests | 429s | req/s | bound s | efficiency | accounts found/expected |",
-            "|---|---|---|---|---|---|---|---|"]
+    out += [
+        "| run | wall s | requests | 429s | req/s | bound s | efficiency | accounts found/expected |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in res["scan"]["rows"]:
         out.append(
             f"| {r['run']} | {r['wall_s']} | {r['requests']} | {r['429s']} ({r['429_share']:.2%}) | "
             f"{r['rps']} | {r['bound_s']} | {r['efficiency']} | {r['accounts_found']}/{r['accounts_expected']} |"
         )
     out += ["", "Commands:", ""] + [f"- `{r['command']}`" for r in res["scan"]["rows"]]
-    out += ["", "### Faults", "", "| case | wall s | exit | requests | 5xx | dropped | 429s | retries | accounts found/expected | lost |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    out += [
+        "",
+        "### Faults",
+        "",
+        "| case | wall s | exit | requests | 5xx | dropped | 429s | retries | accounts found/expected | lost |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in res["faults"]["rows"]:
         out.append(
             f"| {r['run']} | {r['wall_s']} | {r['exit']} | {r['requests']} | {r['server_errors']} | "
@@ -320,13 +336,24 @@ def markdown(res: dict[str, Any]) -> str:
         )
     out += ["", "Sandboxes:", ""] + [f"- `{r['sandbox']}`" for r in res["faults"]["rows"]]
     off = res["offline"]
-    out += ["", f"### Offline classify ({off['accounts']:,} accounts, {off['file_mib']} MiB NDJSON; best of 3)", "",
-            "| tool | wall s | peak RSS MiB |", "|---|---|---|"]
+    out += [
+        "",
+        f"### Offline classify ({off['accounts']:,} accounts, {off['file_mib']} MiB NDJSON; best of 3)",
+        "",
+        "| tool | wall s | peak RSS MiB |",
+        "|---|---|---|",
+    ]
     for name, r in off["results"].items():
         out.append(f"| `{off['commands'][name]}` | {r['wall_s']} | {r['rss_mib']} |")
     out.append(f"\nfcaudit / jq time ratio: **{off['ratio']}**")
     mem = res["memory"]
-    out += ["", "### Memory of an NDJSON scan (unthrottled sandbox)", "", "| accounts | wall s | peak RSS MiB |", "|---|---|---|"]
+    out += [
+        "",
+        "### Memory of an NDJSON scan (unthrottled sandbox)",
+        "",
+        "| accounts | wall s | peak RSS MiB |",
+        "|---|---|---|",
+    ]
     for r in mem["rows"]:
         out.append(f"| {r['accounts']:,} | {r['wall_s']} | {r['rss_mib']} |")
     out.append(f"\nlarge / small peak RSS: **{mem['ratio']}**")
@@ -335,7 +362,9 @@ def markdown(res: dict[str, Any]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--customers", type=int, default=1000, help="customers in the rate-limit scan")
+    parser.add_argument(
+        "--customers", type=int, default=1000, help="customers in the rate-limit scan"
+    )
     parser.add_argument("--offline-accounts", type=int, default=100_000)
     parser.add_argument("--memory-small", type=int, default=5_000)
     parser.add_argument("--memory-large", type=int, default=50_000)
