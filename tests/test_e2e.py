@@ -250,7 +250,7 @@ def test_429_storm_loses_nothing() -> None:
 
 
 def test_slow_answers_past_the_timeout_are_retried() -> None:
-    doc, code, srv = fault_scan(
+    doc, _, srv = fault_scan(
         "--latency-ms",
         "0",
         "--jitter-ms",
@@ -264,7 +264,7 @@ def test_slow_answers_past_the_timeout_are_retried() -> None:
 def test_exhausted_retries_list_every_scope_in_errors() -> None:
     srv = Server("--customers", "25", "--error-rate", "1")
     try:
-        ids = [c for c in ("cus_a1", "cus_b2")]
+        ids = ["cus_a1", "cus_b2"]
         proc = fcaudit(
             srv,
             "scan",
@@ -272,7 +272,10 @@ def test_exhausted_retries_list_every_scope_in_errors() -> None:
             "json",
             "--max-retries",
             "1",
-            *sum((["--customer", c] for c in ids), []),
+            "--customer",
+            ids[0],
+            "--customer",
+            ids[1],
         )
     finally:
         srv.stop()
