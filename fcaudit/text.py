@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 # C0/C1 controls, DEL, bidi overrides/isolates and line/paragraph separators.
@@ -15,9 +16,17 @@ _TERMINAL = {cp: (f"\\x{cp:02x}" if cp < 0x100 else f"\\u{cp:04x}") for cp in _U
 _JSON = {cp: f"\\u{cp:04x}" for cp in _UNSAFE if cp >= 0x7F}
 
 
+# Searching with a compiled class first keeps the common case (nothing to escape) cheap.
+_TERMINAL_RE = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _TERMINAL) + "]")
+_JSON_RE = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _JSON) + "]")
+
+
 def safe(text: Any) -> str:
     """`text` with every control and bidi character made visible (`\\x1b`)."""
-    return str(text).translate(_TERMINAL)
+    text = str(text)
+    if _TERMINAL_RE.search(text) is None:
+        return text
+    return text.translate(_TERMINAL)
 
 
 def dumps(obj: Any, *, indent: int | None = None) -> str:
@@ -25,4 +34,6 @@ def dumps(obj: Any, *, indent: int | None = None) -> str:
     text = json.dumps(
         obj, ensure_ascii=False, indent=indent, separators=None if indent else (",", ":")
     )
+    if _JSON_RE.search(text) is None:
+        return text
     return text.translate(_JSON)
