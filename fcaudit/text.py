@@ -23,10 +23,10 @@ _JSON_RE = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _JSON) + "]")
 
 def safe(text: Any) -> str:
     """`text` with every control and bidi character made visible (`\\x1b`)."""
-    text = str(text)
-    if _TERMINAL_RE.search(text) is None:
-        return text
-    return text.translate(_TERMINAL)
+    plain = str(text)
+    if _TERMINAL_RE.search(plain) is None:
+        return plain
+    return plain.translate(_TERMINAL)
 
 
 def dumps(obj: Any, *, indent: int | None = None) -> str:
