@@ -273,10 +273,13 @@ class Report:
         sys.exit(int(code))
 
     def _summary(self, result: ScanResult, target: OutputTarget) -> None:
-        for e in result.errors:
+        shown = 20  # a fleet-wide outage must not flood stderr; errors[] has them all
+        for e in result.errors[:shown]:
             scope = f"{e.scope.type} {e.scope.id}" if e.scope.id else e.scope.type
             rid = f" [{e.request_id}]" if e.request_id else ""
             self.app.warn(f"{safe(scope)}: {safe(e.message)}{rid}")
+        if len(result.errors) > shown:
+            self.app.warn(f"... and {len(result.errors) - shown} more failed scope(s) in errors[].")
         counts = ", ".join(f"{result.counts[c]} {c}" for c in Category if result.counts.get(c))
         parts = [f"{result.accounts} account(s)"]
         if result.authorizations:

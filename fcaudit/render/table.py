@@ -32,14 +32,16 @@ def make_console(stream: TextIO, *, color: bool) -> Console:
     """A console that never interprets markup, emoji codes or highlighting in data."""
     is_tty = stream.isatty()
     return Console(
+        file=stream,
         # Files and pipes get a wide table; a terminal (or COLUMNS) sets its own width.
         width=None if is_tty or os.environ.get("COLUMNS") else 160,
-        file=stream,
         markup=False,
         highlight=False,
         emoji=False,
         no_color=not color,
         color_system="auto" if color else None,
+        # --color on a pipe means colour anyway (like `ls --color=always`).
+        force_terminal=True if color and not is_tty else None,
         soft_wrap=False,
     )
 
