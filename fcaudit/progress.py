@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 import time
 from types import TracebackType
 
@@ -22,7 +23,7 @@ class ProgressDisplay:
         self._scanner = scanner
         self._stats = stats
         self._stop = threading.Event()
-        self._started = time.monotonic()
+        self._window: deque[tuple[float, int]] = deque()
         self._live = Live(self._render(), console=console, transient=True, auto_refresh=False)
         self._thread = threading.Thread(target=self._loop, name="fcaudit-progress", daemon=True)
 
@@ -30,11 +31,17 @@ class ProgressDisplay:
         s = self._scanner
         r = s.result
         snap = self._stats.snapshot()
-        elapsed = max(1e-6, time.monotonic() - self._started)
+        now = time.monotonic()
+        # The current rate: requests over the last ~2 seconds, not the run's average.
+        self._window.append((now, snap["requests"]))
+        while len(self._window) > 2 and now - self._window[0][0] > 2.0:
+            self._window.popleft()
+        t0, n0 = self._window[0]
+        rate = (snap["requests"] - n0) / (now - t0) if now > t0 else 0.0
         total = s.scopes_total if s.scopes_total is not None else f"{s.scopes_listed}+"
         return Text(
-            f"scopes {r.scopes_done}/{total}  accounts {r.accounts}  "
-            f"requests {snap['requests']}  {snap['requests'] / elapsed:.1f} req/s  "
+            f"{s.scope_label} {r.scopes_done}/{total}  accounts {r.accounts}  "
+            f"requests {snap['requests']}  {rate:.1f} req/s  "
             f"retries {snap['retries']} (429: {snap['rate_limited']})  "
             f"errors {len(r.errors)}"
         )

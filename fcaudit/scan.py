@@ -155,6 +155,7 @@ class Scanner:
         self.result = ScanResult()
         self.scopes_total: int | None = None  # known once enumeration ends
         self.scopes_listed = 0
+        self.scope_label = "scopes"  # what the progress display counts
 
     # -- public entry points ----------------------------------------------------------------
 
@@ -197,6 +198,7 @@ class Scanner:
     def _feed(self, pool: WorkPool, scopes: Iterable[Scope] | None) -> None:
         backlog = self._concurrency * 4
         if scopes is None:
+            self.scope_label = "customers"
             try:
                 for page in self.gateway.iter_customer_pages():
                     for customer in page:

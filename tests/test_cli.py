@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
@@ -9,10 +10,15 @@ from typing import Any
 
 import pytest
 import responses
+from rich.console import Console
 
+from fcaudit.classify import classify
+from fcaudit.client import ClientSettings, StripeGateway
 from fcaudit.errors import ExitCode
+from fcaudit.progress import ProgressDisplay
+from fcaudit.scan import Scanner
 from tests.conftest import API, TEST_KEY, run, validate_finding, validate_report
-from tests.factories import account, authorization, expiring, inactive
+from tests.factories import NOW, account, authorization, expiring, inactive
 from tests.stripe_fake import ACCOUNTS, add_accounts, add_customers, add_error
 
 AS_OF = ("--as-of", "2026-11-26T12:00:00Z")
@@ -520,3 +526,17 @@ def test_help_has_examples(command: list[str]) -> None:
 
 def test_version() -> None:
     assert run("--version").stdout.startswith("fcaudit, version ")
+
+
+def test_progress_display_counts(stripe_api: responses.RequestsMock) -> None:
+    fleet(stripe_api)
+    gw = StripeGateway(ClientSettings(api_key=TEST_KEY, stripe_version="2026-09-30.preview"))
+    scanner = Scanner(gw, lambda obj, **kw: classify(obj, now=NOW, **kw), lambda f: None)
+    console = Console(file=io.StringIO(), force_terminal=True, width=200)
+    display = ProgressDisplay(console, scanner, gw.stats)
+    scanner.scan(None)
+    line = display._render().plain
+    assert "customers 3/3" in line
+    assert "accounts 152" in line
+    assert "requests 6" in line
+    assert "retries 0 (429: 0)" in line
