@@ -540,3 +540,22 @@ def test_progress_display_counts(stripe_api: responses.RequestsMock) -> None:
     assert "accounts 152" in line
     assert "requests 6" in line
     assert "retries 0 (429: 0)" in line
+
+
+def test_malformed_bodies_mid_scan_lose_nothing(stripe_api: responses.RequestsMock) -> None:
+    from responses import matchers
+
+    add_customers(stripe_api, ["cus_a", "cus_b"])
+    query = {"account_holder[customer]": "cus_a", "limit": "100"}
+    stripe_api.get(
+        API + ACCOUNTS,
+        body='{"object": "list", "data": [{"id": "fca_',  # a truncated body, as from a proxy
+        match=[matchers.query_param_matcher(query)],
+    )
+    add_accounts(stripe_api, "cus_a", [account("fca_a", customer="cus_a")])
+    add_accounts(stripe_api, "cus_b", [account("fca_b", customer="cus_b")])
+    result = run("scan", "-f", "json")
+    doc = json_out(result)
+    assert result.exit_code == 0, result.stderr
+    assert sorted(f["id"] for f in doc["findings"]) == ["fca_a", "fca_b"]
+    assert doc["stats"]["retries"] == 1 and doc["complete"] is True
