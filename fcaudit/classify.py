@@ -293,7 +293,7 @@ def status_signals(obj: Mapping[str, Any]) -> list[tuple[str, str]]:
                 walk(f"{prefix}[{i}]", item)
         else:
             text = "null" if value is None else str(value)
-            if prefix.endswith(
+            if prefix == "created" or prefix.endswith(
                 ("_date", ".created", "last_attempted_at", "next_refresh_available_at")
             ):
                 stamp = _timestamp(value)

@@ -162,7 +162,8 @@ class TableRenderer:
                 table.add_row(_t(key), _t(value))
         if f.raw is not None:
             for key, value in status_signals(f.raw):
-                table.add_row(_t(key), _t(value))
+                if key not in ("authorization", "livemode"):  # shown above already
+                    table.add_row(_t(key), _t(value))
         self._console.print(table)
 
     # -- summary ----------------------------------------------------------------------------
