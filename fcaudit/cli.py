@@ -61,8 +61,39 @@ def _closed_stdout() -> NoReturn:
     sys.exit(141)
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _interrupt_once(signum: int, frame: Any) -> None:
+    # The first signal stops the run; later ones (a second Ctrl-C, `timeout` signalling the
+    # whole process group) are ignored until exit, so the partial report is still written
+    # and the exit code stays 130.
+    for s in _STOP_SIGNALS:
+        signal.signal(s, signal.SIG_IGN)
     raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGINT and SIGTERM (cron timeouts, systemd) stop a run the same way, once."""
+    previous = {s: signal.signal(s, _interrupt_once) for s in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            if signal.getsignal(s) is _interrupt_once:  # not after an interrupt: see above
+                signal.signal(s, h)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """While the report is written, a second Ctrl-C or SIGTERM must not throw it away."""
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 # -- shared options -----------------------------------------------------------------------
@@ -261,8 +292,9 @@ class Report:
             raise
 
     def finish(self, renderer: Any, target: OutputTarget, result: ScanResult) -> NoReturn:
-        renderer.finish(result)
-        target.commit()
+        with _signals_deferred():
+            renderer.finish(result)
+            target.commit()
         self._summary(result, target)
         code = exit_code(
             result.counts,
@@ -302,29 +334,29 @@ def _run_remote(
     authorizations: bool = False,
     detail: bool = False,
 ) -> NoReturn:
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        with report.app.gateway(opts) as gateway, report.open(detail=detail) as (renderer, target):
-            report.meta.stripe_version = gateway.settings.stripe_version
-            report.meta.mode = key_mode(gateway.settings.api_key)
-            sink = renderer.finding
-            scanner = Scanner(
-                gateway,
-                report.classifier(gateway.settings.stripe_version, keep_raw=detail),
-                sink,
-                concurrency=opts.concurrency or 16,
-                authorizations=authorizations,
-            )
-            started = time.monotonic()
-            with _progress(report, scanner, gateway):
-                result = work(scanner)
-            report.meta.stats = {
-                **gateway.stats.snapshot(),
-                "duration_seconds": round(time.monotonic() - started, 3),
-            }
-            report.finish(renderer, target, result)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with (
+        _interruptible(),
+        report.app.gateway(opts) as gateway,
+        report.open(detail=detail) as (renderer, target),
+    ):
+        report.meta.stripe_version = gateway.settings.stripe_version
+        report.meta.mode = key_mode(gateway.settings.api_key)
+        sink = renderer.finding
+        scanner = Scanner(
+            gateway,
+            report.classifier(gateway.settings.stripe_version, keep_raw=detail),
+            sink,
+            concurrency=opts.concurrency or 16,
+            authorizations=authorizations,
+        )
+        started = time.monotonic()
+        with _progress(report, scanner, gateway):
+            result = work(scanner)
+        report.meta.stats = {
+            **gateway.stats.snapshot(),
+            "duration_seconds": round(time.monotonic() - started, 3),
+        }
+        report.finish(renderer, target, result)
 
 
 @contextlib.contextmanager
@@ -546,21 +578,28 @@ def classify(source: str, **kw: Any) -> None:
     report = Report("classify", {"type": "file", "source": name}, kw)
     report.meta.flush_each = False
     run = report.classifier(None, keep_raw=False)
-    with _open_source(source) as stream, report.open() as (renderer, target):
+    with (
+        _interruptible(),
+        _open_source(source) as stream,
+        report.open() as (renderer, target),
+    ):
         result = ScanResult()
-        for item in read_items(stream, name):
-            try:
-                finding = run(dict(item.obj), stripe_version=item.stripe_version)
-            except NotClassifiable as err:
-                raise InputError(f"{item.where}: {err}.") from None
-            result.counts[finding.category] += 1
-            if finding.object.endswith("authorization"):
-                result.authorizations += 1
-            else:
-                result.accounts += 1
-            if finding.category != "active":
-                result.by_institution[finding.institution_name or "(unknown)"] += 1
-            renderer.finding(finding)
+        try:
+            for item in read_items(stream, name):
+                try:
+                    finding = run(dict(item.obj), stripe_version=item.stripe_version)
+                except NotClassifiable as err:
+                    raise InputError(f"{item.where}: {err}.") from None
+                result.counts[finding.category] += 1
+                if finding.object.endswith("authorization"):
+                    result.authorizations += 1
+                else:
+                    result.accounts += 1
+                if finding.category != "active":
+                    result.by_institution[finding.institution_name or "(unknown)"] += 1
+                renderer.finding(finding)
+        except KeyboardInterrupt:
+            result.interrupted = True  # write what was classified, marked incomplete
         report.finish(renderer, target, result)
 
 

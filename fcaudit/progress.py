@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections import deque
 import time
+from collections import deque
 from types import TracebackType
 
 from rich.console import Console

@@ -559,3 +559,38 @@ def test_malformed_bodies_mid_scan_lose_nothing(stripe_api: responses.RequestsMo
     assert result.exit_code == 0, result.stderr
     assert sorted(f["id"] for f in doc["findings"]) == ["fca_a", "fca_b"]
     assert doc["stats"]["retries"] == 1 and doc["complete"] is True
+
+
+def test_output_through_a_symlink_replaces_the_target(
+    stripe_api: responses.RequestsMock, tmp_path: Path
+) -> None:
+    add_accounts(stripe_api, "cus_a", [account()])
+    real = tmp_path / "reports" / "fc.json"
+    real.parent.mkdir()
+    real.write_text("old")
+    link = tmp_path / "latest.json"
+    link.symlink_to(real)
+    assert run("scan", "--customer", "cus_a", "-o", str(link)).exit_code == 0
+    assert link.is_symlink()
+    assert json.loads(real.read_text())["findings"][0]["id"] == "fca_1"
+
+
+def test_output_to_a_device_or_pipe_writes_through(
+    stripe_api: responses.RequestsMock, tmp_path: Path
+) -> None:
+    import os
+    import stat
+    import threading
+
+    add_accounts(stripe_api, "cus_a", [account()])
+    assert run("scan", "--customer", "cus_a", "-o", os.devnull).exit_code == 0
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)  # still the device, never replaced
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    assert run("scan", "--customer", "cus_a", "-o", str(fifo), "-f", "ndjson").exit_code == 0
+    reader.join(timeout=10)
+    assert json.loads(received[0])["id"] == "fca_1"
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)

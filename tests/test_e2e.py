@@ -5,6 +5,7 @@ processes talking HTTP on 127.0.0.1. Categories are checked against the data set
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -304,6 +305,8 @@ def test_interrupt_writes_a_partial_report(tmp_path: Path, sig: signal.Signals) 
         time.sleep(2.5)
         sent = time.monotonic()
         proc.send_signal(sig)
+        time.sleep(0.01)
+        proc.send_signal(sig)  # a second signal (impatient user, `timeout`) loses nothing
         _, err = proc.communicate(timeout=20)
         stopped_in = time.monotonic() - sent
     finally:
@@ -316,3 +319,32 @@ def test_interrupt_writes_a_partial_report(tmp_path: Path, sig: signal.Signals) 
     assert 0 < doc["summary"]["accounts"] < expected
     assert "interrupted" in err
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_classify_interrupted_writes_what_it_classified(tmp_path: Path) -> None:
+    line = json.dumps(
+        {"id": "fca_1", "object": "financial_connections.account", "status": "active"}
+    )
+    src = tmp_path / "big.ndjson"
+    src.write_text((line + "\n") * 50)
+    fifo = tmp_path / "in.fifo"
+    os.mkfifo(fifo)
+    out = tmp_path / "out" / "r.json"
+    out.parent.mkdir()
+    proc = subprocess.Popen(
+        [FCAUDIT, "classify", str(fifo), "-f", "json", "-o", str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    with fifo.open("w") as writer:  # keep the input open: classify waits for more
+        writer.write(src.read_text())
+        writer.flush()
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130, err
+    doc = json.loads(out.read_text())
+    validate_report(doc)
+    assert doc["complete"] is False and doc["summary"]["accounts"] == 50
+    assert [p.name for p in out.parent.iterdir()] == ["r.json"]

@@ -28,10 +28,17 @@ STYLES: dict[Category, str] = {
 }
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich exits 1 here ("findings" in our contract); let cli.py map it to 141.
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def make_console(stream: TextIO, *, color: bool) -> Console:
     """A console that never interprets markup, emoji codes or highlighting in data."""
     is_tty = stream.isatty()
-    return Console(
+    return _Console(
         file=stream,
         # Files and pipes get a wide table; a terminal (or COLUMNS) sets its own width.
         width=None if is_tty or os.environ.get("COLUMNS") else 160,
