@@ -9,7 +9,7 @@ See https://docs.stripe.com/financial-connections/inactive-accounts
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from fcaudit.findings import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, Category, Finding
@@ -235,7 +235,9 @@ def _active(
     if raw_date is not None and when is None:
         detail = f"unreadable status_details.active.expected_deactivation_date {raw_date!r}"
 
-    if when is None or when > now + timedelta(days=horizon_days):
+    # The horizon counts calendar days (UTC), like days_until_deactivation: a date 30 days
+    # out is expiring with --expiring-within 30 whatever its time of day.
+    if when is None or dated["days_until_deactivation"] > horizon_days:
         later = f"; expected to go inactive on {when.date().isoformat()}" if when else ""
         return Finding(
             category=Category.ACTIVE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
@@ -13,10 +14,20 @@ from typing import IO, Any, NoReturn, TextIO
 
 import click
 
-from fcaudit.classify import DEFAULT_HORIZON_DAYS, DEFAULT_PREVIEW_VERSION, NotClassifiable
+from fcaudit.classify import (
+    DEFAULT_HORIZON_DAYS,
+    DEFAULT_PREVIEW_VERSION,
+    NotClassifiable,
+    is_preview,
+)
 from fcaudit.classify import classify as classify_object
 from fcaudit.client import StripeGateway, key_mode
-from fcaudit.context import AppContext, StripeOptions, check_id, parse_as_of
+from fcaudit.context import (
+    AppContext,
+    StripeOptions,
+    check_id,
+    parse_as_of,
+)
 from fcaudit.errors import ExitCode, FcauditError, InputError, UsageError
 from fcaudit.findings import Category, Finding
 from fcaudit.inputs import read_items
@@ -31,6 +42,21 @@ from fcaudit.text import safe
 class FcauditGroup(click.Group):
     """The one place errors become a one-line message and an exit code."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # click prints usage errors as Usage/Try/blank/Error; cron mail and log lines want
+        # one line that names the problem and the fix.
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.UsageError as err:
+            where = err.ctx.command_path if err.ctx else "fcaudit"
+            _fail(f"{err.format_message()} Tip: see '{where} --help'.", ExitCode.USAGE)
+        except click.ClickException as err:
+            _fail(err.format_message(), ExitCode(err.exit_code))
+        except click.exceptions.Abort:
+            _fail("interrupted.", ExitCode.INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -42,8 +68,8 @@ class FcauditGroup(click.Group):
             _closed_stdout()
         except OSError as err:  # writing the report failed (disk full, permissions)
             _fail(
-                f"cannot write the report: {err.strerror or err}. Tip: check the disk and the "
-                "--output path; an earlier report was left untouched.",
+                f"cannot write the report: {err.strerror or err}. Tip: free disk space or "
+                "choose another output; an existing --output file is left untouched.",
                 ExitCode.API,
             )
 
@@ -224,11 +250,15 @@ def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _stripe_opts(kw: dict[str, Any]) -> StripeOptions:
+    api_base = kw.pop("api_base")
+    source = click.get_current_context().get_parameter_source("api_base")
+    if kw["sandbox"] and source is click.core.ParameterSource.ENVIRONMENT:
+        api_base = None  # an exported FCAUDIT_API_BASE must not block a --sandbox demo
     return StripeOptions(
         api_key=kw.pop("api_key"),
         stripe_version=kw.pop("stripe_version"),
         stripe_account=kw.pop("stripe_account"),
-        api_base=kw.pop("api_base"),
+        api_base=api_base,
         sandbox=kw.pop("sandbox"),
         max_rps=kw.pop("max_rps"),
         max_endpoint_rps=kw.pop("max_endpoint_rps"),
@@ -271,9 +301,7 @@ class Report:
                 stripe_version=extra.pop("stripe_version", stripe_version),
                 **extra,
             )
-            if keep_raw:
-                object.__setattr__(finding, "raw", obj)
-            return finding
+            return dataclasses.replace(finding, raw=obj) if keep_raw else finding
 
         return run
 
@@ -309,9 +337,10 @@ class Report:
         for e in result.errors[:shown]:
             scope = f"{e.scope.type} {e.scope.id}" if e.scope.id else e.scope.type
             rid = f" [{e.request_id}]" if e.request_id else ""
-            self.app.warn(f"{safe(scope)}: {safe(e.message)}{rid}")
+            self.app.error(f"{safe(scope)}: {safe(e.message)}{rid}")
         if len(result.errors) > shown:
-            self.app.warn(f"... and {len(result.errors) - shown} more failed scope(s) in errors[].")
+            more = len(result.errors) - shown
+            self.app.error(f"... and {more} more failed scope(s) in the report's errors[].")
         counts = ", ".join(f"{result.counts[c]} {c}" for c in Category if result.counts.get(c))
         parts = [f"{result.accounts} account(s)"]
         if result.authorizations:
@@ -333,7 +362,14 @@ def _run_remote(
     *,
     authorizations: bool = False,
     detail: bool = False,
+    needs_preview: str | None = None,
 ) -> NoReturn:
+    if needs_preview and not is_preview(opts.stripe_version):
+        raise UsageError(
+            f"{needs_preview} needs a preview API version; Stripe-Version "
+            f"{safe(opts.stripe_version)} has no Authorization endpoint. Tip: use "
+            f"--stripe-version {DEFAULT_PREVIEW_VERSION}."
+        )
     with (
         _interruptible(),
         report.app.gateway(opts) as gateway,
@@ -373,7 +409,7 @@ def _progress(report: Report, scanner: Scanner, gateway: StripeGateway) -> Itera
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(cls=FcauditGroup, context_settings=CONTEXT)
+@click.group(name="fcaudit", cls=FcauditGroup, context_settings=CONTEXT)
 @click.version_option(package_name="fcaudit", prog_name="fcaudit")
 def cli() -> None:
     """Audit Stripe Financial Connections accounts: find bank links that are broken or about
@@ -399,14 +435,20 @@ def _read_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[str]:
     ids = list(values)
     for handle in files:
         name = getattr(handle, "name", "-")
-        for line_no, line in enumerate(handle, start=1):
-            text = line.split("#", 1)[0].strip()
-            if not text:
-                continue
-            try:
-                ids.append(check_id(text, "cus_", "customer"))
-            except UsageError as err:
-                raise UsageError(f"{safe(name)} line {line_no}: {err}") from None
+        line_no = 0
+        try:
+            for line_no, line in enumerate(handle, start=1):
+                text = line.lstrip("\ufeff").split("#", 1)[0].strip()
+                if not text:
+                    continue
+                try:
+                    ids.append(check_id(text, "cus_", "customer"))
+                except UsageError as err:
+                    raise UsageError(f"{safe(name)} line {line_no}: {err}") from None
+        except UnicodeDecodeError:
+            raise UsageError(
+                f"{safe(name)} is not UTF-8 text. Tip: one cus_ id per line."
+            ) from None
     return list(dict.fromkeys(ids))  # de-duplicated, order kept
 
 
@@ -505,7 +547,13 @@ def scan(
     if opts.stripe_account:
         scope["stripe_account"] = opts.stripe_account
     report = Report("scan", scope, kw)
-    _run_remote(report, opts, lambda s: s.scan(scopes), authorizations=authorizations)
+    _run_remote(
+        report,
+        opts,
+        lambda s: s.scan(scopes),
+        authorizations=authorizations,
+        needs_preview="--authorizations" if authorizations else None,
+    )
 
 
 def _retrieve_command(kind: str, prefix: str, what: str) -> Callable[..., None]:
@@ -516,7 +564,13 @@ def _retrieve_command(kind: str, prefix: str, what: str) -> Callable[..., None]:
         if opts.stripe_account:
             scope["stripe_account"] = opts.stripe_account
         report = Report(kind, scope, kw)
-        _run_remote(report, opts, lambda s: s.retrieve(kind, checked), detail=True)
+        _run_remote(
+            report,
+            opts,
+            lambda s: s.retrieve(kind, checked),
+            detail=True,
+            needs_preview="fcaudit authorization" if kind == "authorization" else None,
+        )
 
     return command
 

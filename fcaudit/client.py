@@ -134,11 +134,21 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
     return None
 
 
+_NETWORK_REASON = re.compile(
+    r"\[Errno -?\d+\] [^'\")\]]+|Read timed out|timed out|Connection aborted|"
+    r"RemoteDisconnected\([^)]*\)|Connection reset by peer"
+)
+
+
 def _describe(err: stripe.StripeError) -> str:
     """The error's own message, without the SDK's 'Request req_…:' prefix, one line, bounded."""
+    if isinstance(err, stripe.APIConnectionError):
+        # The SDK's text is a paragraph of advice plus a urllib3 repr; keep the reason.
+        match = _NETWORK_REASON.search(str(err))
+        return f"could not reach the API ({match.group(0) if match else 'connection failed'})"
     inner = getattr(err, "error", None)
     text = getattr(inner, "message", None) or err.user_message or str(err)
-    text = " ".join(str(text).split())
+    text = " ".join(str(text).split()).rstrip(".")
     return text if len(text) <= 300 else text[:297] + "..."
 
 
@@ -194,18 +204,20 @@ class StripeGateway:
                 raise self._auth_error(err, path) from None
             except stripe.StripeError as err:
                 retryable, rate_limited = self._classify_failure(err)
-                elapsed = self._clock() - started
+                delay = self._retry.delay(attempt, self._rng)
+                # The budget covers the next wait and attempt too, so it really bounds the time.
+                projected = self._clock() - started + delay + self.settings.timeout
                 if (
                     not retryable
                     or attempt > self._retry.max_retries
-                    or elapsed >= self._retry.budget_seconds
+                    or projected > self._retry.budget_seconds
                 ):
                     raise self._failed(err, attempt) from None
                 if rate_limited and self.limiter is not None:
                     reason = _header(err.headers, "Stripe-Rate-Limited-Reason") or ""
                     self.limiter.throttled(endpoint, global_scope=reason.startswith("global"))
                 self.stats.retry(rate_limited=rate_limited)
-                self._pause(self._retry.delay(attempt, self._rng))
+                self._pause(delay)
                 continue
             if self.limiter is not None:
                 self.limiter.succeeded(endpoint)

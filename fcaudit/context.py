@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import re
 import sys
@@ -55,6 +56,16 @@ def parse_as_of(text: str | None, clock: Callable[[], datetime]) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _is_loopback(host: str) -> bool:
+    """A literal loopback address (or localhost); names like 127.example.com are not."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass
 class StripeOptions:
     """The connection flags every Stripe-facing command takes."""
@@ -84,7 +95,7 @@ class StripeOptions:
                     f"--api-base {safe(self.api_base)!r} is not an http(s) URL. "
                     "Tip: e.g. http://127.0.0.1:12111."
                 )
-            loopback = url.hostname in ("localhost", "::1") or url.hostname.startswith("127.")
+            loopback = _is_loopback(url.hostname)
             if url.scheme == "http" and not loopback:
                 raise UsageError(
                     "--api-base uses plain http to a non-loopback host, which would send the "
@@ -150,6 +161,10 @@ class AppContext:
     def warn(self, message: str) -> None:
         if not self.quiet:
             self.err.print(Text(f"Warning: {message}", style="yellow"))
+
+    def error(self, message: str) -> None:
+        """A failure worth knowing even with --quiet (a scope that failed)."""
+        self.err.print(Text(f"Error: {message}", style="red"))
 
     def info(self, message: str) -> None:
         if not self.quiet:

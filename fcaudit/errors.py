@@ -44,9 +44,3 @@ class ApiError(FcauditError):
     """An API or network failure that stopped the run."""
 
     exit_code = ExitCode.API
-
-
-class Interrupted(FcauditError):
-    """The run was interrupted (SIGINT/SIGTERM)."""
-
-    exit_code = ExitCode.INTERRUPTED

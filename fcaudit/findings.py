@@ -29,16 +29,6 @@ class Category(StrEnum):
 # Lower is more urgent: broken now, then about to break. Tables and findings[] sort by it.
 SEVERITY: dict[Category, int] = {c: i for i, c in enumerate(Category)}
 
-CATEGORY_MEANING: dict[Category, str] = {
-    Category.RELINK_REQUIRED: "inactive; the customer can repair it by relinking",
-    Category.INACTIVE_UNREPAIRABLE: "inactive; relinking cannot repair it (e.g. account closed)",
-    Category.INACTIVE_UNKNOWN: "inactive, but the API did not say why (use a preview API version)",
-    Category.DISCONNECTED: "access was turned off; a new link is needed for fresh data",
-    Category.EXPIRING: "active, but expected to go inactive within the horizon (or overdue)",
-    Category.UNKNOWN: "a status value fcaudit does not recognise",
-    Category.ACTIVE: "active, nothing due within the horizon",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Finding:

@@ -68,11 +68,13 @@ def read_items(stream: TextIO, name: str) -> Iterator[Item]:
             break
     if not first:
         raise InputError(f"{name}: no input. Tip: give a JSON file, or pipe JSON into '-'.")
+    first = first.lstrip("\ufeff")  # a byte-order mark left by some editors
     try:
         head = json.loads(first)
+        whole_line = True
     except json.JSONDecodeError:
-        head = None
-    if head is None:
+        whole_line = False
+    if not whole_line:
         # One multi-line document: read the rest and parse it whole.
         text = first + stream.read()
         try:

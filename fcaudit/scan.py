@@ -3,8 +3,8 @@
 Customer pages feed per-customer account listings, which feed authorization retrievals, all
 on one bounded pool of worker threads, so different endpoints proceed in parallel while the
 gateway's rate limiter keeps the whole run inside Stripe's budget. Findings go to a sink as
-soon as they are classified (NDJSON streams them); the engine keeps only counters, plus the
-account ids behind each authorization when `--authorizations` is on.
+soon as they are classified (NDJSON streams them); the engine keeps only counters, plus, with
+`--authorizations`, the account ids behind each authorization and each authorization fetched.
 """
 
 from __future__ import annotations
@@ -182,6 +182,7 @@ class Scanner:
             if self._fatal is None:  # a real interrupt, not a worker's fatal error
                 with self._lock:
                     self.result.interrupted = True
+                    self._sort_errors()
                 return self.result
         except OutputFailed as err:
             self.gateway.cancelled.set()
@@ -193,7 +194,12 @@ class Scanner:
             raise self._fatal.error
         if self._fatal is not None:
             raise self._fatal
+        self._sort_errors()
         return self.result
+
+    def _sort_errors(self) -> None:
+        # Completion order varies run to run; a stable order keeps daily reports diffable.
+        self.result.errors.sort(key=lambda e: (e.scope.type, e.scope.id or "", e.message))
 
     def _feed(self, pool: WorkPool, scopes: Iterable[Scope] | None) -> None:
         backlog = self._concurrency * 4
@@ -212,6 +218,8 @@ class Scanner:
                     "--customer / --customers-from."
                 ) from None
         else:
+            if isinstance(scopes, list):
+                self.scopes_total = len(scopes)
             for scope in scopes:
                 self._submit(pool, scope, backlog)
 
@@ -223,7 +231,11 @@ class Scanner:
         pool.submit(self._guarded, self._do_scope, scope, pool)
 
     def _guarded(self, fn: Callable[..., None], scope: Scope, *args: Any) -> None:
-        """Run one task; turn its failure into an errors[] entry or a fatal stop."""
+        """Run one task; turn its failure into an errors[] entry or a fatal stop.
+
+        Only the scopes fed by `_feed` count towards `scopes_done` (the progress display);
+        the authorization fetches a scan adds on the way do not.
+        """
         try:
             fn(scope, *args)
         except Cancelled:
@@ -241,8 +253,9 @@ class Scanner:
         except Exception as err:
             self._record(ScopeError(scope, f"unexpected {type(err).__name__}: {err}"))
         finally:
-            with self._lock:
-                self.result.scopes_done += 1
+            if fn == self._do_scope:
+                with self._lock:
+                    self.result.scopes_done += 1
 
     def _record(self, error: ScopeError) -> None:
         with self._lock:
@@ -258,7 +271,12 @@ class Scanner:
             self._emit(self._classify(obj))
         else:
             for account in self.gateway.iter_accounts(scope.account_filter()):
-                self._emit_account(account, pool)
+                try:
+                    self._emit_account(account, pool)
+                except (NotClassifiable, ValueError, TypeError, KeyError) as err:
+                    # One odd object is reported on its own; the rest of the scope goes on.
+                    oid = account.get("id") if isinstance(account, dict) else None
+                    self._record(ScopeError(Scope("account", str(oid)), f"{err}"))
 
     def _emit_account(self, account: dict[str, Any], pool: WorkPool) -> None:
         finding = self._classify(account)

@@ -183,3 +183,17 @@ def test_status_signals_list_every_status_field() -> None:
     assert signals["balance_refresh.status"] == "failed"
     assert signals["authorization"] == "fcauth_1"
     assert "T" in signals["balance_refresh.last_attempted_at"]  # ISO time shown beside unix
+
+
+@pytest.mark.parametrize(
+    ("days", "horizon", "category"),
+    [
+        (30.4, 30, "expiring"),  # 30 calendar days out, late in the day: still within 30
+        (31.0, 30, "active"),
+        (0.3, 0, "expiring"),  # due later today with --expiring-within 0
+        (1.0, 0, "active"),
+    ],
+)
+def test_horizon_counts_calendar_days(days: float, horizon: int, category: str) -> None:
+    obj = account(status="active", status_details=expiring(days))
+    assert classify(obj, now=NOW, horizon_days=horizon).category == category

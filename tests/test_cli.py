@@ -530,15 +530,21 @@ def test_version() -> None:
 
 def test_progress_display_counts(stripe_api: responses.RequestsMock) -> None:
     fleet(stripe_api)
+    for auth in ("fcauth_a", "fcauth_b"):
+        stripe_api.get(
+            f"{API}/v1/financial_connections/authorizations/{auth}", json=authorization(auth)
+        )
     gw = StripeGateway(ClientSettings(api_key=TEST_KEY, stripe_version="2026-09-30.preview"))
-    scanner = Scanner(gw, lambda obj, **kw: classify(obj, now=NOW, **kw), lambda f: None)
+    scanner = Scanner(
+        gw, lambda obj, **kw: classify(obj, now=NOW, **kw), lambda f: None, authorizations=True
+    )
     console = Console(file=io.StringIO(), force_terminal=True, width=200)
     display = ProgressDisplay(console, scanner, gw.stats)
     scanner.scan(None)
     line = display._render().plain
-    assert "customers 3/3" in line
+    assert "customers 3/3" in line  # authorization fetches are not counted as customers
     assert "accounts 152" in line
-    assert "requests 6" in line
+    assert "requests 8" in line
     assert "retries 0 (429: 0)" in line
 
 
@@ -594,3 +600,106 @@ def test_output_to_a_device_or_pipe_writes_through(
     reader.join(timeout=10)
     assert json.loads(received[0])["id"] == "fca_1"
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+# -- review follow-ups --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["scan", "--authorizations", "--stripe-version", "2026-10-28.endive"],
+        ["authorization", "fcauth_1", "--stripe-version", "2026-10-28.endive"],
+    ],
+)
+def test_authorizations_need_a_preview_version(
+    stripe_api: responses.RequestsMock, args: list[str]
+) -> None:
+    result = run(*args)
+    assert result.exit_code == ExitCode.USAGE
+    assert "needs a preview API version" in result.stderr
+    assert not stripe_api.calls
+
+
+def test_customers_file_that_is_not_utf8(tmp_path: Path) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_bytes(b"cus_1\n\xff\xfe\n")
+    result = run("scan", "--customers-from", str(ids))
+    assert result.exit_code == ExitCode.USAGE
+    assert "ids.txt is not UTF-8 text" in result.stderr
+
+
+def test_customers_file_with_bom(stripe_api: responses.RequestsMock, tmp_path: Path) -> None:
+    add_accounts(stripe_api, "cus_a", [account()])
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\ufeffcus_a\n", encoding="utf-8")
+    assert run("scan", "--customers-from", str(ids)).exit_code == 0
+
+
+def test_http_api_base_must_be_a_literal_loopback(stripe_api: responses.RequestsMock) -> None:
+    result = run("scan", "--api-base", "http://127.example.com")
+    assert result.exit_code == ExitCode.USAGE and "unencrypted" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["scan", "--bogus"], ["scan", "-f", "xml"], ["scan", "--expiring-within", "-1"]]
+)
+def test_click_usage_errors_are_one_line(args: list[str]) -> None:
+    result = run(*args)
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert "Tip: see 'fcaudit scan --help'" in result.stderr
+
+
+def test_quiet_still_reports_failed_scopes(stripe_api: responses.RequestsMock) -> None:
+    add_error(stripe_api, ACCOUNTS, 404, message="No such customer: 'cus_zz'")
+    result = run("scan", "--customer", "cus_zz", "-q")
+    assert result.exit_code == ExitCode.INCOMPLETE
+    assert "cus_zz" in result.stderr and "fcaudit:" not in result.stderr
+
+
+def test_errors_are_sorted(stripe_api: responses.RequestsMock) -> None:
+    add_error(stripe_api, ACCOUNTS, 404, message="gone")
+    result = run("scan", "--customer", "cus_b", "--customer", "cus_c", "--customer", "cus_a")
+    ids = [e["scope"]["id"] for e in json.loads(result.stdout)["errors"]]
+    assert ids == ["cus_a", "cus_b", "cus_c"]
+
+
+def test_one_odd_object_does_not_stop_its_scope(stripe_api: responses.RequestsMock) -> None:
+    odd = {"id": "cus_weird", "object": "customer"}
+    add_accounts(stripe_api, "cus_a", [account("fca_1"), odd, account("fca_2")], per_page=2)
+    result = run("scan", "--customer", "cus_a")
+    doc = json_out(result)
+    assert sorted(f["id"] for f in doc["findings"]) == ["fca_1", "fca_2"]
+    assert doc["errors"][0]["scope"] == {"type": "account", "id": "cus_weird"}
+    assert result.exit_code == ExitCode.INCOMPLETE
+
+
+def test_sandbox_ignores_an_exported_api_base() -> None:
+    result = run(
+        "scan", "--sandbox", "-q", "--fail-on", "none", FCAUDIT_API_BASE="http://127.0.0.1:9"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["summary"]["accounts"] > 1000
+
+
+def test_network_errors_name_the_reason(stripe_api: responses.RequestsMock) -> None:
+    import requests
+
+    for _ in range(3):
+        stripe_api.get(
+            API + ACCOUNTS + "/fca_1",
+            body=requests.ConnectionError(
+                "HTTPConnectionPool(host='x', port=1): Max retries exceeded (Caused by "
+                "NewConnectionError('<conn>: Failed to establish a new connection: "
+                "[Errno 111] Connection refused'))"
+            ),
+        )
+    result = run("account", "fca_1", "--max-retries", "0")
+    assert "could not reach the API ([Errno 111] Connection refused)" in result.stderr
+
+
+def test_auth_error_message_reads_cleanly(stripe_api: responses.RequestsMock) -> None:
+    add_error(stripe_api, "/v1/customers", 401, message="Invalid API Key provided: sk_test_****.")
+    result = run("scan")
+    assert ".." not in result.stderr and "Tip:" in result.stderr

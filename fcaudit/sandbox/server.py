@@ -13,6 +13,7 @@ import json
 import secrets
 import socket
 import socketserver
+import sys
 import threading
 import time
 from collections import Counter
@@ -130,6 +131,14 @@ class SandboxServer(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that goes away mid-answer (timeout, Ctrl-C, `| head`) is normal traffic,
+        # not a server error: no traceback on stderr. Anything else is still reported.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind does a reverse DNS lookup (getfqdn); not needed on loopback.
