@@ -353,37 +353,38 @@ def test_classify_interrupted_writes_what_it_classified(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["ndjson", "table", "json"])
 def test_closed_stdout_exits_141_and_the_sandbox_stays_quiet(tmp_path: Path, fmt: str) -> None:
-    log = (tmp_path / "sandbox.err").open("w+")
-    srv = Server("--customers", "300", stderr=log)
-    try:
-        scan = subprocess.Popen(
-            [
-                FCAUDIT,
-                "scan",
-                "--api-base",
-                srv.url,
-                "--max-rps",
-                "0",
-                "--max-endpoint-rps",
-                "0",
-                "-f",
-                fmt,
-                "--fail-on",
-                "none",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={"STRIPE_API_KEY": KEY, "PATH": "/usr/bin:/bin"},
-        )
-        assert scan.stdout is not None and scan.stderr is not None
-        scan.stdout.readline()
-        scan.stdout.close()  # what `| head -1` does
-        err = scan.stderr.read().decode()
-        scan.stderr.close()
-        assert scan.wait(timeout=60) == 141, err
-        assert "Traceback" not in err
-    finally:
-        srv.stop()
-    log.seek(0)
-    assert "Traceback" not in log.read()
-    log.close()
+    with (tmp_path / "sandbox.err").open("w+") as log:
+        srv = Server("--customers", "300", stderr=log)
+        try:
+            scan = subprocess.Popen(
+                [
+                    FCAUDIT,
+                    "scan",
+                    "--api-base",
+                    srv.url,
+                    "--max-rps",
+                    "0",
+                    "--max-endpoint-rps",
+                    "0",
+                    "-f",
+                    fmt,
+                    "--fail-on",
+                    "none",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env={"STRIPE_API_KEY": KEY, "PATH": "/usr/bin:/bin"},
+            )
+            assert scan.stdout is not None and scan.stderr is not None
+            scan.stdout.readline()
+            scan.stdout.close()  # what `| head -1` does
+            err = scan.stderr.read().decode()
+            scan.stderr.close()
+            code = scan.wait(timeout=60)
+        finally:
+            srv.stop()
+        log.seek(0)
+        server_log = log.read()
+    assert code == 141, err
+    assert "Traceback" not in err
+    assert "Traceback" not in server_log
