@@ -287,7 +287,7 @@ class Report:
             fail_on=sorted(self.fail_on),
             scope=scope,
             show_active=kw["show_active"],
-            color=self.app.use_color and kw["color"] is not False,
+            color=kw["color"],
         )
         self.output_path: str | None = kw["output"]
         self.fmt = OutputFormat(kw["fmt"].lower())
@@ -311,8 +311,6 @@ class Report:
         target = OutputTarget(self.output_path)
         fmt = resolve_format(self.fmt, stdout_is_tty=sys.stdout.isatty(), to_file=target.is_file)
         self.meta.detail = detail and fmt is OutputFormat.TABLE
-        if fmt is OutputFormat.TABLE and (target.is_file or not sys.stdout.isatty()):
-            self.meta.color = self.meta.color and bool(self.app.color)
         try:
             yield get_renderer(fmt, target.stream, self.meta), target
         except BaseException:

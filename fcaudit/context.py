@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import os
 import re
 import sys
 import time
@@ -20,7 +19,7 @@ from fcaudit.classify import is_preview
 from fcaudit.client import ClientSettings, StripeGateway, key_mode
 from fcaudit.errors import UsageError
 from fcaudit.ratelimit import RateLimiter
-from fcaudit.text import safe
+from fcaudit.text import make_console, safe
 
 # Client-side budget defaults: headroom under Stripe's documented limits
 # (https://docs.stripe.com/rate-limits: 100 req/s live, 25 req/s in test mode, and 25 req/s
@@ -143,20 +142,7 @@ class AppContext:
     err: Console = field(init=False)
 
     def __post_init__(self) -> None:
-        use_color = self.color if self.color is not None else not os.environ.get("NO_COLOR")
-        self.err = Console(
-            file=sys.stderr,
-            markup=False,
-            highlight=False,
-            emoji=False,
-            no_color=not use_color,
-            color_system="auto" if use_color else None,
-            soft_wrap=True,
-        )
-
-    @property
-    def use_color(self) -> bool:
-        return self.color if self.color is not None else not os.environ.get("NO_COLOR")
+        self.err = make_console(sys.stderr, color=self.color)
 
     def warn(self, message: str) -> None:
         if not self.quiet:

@@ -30,7 +30,7 @@ class ReportMeta:
     mode: str | None = None  # live | test | None (offline)
     detail: bool = False  # table: one detail view per object (account / authorization)
     show_active: bool = False  # table: list active findings too
-    color: bool = True
+    color: bool | None = None  # None: on for terminals unless NO_COLOR
     flush_each: bool = True  # ndjson: flush after every line
     stats: dict[str, Any] = field(default_factory=dict)
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from typing import TextIO
 
 from rich import box
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -15,7 +13,7 @@ from fcaudit.classify import status_signals
 from fcaudit.findings import AUTHORIZATION_OBJECT, Category, Finding
 from fcaudit.render.base import ReportMeta, iso
 from fcaudit.scan import ScanResult
-from fcaudit.text import safe
+from fcaudit.text import make_console, safe
 
 STYLES: dict[Category, str] = {
     Category.RELINK_REQUIRED: "bold red",
@@ -26,31 +24,6 @@ STYLES: dict[Category, str] = {
     Category.UNKNOWN: "cyan",
     Category.ACTIVE: "green",
 }
-
-
-class _Console(Console):
-    def on_broken_pipe(self) -> None:
-        # rich exits 1 here ("findings" in our contract); let cli.py map it to 141.
-        self.quiet = True
-        raise BrokenPipeError
-
-
-def make_console(stream: TextIO, *, color: bool) -> Console:
-    """A console that never interprets markup, emoji codes or highlighting in data."""
-    is_tty = stream.isatty()
-    return _Console(
-        file=stream,
-        # Files and pipes get a wide table; a terminal (or COLUMNS) sets its own width.
-        width=None if is_tty or os.environ.get("COLUMNS") else 160,
-        markup=False,
-        highlight=False,
-        emoji=False,
-        no_color=not color,
-        color_system="auto" if color else None,
-        # --color on a pipe means colour anyway (like `ls --color=always`).
-        force_terminal=True if color and not is_tty else None,
-        soft_wrap=False,
-    )
 
 
 def _t(value: object, style: str = "") -> Text:
@@ -76,7 +49,7 @@ def _deactivation(f: Finding) -> str:
 class TableRenderer:
     def __init__(self, stream: TextIO, meta: ReportMeta) -> None:
         self._meta = meta
-        self._console = make_console(stream, color=meta.color)
+        self._console = make_console(stream, color=meta.color, wide=True)
         self._findings: list[Finding] = []
 
     def finding(self, finding: Finding) -> None:
