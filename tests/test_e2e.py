@@ -161,9 +161,9 @@ def test_exit_codes(server: Server, tmp_path: Path) -> None:
     assert fcaudit(server, "scan", "--fail-on", "none").returncode == 0
     assert fcaudit(server, "scan").returncode == 1
     assert fcaudit(server, "account", "cus_1").returncode == 2
-    bad_key = fcaudit(server, "scan", key="sk_live_notatestkey123")
+    bad_key = fcaudit(server, "scan", key="sk_live_Qx9")
     assert bad_key.returncode == 3
-    assert "notatestkey123" not in bad_key.stdout + bad_key.stderr
+    assert "Qx9" not in bad_key.stdout + bad_key.stderr
     missing = fcaudit(
         server, "scan", "--customer", "cus_doesnotexist", "-o", str(tmp_path / "r.json")
     )
