@@ -17,8 +17,8 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
@@ -358,6 +358,12 @@ class RunningSandbox:
     def stats(self) -> SandboxStats:
         return self.server.stats
 
+    def __enter__(self) -> RunningSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         """Stop serving, close open connections and the listening socket."""
         if self._closed:
@@ -407,34 +413,6 @@ def start_sandbox(
     return RunningSandbox(server)
 
 
-@contextmanager
-def running_sandbox(
-    *,
-    seed: int = 42,
-    customers: int = 300,
-    port: int = 0,
-    latency_ms: float = 0,
-    jitter_ms: float = 0,
-    rate_limit: float | None = None,
-    endpoint_rate_limit: float | None = None,
-    error_rate: float = 0,
-    drop_rate: float = 0,
-    now: datetime | None = None,
-) -> Iterator[RunningSandbox]:
-    """Serve a sandbox on 127.0.0.1 from a background thread for the duration of the block."""
-    sandbox = start_sandbox(
-        seed=seed,
-        customers=customers,
-        port=port,
-        latency_ms=latency_ms,
-        jitter_ms=jitter_ms,
-        rate_limit=rate_limit,
-        endpoint_rate_limit=endpoint_rate_limit,
-        error_rate=error_rate,
-        drop_rate=drop_rate,
-        now=now,
-    )
-    try:
-        yield sandbox
-    finally:
-        sandbox.close()
+# `with running_sandbox(...) as sandbox:` serves for the duration of the block (the same
+# keyword arguments as start_sandbox; RunningSandbox closes itself on exit).
+running_sandbox = start_sandbox
