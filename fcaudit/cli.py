@@ -642,13 +642,7 @@ def classify(source: str, **kw: Any) -> None:
                     finding = run(dict(item.obj), stripe_version=item.stripe_version)
                 except NotClassifiable as err:
                     raise InputError(f"{item.where}: {err}.") from None
-                result.counts[finding.category] += 1
-                if finding.object.endswith("authorization"):
-                    result.authorizations += 1
-                else:
-                    result.accounts += 1
-                if finding.category != "active":
-                    result.by_institution[finding.institution_name or "(unknown)"] += 1
+                result.count(finding)
                 renderer.finding(finding)
         except KeyboardInterrupt:
             result.interrupted = True  # write what was classified, marked incomplete

@@ -19,7 +19,7 @@ from typing import Any
 from fcaudit.classify import NotClassifiable
 from fcaudit.client import Cancelled, RequestFailed, StripeGateway
 from fcaudit.errors import ApiError, FcauditError
-from fcaudit.findings import Category, Finding
+from fcaudit.findings import AUTHORIZATION_OBJECT, Category, Finding
 
 Classifier = Callable[..., Finding]
 FindingSink = Callable[[Finding], None]
@@ -80,6 +80,16 @@ class ScanResult:
     @property
     def complete(self) -> bool:
         return not self.errors and not self.interrupted
+
+    def count(self, finding: Finding) -> None:
+        """Add one finding to the summary counters (by category, object, institution)."""
+        self.counts[finding.category] += 1
+        if finding.object == AUTHORIZATION_OBJECT:
+            self.authorizations += 1
+        else:
+            self.accounts += 1
+        if finding.category is not Category.ACTIVE:
+            self.by_institution[finding.institution_name or "(unknown)"] += 1
 
 
 class WorkPool:
@@ -309,14 +319,7 @@ class Scanner:
         with self._lock:
             if self.result.interrupted:
                 return  # the report is being written; late arrivals are dropped
-            r = self.result
-            r.counts[finding.category] += 1
-            if finding.object.endswith("authorization"):
-                r.authorizations += 1
-            else:
-                r.accounts += 1
-            if finding.category is not Category.ACTIVE:
-                r.by_institution[finding.institution_name or "(unknown)"] += 1
+            self.result.count(finding)
             try:
                 self._sink(finding)
             except OSError as err:
