@@ -13,9 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fcaudit.findings import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, Category, Finding
-
-DEFAULT_PREVIEW_VERSION = "2026-09-30.preview"
-DEFAULT_HORIZON_DAYS = 30  # Stripe sends upcoming_deactivation 30 days ahead
+from fcaudit.stripe_api import DEFAULT_HORIZON_DAYS, is_preview
+from fcaudit.stripe_api import PREVIEW_VERSION as DEFAULT_PREVIEW_VERSION
 
 KNOWN_ACTIONS = frozenset({"relink_required", "none"})
 OBJECT_PREFIXES = {"fca_": ACCOUNT_OBJECT, "fcauth_": AUTHORIZATION_OBJECT}
@@ -38,10 +37,6 @@ def object_type(obj: Mapping[str, Any]) -> str:
     raise NotClassifiable(
         f"expected a financial_connections.account or .authorization, got object={kind!r}"
     )
-
-
-def is_preview(version: str | None) -> bool:
-    return bool(version) and str(version).endswith(".preview")
 
 
 _EMPTY: Mapping[str, Any] = {}

@@ -14,12 +14,7 @@ from typing import IO, Any, NoReturn, TextIO
 
 import click
 
-from fcaudit.classify import (
-    DEFAULT_HORIZON_DAYS,
-    DEFAULT_PREVIEW_VERSION,
-    NotClassifiable,
-    is_preview,
-)
+from fcaudit.classify import NotClassifiable
 from fcaudit.classify import classify as classify_object
 from fcaudit.client import StripeGateway, key_mode
 from fcaudit.context import (
@@ -36,6 +31,8 @@ from fcaudit.policy import DEFAULT_FAIL_ON, exit_code, parse_fail_on
 from fcaudit.progress import ProgressDisplay
 from fcaudit.render import OutputFormat, ReportMeta, get_renderer, resolve_format
 from fcaudit.scan import Scanner, ScanResult, Scope
+from fcaudit.stripe_api import DEFAULT_HORIZON_DAYS, is_preview
+from fcaudit.stripe_api import PREVIEW_VERSION as DEFAULT_PREVIEW_VERSION
 from fcaudit.text import safe
 
 

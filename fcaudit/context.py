@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import re
 import sys
 import time
@@ -15,10 +14,10 @@ from urllib.parse import urlparse
 from rich.console import Console
 from rich.text import Text
 
-from fcaudit.classify import is_preview
 from fcaudit.client import ClientSettings, StripeGateway, key_mode
 from fcaudit.errors import UsageError
 from fcaudit.ratelimit import RateLimiter
+from fcaudit.stripe_api import is_loopback, is_preview
 from fcaudit.text import make_console, safe
 
 # Client-side budget defaults: headroom under Stripe's documented limits
@@ -55,16 +54,6 @@ def parse_as_of(text: str | None, clock: Callable[[], datetime]) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _is_loopback(host: str) -> bool:
-    """A literal loopback address (or localhost); names like 127.example.com are not."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 @dataclass
 class StripeOptions:
     """The connection flags every Stripe-facing command takes."""
@@ -94,7 +83,7 @@ class StripeOptions:
                     f"--api-base {safe(self.api_base)!r} is not an http(s) URL. "
                     "Tip: e.g. http://127.0.0.1:12111."
                 )
-            loopback = _is_loopback(url.hostname)
+            loopback = is_loopback(url.hostname)
             if url.scheme == "http" and not loopback:
                 raise UsageError(
                     "--api-base uses plain http to a non-loopback host, which would send the "

@@ -13,6 +13,7 @@ from typing import IO, Any
 import click
 
 from fcaudit.sandbox.server import SANDBOX_API_KEY, start_sandbox
+from fcaudit.stripe_api import is_loopback
 
 
 class _OneLineUsageError(click.UsageError):
@@ -25,16 +26,12 @@ class _OneLineUsageError(click.UsageError):
 def _loopback_host(host: str) -> str:
     if host.lower() == "localhost":
         return "127.0.0.1"
-    try:
-        ip = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        ip = None
-    if ip is None or not ip.is_loopback:
+    if not is_loopback(host):
         raise _OneLineUsageError(
             f"--host {host} is not a loopback address; the sandbox only listens on "
             "127.0.0.0/8, localhost or ::1."
         )
-    return str(ip)
+    return str(ipaddress.ip_address(host.strip("[]")))
 
 
 def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:

@@ -53,9 +53,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-PREVIEW_VERSION: Final = "2026-09-30.preview"
+from fcaudit.stripe_api import DEFAULT_HORIZON_DAYS as HORIZON_DAYS
+from fcaudit.stripe_api import PREVIEW_VERSION
+
 GA_EVENT_VERSION: Final = "2026-07-29.dahlia"
-HORIZON_DAYS: Final = 30
 EVENT_WINDOW_DAYS: Final = 30
 BIG_CUSTOMER_ACCOUNTS: Final = 130
 

@@ -8,7 +8,6 @@ endpoint exist only when ``Stripe-Version`` ends in ``.preview``.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import secrets
 import socket
@@ -36,6 +35,7 @@ from fcaudit.sandbox.api import (
 )
 from fcaudit.sandbox.data import Dataset, build_dataset
 from fcaudit.sandbox.faults import FaultConfig, FaultInjector
+from fcaudit.stripe_api import is_loopback
 
 __all__ = [
     "SANDBOX_API_KEY",
@@ -406,7 +406,7 @@ def start_sandbox(
     if host == "localhost":
         host = "127.0.0.1"
     # Defence in depth: the CLI refuses other hosts too, but no caller may bind elsewhere.
-    if not ipaddress.ip_address(host.strip("[]")).is_loopback:
+    if not is_loopback(host):
         raise ValueError(f"the sandbox binds to loopback addresses only, not {host!r}")
     dataset = build_dataset(seed, customers, now or datetime.now(UTC))
     server = SandboxServer((host, port), dataset, FaultInjector(config), family=_family(host))

@@ -1,0 +1,32 @@
+"""Facts about Stripe's API that the client, the classifier and the sandbox all rely on.
+
+One definition each, so the sandbox and the code it tests can never disagree about them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Final
+
+# The preview version that exposes status_details.inactive, Account.authorization and the
+# Authorization endpoint (https://docs.stripe.com/financial-connections/inactive-accounts).
+PREVIEW_VERSION: Final = "2026-09-30.preview"
+
+# Stripe sends financial_connections.account.upcoming_deactivation 30 days ahead.
+DEFAULT_HORIZON_DAYS: Final = 30
+
+
+def is_preview(version: str | None) -> bool:
+    """True for a preview API version (`YYYY-MM-DD.preview`)."""
+    return bool(version) and str(version).strip().endswith(".preview")
+
+
+def is_loopback(host: str) -> bool:
+    """A literal loopback address (127.0.0.0/8, ::1) or `localhost`; never a DNS name such
+    as `127.example.com`, which could resolve anywhere."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
