@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
-try:
-    __version__ = version("fcaudit")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0"
+
+def __getattr__(name: str) -> Any:
+    # The version is read from the installed metadata only when asked for: importing
+    # importlib.metadata costs more than the rest of `fcaudit --help`.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("fcaudit")
+        except PackageNotFoundError:  # pragma: no cover - a source tree without install
+            value = "0.0.0"
+        globals()["__version__"] = value
+        return value
+    raise AttributeError(f"module 'fcaudit' has no attribute {name!r}")

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from fcaudit.findings import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, Category, Finding
+from fcaudit.model import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, Category, Finding
 from fcaudit.stripe_api import DEFAULT_HORIZON_DAYS, is_preview
 from fcaudit.stripe_api import PREVIEW_VERSION as DEFAULT_PREVIEW_VERSION
 
@@ -271,50 +271,3 @@ def _active(
         **base,
         **dated,
     )
-
-
-def status_signals(obj: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Every status-related field of the object, flattened for a detail view."""
-    rows: list[tuple[str, str]] = []
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, Mapping):
-            if not value:
-                rows.append((prefix, "{}"))
-            for key in value:
-                walk(f"{prefix}.{key}", value[key])
-        elif isinstance(value, list):
-            if not value:
-                rows.append((prefix, "[]"))
-            for i, item in enumerate(value):
-                walk(f"{prefix}[{i}]", item)
-        else:
-            text = "null" if value is None else str(value)
-            if prefix == "created" or prefix.endswith(
-                ("_date", ".created", "last_attempted_at", "next_refresh_available_at")
-            ):
-                stamp = _timestamp(value)
-                if stamp is not None:
-                    text = f"{text} ({stamp.isoformat().replace('+00:00', 'Z')})"
-            rows.append((prefix, text))
-
-    for key in (
-        "status",
-        "status_details",
-        "authorization",
-        "account_numbers",
-        "balance_refresh",
-        "ownership_refresh",
-        "transaction_refresh",
-        "inferred_balances_refresh",
-        "subscriptions",
-        "permissions",
-        "supported_payment_method_types",
-        "livemode",
-        "created",
-    ):
-        if key in obj:
-            walk(key, obj[key])
-        elif key in ("status", "status_details"):
-            rows.append((key, "(absent)"))
-    return rows

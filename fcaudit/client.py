@@ -32,11 +32,6 @@ AUTHORIZATIONS = "/v1/financial_connections/authorizations"
 CUSTOMERS = "/v1/customers"
 
 
-def key_mode(api_key: str) -> str:
-    """'live' or 'test', from the key prefix (sk_live_, rk_test_, ...)."""
-    return "live" if "_live_" in api_key[:8] else "test"
-
-
 def redact(text: str, api_key: str | None = None) -> str:
     """Remove the API key (and anything shaped like a Stripe key) from a message."""
     if api_key:
@@ -164,13 +159,18 @@ class StripeGateway:
         cancelled: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         self.settings = settings
         self.limiter = limiter
         self.stats = stats or Stats()
         self.cancelled = cancelled or threading.Event()
         self._clock = clock
+        self.clock = clock  # the monotonic clock the run is timed with
         self._rng = rng
+        # Waits (backoff, rate budget) end early when the run is cancelled; tests inject a
+        # sleep that returns at once.
+        self._sleep = sleep or self.cancelled.wait
         self._retry = RetryPolicy(
             max_retries=settings.max_retries, budget_seconds=settings.retry_budget_seconds
         )
@@ -230,8 +230,8 @@ class StripeGateway:
             self._pause(self.limiter.reserve(endpoint))
 
     def _pause(self, seconds: float) -> None:
-        if seconds > 0 and self.cancelled.wait(seconds):
-            raise Cancelled
+        if seconds > 0:
+            self._sleep(seconds)
         if self.cancelled.is_set():
             raise Cancelled
 

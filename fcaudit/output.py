@@ -1,9 +1,20 @@
-"""Where a report goes: stdout, or a file replaced atomically when the run succeeds."""
+"""Where a report goes: stdout, a file replaced atomically when the run succeeds, or a device.
+
+For a regular file, everything is written to a temporary file in the same directory, which
+`commit()` fsyncs and renames over the destination (atomic on POSIX): a reader never sees a
+half-written report, and a failed run leaves an existing report untouched. A symlink to a
+regular file is followed, so the file it points to is the one replaced.
+
+Anything else is written through, never replaced or resolved: `/dev/stdout`, `/dev/stderr`
+and `/dev/fd/N` reuse the process's own descriptor (so `-o /dev/stdout >> log` appends, as the
+shell asked, instead of truncating the log), and devices and named pipes are opened as they are.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -11,55 +22,80 @@ from pathlib import Path
 from typing import TextIO
 
 from fcaudit.errors import UsageError
+from fcaudit.text import safe
+
+# Paths that name one of this process's descriptors (Linux and the BSDs spell them so).
+_FD_PATH = re.compile(r"^/(?:dev/fd|proc/self/fd)/(\d+)$")
+_STD_PATHS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def _own_descriptor(path: str) -> int | None:
+    if path in _STD_PATHS:
+        return _STD_PATHS[path]
+    match = _FD_PATH.match(path)
+    return int(match.group(1)) if match else None
 
 
 class OutputTarget:
-    """A text stream plus `commit()` / `discard()`.
-
-    For a regular file, everything is written to a temporary file in the same directory,
-    which `commit()` fsyncs and renames over the destination (atomic on POSIX): a reader never
-    sees a half-written report, and a failed run leaves an existing report untouched. A
-    symlink is followed, so the file it points to is the one replaced. Something that is not
-    a regular file (`/dev/null`, `/dev/stdout`, a named pipe) is written to directly: it
-    can't be replaced, and must never be.
-    """
+    """A text stream plus `commit()` / `discard()`."""
 
     def __init__(self, path: str | None, stdout: TextIO | None = None) -> None:
         self.path = Path(path) if path and path != "-" else None
         self._tmp: Path | None = None
-        if self.path is None:
+        self._replace: Path | None = None
+        self._owned = False  # a stream we opened, closed on commit/discard
+        if path is None or path == "-":
             self.stream: TextIO = stdout or sys.stdout
             return
-        real = Path(os.path.realpath(self.path))
+        fd = _own_descriptor(path)
+        if fd is not None:
+            self.stream = self._dup(fd, path)
+            return
         try:
-            mode = real.stat().st_mode
+            mode = os.stat(path).st_mode  # follows symlinks
         except FileNotFoundError:
             mode = None
         except OSError as err:
-            raise UsageError(f"--output {self.path}: {err.strerror}.") from None
+            raise UsageError(f"--output {safe(path)}: {err.strerror}.") from None
         if mode is not None and stat.S_ISDIR(mode):
-            raise UsageError(f"--output {self.path} is a directory. Tip: name a file.")
+            raise UsageError(f"--output {safe(path)} is a directory. Tip: name a file.")
         if mode is not None and not stat.S_ISREG(mode):
-            self.stream = self._open(real, direct=True)
+            self.stream = self._open_direct(path)
             return
+        # A regular file (or a new one): replace the file a symlink points to, not the link.
+        real = Path(os.path.realpath(path))
         if not real.parent.is_dir():
             raise UsageError(
-                f"--output: directory {real.parent} does not exist. Tip: create it first."
+                f"--output: directory {safe(real.parent)} does not exist. Tip: create it first."
             )
         self._replace = real
-        self.stream = self._open(real, direct=False)
-
-    def _open(self, real: Path, *, direct: bool) -> TextIO:
         try:
-            if direct:
-                return open(real, "w", encoding="utf-8", newline="\n")
-            fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
+            handle, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
         except OSError as err:
             raise UsageError(
-                f"--output: cannot write {real}: {err.strerror}. Tip: check permissions."
+                f"--output: cannot write {safe(real)}: {err.strerror}. Tip: check permissions."
             ) from None
         self._tmp = Path(tmp)
-        return open(fd, "w", encoding="utf-8", newline="\n")
+        self._owned = True
+        self.stream = open(handle, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
+
+    def _dup(self, fd: int, path: str) -> TextIO:
+        try:
+            copy = os.dup(fd)
+        except OSError as err:
+            raise UsageError(f"--output {safe(path)}: {err.strerror}.") from None
+        self._owned = True
+        return open(copy, "w", encoding="utf-8", newline="\n")
+
+    def _open_direct(self, path: str) -> TextIO:
+        try:
+            stream = open(path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
+        except OSError as err:
+            raise UsageError(
+                f"--output: cannot write {safe(path)}: {err.strerror}. Tip: check permissions."
+            ) from None
+        self._owned = True
+        return stream
 
     @property
     def is_file(self) -> bool:
@@ -67,8 +103,8 @@ class OutputTarget:
 
     def commit(self) -> None:
         self.stream.flush()
-        if self._tmp is None:
-            if self.path is not None:
+        if self._tmp is None or self._replace is None:
+            if self._owned:
                 self.stream.close()
             return
         os.fsync(self.stream.fileno())
@@ -84,7 +120,7 @@ class OutputTarget:
         self._tmp = None
 
     def discard(self) -> None:
-        if self.path is not None:
+        if self._owned:
             with contextlib.suppress(OSError):
                 self.stream.close()
         if self._tmp is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from fcaudit.errors import ExitCode, UsageError
-from fcaudit.findings import Category
+from fcaudit.model import Category
 
 DEFAULT_FAIL_ON = "relink_required,inactive_unrepairable,inactive_unknown,expiring"
 

@@ -12,15 +12,19 @@ from rich.live import Live
 from rich.text import Text
 
 from fcaudit.client import Stats
+from fcaudit.model import ScanResult
 from fcaudit.scan import Scanner
 
 
 class ProgressDisplay:
     """Redraws `customers done/total, accounts, requests, rate, retries` 4 times a second."""
 
-    def __init__(self, console: Console, scanner: Scanner, stats: Stats) -> None:
+    def __init__(
+        self, console: Console, scanner: Scanner, result: ScanResult, stats: Stats
+    ) -> None:
         self._console = console
         self._scanner = scanner
+        self._result = result
         self._stats = stats
         self._stop = threading.Event()
         self._window: deque[tuple[float, int]] = deque()
@@ -29,7 +33,7 @@ class ProgressDisplay:
 
     def _render(self) -> Text:
         s = self._scanner
-        r = s.result
+        r = self._result
         snap = self._stats.snapshot()
         now = time.monotonic()
         # The current rate: requests over the last ~2 seconds, not the run's average.
@@ -40,10 +44,10 @@ class ProgressDisplay:
         rate = (snap["requests"] - n0) / (now - t0) if now > t0 else 0.0
         total = s.scopes_total if s.scopes_total is not None else f"{s.scopes_listed}+"
         return Text(
-            f"{s.scope_label} {r.scopes_done}/{total}  accounts {r.accounts}  "
+            f"{s.scope_label} {s.scopes_done}/{total}  accounts {r.accounts}  "
             f"requests {snap['requests']}  {rate:.1f} req/s  "
             f"retries {snap['retries']} (429: {snap['rate_limited']})  "
-            f"errors {len(r.errors)}"
+            f"errors {s.failed}"
         )
 
     def _loop(self) -> None:

@@ -1,95 +1,44 @@
-"""The scan engine: enumerate scopes, list and retrieve concurrently, classify, emit findings.
+"""The scan source: enumerate scopes, list and retrieve concurrently, emit what it finds.
 
 Customer pages feed per-customer account listings, which feed authorization retrievals, all
 on one bounded pool of worker threads, so different endpoints proceed in parallel while the
-gateway's rate limiter keeps the whole run inside Stripe's budget. Findings go to a sink as
-soon as they are classified (NDJSON streams them); the engine keeps only counters, plus, with
-`--authorizations`, the account ids behind each authorization and each authorization fetched.
+gateway's rate limiter keeps the whole run inside Stripe's budget. Objects go to the
+pipeline as soon as they arrive (NDJSON streams them); the source keeps only progress
+counters, plus, with `--authorizations`, the account ids behind each authorization and each
+authorization fetched.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from fcaudit.classify import NotClassifiable
 from fcaudit.client import Cancelled, RequestFailed, StripeGateway
 from fcaudit.errors import ApiError, FcauditError
-from fcaudit.findings import AUTHORIZATION_OBJECT, Category, Finding
-
-Classifier = Callable[..., Finding]
-FindingSink = Callable[[Finding], None]
-
-
-@dataclass(frozen=True)
-class Scope:
-    """One unit of work that can fail on its own: a customer, a connected account, ..."""
-
-    type: str  # customer | account_holder | session | account | authorization | customers
-    id: str | None = None
-
-    def to_record(self) -> dict[str, Any]:
-        return {"type": self.type, "id": self.id}
-
-    def account_filter(self) -> dict[str, Any]:
-        if self.type == "customer":
-            return {"account_holder": {"customer": self.id}}
-        if self.type == "account_holder":
-            return {"account_holder": {"account": self.id}}
-        if self.type == "session":
-            return {"session": self.id}
-        raise ValueError(f"scope {self.type} has no account filter")
+from fcaudit.model import Scope, ScopeError, ScopeType
+from fcaudit.runner import Emit, Observed, SourceOutcome
+from fcaudit.stripe_api import key_mode
 
 
-@dataclass(frozen=True)
-class ScopeError:
-    """A scope whose requests failed for good; reported in errors[]."""
-
-    scope: Scope
-    message: str
-    request_id: str | None = None
-    http_status: int | None = None
-    code: str | None = None
-    attempts: int = 1
-
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "scope": self.scope.to_record(),
-            "message": self.message,
-            "request_id": self.request_id,
-            "http_status": self.http_status,
-            "code": self.code,
-            "attempts": self.attempts,
-        }
+def account_filter(scope: Scope) -> dict[str, Any]:
+    """The list filter for a scope (https://docs.stripe.com/api/financial_connections/accounts/list)."""
+    if scope.type is ScopeType.CUSTOMER:
+        return {"account_holder": {"customer": scope.id}}
+    if scope.type is ScopeType.ACCOUNT_HOLDER:
+        return {"account_holder": {"account": scope.id}}
+    if scope.type is ScopeType.SESSION:
+        return {"session": scope.id}
+    raise ValueError(f"scope {scope.type} has no account filter")
 
 
-@dataclass
-class ScanResult:
-    errors: list[ScopeError] = field(default_factory=list)
-    interrupted: bool = False
-    counts: Counter[Category] = field(default_factory=Counter)
-    by_institution: Counter[str] = field(default_factory=Counter)
-    accounts: int = 0
-    authorizations: int = 0
-    scopes_done: int = 0
-
-    @property
-    def complete(self) -> bool:
-        return not self.errors and not self.interrupted
-
-    def count(self, finding: Finding) -> None:
-        """Add one finding to the summary counters (by category, object, institution)."""
-        self.counts[finding.category] += 1
-        if finding.object == AUTHORIZATION_OBJECT:
-            self.authorizations += 1
-        else:
-            self.accounts += 1
-        if finding.category is not Category.ACTIVE:
-            self.by_institution[finding.institution_name or "(unknown)"] += 1
+def _id_of(value: Any) -> str | None:
+    """An id that may have been expanded into an object."""
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
 
 
 class WorkPool:
@@ -142,47 +91,66 @@ class OutputFailed(Exception):
 
 
 class Scanner:
-    """Runs one scan or retrieval against a gateway and sends findings to `sink`."""
+    """A source: lists the accounts of each scope (or retrieves objects by id) through a
+    gateway, and emits each object found.
+
+    `scopes=None` means every customer of the account. Scopes of type account or
+    authorization are retrieved by id.
+    """
 
     def __init__(
         self,
         gateway: StripeGateway,
-        classify: Classifier,
-        sink: FindingSink,
+        scopes: Iterable[Scope] | None,
         *,
         concurrency: int = 16,
         authorizations: bool = False,
     ) -> None:
         self.gateway = gateway
-        self._classify = classify
-        self._sink = sink
+        self.stripe_version: str | None = gateway.settings.stripe_version
+        self.mode: str | None = key_mode(gateway.settings.api_key)
+        self._scopes = scopes
         self._concurrency = max(1, concurrency)
         self._with_authorizations = authorizations
         self._lock = threading.Lock()
         self._fatal: BaseException | None = None
+        self._emit: Emit = lambda item: None
+        self._errors: list[ScopeError] = []
         self._covered: dict[str, list[str]] = {}
         self._authorization_objects: dict[str, dict[str, Any]] = {}
-        self.result = ScanResult()
         self.scopes_total: int | None = None  # known once enumeration ends
         self.scopes_listed = 0
+        self.scopes_done = 0
+        self._duration = 0.0
         self.scope_label = "scopes"  # what the progress display counts
 
-    # -- public entry points ----------------------------------------------------------------
+    def stats(self) -> Mapping[str, Any]:
+        return {**self.gateway.stats.snapshot(), "duration_seconds": round(self._duration, 3)}
 
-    def scan(self, scopes: Iterable[Scope] | None) -> ScanResult:
-        """List the accounts of each scope; `None` means every customer of the account."""
-        return self._run(lambda pool: self._feed(pool, scopes))
+    @property
+    def failed(self) -> int:
+        """Scopes that have failed so far (for the progress display)."""
+        return len(self._errors)
 
-    def retrieve(self, scope_type: str, ids: Iterable[str]) -> ScanResult:
-        """Retrieve and classify individual accounts or authorizations."""
-        return self._run(lambda pool: self._feed(pool, [Scope(scope_type, i) for i in ids]))
+    def rejected(self, item: Observed, error: NotClassifiable) -> ScopeError:
+        oid = _id_of(item.obj.get("id")) or "(no id)"
+        return ScopeError(Scope(ScopeType.ACCOUNT, oid), str(error))
 
     # -- orchestration ----------------------------------------------------------------------
 
-    def _run(self, feed: Callable[[WorkPool], None]) -> ScanResult:
+    def run(self, emit: Emit) -> SourceOutcome:
+        self._emit = emit
+        clock = self.gateway.clock
+        started = clock()
+        try:
+            return self._run()
+        finally:
+            self._duration = clock() - started
+
+    def _run(self) -> SourceOutcome:
         pool = WorkPool(self._concurrency)
         try:
-            feed(pool)
+            self._feed(pool, self._scopes)
             pool.join()
             self.scopes_total = self.scopes_listed
             if self._with_authorizations:
@@ -191,9 +159,7 @@ class Scanner:
             self.gateway.cancelled.set()
             if self._fatal is None:  # a real interrupt, not a worker's fatal error
                 with self._lock:
-                    self.result.interrupted = True
-                    self._sort_errors()
-                return self.result
+                    return SourceOutcome(list(self._errors), interrupted=True)
         except OutputFailed as err:
             self.gateway.cancelled.set()
             raise err.error from None
@@ -204,12 +170,7 @@ class Scanner:
             raise self._fatal.error
         if self._fatal is not None:
             raise self._fatal
-        self._sort_errors()
-        return self.result
-
-    def _sort_errors(self) -> None:
-        # Completion order varies run to run; a stable order keeps daily reports diffable.
-        self.result.errors.sort(key=lambda e: (e.scope.type, e.scope.id or "", e.message))
+        return SourceOutcome(list(self._errors))
 
     def _feed(self, pool: WorkPool, scopes: Iterable[Scope] | None) -> None:
         backlog = self._concurrency * 4
@@ -218,7 +179,7 @@ class Scanner:
             try:
                 for page in self.gateway.iter_customer_pages():
                     for customer in page:
-                        self._submit(pool, Scope("customer", customer), backlog)
+                        self._submit(pool, Scope(ScopeType.CUSTOMER, customer), backlog)
             except RequestFailed as err:
                 self.gateway.cancelled.set()
                 rid = f", request {err.request_id}" if err.request_id else ""
@@ -265,39 +226,44 @@ class Scanner:
         finally:
             if fn == self._do_scope:
                 with self._lock:
-                    self.result.scopes_done += 1
+                    self.scopes_done += 1
 
     def _record(self, error: ScopeError) -> None:
         with self._lock:
-            self.result.errors.append(error)
+            self._errors.append(error)
 
     # -- tasks ------------------------------------------------------------------------------
 
     def _do_scope(self, scope: Scope, pool: WorkPool) -> None:
-        if scope.type == "account":
-            self._emit_account(self.gateway.retrieve_account(str(scope.id)), pool)
-        elif scope.type == "authorization":
+        if scope.type is ScopeType.ACCOUNT:
+            obj = self.gateway.retrieve_account(str(scope.id))
+            self._emit_account(obj, f"account {scope.id}", pool)
+        elif scope.type is ScopeType.AUTHORIZATION:
             obj = self.gateway.retrieve_authorization(str(scope.id))
-            self._emit(self._classify(obj))
+            self._send(Observed(obj, f"authorization {scope.id}", self.stripe_version))
         else:
-            for account in self.gateway.iter_accounts(scope.account_filter()):
+            where = scope.label()
+            for account in self.gateway.iter_accounts(account_filter(scope)):
                 try:
-                    self._emit_account(account, pool)
-                except (NotClassifiable, ValueError, TypeError, KeyError) as err:
+                    self._emit_account(account, where, pool)
+                except (ValueError, TypeError, KeyError, AttributeError) as err:
                     # One odd object is reported on its own; the rest of the scope goes on.
-                    oid = account.get("id") if isinstance(account, dict) else None
-                    self._record(ScopeError(Scope("account", str(oid)), f"{err}"))
+                    oid = _id_of(account.get("id")) if isinstance(account, dict) else None
+                    self._record(ScopeError(Scope(ScopeType.ACCOUNT, str(oid)), f"{err}"))
 
-    def _emit_account(self, account: dict[str, Any], pool: WorkPool) -> None:
-        finding = self._classify(account)
-        auth = finding.authorization
+    def _emit_account(self, account: dict[str, Any], where: str, pool: WorkPool) -> None:
+        auth = _id_of(account.get("authorization"))
         if self._with_authorizations and auth:
             with self._lock:
                 first = auth not in self._covered
-                self._covered.setdefault(auth, []).append(finding.id)
+                self._covered.setdefault(auth, []).append(str(account.get("id")))
             if first:
-                pool.submit(self._guarded, self._fetch_authorization, Scope("authorization", auth))
-        self._emit(finding)
+                pool.submit(
+                    self._guarded,
+                    self._fetch_authorization,
+                    Scope(ScopeType.AUTHORIZATION, auth),
+                )
+        self._send(Observed(account, where, self.stripe_version))
 
     def _fetch_authorization(self, scope: Scope) -> None:
         obj = self.gateway.retrieve_authorization(str(scope.id))
@@ -308,19 +274,11 @@ class Scanner:
         """Authorizations last: only now is the full list of accounts each covers known."""
         for auth_id in sorted(self._authorization_objects):
             covered = tuple(sorted(self._covered.get(auth_id, ())))
-            try:
-                finding = self._classify(self._authorization_objects[auth_id], accounts=covered)
-            except NotClassifiable as err:
-                self._record(ScopeError(Scope("authorization", auth_id), str(err)))
-                continue
-            self._emit(finding)
+            obj = self._authorization_objects[auth_id]
+            self._send(Observed(obj, f"authorization {auth_id}", self.stripe_version, covered))
 
-    def _emit(self, finding: Finding) -> None:
-        with self._lock:
-            if self.result.interrupted:
-                return  # the report is being written; late arrivals are dropped
-            self.result.count(finding)
-            try:
-                self._sink(finding)
-            except OSError as err:
-                raise OutputFailed(err) from err
+    def _send(self, item: Observed) -> None:
+        try:
+            self._emit(item)
+        except OSError as err:
+            raise OutputFailed(err) from err

@@ -30,3 +30,8 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def key_mode(api_key: str) -> str:
+    """'live' or 'test', from the key prefix (sk_live_, rk_test_, ...)."""
+    return "live" if "_live_" in api_key[:8] else "test"

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-from typing import Any, TextIO
-
-from rich.console import Console
+from typing import Any
 
 # C0/C1 controls, DEL, bidi overrides/isolates and line/paragraph separators.
 _UNSAFE = [*range(0x00, 0x20), *range(0x7F, 0xA0), 0x200E, 0x200F, 0x2028, 0x2029]
@@ -40,31 +37,3 @@ def dumps(obj: Any, *, indent: int | None = None) -> str:
     if _JSON_RE.search(text) is None:
         return text
     return text.translate(_JSON)
-
-
-class _Console(Console):
-    def on_broken_pipe(self) -> None:
-        # rich exits 1 here ("findings" in our contract); let cli.py map it to 141.
-        self.quiet = True
-        raise BrokenPipeError
-
-
-def make_console(stream: TextIO, *, color: bool | None, wide: bool = False) -> Console:
-    """A console that never interprets markup, emoji codes or highlighting in data.
-
-    `color`: None = colour on a terminal unless NO_COLOR is set (rich reads it); True =
-    always, even on a pipe (like `ls --color=always`); False = never. `wide` gives files and
-    pipes a 160-column table unless COLUMNS says otherwise.
-    """
-    is_tty = stream.isatty()
-    return _Console(
-        file=stream,
-        width=160 if wide and not is_tty and not os.environ.get("COLUMNS") else None,
-        markup=False,
-        highlight=False,
-        emoji=False,
-        no_color=None if color is None else not color,  # --color beats NO_COLOR
-        force_terminal=True if color else None,
-        color_system=None if color is False else "auto",
-        soft_wrap=not wide,
-    )

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from fcaudit.classify import NotClassifiable, classify, status_signals
-from fcaudit.findings import Category
+from fcaudit.classify import NotClassifiable, classify
+from fcaudit.model import Category
 from tests.factories import NOW, account, authorization, expiring, inactive, ts
 
 
@@ -172,17 +172,6 @@ def test_object_type_falls_back_to_id_prefix() -> None:
 def test_other_objects_are_refused(obj: dict[str, Any]) -> None:
     with pytest.raises(NotClassifiable):
         classify(obj, now=NOW)
-
-
-def test_status_signals_list_every_status_field() -> None:
-    obj = account(status="inactive", status_details=inactive())
-    obj["balance_refresh"] = {"status": "failed", "last_attempted_at": ts(-1)}
-    signals = dict(status_signals(obj))
-    assert signals["status"] == "inactive"
-    assert signals["status_details.inactive.cause"] == "access_expired"
-    assert signals["balance_refresh.status"] == "failed"
-    assert signals["authorization"] == "fcauth_1"
-    assert "T" in signals["balance_refresh.last_attempted_at"]  # ISO time shown beside unix
 
 
 @pytest.mark.parametrize(

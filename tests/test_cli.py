@@ -12,16 +12,30 @@ import pytest
 import responses
 from rich.console import Console
 
-from fcaudit.classify import classify
+from fcaudit.app import AppContext
+from fcaudit.cli.common import make_plan
 from fcaudit.client import ClientSettings, StripeGateway
 from fcaudit.errors import ExitCode
+from fcaudit.options import ReportOptions
+from fcaudit.policy import DEFAULT_FAIL_ON, parse_fail_on
 from fcaudit.progress import ProgressDisplay
+from fcaudit.runner import Pipeline
 from fcaudit.scan import Scanner
 from tests.conftest import API, TEST_KEY, run, validate_finding, validate_report
-from tests.factories import NOW, account, authorization, expiring, inactive
+from tests.factories import account, authorization, expiring, inactive
 from tests.stripe_fake import ACCOUNTS, add_accounts, add_customers, add_error
 
 AS_OF = ("--as-of", "2026-11-26T12:00:00Z")
+REPORT = ReportOptions(
+    fmt="json",
+    output=None,
+    fail_on=parse_fail_on(DEFAULT_FAIL_ON),
+    as_of="2026-11-26T12:00:00Z",
+    horizon_days=30,
+    show_active=False,
+    quiet=True,
+    color=None,
+)
 
 
 def fleet(rsps: responses.RequestsMock) -> dict[str, list[dict[str, Any]]]:
@@ -80,7 +94,7 @@ def test_scan_every_customer(stripe_api: responses.RequestsMock) -> None:
     assert doc["as_of"] == "2026-11-26T12:00:00Z"
     # every customer page and every account page was requested, nothing else
     assert doc["stats"]["requests"] == len(stripe_api.calls) == 2 + 1 + 2 + 1
-    assert "fcaudit: 152 account(s)" in result.stderr
+    assert "fcaudit: 152 accounts: " in result.stderr
 
 
 def test_scan_authorizations_retrieves_each_once(stripe_api: responses.RequestsMock) -> None:
@@ -352,8 +366,8 @@ def test_table_summary_and_hidden_active(stripe_api: responses.RequestsMock) -> 
     fleet(stripe_api)
     out = run("scan", *AS_OF, "-f", "table").stdout
     assert "fca_a1" in out and "fca_a2" in out and "fca_b000" not in out
-    assert "150 active finding(s) not listed" in out
-    assert "Summary: 1 relink_required, 1 expiring, 150 active" in out
+    assert "150 active findings not listed" in out
+    assert "Summary: 152 accounts: 1 relink_required, 1 expiring, 150 active" in out
     assert "fca_b000" in run("scan", *AS_OF, "-f", "table", "--show-active").stdout
 
 
@@ -535,12 +549,13 @@ def test_progress_display_counts(stripe_api: responses.RequestsMock) -> None:
             f"{API}/v1/financial_connections/authorizations/{auth}", json=authorization(auth)
         )
     gw = StripeGateway(ClientSettings(api_key=TEST_KEY, stripe_version="2026-09-30.preview"))
-    scanner = Scanner(
-        gw, lambda obj, **kw: classify(obj, now=NOW, **kw), lambda f: None, authorizations=True
-    )
+    scanner = Scanner(gw, None, authorizations=True)
     console = Console(file=io.StringIO(), force_terminal=True, width=200)
-    display = ProgressDisplay(console, scanner, gw.stats)
-    scanner.scan(None)
+    app = AppContext(stdout=io.StringIO(), stderr=io.StringIO())
+    plan = make_plan(app, "scan", {}, REPORT)
+    pipeline = Pipeline(app, plan)
+    display = ProgressDisplay(console, scanner, pipeline.result, gw.stats)
+    assert pipeline.run(scanner) == ExitCode.FINDINGS
     line = display._render().plain
     assert "customers 3/3" in line  # authorization fetches are not counted as customers
     assert "accounts 152" in line

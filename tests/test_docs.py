@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 
 from fcaudit.errors import ExitCode
-from fcaudit.findings import Category
+from fcaudit.model import Category
 from tests.conftest import SCHEMA
 
 README = (Path(__file__).parent.parent / "README.md").read_text()

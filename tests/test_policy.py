@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 
 from fcaudit.errors import ExitCode, UsageError
-from fcaudit.findings import Category
+from fcaudit.model import Category
 from fcaudit.policy import DEFAULT_FAIL_ON, exit_code, parse_fail_on
 
 

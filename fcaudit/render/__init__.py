@@ -1,15 +1,17 @@
-"""Renderers: one per output format, chosen from one registry."""
+"""Renderers: one per output format, chosen from one registry.
+
+Each renderer lives in its own module, imported only when its format is used, so `--help` and
+the JSON formats never load rich. Renderers import `fcaudit.model` only.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import importlib
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import TextIO
 
-from fcaudit.render.base import Renderer, ReportMeta
-from fcaudit.render.json import JsonRenderer
-from fcaudit.render.ndjson import NdjsonRenderer
-from fcaudit.render.table import TableRenderer
+from fcaudit.render.base import Renderer, RenderOptions
 
 
 class OutputFormat(StrEnum):
@@ -19,10 +21,11 @@ class OutputFormat(StrEnum):
     NDJSON = "ndjson"
 
 
-RENDERERS: Mapping[OutputFormat, Callable[[TextIO, ReportMeta], Renderer]] = {
-    OutputFormat.TABLE: TableRenderer,
-    OutputFormat.JSON: JsonRenderer,
-    OutputFormat.NDJSON: NdjsonRenderer,
+# format -> "module:class"; a test checks that every concrete format has an entry.
+RENDERERS: Mapping[OutputFormat, str] = {
+    OutputFormat.TABLE: "fcaudit.render.table:TableRenderer",
+    OutputFormat.JSON: "fcaudit.render.json:JsonRenderer",
+    OutputFormat.NDJSON: "fcaudit.render.ndjson:NdjsonRenderer",
 }
 
 
@@ -33,8 +36,18 @@ def resolve_format(fmt: OutputFormat, *, stdout_is_tty: bool, to_file: bool) -> 
     return OutputFormat.TABLE if stdout_is_tty and not to_file else OutputFormat.JSON
 
 
-def get_renderer(fmt: OutputFormat, stream: TextIO, meta: ReportMeta) -> Renderer:
-    return RENDERERS[fmt](stream, meta)
+def get_renderer(fmt: OutputFormat, stream: TextIO, options: RenderOptions) -> Renderer:
+    module, _, name = RENDERERS[fmt].partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    renderer: Renderer = cls(stream, options)
+    return renderer
 
 
-__all__ = ["RENDERERS", "OutputFormat", "Renderer", "ReportMeta", "get_renderer", "resolve_format"]
+__all__ = [
+    "RENDERERS",
+    "OutputFormat",
+    "RenderOptions",
+    "Renderer",
+    "get_renderer",
+    "resolve_format",
+]

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from fcaudit.findings import Finding
-from fcaudit.render.base import ReportMeta
-from fcaudit.scan import ScanResult
+from fcaudit.model import Finding, ReportMeta, ScanResult
+from fcaudit.render.base import RenderOptions
 from fcaudit.text import dumps
 
 
 class JsonRenderer:
-    def __init__(self, stream: TextIO, meta: ReportMeta) -> None:
+    def __init__(self, stream: TextIO, options: RenderOptions) -> None:
         self._stream = stream
-        self._meta = meta
         self._findings: list[Finding] = []
 
     def finding(self, finding: Finding) -> None:
         self._findings.append(finding)
 
-    def finish(self, result: ScanResult) -> None:
-        doc = self._meta.envelope(result)
+    def finish(self, result: ScanResult, meta: ReportMeta) -> None:
+        doc = meta.envelope(result)
         self._findings.sort(key=Finding.sort_key)
         doc["findings"] = [f.to_record() for f in self._findings]
         self._stream.write(dumps(doc, indent=2))

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import TextIO
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
 from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from fcaudit.classify import status_signals
-from fcaudit.findings import AUTHORIZATION_OBJECT, Category, Finding
-from fcaudit.render.base import ReportMeta, iso
-from fcaudit.scan import ScanResult
-from fcaudit.text import make_console, safe
+from fcaudit.console import make_console
+from fcaudit.model import (
+    AUTHORIZATION_OBJECT,
+    Category,
+    Finding,
+    ReportMeta,
+    ScanResult,
+    iso,
+    plural,
+    summary_parts,
+)
+from fcaudit.render.base import RenderOptions
+from fcaudit.text import safe
 
 STYLES: dict[Category, str] = {
     Category.RELINK_REQUIRED: "bold red",
@@ -26,8 +35,17 @@ STYLES: dict[Category, str] = {
 }
 
 
+def _value(value: object) -> str:
+    """A field's value as JSON spells it (`true`, `null`), so the view matches the report."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _t(value: object, style: str = "") -> Text:
-    return Text("" if value is None else safe(value), style=style)
+    return Text("" if value is None else safe(_value(value)), style=style)
 
 
 def _account_label(f: Finding) -> str:
@@ -47,27 +65,27 @@ def _deactivation(f: Finding) -> str:
 
 
 class TableRenderer:
-    def __init__(self, stream: TextIO, meta: ReportMeta) -> None:
-        self._meta = meta
-        self._console = make_console(stream, color=meta.color, wide=True)
+    def __init__(self, stream: TextIO, options: RenderOptions) -> None:
+        self._options = options
+        self._console = make_console(stream, color=options.color, wide=True)
         self._findings: list[Finding] = []
 
     def finding(self, finding: Finding) -> None:
         self._findings.append(finding)
 
-    def finish(self, result: ScanResult) -> None:
+    def finish(self, result: ScanResult, meta: ReportMeta) -> None:
         self._findings.sort(key=Finding.sort_key)
-        if self._meta.detail:
+        if self._options.detail:
             for f in self._findings:
                 self._detail(f)
         else:
             self._tables()
-        self._summary(result)
+        self._summary(result, meta)
 
     # -- list view --------------------------------------------------------------------------
 
     def _tables(self) -> None:
-        shown = [f for f in self._findings if self._meta.show_active or f.category != "active"]
+        shown = [f for f in self._findings if self._options.show_active or f.category != "active"]
         accounts = [f for f in shown if f.object != AUTHORIZATION_OBJECT]
         auths = [f for f in shown if f.object == AUTHORIZATION_OBJECT]
         if accounts:
@@ -148,33 +166,90 @@ class TableRenderer:
 
     # -- summary ----------------------------------------------------------------------------
 
-    def _summary(self, result: ScanResult) -> None:
-        counts: Counter[Category] = result.counts
-        line = Text("Summary: ")
-        parts = [(c, counts.get(c, 0)) for c in Category if counts.get(c, 0)]
-        for i, (c, n) in enumerate(parts):
-            if i:
-                line.append(", ")
+    def _summary(self, result: ScanResult, meta: ReportMeta) -> None:
+        head, counts = summary_parts(result)
+        line = Text(f"Summary: {head}")
+        for i, (c, n) in enumerate(counts):
+            line.append(": " if i == 0 else ", ")
             line.append(f"{n} {c}", style=STYLES[c])
-        if not parts:
-            line.append("no accounts found")
-        line.append(f"  ({result.accounts} account(s), {result.authorizations} authorization(s))")
+        if not counts:
+            line.append(" (nothing found)")
         self._console.print(line)
-        hidden = counts.get(Category.ACTIVE, 0)
-        if hidden and not self._meta.show_active and not self._meta.detail:
+        hidden = result.counts.get(Category.ACTIVE, 0)
+        if hidden and not self._options.show_active and not self._options.detail:
             self._console.print(
-                Text(f"{hidden} active finding(s) not listed; --show-active lists them.")
+                Text(f"{plural(hidden, 'active finding')} not listed; --show-active lists them.")
             )
         if result.by_institution:
             inst = Text("Needing attention by institution: ")
             top = result.by_institution.most_common()
             inst.append(", ".join(f"{safe(name)} {n}" for name, n in top))
             self._console.print(inst)
-        as_of = iso(self._meta.as_of)
         self._console.print(
             Text(
-                f"As of {as_of}, horizon {self._meta.horizon_days} days, "
-                f"Stripe-Version {self._meta.stripe_version or '(offline)'}."
+                f"As of {iso(meta.as_of)}, horizon {plural(meta.horizon_days, 'day')}, "
+                f"Stripe-Version {meta.stripe_version or '(offline)'}."
             ),
             style="dim",
         )
+
+
+def _stamp(value: Any) -> str | None:
+    """Unix seconds as ISO 8601, for timestamps in the detail view."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return iso(datetime.fromtimestamp(value, tz=UTC))
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+# Every status-related field of an account or authorization, in the order the detail view
+# lists them (https://docs.stripe.com/api/financial_connections/accounts/object).
+_SIGNAL_FIELDS = (
+    "status",
+    "status_details",
+    "authorization",
+    "account_numbers",
+    "balance_refresh",
+    "ownership_refresh",
+    "transaction_refresh",
+    "inferred_balances_refresh",
+    "subscriptions",
+    "permissions",
+    "supported_payment_method_types",
+    "livemode",
+    "created",
+)
+_TIME_SUFFIXES = ("_date", ".created", "last_attempted_at", "next_refresh_available_at")
+
+
+def status_signals(obj: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every status-related field of the object, flattened for a detail view."""
+    rows: list[tuple[str, str]] = []
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            if not value:
+                rows.append((prefix, "{}"))
+            for key in value:
+                walk(f"{prefix}.{key}", value[key])
+        elif isinstance(value, list):
+            if not value:
+                rows.append((prefix, "[]"))
+            for i, item in enumerate(value):
+                walk(f"{prefix}[{i}]", item)
+        else:
+            text = _value(value)
+            if prefix == "created" or prefix.endswith(_TIME_SUFFIXES):
+                stamp = _stamp(value)
+                if stamp is not None:
+                    text = f"{text} ({stamp})"
+            rows.append((prefix, text))
+
+    for key in _SIGNAL_FIELDS:
+        if key in obj:
+            walk(key, obj[key])
+        elif key in ("status", "status_details"):
+            rows.append((key, "(absent)"))
+    return rows

@@ -1,0 +1,153 @@
+"""The command line: the click group, and the one place an error or an ExitCode becomes the
+process's exit. Each command lives in its own module and is wiring only: flags -> source ->
+pipeline."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from fcaudit.cli.classify import classify
+from fcaudit.cli.retrieve import account, authorization
+from fcaudit.cli.scan import scan
+from fcaudit.errors import ExitCode, FcauditError
+from fcaudit.text import safe
+
+# Flags people type from habit (jq, kubectl, gh) and the option that does it here.
+_HABITS = {"--json": "--format json", "--ndjson": "--format ndjson", "--table": "--format table"}
+
+
+class FcauditGroup(click.Group):
+    """Turns every error into one line on stderr and a documented exit code."""
+
+    def main(self, *args: Any, **kwargs: Any) -> NoReturn:
+        # click prints usage errors as Usage/Try/blank/Error; cron mail and log lines want
+        # one line that names the problem and the fix.
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as err:
+            # `fcaudit` or `fcaudit sandbox` alone: the help, as `--help` prints it.
+            click.echo(err.ctx.get_help())
+            sys.exit(int(ExitCode.OK))
+        except click.NoSuchOption as err:
+            _fail(_no_such_option(self, err), ExitCode.USAGE)
+        except click.UsageError as err:
+            where = err.ctx.command_path if err.ctx else "fcaudit"
+            _fail(f"{err.format_message()} Tip: see '{where} --help'.", ExitCode.USAGE)
+        except click.ClickException as err:
+            _fail(err.format_message(), ExitCode(err.exit_code))
+        except click.exceptions.Abort:
+            _fail("interrupted.", ExitCode.INTERRUPTED)
+        sys.exit(int(code) if isinstance(code, int) else 0)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FcauditError as err:
+            _fail(str(err), err.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted.", ExitCode.INTERRUPTED)
+        except BrokenPipeError:
+            _closed_stdout()
+        except OSError as err:  # writing the report failed (disk full, permissions)
+            _fail(
+                f"cannot write the report: {err.strerror or err}. Tip: free disk space or "
+                "choose another output; an existing --output file is left untouched.",
+                ExitCode.API,
+            )
+
+
+def _no_such_option(group: click.Group, err: click.NoSuchOption) -> str:
+    name = err.option_name
+    message = f"no such option: {name}."
+    if name in _HABITS:
+        return f"{message} Tip: use {_HABITS[name]}."
+    ctx = err.ctx
+    if ctx is not None and isinstance(ctx.command, click.Group):
+        # `fcaudit --sandbox scan`: the option exists, but belongs after the command name.
+        owners = [
+            cmd_name
+            for cmd_name in ctx.command.list_commands(ctx)
+            if _takes_option(ctx.command.get_command(ctx, cmd_name), name)
+        ]
+        if owners:
+            return (
+                f"{message} Options go after the command name. Tip: "
+                f"{ctx.command_path} {owners[0]} {name} ..."
+            )
+    where = ctx.command_path if ctx else "fcaudit"
+    if err.possibilities:
+        options = ", ".join(sorted(err.possibilities))
+        return f"{message} Did you mean {options}? Tip: see '{where} --help'."
+    return f"{message} Tip: see '{where} --help'."
+
+
+def _takes_option(command: click.Command | None, name: str) -> bool:
+    if command is None:
+        return False
+    return any(name in p.opts or name in p.secondary_opts for p in command.params)
+
+
+def _fail(message: str, code: ExitCode) -> NoReturn:
+    click.echo(f"Error: {safe(message)}", err=True)
+    sys.exit(int(code))
+
+
+def _closed_stdout() -> NoReturn:
+    """The reader went away (`| head`): stop quietly, like a process killed by SIGPIPE."""
+    # Point fd 1 at /dev/null so the interpreter's final flush can't fail again.
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(141)
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(name="fcaudit", cls=FcauditGroup, context_settings=CONTEXT)
+@click.version_option(package_name="fcaudit", prog_name="fcaudit")
+def cli() -> None:
+    """Audit Stripe Financial Connections accounts: find bank links that are broken or about
+    to break, and say what to do about each.
+
+    The key comes from STRIPE_API_KEY (or --api-key). fcaudit only ever sends GET requests.
+    Exit codes: 0 clean, 1 findings matched --fail-on, 2 usage or input error, 3
+    authentication or permission error, 4 an API error stopped the run, 5 incomplete (some
+    scopes failed), 130 interrupted.
+
+    \b
+    Examples:
+      fcaudit scan --sandbox                      # try it: embedded test data, no key
+      fcaudit scan                                # every customer of the account
+      fcaudit scan --format ndjson | jq -r 'select(.category=="relink_required") | .id'
+      fcaudit scan -q -o /var/lib/fcaudit/report.json || alert "fcaudit exit $?"
+      fcaudit account fca_123 fca_456
+      fcaudit classify webhook-event.json
+    """
+
+
+for _command in (scan, account, authorization, classify):
+    cli.add_command(_command)
+
+
+def _register_sandbox() -> None:
+    from fcaudit.sandbox.cli import sandbox
+
+    cli.add_command(sandbox)
+
+
+_register_sandbox()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        cli(prog_name="fcaudit")
+    except KeyboardInterrupt:  # Ctrl-C before a command had started
+        click.echo("Error: interrupted.", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))

@@ -1,0 +1,117 @@
+"""What every report-writing command does with its options: build the plan, run the pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from fcaudit.app import AppContext
+from fcaudit.errors import ExitCode, UsageError
+from fcaudit.options import ReportOptions, StripeOptions, parse_as_of
+from fcaudit.render import OutputFormat
+from fcaudit.stripe_api import PREVIEW_VERSION, is_preview
+from fcaudit.text import safe
+
+if TYPE_CHECKING:
+    from fcaudit.model import Scope
+    from fcaudit.runner import Plan
+
+
+def app_for(report: ReportOptions) -> AppContext:
+    """The AppContext on ctx.obj (tests put their own there), with this command's verbosity."""
+    ctx = click.get_current_context()
+    app = ctx.find_object(AppContext)
+    if app is None:
+        app = ctx.ensure_object(AppContext)
+    app.quiet = report.quiet
+    app.color = report.color
+    return app
+
+
+def check_output(report: ReportOptions) -> None:
+    """`-o json` is almost always `--format json` (the kubectl habit): refuse it, write nothing."""
+    name = report.output
+    if name is not None and name.lower() in {str(f) for f in OutputFormat}:
+        raise UsageError(
+            f"-o/--output names a file, not a format: '-o {safe(name)}' would write a file "
+            f"called {safe(name)}. Tip: use --format {safe(name.lower())} (or -o ./{safe(name)} "
+            "for a file of that name)."
+        )
+
+
+def make_plan(
+    app: AppContext,
+    command: str,
+    scope: Mapping[str, Any],
+    report: ReportOptions,
+    *,
+    detail: bool = False,
+    flush_each: bool = True,
+) -> Plan:
+    from fcaudit.render import RenderOptions
+    from fcaudit.runner import Plan, SinkSpec
+
+    check_output(report)
+    return Plan(
+        command=command,
+        scope=scope,
+        as_of=parse_as_of(report.as_of, app.clock),
+        horizon_days=report.horizon_days,
+        fail_on=report.fail_on,
+        sinks=[SinkSpec(OutputFormat(report.fmt), report.output)],
+        render=RenderOptions(
+            detail=detail,
+            show_active=report.show_active,
+            color=report.color,
+            flush_each=flush_each,
+        ),
+        keep_raw=detail,
+    )
+
+
+def run_remote(
+    app: AppContext,
+    stripe: StripeOptions,
+    plan: Plan,
+    scopes: Iterable[Scope] | None,
+    *,
+    authorizations: bool = False,
+    needs_preview: str | None = None,
+) -> ExitCode:
+    """Scan or retrieve through Stripe (or the embedded sandbox) and run the pipeline."""
+    from fcaudit.app import DEFAULT_CONCURRENCY
+    from fcaudit.runner import Pipeline, interruptible
+    from fcaudit.scan import Scanner
+
+    if needs_preview and not is_preview(stripe.stripe_version):
+        raise UsageError(
+            f"{needs_preview} needs a preview API version; Stripe-Version "
+            f"{safe(stripe.stripe_version)} has no Authorization endpoint. Tip: use "
+            f"--stripe-version {PREVIEW_VERSION}."
+        )
+    with interruptible(), app.gateway(stripe) as gateway:
+        scanner = Scanner(
+            gateway,
+            scopes,
+            concurrency=stripe.concurrency or DEFAULT_CONCURRENCY,
+            authorizations=authorizations,
+        )
+        progress = None
+        # A progress line only on a real terminal: --color must not send cursor controls
+        # into a log file or a pipe.
+        if not app.quiet and app.err.isatty():
+
+            def progress(result: Any) -> Any:
+                from fcaudit.console import make_console
+                from fcaudit.progress import ProgressDisplay
+
+                console = make_console(app.err, color=app.color)
+                return ProgressDisplay(console, scanner, result, gateway.stats)
+
+        return Pipeline(app, plan).run(scanner, progress)
+
+
+def unique(values: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(values))  # de-duplicated, order kept

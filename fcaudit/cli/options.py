@@ -1,0 +1,188 @@
+"""Option decorators: each adds its click options and hands the command one typed, frozen
+object (`stripe: StripeOptions`, `report: ReportOptions`) instead of loose keyword arguments."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from fcaudit.options import CONCURRENCY_RANGE, ReportOptions, StripeOptions
+from fcaudit.policy import DEFAULT_FAIL_ON, parse_fail_on
+from fcaudit.render import OutputFormat
+from fcaudit.stripe_api import DEFAULT_HORIZON_DAYS, PREVIEW_VERSION
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMAT_NAMES = [str(x) for x in OutputFormat]
+
+
+def _apply(f: Callable[..., Any], options: list[Callable[[F], F]]) -> Callable[..., Any]:
+    for opt in reversed(options):
+        f = opt(f)
+    return f
+
+
+def stripe_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Connection and budget flags; the command receives `stripe: StripeOptions`."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        api_base = kw.pop("api_base")
+        source = click.get_current_context().get_parameter_source("api_base")
+        if kw["sandbox"] and source is click.core.ParameterSource.ENVIRONMENT:
+            api_base = None  # an exported FCAUDIT_API_BASE must not block a --sandbox demo
+        kw["stripe"] = StripeOptions(
+            api_key=kw.pop("api_key"),
+            stripe_version=kw.pop("stripe_version"),
+            stripe_account=kw.pop("stripe_account"),
+            api_base=api_base,
+            sandbox=kw.pop("sandbox"),
+            max_rps=kw.pop("max_rps"),
+            max_endpoint_rps=kw.pop("max_endpoint_rps"),
+            concurrency=kw.pop("concurrency"),
+            timeout=kw.pop("timeout"),
+            max_retries=kw.pop("max_retries"),
+        )
+        return f(*args, **kw)
+
+    low, high = CONCURRENCY_RANGE
+    return _apply(
+        wrapper,
+        [
+            click.option(
+                "--api-key",
+                envvar="STRIPE_API_KEY",
+                show_envvar=True,
+                metavar="KEY",
+                help="Secret (sk_) or restricted (rk_) key. Prefer the environment variable: "
+                "a flag is visible in the process list.",
+            ),
+            click.option(
+                "--stripe-version",
+                envvar="FCAUDIT_STRIPE_VERSION",
+                show_envvar=True,
+                default=PREVIEW_VERSION,
+                show_default=True,
+                help="Stripe-Version header. Inactive causes and authorizations need a preview "
+                "version.",
+            ),
+            click.option(
+                "--stripe-account",
+                metavar="acct_...",
+                help="Send Stripe-Account: read the FC accounts of this connected account.",
+            ),
+            click.option(
+                "--api-base",
+                envvar="FCAUDIT_API_BASE",
+                show_envvar=True,
+                metavar="URL",
+                help="Talk to another server (a proxy, or `fcaudit sandbox serve`).",
+            ),
+            click.option(
+                "--sandbox",
+                is_flag=True,
+                help="Run against an embedded sandbox with test data; no key needed.",
+            ),
+            click.option(
+                "--max-rps",
+                type=click.FloatRange(min=0),
+                help="Global request budget per second (0 = unlimited). Default: 80 for live "
+                "keys, 20 for test keys, unlimited with --sandbox.",
+            ),
+            click.option(
+                "--max-endpoint-rps",
+                type=click.FloatRange(min=0),
+                help="Per-endpoint request budget per second (0 = unlimited). Default: 20.",
+            ),
+            click.option(
+                "--concurrency",
+                type=click.IntRange(low, high),
+                help="Requests in flight at most. Default: 16.",
+            ),
+            click.option(
+                "--timeout",
+                type=click.FloatRange(min=0, min_open=True),
+                default=30.0,
+                show_default=True,
+                help="Seconds to wait for one response before retrying.",
+            ),
+            click.option(
+                "--max-retries",
+                type=click.IntRange(0, 20),
+                default=6,
+                show_default=True,
+                help="Retries per request for 429, 5xx, timeouts and dropped connections "
+                "(exponential backoff with jitter, at most 2 minutes per request).",
+            ),
+        ],
+    )
+
+
+def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Output and policy flags; the command receives `report: ReportOptions`."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        kw["report"] = ReportOptions(
+            fmt=kw.pop("fmt").lower(),
+            output=kw.pop("output"),
+            fail_on=parse_fail_on(kw.pop("fail_on")),
+            as_of=kw.pop("as_of"),
+            horizon_days=int(kw.pop("expiring_within")),
+            show_active=kw.pop("show_active"),
+            quiet=kw.pop("quiet"),
+            color=kw.pop("color"),
+        )
+        return f(*args, **kw)
+
+    return _apply(
+        wrapper,
+        [
+            click.option(
+                "-f",
+                "--format",
+                "fmt",
+                type=click.Choice(FORMAT_NAMES, case_sensitive=False),
+                default="auto",
+                show_default=True,
+                help="auto = table on a terminal, json otherwise.",
+            ),
+            click.option(
+                "-o",
+                "--output",
+                metavar="FILE",
+                help="Write the report to FILE atomically (a failed run leaves FILE untouched).",
+            ),
+            click.option(
+                "--fail-on",
+                default=DEFAULT_FAIL_ON,
+                show_default=True,
+                help="Exit 1 when a finding has one of these categories (comma list, 'any' or "
+                "'none').",
+            ),
+            click.option(
+                "--as-of",
+                metavar="DATE",
+                help="Classify as if now were DATE (YYYY-MM-DD, ISO 8601, or Unix seconds). "
+                "Default: now.",
+            ),
+            click.option(
+                "--expiring-within",
+                type=click.IntRange(0, 3650),
+                default=DEFAULT_HORIZON_DAYS,
+                show_default=True,
+                metavar="DAYS",
+                help="Horizon for 'expiring' (Stripe warns 30 days ahead).",
+            ),
+            click.option("--show-active", is_flag=True, help="Table: list active findings too."),
+            click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors."),
+            click.option(
+                "--color/--no-color",
+                default=None,
+                help="Force colour on or off (default: on for terminals, off with NO_COLOR).",
+            ),
+        ],
+    )

@@ -1,0 +1,157 @@
+"""`fcaudit scan`: every FC account in a scope."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from typing import IO
+
+import click
+
+from fcaudit.cli.common import app_for, make_plan, run_remote, unique
+from fcaudit.cli.options import report_options, stripe_options
+from fcaudit.errors import ExitCode, UsageError
+from fcaudit.model import Scope, ScopeType, scope_record
+from fcaudit.options import ReportOptions, StripeOptions, check_id
+from fcaudit.text import safe
+
+MAX_LINE = 4096  # a customer id is ~18 characters; a longer line is not an id list
+
+
+def read_customer_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[str]:
+    """Ids from `--customer` and `--customers-from` files.
+
+    A file holds one id per line, or is a CSV whose first column is the id: blank lines and
+    `#` comments are skipped, and so is a header line (a first line whose first column is not
+    a customer id), so `cut -d, -f1 customers.csv` and the CSV itself both work.
+    """
+    ids = [check_id(c, "cus_", "customer") for c in values]
+    for handle in files:
+        name = safe(getattr(handle, "name", "-"))
+        first = True
+        try:
+            for line_no, line in enumerate(handle, start=1):
+                if len(line) > MAX_LINE:
+                    raise UsageError(
+                        f"{name} line {line_no} is {len(line)} characters long. Tip: one cus_ "
+                        "id per line, or a CSV with the id in its first column."
+                    )
+                text = line.lstrip("\ufeff").split("#", 1)[0].strip()
+                if not text:
+                    continue
+                column = next(csv.reader([text]), [""])
+                value = (column[0] if column else "").strip()
+                if first and not value.startswith("cus_"):
+                    first = False
+                    continue  # a header row such as `id,email`
+                first = False
+                try:
+                    ids.append(check_id(value, "cus_", "customer"))
+                except UsageError as err:
+                    raise UsageError(f"{name} line {line_no}: {err}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"{name} is not UTF-8 text. Tip: one cus_ id per line.") from None
+    return unique(ids)
+
+
+@click.command()
+@click.option(
+    "--customer",
+    "customers",
+    multiple=True,
+    metavar="cus_...",
+    help="Scan this customer's accounts (repeatable).",
+)
+@click.option(
+    "--customers-from",
+    type=click.File("r", encoding="utf-8"),
+    multiple=True,
+    metavar="FILE",
+    help="Read customer ids from FILE: one per line or a CSV's first column; a header line, "
+    "blank lines and '#' comments are skipped ('-' = stdin).",
+)
+@click.option(
+    "--account-holder",
+    "holders",
+    multiple=True,
+    metavar="acct_...",
+    help="Scan accounts whose holder is this connected account (repeatable).",
+)
+@click.option(
+    "--session",
+    "sessions",
+    multiple=True,
+    metavar="fcsess_...",
+    help="Scan the accounts linked in this Financial Connections session (repeatable).",
+)
+@click.option(
+    "--authorizations",
+    is_flag=True,
+    help="Also retrieve and classify every authorization the accounts reference (preview).",
+)
+@report_options
+@stripe_options
+def scan(
+    customers: tuple[str, ...],
+    customers_from: tuple[IO[str], ...],
+    holders: tuple[str, ...],
+    sessions: tuple[str, ...],
+    authorizations: bool,
+    report: ReportOptions,
+    stripe: StripeOptions,
+) -> ExitCode:
+    """Find every FC account in a scope and classify it.
+
+    With no scope flag, every customer of the Stripe account is scanned. Findings are
+    sorted by severity, then by expected deactivation date.
+
+    \b
+    Examples:
+      fcaudit scan --sandbox
+      fcaudit scan --customer cus_123 --customer cus_456 --format json
+      cut -d, -f1 customers.csv | fcaudit scan --customers-from - -o report.json
+      fcaudit scan --account-holder acct_123 --stripe-account acct_platform
+      fcaudit scan --authorizations --format ndjson | jq 'select(.object|endswith("authorization"))'
+      fcaudit scan --fail-on relink_required -q -o /srv/reports/fc.json  # cron
+    """
+    app = app_for(report)
+    customer_ids = read_customer_ids(customers, customers_from)
+    holder_ids = unique([check_id(h, "acct_", "connected account") for h in holders])
+    session_ids = unique([check_id(s, "fcsess_", "session") for s in sessions])
+    given = [
+        name
+        for name, present in (
+            ("--customer/--customers-from", bool(customers or customers_from)),
+            ("--account-holder", bool(holder_ids)),
+            ("--session", bool(session_ids)),
+        )
+        if present
+    ]
+    if len(given) > 1:
+        raise UsageError(
+            f"{' and '.join(given)} conflict: Stripe filters accounts by one of them at a "
+            "time. Tip: run one scan per scope type."
+        )
+    if (customers or customers_from) and not customer_ids:
+        raise UsageError("--customers-from: no customer ids found. Tip: one cus_ id per line.")
+    kind: ScopeType | None = None
+    ids: list[str] | None = None
+    for candidate, values in (
+        (ScopeType.CUSTOMER, customer_ids),
+        (ScopeType.ACCOUNT_HOLDER, holder_ids),
+        (ScopeType.SESSION, session_ids),
+    ):
+        if values:
+            kind, ids = candidate, values
+            break
+    scopes = [Scope(kind, i) for i in ids] if kind and ids else None
+    scope = scope_record(kind, ids, stripe_account=stripe.stripe_account)
+    plan = make_plan(app, "scan", scope, report)
+    return run_remote(
+        app,
+        stripe,
+        plan,
+        scopes,
+        authorizations=authorizations,
+        needs_preview="--authorizations" if authorizations else None,
+    )

@@ -1,0 +1,350 @@
+"""The data of a run: findings, categories, scopes, the run's outcome and the report envelope.
+
+No I/O and no imports beyond the standard library: renderers, stages and the report loader
+depend on this module alone. `Finding.to_record()` / `from_record()` and
+`ReportMeta.envelope()` are the only places the JSON contract's shape is defined
+(schema/report.schema.json describes it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, NewType
+
+from fcaudit.errors import InputError
+
+SCHEMA_VERSION = "1.0"
+# Reports fcaudit can read back (a baseline, a diff): the same major version.
+READABLE_SCHEMA_MAJOR = "1"
+
+ACCOUNT_OBJECT = "financial_connections.account"
+AUTHORIZATION_OBJECT = "financial_connections.authorization"
+
+ObjectId = NewType("ObjectId", str)
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`, to the second: the one timestamp format of every output."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def parse_iso(text: str) -> datetime:
+    """The inverse of `iso()` (any ISO 8601 time; naive means UTC)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class Category(StrEnum):
+    """Classification categories, most urgent first. The strings are part of the JSON contract."""
+
+    RELINK_REQUIRED = "relink_required"
+    INACTIVE_UNREPAIRABLE = "inactive_unrepairable"
+    INACTIVE_UNKNOWN = "inactive_unknown"
+    EXPIRING = "expiring"
+    DISCONNECTED = "disconnected"
+    UNKNOWN = "unknown"
+    ACTIVE = "active"
+
+
+# Lower is more urgent: broken now, then about to break. Tables and findings[] sort by it.
+SEVERITY: dict[Category, int] = {c: i for i, c in enumerate(Category)}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One classified object. `to_record()` is the only place its JSON shape is defined."""
+
+    id: str
+    object: str
+    category: Category
+    status: str | None
+    recommendation: str
+    cause: str | None = None
+    action: str | None = None
+    expected_deactivation_date: datetime | None = None
+    days_until_deactivation: int | None = None
+    institution_name: str | None = None
+    account_holder_type: str | None = None
+    account_holder: str | None = None
+    authorization: str | None = None
+    last4: str | None = None
+    display_name: str | None = None
+    livemode: bool | None = None
+    detail: str | None = None
+    # For authorizations: the scanned accounts this authorization covers.
+    accounts: tuple[str, ...] = field(default=())
+    # The object as fetched, kept only for detail views; never serialized.
+    raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def severity(self) -> int:
+        return SEVERITY[self.category]
+
+    def sort_key(self) -> tuple[int, float, str]:
+        """Severity first, then soonest expected deactivation, then id: deterministic."""
+        when = (
+            self.expected_deactivation_date.timestamp()
+            if self.expected_deactivation_date is not None
+            else float("inf")
+        )
+        return (self.severity, when, self.id)
+
+    def to_record(self) -> dict[str, Any]:
+        """The finding as a JSON-ready dict; the shape is schema/report.schema.json."""
+        edd = self.expected_deactivation_date
+        return {
+            "id": self.id,
+            "object": self.object,
+            "category": str(self.category),
+            "status": self.status,
+            "cause": self.cause,
+            "action": self.action,
+            "expected_deactivation_date": iso(edd) if edd is not None else None,
+            "days_until_deactivation": self.days_until_deactivation,
+            "institution_name": self.institution_name,
+            "account_holder": (
+                {"type": self.account_holder_type, "id": self.account_holder}
+                if self.account_holder_type or self.account_holder
+                else None
+            ),
+            "authorization": self.authorization,
+            "last4": self.last4,
+            "display_name": self.display_name,
+            "livemode": self.livemode,
+            "accounts": list(self.accounts) if self.object == AUTHORIZATION_OBJECT else None,
+            "detail": self.detail,
+            "recommendation": self.recommendation,
+        }
+
+
+def from_record(record: Mapping[str, Any]) -> Finding:
+    """A finding read back from a report's `findings[]` (the inverse of `to_record`).
+
+    Raises `ValueError` (or `KeyError` / `TypeError`) when the record is not a finding.
+    """
+    holder = record.get("account_holder") or {}
+    edd = record.get("expected_deactivation_date")
+    accounts = record.get("accounts")
+    return Finding(
+        id=str(record["id"]),
+        object=str(record["object"]),
+        category=Category(record["category"]),
+        status=record.get("status"),
+        recommendation=str(record.get("recommendation") or ""),
+        cause=record.get("cause"),
+        action=record.get("action"),
+        expected_deactivation_date=parse_iso(edd) if isinstance(edd, str) else None,
+        days_until_deactivation=record.get("days_until_deactivation"),
+        institution_name=record.get("institution_name"),
+        account_holder_type=holder.get("type"),
+        account_holder=holder.get("id"),
+        authorization=record.get("authorization"),
+        last4=record.get("last4"),
+        display_name=record.get("display_name"),
+        livemode=record.get("livemode"),
+        detail=record.get("detail"),
+        accounts=tuple(accounts) if isinstance(accounts, list) else (),
+    )
+
+
+# -- scopes and the run's outcome ---------------------------------------------------------
+
+
+class ScopeType(StrEnum):
+    """One vocabulary for what a run covers: the report's `scope.type` (plural) and each unit
+    of work that can fail on its own (singular, in `errors[].scope.type`)."""
+
+    CUSTOMER = "customer"
+    ACCOUNT_HOLDER = "account_holder"
+    SESSION = "session"
+    ACCOUNT = "account"
+    AUTHORIZATION = "authorization"
+
+    @property
+    def plural(self) -> str:
+        return f"{self.value}s"
+
+
+ALL_CUSTOMERS = "all_customers"  # the report's scope.type when no scope flag was given
+
+
+def scope_record(kind: ScopeType | None, ids: Sequence[str] | None, **extra: Any) -> dict[str, Any]:
+    """The report's `scope`: `{"type": "customers", "ids": [...]}` for a list of customers,
+    `{"type": "all_customers", "ids": null}` for the whole account, plus extra keys."""
+    record: dict[str, Any] = {"type": kind.plural if kind else ALL_CUSTOMERS, "ids": ids}
+    record.update({k: v for k, v in extra.items() if v is not None})
+    return record
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One unit of work that can fail on its own: a customer, a connected account, ..."""
+
+    type: ScopeType
+    id: str | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        return {"type": str(self.type), "id": self.id}
+
+    def label(self) -> str:
+        return f"{self.type} {self.id}" if self.id else str(self.type)
+
+
+@dataclass(frozen=True)
+class ScopeError:
+    """A scope whose requests failed for good; reported in errors[]."""
+
+    scope: Scope
+    message: str
+    request_id: str | None = None
+    http_status: int | None = None
+    code: str | None = None
+    attempts: int = 1
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "scope": self.scope.to_record(),
+            "message": self.message,
+            "request_id": self.request_id,
+            "http_status": self.http_status,
+            "code": self.code,
+            "attempts": self.attempts,
+        }
+
+
+@dataclass
+class ScanResult:
+    """What a run found, filled in as it goes: counts (by the tally stage), errors (by the
+    source), and sections that stages add to the report."""
+
+    errors: list[ScopeError] = field(default_factory=list)
+    interrupted: bool = False
+    counts: Counter[Category] = field(default_factory=Counter)
+    by_institution: Counter[str] = field(default_factory=Counter)
+    accounts: int = 0
+    authorizations: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return not self.errors and not self.interrupted
+
+    def count(self, finding: Finding) -> None:
+        """Add one finding to the summary counters (by category, object, institution)."""
+        self.counts[finding.category] += 1
+        if finding.object == AUTHORIZATION_OBJECT:
+            self.authorizations += 1
+        else:
+            self.accounts += 1
+        if finding.category is not Category.ACTIVE:
+            self.by_institution[finding.institution_name or "(unknown)"] += 1
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 account`, `2 accounts`: counts in prose, never `account(s)`."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def summary_parts(result: ScanResult) -> tuple[str, list[tuple[Category, int]]]:
+    """What was looked at (`2 accounts, 1 authorization`) and the non-zero counts by category,
+    most urgent first: the pieces of the one summary sentence (`summary_text`)."""
+    parts = [plural(result.accounts, "account")]
+    if result.authorizations:
+        parts.append(plural(result.authorizations, "authorization"))
+    return ", ".join(parts), [(c, result.counts[c]) for c in Category if result.counts.get(c)]
+
+
+def summary_text(result: ScanResult) -> str:
+    """`2 accounts, 1 authorization: 1 relink_required, 2 active`: the one summary sentence,
+    shared by the table and the stderr line."""
+    head, counts = summary_parts(result)
+    return head + (": " + ", ".join(f"{n} {c}" for c, n in counts) if counts else "")
+
+
+# -- the report envelope ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportMeta:
+    """Everything a report says about the run besides its findings."""
+
+    command: str
+    generated_at: datetime
+    as_of: datetime
+    horizon_days: int
+    fail_on: Sequence[str]
+    scope: Mapping[str, Any]
+    tool_version: str
+    stripe_version: str | None = None
+    mode: str | None = None  # live | test | None (offline)
+    stats: Mapping[str, Any] = field(default_factory=dict)
+
+    def envelope(self, result: ScanResult) -> dict[str, Any]:
+        """The report document minus findings[]."""
+        by_category = {str(c): result.counts.get(c, 0) for c in Category}
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "fcaudit", "version": self.tool_version},
+            "command": self.command,
+            "generated_at": iso(self.generated_at),
+            "as_of": iso(self.as_of),
+            "expiring_within_days": self.horizon_days,
+            "stripe_version": self.stripe_version,
+            "mode": self.mode,
+            "scope": dict(self.scope),
+            "fail_on": [str(c) for c in self.fail_on],
+            "complete": result.complete,
+            "summary": {
+                "accounts": result.accounts,
+                "authorizations": result.authorizations,
+                "by_category": by_category,
+                "by_institution": dict(sorted(result.by_institution.items())),
+            },
+            "errors": [e.to_record() for e in result.errors],
+            "stats": dict(self.stats),
+        }
+
+
+@dataclass(frozen=True)
+class SavedReport:
+    """A report read back from disk: its envelope (as written) and its findings."""
+
+    envelope: Mapping[str, Any]
+    findings: tuple[Finding, ...]
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.envelope.get("complete"))
+
+
+def load_report(text: str, name: str) -> SavedReport:
+    """Parse an fcaudit JSON report; `InputError` (exit 2) names what is wrong with it."""
+    tip = "Tip: give a report written by 'fcaudit ... --format json'."
+    try:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, RecursionError, ValueError) as err:
+        raise InputError(f"{name} is not JSON ({err}). {tip}") from None
+    if not (isinstance(doc, dict) and isinstance(doc.get("tool"), dict)):
+        raise InputError(f"{name} is not an fcaudit report. {tip}")
+    if doc["tool"].get("name") != "fcaudit":
+        raise InputError(f"{name} is not an fcaudit report. {tip}")
+    version = str(doc.get("schema_version", ""))
+    if version.split(".")[0] != READABLE_SCHEMA_MAJOR:
+        raise InputError(
+            f"{name} has schema_version {version!r}; this fcaudit reads {READABLE_SCHEMA_MAJOR}.x."
+            " Tip: write the report again with this version of fcaudit."
+        )
+    records = doc.get("findings")
+    if not isinstance(records, list):
+        raise InputError(f"{name} has no findings[] (was it written as NDJSON?). {tip}")
+    findings = []
+    for i, record in enumerate(records):
+        try:
+            findings.append(from_record(record))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise InputError(f"{name}: findings[{i}] is not a finding. {tip}") from None
+    return SavedReport(envelope=doc, findings=tuple(findings))

@@ -1,0 +1,301 @@
+"""The one pipeline every command runs: source -> classify -> stages -> sinks -> ExitCode.
+
+A *source* finds objects (a scan, a retrieval, a file) and emits them, from any thread. The
+runner classifies each one, passes the finding through the *stages* in order (a stage sees
+every finding and the end of the run, and may hold, drop or add findings), and hands what
+comes out to every *sink* (a renderer writing to stdout or to a file). At the end the sinks
+are finished and committed, each on its own, and the policy turns the outcome into an
+`ExitCode`. Nothing here calls `sys.exit`: the click group does that, in one place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from fcaudit.app import AppContext
+from fcaudit.classify import NotClassifiable, classify
+from fcaudit.errors import ExitCode
+from fcaudit.model import Finding, ReportMeta, ScanResult, ScopeError, plural, summary_text
+from fcaudit.output import OutputTarget
+from fcaudit.policy import exit_code
+from fcaudit.render import OutputFormat, RenderOptions, get_renderer, resolve_format
+from fcaudit.text import safe
+
+# A fleet-wide outage must not flood stderr; the report's errors[] has them all.
+MAX_ERRORS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Observed:
+    """An object a source found, before classification."""
+
+    obj: Mapping[str, Any]
+    where: str  # for messages: "stdin line 3", "customer cus_1"
+    stripe_version: str | None = None  # the version it was rendered in, when known
+    accounts: tuple[str, ...] = ()  # for an authorization: the scanned accounts it covers
+
+
+Emit = Callable[[Observed], None]
+
+
+@dataclass
+class SourceOutcome:
+    errors: list[ScopeError] = field(default_factory=list)
+    interrupted: bool = False
+
+
+class Source(Protocol):
+    """Finds objects and emits them. `run` may call `emit` from several threads."""
+
+    stripe_version: str | None  # the API version of the run (None offline)
+    mode: str | None  # live | test | None
+
+    def run(self, emit: Emit) -> SourceOutcome: ...
+
+    def rejected(self, item: Observed, error: NotClassifiable) -> ScopeError:
+        """An object that is not an FC account or authorization: an errors[] entry, or raise
+        to stop the run (a file the user gave)."""
+        ...
+
+    def stats(self) -> Mapping[str, Any]: ...
+
+
+class Stage(Protocol):
+    """Between classification and the sinks: sees each finding, then the end of the run."""
+
+    def finding(self, finding: Finding) -> Iterable[Finding]: ...
+
+    def finish(self, result: ScanResult) -> Iterable[Finding]: ...
+
+
+class Tally:
+    """The summary counters: by category, object type and institution."""
+
+    def __init__(self, result: ScanResult) -> None:
+        self._result = result
+
+    def finding(self, finding: Finding) -> Iterable[Finding]:
+        self._result.count(finding)
+        return (finding,)
+
+    def finish(self, result: ScanResult) -> Iterable[Finding]:
+        return ()
+
+
+@dataclass(frozen=True)
+class SinkSpec:
+    """One output of a run: a format and a path (None or '-' for stdout)."""
+
+    fmt: OutputFormat
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run does besides finding objects: how to classify and where findings go."""
+
+    command: str
+    scope: Mapping[str, Any]
+    as_of: datetime
+    horizon_days: int
+    fail_on: frozenset[Any]
+    sinks: Sequence[SinkSpec]
+    render: RenderOptions
+    keep_raw: bool = False  # detail views show every field of the object
+    stages: Sequence[Stage] = ()
+
+
+class _Sink:
+    def __init__(self, spec: SinkSpec, stdout: Any, render: RenderOptions) -> None:
+        self.target = OutputTarget(spec.path, stdout=stdout)
+        self.fmt = resolve_format(
+            spec.fmt, stdout_is_tty=self.target.stream.isatty(), to_file=self.target.is_file
+        )
+        options = render
+        if self.fmt is not OutputFormat.TABLE and render.detail:
+            options = dataclasses.replace(render, detail=False)
+        self.renderer = get_renderer(self.fmt, self.target.stream, options)
+
+
+class Pipeline:
+    """One run of a plan against a source."""
+
+    def __init__(self, app: AppContext, plan: Plan) -> None:
+        self.app = app
+        self.plan = plan
+        self.result = ScanResult()
+        self._stages: list[Stage] = [*plan.stages, Tally(self.result)]
+        self._lock = threading.Lock()
+        self._sinks: list[_Sink] = []
+        self._source: Source | None = None
+
+    # -- the flow --------------------------------------------------------------------------
+
+    def emit(self, item: Observed) -> None:
+        """Classify one object and pass it on. Thread-safe. OSError from a sink propagates."""
+        try:
+            finding = classify(
+                item.obj,
+                now=self.plan.as_of,
+                horizon_days=self.plan.horizon_days,
+                stripe_version=item.stripe_version,
+                accounts=item.accounts,
+            )
+        except NotClassifiable as err:
+            assert self._source is not None
+            entry = self._source.rejected(item, err)
+            with self._lock:
+                self.result.errors.append(entry)
+            return
+        if self.plan.keep_raw:
+            finding = dataclasses.replace(finding, raw=item.obj)
+        with self._lock:
+            if self.result.interrupted:
+                return  # the report is being written; late arrivals are dropped
+            self._through(finding, 0)
+
+    def _through(self, finding: Finding, start: int) -> None:
+        batch: Iterable[Finding] = (finding,)
+        for stage in self._stages[start:]:
+            batch = [out for f in batch for out in stage.finding(f)]
+        for f in batch:
+            for sink in self._sinks:
+                sink.renderer.finding(f)
+
+    def run(
+        self,
+        source: Source,
+        progress: Callable[[ScanResult], AbstractContextManager[None]] | None = None,
+    ) -> ExitCode:
+        self._source = source
+        with contextlib.ExitStack() as stack:
+            for spec in self.plan.sinks:
+                sink = _Sink(spec, self.app.out, self.plan.render)
+                stack.callback(sink.target.discard)  # a no-op once committed
+                self._sinks.append(sink)
+            outcome = SourceOutcome()
+            try:
+                with progress(self.result) if progress else contextlib.nullcontext():
+                    outcome = source.run(self.emit)
+            except KeyboardInterrupt:
+                outcome.interrupted = True
+            with self._lock:
+                self.result.interrupted = self.result.interrupted or outcome.interrupted
+                self.result.errors.extend(outcome.errors)
+                # Completion order varies run to run; a stable order keeps reports diffable.
+                self.result.errors.sort(
+                    key=lambda e: (str(e.scope.type), e.scope.id or "", e.message)
+                )
+            with deferred_signals():
+                for i, stage in enumerate(self._stages):
+                    for f in stage.finish(self.result):
+                        self._through(f, i + 1)
+                meta = self._meta(source)
+                self._commit(meta)
+        self._report_on_stderr()
+        return exit_code(
+            self.result.counts,
+            self.plan.fail_on,
+            incomplete=bool(self.result.errors),
+            interrupted=self.result.interrupted,
+        )
+
+    # -- the end of the run ----------------------------------------------------------------
+
+    def _meta(self, source: Source) -> ReportMeta:
+        from fcaudit import __version__
+
+        return ReportMeta(
+            command=self.plan.command,
+            generated_at=self.app.clock(),
+            as_of=self.plan.as_of,
+            horizon_days=self.plan.horizon_days,
+            fail_on=sorted(self.plan.fail_on),
+            scope=self.plan.scope,
+            tool_version=__version__,
+            stripe_version=source.stripe_version,
+            mode=source.mode,
+            stats=source.stats(),
+        )
+
+    def _commit(self, meta: ReportMeta) -> None:
+        """Finish every sink, each on its own: one that fails leaves the others written."""
+        failure: OSError | None = None
+        for sink in self._sinks:
+            try:
+                sink.renderer.finish(self.result, meta)
+                sink.target.commit()
+            except OSError as err:
+                sink.target.discard()
+                failure = failure or err
+        if failure is not None:
+            raise failure
+
+    def _report_on_stderr(self) -> None:
+        errors = self.result.errors
+        for e in errors[:MAX_ERRORS_SHOWN]:
+            rid = f" [{e.request_id}]" if e.request_id else ""
+            self.app.error(f"{e.scope.label()}: {e.message}{rid}")
+        if len(errors) > MAX_ERRORS_SHOWN:
+            more = plural(len(errors) - MAX_ERRORS_SHOWN, "more failed scope")
+            self.app.error(f"... and {more} in the report's errors[].")
+        line = f"fcaudit: {summary_text(self.result)}"
+        if self.result.interrupted:
+            line += "; interrupted, report incomplete"
+        elif errors:
+            line += f"; {plural(len(errors), 'scope')} failed, report incomplete"
+        written = [str(s.target.path) for s in self._sinks if s.target.path is not None]
+        if written:
+            line += f"; report written to {', '.join(safe(p) for p in written)}"
+        self.app.info(line)
+
+
+# -- signals ------------------------------------------------------------------------------
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _interrupt_once(signum: int, frame: Any) -> None:
+    # The first signal stops the run; later ones (a second Ctrl-C, `timeout` signalling the
+    # whole process group) are ignored until exit, so the partial report is still written
+    # and the exit code stays 130.
+    for s in _STOP_SIGNALS:
+        signal.signal(s, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """SIGINT and SIGTERM (cron timeouts, systemd) stop a run the same way, once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread (tests run elsewhere)
+        return
+    previous = {s: signal.signal(s, _interrupt_once) for s in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            if signal.getsignal(s) is _interrupt_once:  # not after an interrupt: see above
+                signal.signal(s, h)
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """While the report is written, a second Ctrl-C or SIGTERM must not throw it away."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)

@@ -1,0 +1,49 @@
+"""The renderer registry, the detail view's fields, and what `import fcaudit.render` pulls in."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pytest
+
+from fcaudit.render import RENDERERS, OutputFormat, RenderOptions, get_renderer
+from fcaudit.render.table import status_signals
+from tests.factories import account, inactive, ts
+
+
+@pytest.mark.parametrize("fmt", [f for f in OutputFormat if f is not OutputFormat.AUTO])
+def test_every_format_has_a_renderer(fmt: OutputFormat) -> None:
+    assert fmt in RENDERERS
+    renderer = get_renderer(fmt, io.StringIO(), RenderOptions())
+    assert callable(renderer.finding) and callable(renderer.finish)
+
+
+def test_status_signals_list_every_status_field_as_json_spells_it() -> None:
+    obj = account(status="inactive", status_details=inactive())
+    obj["balance_refresh"] = {"status": "failed", "last_attempted_at": ts(-1), "next": None}
+    signals = dict(status_signals(obj))
+    assert signals["status"] == "inactive"
+    assert signals["status_details.inactive.cause"] == "access_expired"
+    assert signals["balance_refresh.status"] == "failed"
+    assert signals["balance_refresh.next"] == "null"
+    assert signals["livemode"] == "false"
+    assert signals["authorization"] == "fcauth_1"
+    # The ISO time is shown beside the Unix one.
+    assert signals["balance_refresh.last_attempted_at"] == f"{ts(-1)} (2026-11-25T12:00:00Z)"
+
+
+def _imported_after(statement: str) -> set[str]:
+    code = f"import sys; {statement}; print('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return set(out.split())
+
+
+def test_render_imports_the_model_only() -> None:
+    modules = _imported_after(
+        "import fcaudit.render, fcaudit.render.json, fcaudit.render.ndjson, fcaudit.render.table"
+    )
+    assert not {"fcaudit.scan", "fcaudit.client", "stripe", "requests"} & modules
