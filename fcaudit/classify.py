@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from fcaudit.model import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, Category, Finding
+from fcaudit.model import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, Category, Finding, plural
 from fcaudit.stripe_api import DEFAULT_HORIZON_DAYS, is_preview
 from fcaudit.stripe_api import PREVIEW_VERSION as DEFAULT_PREVIEW_VERSION
 
@@ -141,7 +141,7 @@ def classify(
 def _subject(kind: str, base: Mapping[str, Any], n_accounts: int) -> str:
     institution = base["institution_name"] or "unknown institution"
     if kind == AUTHORIZATION_OBJECT:
-        covers = f", covering {n_accounts} scanned account(s)" if n_accounts else ""
+        covers = f", covering {plural(n_accounts, 'scanned account')}" if n_accounts else ""
         return f"the {institution} authorization{covers}"
     last4 = f" ••{base['last4']}" if base["last4"] else ""
     return f"the {institution} account{last4}"
@@ -250,19 +250,19 @@ def _active(
         )
     elif action == "relink_required":
         advice = (
-            f"Ask the customer to relink {subject} before {day} (in {days} day(s)); "
+            f"Ask the customer to relink {subject} before {day} (in {plural(days, 'day')}); "
             "relinking now keeps it working."
         )
     elif action == "none":
         advice = (
             f"{subject[0].upper()}{subject[1:]} is expected to go inactive on {day} "
-            f"(in {days} day(s)); relinking does not help yet, so warn the customer and "
+            f"(in {plural(days, 'day')}); relinking does not help yet, so warn the customer and "
             "re-check closer to the date."
         )
     else:
         advice = (
             f"{subject[0].upper()}{subject[1:]} is expected to go inactive on {day} "
-            f"(in {days} day(s)); unrecognised action {action!r}: check the Dashboard."
+            f"(in {plural(days, 'day')}); unrecognised action {action!r}: check the Dashboard."
         )
     return Finding(
         category=Category.EXPIRING,

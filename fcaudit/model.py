@@ -245,7 +245,7 @@ class ScanResult:
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
-    """`1 account`, `2 accounts`: counts in prose, never `account(s)`."""
+    """`1 account`, `2 accounts`: counts in prose, never a bracketed plural."""
     return f"{n} {word if n == 1 else (many or word + 's')}"
 
 

@@ -12,6 +12,7 @@ import pytest
 import responses
 from click.testing import CliRunner, Result
 
+from fcaudit.app import AppContext
 from fcaudit.cli import cli
 
 API = "https://api.stripe.com"
@@ -21,12 +22,17 @@ SCHEMA = json.loads(
 )
 
 
+# Every wait the CLI asks for (backoff, rate budget) in CliRunner tests: recorded, not slept.
+SLEPT: list[float] = []
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("STRIPE_API_KEY", "FCAUDIT_STRIPE_VERSION", "FCAUDIT_API_BASE", "FORCE_COLOR"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
+    SLEPT.clear()
 
 
 @pytest.fixture
@@ -36,11 +42,21 @@ def stripe_api() -> Iterator[responses.RequestsMock]:
         yield rsps
 
 
-def run(*args: str, key: str | None = TEST_KEY, input: str | None = None, **env: str) -> Result:
-    """Invoke the CLI like a user would; stdout and stderr are kept apart."""
+def run(
+    *args: str,
+    key: str | None = TEST_KEY,
+    input: str | None = None,
+    app: AppContext | None = None,
+    **env: str,
+) -> Result:
+    """Invoke the CLI like a user would; stdout and stderr are kept apart. Waits are recorded
+    in SLEPT instead of slept."""
     environ = {"STRIPE_API_KEY": key} if key else {}
     environ.update(env)
-    return CliRunner().invoke(cli, list(args), env=environ, input=input, catch_exceptions=False)
+    obj = app or AppContext(sleep=SLEPT.append)
+    return CliRunner().invoke(
+        cli, list(args), env=environ, input=input, catch_exceptions=False, obj=obj
+    )
 
 
 _REPORT = jsonschema.Draft202012Validator(SCHEMA)

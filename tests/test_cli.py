@@ -21,7 +21,7 @@ from fcaudit.policy import DEFAULT_FAIL_ON, parse_fail_on
 from fcaudit.progress import ProgressDisplay
 from fcaudit.runner import Pipeline
 from fcaudit.scan import Scanner
-from tests.conftest import API, TEST_KEY, run, validate_finding, validate_report
+from tests.conftest import API, SLEPT, TEST_KEY, run, validate_finding, validate_report
 from tests.factories import account, authorization, expiring, inactive
 from tests.stripe_fake import ACCOUNTS, add_accounts, add_customers, add_error
 
@@ -257,6 +257,9 @@ def test_exit_4_when_customer_listing_fails(stripe_api: responses.RequestsMock) 
     assert "listing customers failed" in result.stderr
     assert len(stripe_api.calls) == 3
     assert "req_err_500" in result.stderr
+    # Two jittered exponential backoff waits (recorded by the injected sleep, not slept).
+    assert len(SLEPT) == 2
+    assert 0.25 <= SLEPT[0] <= 0.5 <= SLEPT[1] <= 1.0
 
 
 def test_exit_5_when_a_scope_fails(stripe_api: responses.RequestsMock, tmp_path: Path) -> None:

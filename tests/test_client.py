@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 import responses
@@ -11,16 +12,14 @@ from responses import matchers
 from fcaudit.client import ClientSettings, RequestFailed, StripeGateway, redact
 from fcaudit.errors import AuthError
 from fcaudit.ratelimit import RateLimiter
-from tests.conftest import API, TEST_KEY
+from tests.conftest import API, SLEPT, TEST_KEY
 from tests.factories import account, authorization
 from tests.stripe_fake import ACCOUNTS, add_accounts, add_customers, add_error
 
 
-def gateway(**kw: object) -> StripeGateway:
-    settings = ClientSettings(api_key=TEST_KEY, stripe_version="2026-09-30.preview", **kw)  # type: ignore[arg-type]
-    gw = StripeGateway(settings, rng=lambda: 0.0)
-    gw._pause = lambda seconds: None  # type: ignore[method-assign]  # no real sleeping
-    return gw
+def gateway(**kw: Any) -> StripeGateway:
+    settings = ClientSettings(api_key=TEST_KEY, stripe_version="2026-09-30.preview", **kw)
+    return StripeGateway(settings, rng=lambda: 0.0, sleep=SLEPT.append)
 
 
 def test_customer_pagination_follows_has_more(stripe_api: responses.RequestsMock) -> None:

@@ -35,7 +35,9 @@ class FcauditGroup(click.Group):
             click.echo(err.ctx.get_help())
             sys.exit(int(ExitCode.OK))
         except click.NoSuchOption as err:
-            _fail(_no_such_option(self, err), ExitCode.USAGE)
+            argv = args[0] if args else kwargs.get("args")
+            typed = list(argv) if argv is not None else sys.argv[1:]
+            _fail(_no_such_option(err, typed), ExitCode.USAGE)
         except click.UsageError as err:
             where = err.ctx.command_path if err.ctx else "fcaudit"
             _fail(f"{err.format_message()} Tip: see '{where} --help'.", ExitCode.USAGE)
@@ -62,7 +64,7 @@ class FcauditGroup(click.Group):
             )
 
 
-def _no_such_option(group: click.Group, err: click.NoSuchOption) -> str:
+def _no_such_option(err: click.NoSuchOption, typed: list[str]) -> str:
     name = err.option_name
     message = f"no such option: {name}."
     if name in _HABITS:
@@ -76,9 +78,11 @@ def _no_such_option(group: click.Group, err: click.NoSuchOption) -> str:
             if _takes_option(ctx.command.get_command(ctx, cmd_name), name)
         ]
         if owners:
+            # The command the user typed, if it takes the option; else the first that does.
+            command = next((word for word in typed if word in owners), owners[0])
             return (
                 f"{message} Options go after the command name. Tip: "
-                f"{ctx.command_path} {owners[0]} {name} ..."
+                f"{ctx.command_path} {command} {name} ..."
             )
     where = ctx.command_path if ctx else "fcaudit"
     if err.possibilities:
