@@ -1,5 +1,5 @@
-# One interface for people and CI. `make test` works on a fresh machine: it creates .venv,
-# installs the project with its test extras, and runs the whole suite.
+# One interface for people and CI. Every target works on a fresh machine: it creates .venv and
+# installs what that target needs (the demo: the package alone; tests and lint: the extras).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -10,35 +10,41 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 help:
 	@echo "make demo    set up .venv and run 'fcaudit scan --sandbox' (no Stripe key needed)"
 	@echo "make test    set up .venv and run the whole test suite"
-	@echo "make lint    ruff (format check + lint) and mypy"
+	@echo "make lint    ruff (format check + lint) and mypy strict on fcaudit/ and tests/"
 	@echo "make bench   the performance benchmark (bench/README.md)"
 
-# The venv is rebuilt when pyproject.toml changes (stamp file).
-$(VENV)/.stamp: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+# Stamps rebuild the venv's contents when pyproject.toml changes.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.stamp-run: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-run
 	$(PIP) install -e '.[test,lint]'
 	touch $@
 
 # Exit 1 means "findings matched --fail-on": for the demo that is the expected outcome.
-demo: $(VENV)/.stamp
+demo: $(VENV)/.stamp-run
 	$(BIN)/fcaudit scan --sandbox --format table || [ $$? -eq 1 ]
 
-test: $(VENV)/.stamp
+test: $(VENV)/.stamp-dev
 	$(BIN)/python -m pytest $(if $(K),-x -k "$(K)",)
 
-lint: $(VENV)/.stamp
+lint: $(VENV)/.stamp-dev
 	$(BIN)/ruff format --check fcaudit tests bench
 	$(BIN)/ruff check fcaudit tests bench
 	$(BIN)/mypy
 
-fmt: $(VENV)/.stamp
+fmt: $(VENV)/.stamp-dev
 	$(BIN)/ruff check --fix fcaudit tests bench
 	$(BIN)/ruff format fcaudit tests bench
 
-bench: $(VENV)/.stamp
-	$(BIN)/python bench/run.py
+bench: $(VENV)/.stamp-dev
+	$(BIN)/python bench/run.py $(ARGS)
 
-sandbox: $(VENV)/.stamp
+sandbox: $(VENV)/.stamp-run
 	$(BIN)/fcaudit sandbox serve --port 12111
 
 clean:

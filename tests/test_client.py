@@ -28,7 +28,7 @@ def test_customer_pagination_follows_has_more(stripe_api: responses.RequestsMock
     got = [c for p in gateway().iter_customer_pages() for c in p]
     assert got == ids
     assert pages == 3 and len(stripe_api.calls) == 3
-    assert all("limit=100" in c.request.url for c in stripe_api.calls)
+    assert all("limit=100" in str(c.request.url) for c in stripe_api.calls)
 
 
 def test_account_pagination_for_a_customer(stripe_api: responses.RequestsMock) -> None:

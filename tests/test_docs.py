@@ -36,9 +36,3 @@ def test_schema_is_valid_and_lists_every_category() -> None:
     assert set(SCHEMA["properties"]["summary"]["properties"]["by_category"]["required"]) == {
         str(c) for c in Category
     }
-
-
-def test_changelog_names_every_exit_code() -> None:
-    changelog = (Path(__file__).parent.parent / "CHANGELOG.md").read_text()
-    for code in ExitCode:
-        assert str(int(code)) in changelog
