@@ -47,3 +47,33 @@ def test_render_imports_the_model_only() -> None:
         "import fcaudit.render, fcaudit.render.json, fcaudit.render.ndjson, fcaudit.render.table"
     )
     assert not {"fcaudit.scan", "fcaudit.client", "stripe", "requests"} & modules
+
+
+def _modules_after_cli(*argv: str, stdin: str = "") -> set[str]:
+    """The modules loaded by a whole `fcaudit ARGV` run, listed at exit."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write('\\n'.join(sorted(sys.modules))))\n"
+        f"sys.argv = ['fcaudit', *{list(argv)!r}]\n"
+        "from fcaudit.cli import main\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], input=stdin, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return set(result.stderr.split())
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["scan", "--help"], ["classify", "--help"]])
+def test_help_loads_neither_stripe_nor_rich_nor_metadata(argv: list[str]) -> None:
+    modules = _modules_after_cli(*argv)
+    assert "fcaudit.cli" in modules  # the probe works
+    assert not {"stripe", "rich", "requests", "importlib.metadata"} & modules
+
+
+def test_offline_classify_does_not_load_stripe() -> None:
+    line = '{"id": "fca_1", "object": "financial_connections.account", "status": "active"}'
+    modules = _modules_after_cli("classify", "-", "-f", "json", "-q", stdin=line)
+    assert "fcaudit.classify" in modules
+    assert not {"stripe", "requests", "fcaudit.client", "fcaudit.scan"} & modules
