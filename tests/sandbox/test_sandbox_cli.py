@@ -89,10 +89,8 @@ def test_serve_stops_cleanly_on_sigint(server: tuple[subprocess.Popen[str], str]
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "example.com", "::"])
 def test_non_loopback_hosts_are_refused(host: str) -> None:
-    result = subprocess.run(
-        _command("--host", host, "--port", "0"), capture_output=True, text=True, timeout=30
-    )
-    assert result.returncode == 2
+    result = CliRunner().invoke(sandbox, ["serve", "--host", host, "--port", "0"])
+    assert result.exit_code == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -162,13 +160,8 @@ def test_a_busy_port_is_one_line_and_exit_2() -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run(
-            _command("--port", str(port), "--customers", "0"),
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    assert result.returncode == 2
+        result = CliRunner().invoke(sandbox, ["serve", "--port", str(port), "--customers", "0"])
+    assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (
         f"Error: port {port} on 127.0.0.1 is in use. "
