@@ -42,7 +42,9 @@ Layout (by generation index; API order is by creation date, newest first):
 
 * customer 0 holds a showcase of every scenario, cause and action;
 * customer 1 is the only customer with more than 100 accounts (130);
-* customer 2 has one account at each of a set of "odd name" institutions plus a relink group;
+* customer 2 holds the odd names: two accounts at each of nine institutions (cycling through the
+  scenario's odd institutions) and a relink group of three, each account with the next odd
+  display name;
 * customer 3 has no accounts; the others are random (about 10% have none);
 * connected accounts (``acct_…``, one per 60 customers, at least two) hold accounts too.
 

@@ -377,7 +377,10 @@ class RunningSandbox:
     def __init__(self, server: SandboxServer) -> None:
         self.server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+            # A short poll keeps close() quick (tests start and stop many sandboxes).
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            daemon=True,
         )
         self._thread.start()
         self._closed = False
