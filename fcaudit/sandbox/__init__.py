@@ -24,6 +24,7 @@ the next COUNT matching ``/v1`` requests; see :mod:`fcaudit.sandbox.faults`.
 from __future__ import annotations
 
 from fcaudit.sandbox.data import Dataset, build_dataset
+from fcaudit.sandbox.faults import Cue
 from fcaudit.sandbox.server import (
     SANDBOX_API_KEY,
     RunningSandbox,
@@ -34,6 +35,7 @@ from fcaudit.sandbox.server import (
 
 __all__ = [
     "SANDBOX_API_KEY",
+    "Cue",
     "Dataset",
     "RunningSandbox",
     "SandboxStats",

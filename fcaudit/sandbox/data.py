@@ -245,8 +245,8 @@ class Scenario:
     * ``inactive_missing``: ``{}`` on the authorization; each account has ``{}`` or none at all.
 
     ``causes``/``actions`` are the values drawn (weighted by ``cause_weights``/``action_weights``)
-    once per authorization, or per account with ``cause_per_account``; ``auth_action`` overrides
-    the authorization's action. ``days`` is the expected deactivation date as a range of days
+    once per authorization, or per account with ``cause_per_account``; the authorization gets
+    the same action. ``days`` is the expected deactivation date as a range of days
     after ``now``; ``yearly`` instead puts it (or the deactivation) 365 days after linking, and
     ``link_days`` bounds how long ago the accounts were linked. ``weight`` and ``boa_weight`` are
     the scenario's weights in random data at other institutions and at Bank of America.
@@ -263,7 +263,6 @@ class Scenario:
     cause_per_account: bool = False
     actions: tuple[str, ...] = (NONE,)
     action_weights: tuple[float, ...] | None = None
-    auth_action: str | None = None
     days: tuple[float, float] | None = None
     yearly: bool = False
     link_days: tuple[float, float] | None = None
@@ -1014,15 +1013,12 @@ class _Builder:
             expected = created + 365 * DAY
         cause = plan.cause or (rng.choices(sc.causes, sc.cause_weights)[0] if sc.causes else None)
         action = plan.action or rng.choices(sc.actions, sc.action_weights)[0]
-        auth_action = sc.auth_action or action
 
         auth_details: dict[str, Any] = {}
         if sc.shape == "active":
-            auth_details = {
-                "active": {"action": auth_action, "expected_deactivation_date": expected}
-            }
+            auth_details = {"active": {"action": action, "expected_deactivation_date": expected}}
         elif sc.shape == "inactive":
-            auth_details = {"inactive": {"action": auth_action}}
+            auth_details = {"inactive": {"action": action}}
         events = list(sc.events)
         if sc.date_updated_share and rng.random() < sc.date_updated_share:
             events.append("date_updated")
