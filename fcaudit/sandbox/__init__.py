@@ -9,11 +9,22 @@ Public API::
         ...
         sandbox.dataset.expected_category  # ground truth: account id -> category
         sandbox.stats.snapshot()           # request counters
+
+Keywords of ``start_sandbox``/``running_sandbox`` beyond the data set's ``seed``, ``customers``
+and ``now``: ``scenario="adversarial"`` for hostile names (markup, escapes, CSV formulas; the
+default ``"demo"`` has believable ones), random faults (``latency_ms``, ``jitter_ms``,
+``rate_limit``, ``endpoint_rate_limit``, ``error_rate``, ``drop_rate``) and scripted ones::
+
+    running_sandbox(customers=8, cues=["503:2", "stall:1@/v1/financial_connections/accounts"])
+
+A cue ``KIND:COUNT[@PATH]`` (kinds ``ok``, ``stall``, ``drop``, ``429``, ``500``, ``503``) faults
+the next COUNT matching ``/v1`` requests; see :mod:`fcaudit.sandbox.faults`.
 """
 
 from __future__ import annotations
 
 from fcaudit.sandbox.data import Dataset, build_dataset
+from fcaudit.sandbox.faults import Cue
 from fcaudit.sandbox.server import (
     SANDBOX_API_KEY,
     RunningSandbox,
@@ -24,6 +35,7 @@ from fcaudit.sandbox.server import (
 
 __all__ = [
     "SANDBOX_API_KEY",
+    "Cue",
     "Dataset",
     "RunningSandbox",
     "SandboxStats",

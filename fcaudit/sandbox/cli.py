@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import signal
 import sys
@@ -12,6 +13,8 @@ from typing import IO, Any
 
 import click
 
+from fcaudit.sandbox.data import DEMO, NAME_SCENARIOS
+from fcaudit.sandbox.faults import CUE_KINDS, Cue
 from fcaudit.sandbox.server import SANDBOX_API_KEY, start_sandbox
 from fcaudit.stripe_api import is_loopback
 
@@ -46,6 +49,15 @@ def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) ->
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _parse_cues(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[Cue, ...]:
+    try:
+        return tuple(Cue.parse(v) for v in values)
+    except ValueError as err:
+        raise click.BadParameter(f"{err}.", ctx, param) from None
+
+
 _FRACTION = click.FloatRange(0.0, 1.0)
 _RATE = click.FloatRange(min=0.0, min_open=True)
 _MS = click.FloatRange(min=0.0)
@@ -53,7 +65,14 @@ _MS = click.FloatRange(min=0.0)
 
 @click.group(name="sandbox")
 def sandbox() -> None:
-    """A local Stripe-compatible server with a deterministic Financial Connections data set."""
+    """A local Stripe-compatible server with a deterministic Financial Connections data set.
+
+    \b
+    Examples:
+      fcaudit sandbox serve
+      fcaudit sandbox serve --port 0 --customers 2000 --scenario adversarial
+      STRIPE_API_KEY=sk_test_fcaudit_sandbox fcaudit scan --api-base http://127.0.0.1:12111
+    """
 
 
 @sandbox.command(name="serve")
@@ -83,6 +102,14 @@ def sandbox() -> None:
     default=300,
     show_default=True,
     help="Number of customers (about 3 FC accounts each).",
+)
+@click.option(
+    "--scenario",
+    type=click.Choice(NAME_SCENARIOS),
+    default=DEMO,
+    show_default=True,
+    help="Names in the data: believable ones (demo), or hostile text such as markup, "
+    "terminal escapes and CSV formulas (adversarial). Ids and truth are the same.",
 )
 @click.option(
     "--latency-ms",
@@ -130,6 +157,16 @@ def sandbox() -> None:
     help="Share of /v1 requests whose connection is closed without any answer.",
 )
 @click.option(
+    "--cue",
+    "cues",
+    multiple=True,
+    callback=_parse_cues,
+    metavar="KIND:COUNT[@PATH]",
+    help=f"Script a fault for the next COUNT /v1 requests (to PATH only, if given); repeatable, "
+    f"used in order. KIND: {', '.join(CUE_KINDS)}. A stall holds the request until the client "
+    "gives up; ok lets requests through, so 'ok:5@P' then 'stall:1@P' stalls the sixth.",
+)
+@click.option(
     "--now",
     callback=_parse_now,
     metavar="ISO8601",
@@ -140,12 +177,14 @@ def serve(
     port: int,
     seed: int,
     customers: int,
+    scenario: str,
     latency_ms: float,
     jitter_ms: float,
     rate_limit: float | None,
     endpoint_rate_limit: float | None,
     error_rate: float,
     drop_rate: float,
+    cues: tuple[Cue, ...],
     now: datetime | None,
 ) -> None:
     """Serve the sandbox until interrupted (Ctrl-C or SIGTERM).
@@ -161,6 +200,8 @@ def serve(
       fcaudit sandbox serve --port 0 --customers 20000
       fcaudit sandbox serve --rate-limit 25 --error-rate 0.05 --latency-ms 80 --jitter-ms 40
       fcaudit sandbox serve --now 2026-11-20T12:00:00Z --seed 7
+      fcaudit sandbox serve --scenario adversarial
+      fcaudit sandbox serve --cue 503:2 --cue stall:1@/v1/financial_connections/accounts
       curl -u sk_test_fcaudit_sandbox: -H "Stripe-Version: 2026-09-30.preview" \\
         "http://127.0.0.1:12111/v1/financial_connections/accounts?limit=3"
     """
@@ -185,11 +226,16 @@ def serve(
                 error_rate=error_rate,
                 drop_rate=drop_rate,
                 now=now,
+                scenario=scenario,
+                cues=cues,
             )
         except OSError as exc:
-            raise click.ClickException(
-                f"cannot listen on {host} port {port}: {exc.strerror or exc}. "
-                "Tip: pick another --port, or --port 0 for any free port."
+            # Exit 2 like any usage error; exit 1 means "findings" elsewhere in fcaudit.
+            tip = "Tip: pick another --port, or --port 0 for any free port."
+            if exc.errno == errno.EADDRINUSE:
+                raise _OneLineUsageError(f"port {port} on {bind_host} is in use. {tip}") from None
+            raise _OneLineUsageError(
+                f"cannot listen on {bind_host} port {port}: {exc.strerror or exc}. {tip}"
             ) from None
         try:
             click.echo(

@@ -4,6 +4,12 @@ Every object is generated from an *intended scenario* (a "design"), and the cate
 ground truth is the scenario's category, not the result of classifying the generated JSON. The
 truth holds at ``now`` with a 30-day horizon, as seen through a preview API version.
 
+The scenarios are declared in two tables that the builder reads: :data:`SCENARIOS`
+(authorization-level: the authorization's status and ``status_details`` shape, the causes and
+actions its accounts get, the date range of an upcoming deactivation, the truth category and the
+weight in random data) and :data:`ACCOUNT_VARIANTS` (account-level designs under an active
+authorization). A new case is a new row, not a new branch.
+
 Ground-truth categories (exact strings):
 
 ``relink_required``
@@ -36,9 +42,22 @@ Layout (by generation index; API order is by creation date, newest first):
 
 * customer 0 holds a showcase of every scenario, cause and action;
 * customer 1 is the only customer with more than 100 accounts (130);
-* customer 2 has unicode, rich-markup, HTML and terminal-escape names;
+* customer 2 holds the odd names: two accounts at each of nine institutions (cycling through the
+  scenario's odd institutions) and a relink group of three, each account with the next odd
+  display name;
 * customer 3 has no accounts; the others are random (about 10% have none);
 * connected accounts (``acct_…``, one per 60 customers, at least two) hold accounts too.
+
+Two name scenarios share that layout and every random draw, so ids, statuses and the truth are
+the same in both; only names differ:
+
+``demo`` (the default)
+    believable names: real institution and account names, a few in other scripts
+    ("Caixa Geral de Depósitos", "みずほ銀行").
+``adversarial``
+    customer 2's institutions, display names and customer name are hostile text (rich markup,
+    HTML, ANSI/OSC terminal escapes, bidi overrides, newlines, very long names, CSV formulas,
+    Markdown), and about 2% of random accounts get a hostile display name or institution.
 
 Each holder is generated from its own RNG seeded by ``(seed, index)``, so a customer's data does
 not depend on how many customers there are, and nothing is rendered to JSON until asked for.
@@ -51,7 +70,7 @@ import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from fcaudit.stripe_api import DEFAULT_HORIZON_DAYS as HORIZON_DAYS
 from fcaudit.stripe_api import PREVIEW_VERSION
@@ -85,8 +104,16 @@ UNKNOWN_STATUS: Final = "suspended_future_value"
 UNKNOWN_CAUSE: Final = "bank_merger_future"
 UNKNOWN_ACTION: Final = "contact_support_future"
 
+# Name scenarios (see the module docstring).
+DEMO: Final = "demo"
+ADVERSARIAL: Final = "adversarial"
+NAME_SCENARIOS: Final = (DEMO, ADVERSARIAL)
+
+# ---------------------------------------------------------------------------------------------
+# Names
+
 BANK_OF_AMERICA: Final = "Bank of America"
-# (name, weight). The odd names are rare in random data and always present on customer 2.
+# (name, weight in random data). Every data set draws institutions from this table.
 INSTITUTIONS: Final[tuple[tuple[str, float], ...]] = (
     (BANK_OF_AMERICA, 14),
     ("Chase", 16),
@@ -97,15 +124,58 @@ INSTITUTIONS: Final[tuple[tuple[str, float], ...]] = (
     ("U.S. Bank", 6),
     ("Ally Bank", 4),
     ("Golden 1 Credit Union", 3),
-    ("Crédit Agricole Épargne", 0.5),
-    ("日本の銀行", 0.5),
-    ("[bold red]FREE[/] Credit Union", 0.3),
-    ("\x1b[31mRed\x1b[0m Savings Bank", 0.3),
-    ("<script>alert('fc')</script> Bank", 0.3),
+    ("Caixa Geral de Depósitos", 0.5),
+    ("Crédit Agricole", 0.5),
+    ("みずほ銀行", 0.5),
 )
-_INST_NAMES: Final = tuple(name for name, _ in INSTITUTIONS)
-_INST_WEIGHTS: Final = tuple(w for _, w in INSTITUTIONS)
-_BOA: Final = _INST_NAMES.index(BANK_OF_AMERICA)
+# Customer 2's institutions in the demo: real names outside ASCII.
+UNICODE_INSTITUTIONS: Final = ("Caixa Geral de Depósitos", "Crédit Agricole", "みずほ銀行")
+UNICODE_DISPLAY_NAMES: Final = (
+    "Conta à Ordem",
+    "Compte Épargne",
+    "普通預金",
+    "Zoë's Savings",
+    "Sparkonto Müller",
+    "Cuenta Nómina",
+)
+
+# Hostile text: only in the adversarial scenario. Each entry is a case a renderer must show
+# literally: never as markup, a link, a formula, an escape sequence or a line break.
+HOSTILE_INSTITUTIONS: Final = (
+    "[bold red]FREE[/] Credit Union",
+    "\x1b[31mRed\x1b[0m Savings Bank",
+    "<script>alert('fc')</script> Bank",
+    "\x1b]0;PWNED\x07Title Bank",
+    "\u202eknaB lanoitaN\u202c",
+    "First\nSecond Bank",
+    '=HYPERLINK("http://evil.example","Bank")',
+    "Bank | of `Tables`",
+    "Very Long Name Bank " + "x" * 480,
+)
+HOSTILE_DISPLAY_NAMES: Final = (
+    "[bold red]FREE[/]",
+    "[link=http://evil.example]click[/link]",
+    "\x1b[31mred\x1b[0m",
+    "\x1b]0;TITLE\x07",
+    "\x1b]8;;http://evil.example\x07link\x1b]8;;\x07",
+    "\x9b2J C1 clear",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "abc\u202edcba",
+    "line one\nline two\r\nthree",
+    "tab\there",
+    '=HYPERLINK("http://evil.example","x")',
+    "+1",
+    "-1",
+    "@SUM(A1:A9)",
+    "a | b | c",
+    "`rm -rf /`",
+    "[link](http://evil.example)",
+    "*bold* **strong**",
+    "_under_ __score__",
+    "Checking " + "W" * 500,
+)
+HOSTILE_CUSTOMER_NAME: Final = "<b>Mallory</b> [bold]O'Hara[/] =1+1 | `x`"
 
 # (display names, category, subcategory, permissions, supported payment method types)
 _KINDS: Final[tuple[tuple[tuple[str, ...], str, str, tuple[str, ...], tuple[str, ...]], ...]] = (
@@ -117,7 +187,7 @@ _KINDS: Final[tuple[tuple[tuple[str, ...], str, str, tuple[str, ...], tuple[str,
         ("us_bank_account",),
     ),
     (
-        ("Savings", "High Yield Savings", "Compte Épargne 💶"),
+        ("Savings", "High Yield Savings", "Money Market Savings"),
         "cash",
         "savings",
         ("payment_method", "balances", "transactions"),
@@ -129,79 +199,350 @@ _KINDS: Final[tuple[tuple[tuple[str, ...], str, str, tuple[str, ...], tuple[str,
     (("Brokerage",), "investment", "other", ("balances",), ("link",)),
 )
 _KIND_WEIGHTS: Final = (50, 25, 12, 4, 4, 5)
-ODD_DISPLAY_NAMES: Final = (
-    "Compte Épargne 💶",
-    "日本の銀行 普通預金",
-    "[bold red]FREE[/]",
-    "\x1b[31mred\x1b[0m",
-    "<script>alert(1)</script>",
-    "Zoë's Sävings ✓",
-)
+# Share of random accounts whose names come from the scenario's odd names (unicode in the demo,
+# hostile in the adversarial scenario). Drawn in every scenario, so draws stay aligned.
+_ODD_NAME_SHARE: Final = 0.02
 
 _FIRST: Final = ("Ada", "Grace", "Alan", "Zoë", "José", "Mia", "Noah", "Li", "Ana", "Omar", "Ivy")
 _LAST: Final = ("Lovelace", "Hopper", "Turing", "Müller", "García", "Nguyen", "Okafor", "Kim")
 
+# Institutions are addressed by index into one name table: the weighted ones, then the hostile
+# ones (used by the adversarial scenario only).
+_INST_NAMES: Final = tuple(name for name, _ in INSTITUTIONS) + HOSTILE_INSTITUTIONS
+_INST_WEIGHTS: Final = tuple(w for _, w in INSTITUTIONS)
+_N_WEIGHTED: Final = len(INSTITUTIONS)
+_HOSTILE_INST: Final = tuple(range(_N_WEIGHTED, len(_INST_NAMES)))
+_UNICODE_INST: Final = tuple(_INST_NAMES.index(n) for n in UNICODE_INSTITUTIONS)
+
+
+def _inst(name: str) -> int:
+    return _INST_NAMES.index(name)
+
+
+_BOA: Final = _inst(BANK_OF_AMERICA)
+_CHASE, _WELLS, _CITI = _inst("Chase"), _inst("Wells Fargo"), _inst("Citibank")
+_NAVY: Final = _inst("Navy Federal Credit Union")
+
 # ---------------------------------------------------------------------------------------------
 # Scenarios
 
-# Account-level designs used under a healthy (active) authorization: (name, weight).
-_HEALTHY_VARIANTS: Final[tuple[tuple[str, float], ...]] = (
-    ("active_plain", 60),
-    ("active_no_details", 4),
-    ("active_null_active", 2),
-    ("active_far", 5),
-    ("reactivated", 3),
-    ("closed", 5),
-    ("unavailable", 3),
-    ("inactive_unspecified_none", 1.5),
-    ("disconnected_single", 3),
-    ("inactive_missing", 1),
-    ("inactive_empty", 1),
-    ("inactive_null", 1),
-    ("inactive_no_action", 0.6),
-    ("inactive_unknown_action", 0.6),
-    ("inactive_unknown_cause_none", 0.6),
-    ("unknown_status", 1),
-)
-_HV_NAMES: Final = tuple(n for n, _ in _HEALTHY_VARIANTS)
-_HV_WEIGHTS: Final = tuple(w for _, w in _HEALTHY_VARIANTS)
+Shape = Literal["empty", "active", "inactive", "inactive_missing"]
+"""The ``status_details`` an authorization scenario gives (see :class:`Scenario`)."""
 
-# Authorization-level scenarios for institutions other than Bank of America.
-_SCENARIOS: Final[tuple[tuple[str, float], ...]] = (
-    ("healthy", 58),
-    ("expiring", 9),
-    ("expiring_past", 0.5),
-    ("expiring_unknown", 0.5),
-    ("far_future", 5),
-    ("relink", 12),
-    ("relink_unknown_cause", 0.7),
-    ("dead", 5),
-    ("disconnected", 5),
-    ("auth_unknown_action", 0.6),
-    ("auth_empty", 0.6),
-    ("auth_unknown_status", 0.5),
-)
-# Bank of America: authentication expires one year after linking (reference doc §10).
-_BOA_SCENARIOS: Final[tuple[tuple[str, float], ...]] = (
-    ("boa_far", 50),
-    ("boa_expiring", 18),
-    ("boa_expired", 22),
-    ("disconnected", 5),
-)
+RELINK: Final = "relink_required"
+NONE: Final = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One authorization-level design: what the authorization and its accounts look like.
+
+    ``shape`` decides ``status_details``:
+
+    * ``empty``: ``{}`` on the authorization and every account;
+    * ``active``: ``{"active": {action, expected_deactivation_date}}`` (accounts add ``cause``);
+    * ``inactive``: ``{"inactive": {action}}`` (accounts add ``cause``);
+    * ``inactive_missing``: ``{}`` on the authorization; each account has ``{}`` or none at all.
+
+    ``causes``/``actions`` are the values drawn (weighted by ``cause_weights``/``action_weights``)
+    once per authorization, or per account with ``cause_per_account``; the authorization gets
+    the same action. ``days`` is the expected deactivation date as a range of days
+    after ``now``; ``yearly`` instead puts it (or the deactivation) 365 days after linking, and
+    ``link_days`` bounds how long ago the accounts were linked. ``weight`` and ``boa_weight`` are
+    the scenario's weights in random data at other institutions and at Bank of America.
+    """
+
+    name: str
+    status: str
+    shape: Shape
+    category: str
+    weight: float = 0.0
+    boa_weight: float = 0.0
+    causes: tuple[str, ...] = ()
+    cause_weights: tuple[float, ...] | None = None
+    cause_per_account: bool = False
+    actions: tuple[str, ...] = (NONE,)
+    action_weights: tuple[float, ...] | None = None
+    days: tuple[float, float] | None = None
+    yearly: bool = False
+    link_days: tuple[float, float] | None = None
+    events: tuple[str, ...] = ()
+    date_updated_share: float = 0.0  # chance of an expected_deactivation_date_updated event
+    account_variants: bool = False  # each account draws an AccountVariant
+
+
+_ACTIVE_CAUSES: Final = ("access_expired", "institution_requirement", "unspecified")
 _RELINK_CAUSES: Final = (
     "access_expired",
     "institution_requirement",
     "access_denied",
     "unspecified",
 )
-_RELINK_CAUSE_WEIGHTS: Final = (35, 35, 20, 10)
 _DEAD_CAUSES: Final = ("account_closed", "account_unavailable", "unspecified", "access_denied")
-_ACTIVE_CAUSES: Final = ("access_expired", "institution_requirement", "unspecified")
+_EXPIRING_DAYS: Final = (2.0, 25.0)
+
+# Bank of America: authentication expires one year after linking (reference doc §10).
+SCENARIOS: Final[tuple[Scenario, ...]] = (
+    Scenario("healthy", "active", "empty", ACTIVE, weight=58, account_variants=True),
+    Scenario(
+        "expiring",
+        "active",
+        "active",
+        EXPIRING,
+        weight=9,
+        causes=_ACTIVE_CAUSES,
+        actions=(RELINK, NONE),
+        action_weights=(2, 1),
+        days=_EXPIRING_DAYS,
+        events=("upcoming",),
+        date_updated_share=0.3,
+    ),
+    Scenario(
+        "expiring_past",
+        "active",
+        "active",
+        EXPIRING,
+        weight=0.5,
+        causes=_ACTIVE_CAUSES,
+        actions=(RELINK, NONE),
+        action_weights=(2, 1),
+        days=(-3.0, -1.0),
+        events=("upcoming",),
+        date_updated_share=0.3,
+    ),
+    Scenario(
+        "expiring_unknown",
+        "active",
+        "active",
+        EXPIRING,
+        weight=0.5,
+        causes=(UNKNOWN_CAUSE,),
+        actions=(UNKNOWN_ACTION,),
+        days=_EXPIRING_DAYS,
+        events=("upcoming",),
+        date_updated_share=0.3,
+    ),
+    Scenario(
+        "far_future",
+        "active",
+        "active",
+        ACTIVE,
+        weight=5,
+        causes=("institution_requirement", "unspecified"),
+        days=(45.0, 300.0),
+        date_updated_share=0.3,
+    ),
+    Scenario(
+        "relink",
+        "inactive",
+        "inactive",
+        RELINK_REQUIRED,
+        weight=12,
+        causes=_RELINK_CAUSES,
+        cause_weights=(35, 35, 20, 10),
+        actions=(RELINK,),
+        events=("deactivated",),
+    ),
+    Scenario(
+        "relink_unknown_cause",
+        "inactive",
+        "inactive",
+        RELINK_REQUIRED,
+        weight=0.7,
+        causes=(UNKNOWN_CAUSE,),
+        actions=(RELINK,),
+        events=("deactivated",),
+    ),
+    Scenario(
+        "dead",
+        "inactive",
+        "inactive",
+        INACTIVE_UNREPAIRABLE,
+        weight=5,
+        causes=_DEAD_CAUSES,
+        cause_per_account=True,
+        events=("deactivated",),
+    ),
+    Scenario(
+        "disconnected",
+        "disconnected",
+        "empty",
+        DISCONNECTED,
+        weight=5,
+        boa_weight=5,
+        events=("disconnected",),
+    ),
+    Scenario(
+        "auth_unknown_action",
+        "inactive",
+        "inactive",
+        INACTIVE_UNKNOWN,
+        weight=0.6,
+        causes=(UNKNOWN_CAUSE,),
+        actions=(UNKNOWN_ACTION,),
+        events=("deactivated",),
+    ),
+    Scenario(
+        "auth_empty",
+        "inactive",
+        "inactive_missing",
+        INACTIVE_UNKNOWN,
+        weight=0.6,
+        events=("deactivated",),
+    ),
+    Scenario("auth_unknown_status", UNKNOWN_STATUS, "empty", UNKNOWN, weight=0.5),
+    Scenario(
+        "boa_far",
+        "active",
+        "active",
+        ACTIVE,
+        boa_weight=50,
+        causes=("access_expired",),
+        yearly=True,
+        link_days=(1.0, 320.0),
+    ),
+    Scenario(
+        "boa_expiring",
+        "active",
+        "active",
+        EXPIRING,
+        boa_weight=18,
+        causes=("access_expired",),
+        actions=(RELINK,),
+        yearly=True,
+        link_days=(365.0 - _EXPIRING_DAYS[1], 365.0 - _EXPIRING_DAYS[0]),
+        events=("upcoming",),
+    ),
+    Scenario(
+        "boa_expired",
+        "inactive",
+        "inactive",
+        RELINK_REQUIRED,
+        boa_weight=22,
+        causes=("access_expired",),
+        actions=(RELINK,),
+        yearly=True,
+        link_days=(366.0, 665.0),
+        events=("deactivated",),
+    ),
+)
+SCENARIO_BY_NAME: Final = {s.name: s for s in SCENARIOS}
+# A Bank of America scenario whose link is older than the holder falls back to this one.
+_BOA_FALLBACK: Final = SCENARIO_BY_NAME["boa_far"]
+
+_ABSENT: Final = "absent"  # AccountVariant.details: no status_details key at all
+
+
+@dataclass(frozen=True, slots=True)
+class AccountVariant:
+    """One account-level design under an active authorization (a ``healthy`` scenario).
+
+    ``details`` is the account's fixed ``status_details`` (``"absent"``: no key at all), unless
+    ``days`` is set: then it is ``{"active": {action: none, cause, expected_deactivation_date}}``
+    with the date that many days after ``now``. ``events`` are the account's own events.
+    """
+
+    name: str
+    status: str
+    details: dict[str, Any] | str
+    category: str
+    weight: float
+    cause: str = "institution_requirement"
+    days: tuple[float, float] | None = None
+    events: tuple[str, ...] = ()
+
+
+def _inactive(action: str, cause: str) -> dict[str, Any]:
+    return {"inactive": {"action": action, "cause": cause}}
+
+
+ACCOUNT_VARIANTS: Final[tuple[AccountVariant, ...]] = (
+    AccountVariant("active_plain", "active", {}, ACTIVE, 60),
+    AccountVariant("active_no_details", "active", _ABSENT, ACTIVE, 4),
+    AccountVariant("active_null_active", "active", {"active": None}, ACTIVE, 2),
+    AccountVariant("active_far", "active", {}, ACTIVE, 5, days=(45.0, 200.0)),
+    AccountVariant("reactivated", "active", {}, ACTIVE, 3, events=("reactivated",)),
+    AccountVariant(
+        "closed",
+        "inactive",
+        _inactive(NONE, "account_closed"),
+        INACTIVE_UNREPAIRABLE,
+        5,
+        events=("deactivated",),
+    ),
+    AccountVariant(
+        "unavailable",
+        "inactive",
+        _inactive(NONE, "account_unavailable"),
+        INACTIVE_UNREPAIRABLE,
+        3,
+        events=("deactivated",),
+    ),
+    AccountVariant(
+        "inactive_unspecified_none",
+        "inactive",
+        _inactive(NONE, "unspecified"),
+        INACTIVE_UNREPAIRABLE,
+        1.5,
+        events=("deactivated",),
+    ),
+    AccountVariant(
+        "disconnected_single", "disconnected", {}, DISCONNECTED, 3, events=("disconnected",)
+    ),
+    AccountVariant(
+        "inactive_missing", "inactive", _ABSENT, INACTIVE_UNKNOWN, 1, events=("deactivated",)
+    ),
+    AccountVariant("inactive_empty", "inactive", {}, INACTIVE_UNKNOWN, 1, events=("deactivated",)),
+    AccountVariant(
+        "inactive_null",
+        "inactive",
+        {"inactive": None},
+        INACTIVE_UNKNOWN,
+        1,
+        events=("deactivated",),
+    ),
+    AccountVariant(
+        "inactive_no_action",
+        "inactive",
+        {"inactive": {"cause": "unspecified"}},
+        INACTIVE_UNKNOWN,
+        0.6,
+        events=("deactivated",),
+    ),
+    AccountVariant(
+        "inactive_unknown_action",
+        "inactive",
+        _inactive(UNKNOWN_ACTION, "unspecified"),
+        INACTIVE_UNKNOWN,
+        0.6,
+        events=("deactivated",),
+    ),
+    AccountVariant(
+        "inactive_unknown_cause_none",
+        "inactive",
+        _inactive(NONE, UNKNOWN_CAUSE),
+        INACTIVE_UNREPAIRABLE,
+        0.6,
+        events=("deactivated",),
+    ),
+    AccountVariant("unknown_status", UNKNOWN_STATUS, {}, UNKNOWN, 1),
+)
+VARIANT_BY_NAME: Final = {v.name: v for v in ACCOUNT_VARIANTS}
+_VARIANT_WEIGHTS: Final = tuple(v.weight for v in ACCOUNT_VARIANTS)
+_OTHER_SCENARIOS: Final = tuple(s for s in SCENARIOS if s.weight)
+_OTHER_WEIGHTS: Final = tuple(s.weight for s in _OTHER_SCENARIOS)
+_BOA_SCENARIOS: Final = tuple(s for s in SCENARIOS if s.boa_weight)
+_BOA_WEIGHTS: Final = tuple(s.boa_weight for s in _BOA_SCENARIOS)
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    """One authorization to generate: scenario, institution and its accounts."""
+    """One authorization to generate: scenario, institution and its accounts.
+
+    ``cause``/``action`` pin the scenario's draw; ``variants`` pin the designs of the first
+    accounts of a ``healthy`` authorization; ``odd_names`` gives the accounts the name
+    scenario's odd display names in turn, starting at ``name_offset``.
+    """
 
     scenario: str
     institution: int
@@ -210,24 +551,24 @@ class _Plan:
     cause: str | None = None
     action: str | None = None
     odd_names: bool = False
+    name_offset: int = 0
     session: bool = False
     deactivated_days_ago: float | None = None
 
 
 # Customer 0: every scenario, cause and action at least once.
 def _showcase_plans() -> list[_Plan]:
-    chase, wells, citi, cu = 1, 2, 4, 3
+    chase, wells, citi, cu = _CHASE, _WELLS, _CITI, _NAVY
+    variants = tuple(v.name for v in ACCOUNT_VARIANTS)
     plans = [
-        _Plan("healthy", chase, 4, _HV_NAMES[0:4], session=True),
-        _Plan("healthy", wells, 4, _HV_NAMES[4:8]),
-        _Plan("healthy", citi, 4, _HV_NAMES[8:12]),
-        _Plan("healthy", cu, 4, _HV_NAMES[12:16]),
+        _Plan("healthy", chase, 4, variants[0:4], session=True),
+        _Plan("healthy", wells, 4, variants[4:8]),
+        _Plan("healthy", citi, 4, variants[8:12]),
+        _Plan("healthy", cu, 4, variants[12:16]),
     ]
+    plans += [_Plan("expiring", chase, 2, cause=c, action=RELINK) for c in _ACTIVE_CAUSES]
     plans += [
-        _Plan("expiring", chase, 2, cause=c, action="relink_required") for c in _ACTIVE_CAUSES
-    ]
-    plans += [
-        _Plan("expiring", wells, 1, cause="institution_requirement", action="none"),
+        _Plan("expiring", wells, 1, cause="institution_requirement", action=NONE),
         _Plan("expiring_past", citi, 2),
         _Plan("expiring_unknown", cu, 1),
         _Plan("far_future", chase, 2),
@@ -251,10 +592,21 @@ def _showcase_plans() -> list[_Plan]:
     return plans
 
 
-def _odd_name_plans() -> list[_Plan]:
-    odd = range(_INST_NAMES.index("Crédit Agricole Épargne"), len(_INST_NAMES))
-    plans = [_Plan("healthy", i, 1, ("active_plain",), odd_names=True) for i in odd]
-    plans.append(_Plan("relink", 1, 3, cause="access_expired", odd_names=True))
+def _odd_name_plans(scenario: str) -> list[_Plan]:
+    """Customer 2: one account at each odd-name institution, and a relink group of three.
+
+    Both name scenarios make the same number of plans, so the random draws stay aligned.
+    """
+    pool = _HOSTILE_INST if scenario == ADVERSARIAL else _UNICODE_INST
+    plain = ("active_plain", "active_plain")
+    plans = [
+        _Plan("healthy", pool[i % len(pool)], 2, plain, odd_names=True, name_offset=2 * i)
+        for i in range(len(_HOSTILE_INST))
+    ]
+    offset = 2 * len(plans)
+    plans.append(
+        _Plan("relink", _CHASE, 3, cause="access_expired", odd_names=True, name_offset=offset)
+    )
     return plans
 
 
@@ -459,9 +811,10 @@ class _Rendered(Mapping[str, dict[str, Any]]):
 class Dataset:
     """The generated objects, indexes in API list order (newest first) and the ground truth."""
 
-    def __init__(self, seed: int, now: datetime) -> None:
+    def __init__(self, seed: int, now: datetime, *, scenario: str = DEMO) -> None:
         self.seed = seed
         self.now = now
+        self.scenario = scenario
         self.now_ts = int(now.timestamp())
         self.customer_specs: dict[str, CustomerSpec] = {}
         self.account_specs: dict[str, AccountSpec] = {}
@@ -526,6 +879,7 @@ class Dataset:
         return {
             "now": self.now.isoformat(),
             "horizon_days": HORIZON_DAYS,
+            "scenario": self.scenario,
             "accounts": dict(self.expected_category),
             "authorizations": dict(self.expected_authorization_category),
             "customers": len(self.customer_ids),
@@ -541,6 +895,8 @@ class _Builder:
         self.ds = ds
         self.now = ds.now_ts
         self.window_start = self.now - EVENT_WINDOW_DAYS * DAY
+        self.adversarial = ds.scenario == ADVERSARIAL
+        self.odd_names = HOSTILE_DISPLAY_NAMES if self.adversarial else UNICODE_DISPLAY_NAMES
         self._ids: set[str] = set()
         self._raw_events: list[tuple[int, str, dict[str, Any]]] = []
 
@@ -604,18 +960,33 @@ class _Builder:
     def random_plans(self, rng: random.Random, n_auths: int, max_age_days: float) -> list[_Plan]:
         plans = []
         for _ in range(n_auths):
-            inst = rng.choices(range(len(_INST_NAMES)), _INST_WEIGHTS)[0]
-            table = _BOA_SCENARIOS if inst == _BOA else _SCENARIOS
-            scenario = rng.choices([s for s, _ in table], [w for _, w in table])[0]
-            if scenario == "boa_expired" and max_age_days < 370:
-                scenario = "boa_far"
-            if scenario == "boa_expiring" and max_age_days < 345:
-                scenario = "boa_far"
+            inst = rng.choices(range(_N_WEIGHTED), _INST_WEIGHTS)[0]
+            odd, pick = rng.random(), rng.random()  # drawn in every name scenario
+            if inst == _BOA:
+                scenario = rng.choices(_BOA_SCENARIOS, _BOA_WEIGHTS)[0]
+            else:
+                scenario = rng.choices(_OTHER_SCENARIOS, _OTHER_WEIGHTS)[0]
+                if self.adversarial and odd < _ODD_NAME_SHARE:
+                    inst = _HOSTILE_INST[int(pick * len(_HOSTILE_INST))]
+            # A link older than the holder is impossible: a younger scenario instead.
+            if scenario.link_days is not None and max_age_days < scenario.link_days[0] + 5:
+                scenario = _BOA_FALLBACK
             n = rng.choices((1, 2, 3, 4), (40, 35, 15, 10))[0]
-            plans.append(_Plan(scenario, inst, n, session=rng.random() < 0.3))
+            plans.append(_Plan(scenario.name, inst, n, session=rng.random() < 0.3))
         return plans
 
     # -- one authorization and its accounts ------------------------------------------------------
+    def _link_age(
+        self, rng: random.Random, sc: Scenario, plan: _Plan, max_age_days: float
+    ) -> float:
+        """Days since the accounts were linked."""
+        if sc.yearly and sc.status == "inactive" and plan.deactivated_days_ago is not None:
+            return 365 + plan.deactivated_days_ago
+        if sc.link_days is not None:
+            lo, hi = sc.link_days
+            return rng.uniform(lo, min(hi, max(lo + 1, max_age_days)))
+        return rng.uniform(1, max(2, max_age_days))
+
     def group(
         self,
         rng: random.Random,
@@ -624,136 +995,51 @@ class _Builder:
         max_age_days: float,
         plan: _Plan,
     ) -> None:
+        sc = SCENARIO_BY_NAME[plan.scenario]
         now = self.now
-        s = plan.scenario
-        # When the accounts were linked.
-        if s == "boa_expiring":
-            link_age = 365 - rng.uniform(2, 25)
-        elif s == "boa_expired":
-            if plan.deactivated_days_ago is not None:
-                link_age = 365 + plan.deactivated_days_ago
-            else:
-                link_age = 365 + (
-                    rng.uniform(1, 29) if rng.random() < 0.4 else rng.uniform(31, 300)
-                )
-        elif s == "boa_far":
-            link_age = rng.uniform(1, min(320, max(2, max_age_days)))
-        else:
-            link_age = rng.uniform(1, max(2, max_age_days))
+        link_age = self._link_age(rng, sc, plan, max_age_days)
         created = int(now - link_age * DAY)
-        deactivated_ago = plan.deactivated_days_ago
-        if deactivated_ago is None:
-            deactivated_ago = rng.uniform(0.5, max(1.0, min(120.0, link_age - 0.5)))
-        deactivated_at = now - deactivated_ago * DAY
+        if plan.deactivated_days_ago is not None:
+            deactivated_at = now - plan.deactivated_days_ago * DAY
+        elif sc.yearly:
+            deactivated_at = created + 365 * DAY
+        else:
+            deactivated_at = now - rng.uniform(0.5, max(1.0, min(120.0, link_age - 0.5))) * DAY
 
-        auth_status = "active"
-        auth_details: dict[str, Any] = {}
-        auth_cat = ACTIVE
-        acct_status = "active"
-        acct_details: dict[str, Any] | None = {}
-        acct_cat = ACTIVE
         expected: int | None = None
-        events: list[str] = []
+        if sc.days is not None:
+            expected = int(now + rng.uniform(*sc.days) * DAY)
+        elif sc.yearly and sc.shape == "active":
+            expected = created + 365 * DAY
+        cause = plan.cause or (rng.choices(sc.causes, sc.cause_weights)[0] if sc.causes else None)
+        action = plan.action or rng.choices(sc.actions, sc.action_weights)[0]
 
-        if s in ("expiring", "expiring_past", "expiring_unknown", "boa_expiring"):
-            if s == "expiring_past":
-                expected = int(now - rng.uniform(1, 3) * DAY)
-            elif s == "boa_expiring":
-                expected = created + 365 * DAY
-            else:
-                expected = int(now + rng.uniform(2, 25) * DAY)
-            if s == "expiring_unknown":
-                cause, action, auth_action = UNKNOWN_CAUSE, UNKNOWN_ACTION, UNKNOWN_ACTION
-            elif s == "boa_expiring":
-                cause, action, auth_action = "access_expired", "relink_required", "relink_required"
-            else:
-                cause = plan.cause or rng.choice(_ACTIVE_CAUSES)
-                action = plan.action or rng.choice(("relink_required", "relink_required", "none"))
-                auth_action = action
-            auth_details = {
-                "active": {"action": auth_action, "expected_deactivation_date": expected}
-            }
-            acct_details = {
-                "active": {"action": action, "cause": cause, "expected_deactivation_date": expected}
-            }
-            auth_cat = acct_cat = EXPIRING
-            events = ["upcoming"]
-            if rng.random() < 0.3:
-                events.append("date_updated")
-        elif s in ("far_future", "boa_far"):
-            if s == "boa_far":
-                expected, cause = created + 365 * DAY, "access_expired"
-            else:
-                expected = int(now + rng.uniform(45, 300) * DAY)
-                cause = plan.cause or rng.choice(("institution_requirement", "unspecified"))
-            auth_details = {"active": {"action": "none", "expected_deactivation_date": expected}}
-            acct_details = {
-                "active": {"action": "none", "cause": cause, "expected_deactivation_date": expected}
-            }
-            if s == "far_future" and rng.random() < 0.3:
-                events.append("date_updated")
-        elif s in ("relink", "relink_unknown_cause", "boa_expired"):
-            if s == "boa_expired":
-                cause = "access_expired"
-                deactivated_at = created + 365 * DAY
-            elif s == "relink_unknown_cause":
-                cause = UNKNOWN_CAUSE
-            else:
-                cause = plan.cause or rng.choices(_RELINK_CAUSES, _RELINK_CAUSE_WEIGHTS)[0]
-            auth_status = acct_status = "inactive"
-            auth_details = {"inactive": {"action": "relink_required"}}
-            acct_details = {"inactive": {"action": "relink_required", "cause": cause}}
-            auth_cat = acct_cat = RELINK_REQUIRED
-            events = ["deactivated"]
-        elif s == "dead":
-            auth_status = acct_status = "inactive"
-            auth_details = {"inactive": {"action": "none"}}
-            acct_details = None  # per account below
-            auth_cat = acct_cat = INACTIVE_UNREPAIRABLE
-            events = ["deactivated"]
-        elif s == "disconnected":
-            auth_status = acct_status = "disconnected"
-            auth_cat = acct_cat = DISCONNECTED
-            events = ["disconnected"]
-        elif s == "auth_unknown_action":
-            auth_status = acct_status = "inactive"
-            auth_details = {"inactive": {"action": UNKNOWN_ACTION}}
-            acct_details = {"inactive": {"action": UNKNOWN_ACTION, "cause": UNKNOWN_CAUSE}}
-            auth_cat = acct_cat = INACTIVE_UNKNOWN
-            events = ["deactivated"]
-        elif s == "auth_empty":
-            auth_status = acct_status = "inactive"
-            auth_cat = acct_cat = INACTIVE_UNKNOWN
-            events = ["deactivated"]
-        elif s == "auth_unknown_status":
-            auth_status = acct_status = UNKNOWN_STATUS
-            auth_cat = acct_cat = UNKNOWN
-        elif s != "healthy":  # pragma: no cover - programming error
-            raise ValueError(f"unknown scenario {s}")
+        auth_details: dict[str, Any] = {}
+        if sc.shape == "active":
+            auth_details = {"active": {"action": action, "expected_deactivation_date": expected}}
+        elif sc.shape == "inactive":
+            auth_details = {"inactive": {"action": action}}
+        events = list(sc.events)
+        if sc.date_updated_share and rng.random() < sc.date_updated_share:
+            events.append("date_updated")
 
         auth = AuthorizationSpec(
             id=self.rid(rng, "fcauth_", 24),
             holder_type=holder_type,
             holder_id=holder_id,
             institution=plan.institution,
-            status=auth_status,
+            status=sc.status,
             details=auth_details,
-            design=s,
+            design=sc.name,
         )
         self.ds.authorization_specs[auth.id] = auth
-        self.ds.expected_authorization_category[auth.id] = auth_cat
+        self.ds.expected_authorization_category[auth.id] = sc.category
         session = self.rid(rng, "fcsess_", 24) if plan.session else None
         if session is not None:
             self.ds.session_ids.append(session)
 
         for i in range(plan.n_accounts):
             kind = rng.choices(range(len(_KINDS)), _KIND_WEIGHTS)[0]
-            if plan.odd_names:
-                name = ODD_DISPLAY_NAMES[i % len(ODD_DISPLAY_NAMES)]
-            elif rng.random() < 0.01:
-                name = rng.choice(ODD_DISPLAY_NAMES)
-            else:
-                name = rng.choice(_KINDS[kind][0])
             spec = AccountSpec(
                 id=self.rid(rng, "fca_", 24),
                 created=created + i,  # linked in one flow, a second apart
@@ -762,27 +1048,25 @@ class _Builder:
                 authorization=auth.id,
                 institution=plan.institution,
                 session=session,
-                display_name=name,
+                display_name=self._display_name(rng, plan, kind, i),
                 last4=f"{rng.randrange(10_000):04d}",
                 kind=kind,
-                status=acct_status,
-                details=acct_details,
-                design=s,
+                status=sc.status,
+                details=self._account_details(rng, sc, plan, cause, action, expected),
+                design=sc.name,
             )
-            cat = acct_cat
-            acct_events = list(events)
-            if s == "dead":
-                cause = plan.cause or rng.choice(_DEAD_CAUSES)
-                spec.details = {"inactive": {"action": "none", "cause": cause}}
-            elif s == "auth_empty":
-                spec.details = rng.choice((None, {}))
-            elif s == "healthy":
-                variant = plan.variants[i] if i < len(plan.variants) else None
-                variant = variant or rng.choices(_HV_NAMES, _HV_WEIGHTS)[0]
-                cat, acct_events = self._apply_variant(rng, spec, variant)
+            category, acct_events = sc.category, events
+            if sc.account_variants:
+                name = plan.variants[i] if i < len(plan.variants) else None
+                variant = (
+                    VARIANT_BY_NAME[name]
+                    if name
+                    else rng.choices(ACCOUNT_VARIANTS, _VARIANT_WEIGHTS)[0]
+                )
+                category, acct_events = self._apply_variant(rng, spec, variant)
             auth.account_ids.append(spec.id)
             self.ds.account_specs[spec.id] = spec
-            self.ds.expected_category[spec.id] = cat
+            self.ds.expected_category[spec.id] = category
             self._account_events(rng, spec, acct_events, deactivated_at, expected)
 
         if "upcoming" in events and expected is not None:
@@ -793,56 +1077,56 @@ class _Builder:
                 auth,
             )
 
+    def _display_name(self, rng: random.Random, plan: _Plan, kind: int, index: int) -> str:
+        odd, pick = rng.random(), rng.random()  # drawn in every name scenario
+        if plan.odd_names:
+            return self.odd_names[(plan.name_offset + index) % len(self.odd_names)]
+        names = self.odd_names if odd < _ODD_NAME_SHARE else _KINDS[kind][0]
+        return names[int(pick * len(names))]
+
+    @staticmethod
+    def _account_details(
+        rng: random.Random,
+        sc: Scenario,
+        plan: _Plan,
+        cause: str | None,
+        action: str,
+        expected: int | None,
+    ) -> dict[str, Any] | None:
+        """One account's ``status_details`` for its authorization's scenario (None: absent)."""
+        if sc.shape == "active":
+            return {
+                "active": {"action": action, "cause": cause, "expected_deactivation_date": expected}
+            }
+        if sc.shape == "inactive":
+            if sc.cause_per_account:
+                cause = plan.cause or rng.choice(sc.causes)
+            return {"inactive": {"action": action, "cause": cause}}
+        if sc.shape == "inactive_missing":
+            return rng.choice((None, {}))
+        return {}
+
     def _apply_variant(
-        self, rng: random.Random, spec: AccountSpec, variant: str
+        self, rng: random.Random, spec: AccountSpec, variant: AccountVariant
     ) -> tuple[str, list[str]]:
-        """Account-level design under a healthy authorization: sets status/details, returns
-        (category, events)."""
-        spec.design = variant
-        inactive = {
-            "closed": ("account_closed", "none", INACTIVE_UNREPAIRABLE),
-            "unavailable": ("account_unavailable", "none", INACTIVE_UNREPAIRABLE),
-            "inactive_unspecified_none": ("unspecified", "none", INACTIVE_UNREPAIRABLE),
-            "inactive_unknown_cause_none": (UNKNOWN_CAUSE, "none", INACTIVE_UNREPAIRABLE),
-            "inactive_unknown_action": ("unspecified", UNKNOWN_ACTION, INACTIVE_UNKNOWN),
-        }
-        odd_inactive: dict[str, dict[str, Any] | None] = {
-            "inactive_missing": None,
-            "inactive_empty": {},
-            "inactive_null": {"inactive": None},
-            "inactive_no_action": {"inactive": {"cause": "unspecified"}},
-        }
-        if variant in inactive:
-            cause, action, cat = inactive[variant]
-            spec.status = "inactive"
-            spec.details = {"inactive": {"action": action, "cause": cause}}
-            return cat, ["deactivated"]
-        if variant in odd_inactive:
-            spec.status = "inactive"
-            spec.details = odd_inactive[variant]
-            return INACTIVE_UNKNOWN, ["deactivated"]
-        if variant == "active_no_details":
-            spec.details = None
-        elif variant == "active_null_active":
-            spec.details = {"active": None}
-        elif variant == "active_far":
-            expected = int(self.now + rng.uniform(45, 200) * DAY)
+        """An account-level design under an active authorization: sets status/details,
+        returns (category, events)."""
+        spec.design = variant.name
+        spec.status = variant.status
+        if variant.days is not None:
+            expected = int(self.now + rng.uniform(*variant.days) * DAY)
             spec.details = {
                 "active": {
-                    "action": "none",
-                    "cause": "institution_requirement",
+                    "action": NONE,
+                    "cause": variant.cause,
                     "expected_deactivation_date": expected,
                 }
             }
-        elif variant == "reactivated":
-            return ACTIVE, ["reactivated"]
-        elif variant == "disconnected_single":
-            spec.status = "disconnected"
-            return DISCONNECTED, ["disconnected"]
-        elif variant == "unknown_status":
-            spec.status = UNKNOWN_STATUS
-            return UNKNOWN, []
-        return ACTIVE, []
+        elif isinstance(variant.details, str):  # _ABSENT
+            spec.details = None
+        else:
+            spec.details = _clone(variant.details)
+        return variant.category, list(variant.events)
 
     def _account_events(
         self,
@@ -854,30 +1138,19 @@ class _Builder:
     ) -> None:
         prefix = "financial_connections.account."
         for kind in kinds:
-            if kind == "deactivated":
-                self.event(
-                    rng, prefix + "deactivated", deactivated_at, spec, previous={"status": "active"}
-                )
-            elif kind == "disconnected":
-                self.event(
-                    rng,
-                    prefix + "disconnected",
-                    deactivated_at,
-                    spec,
-                    previous={"status": "active"},
-                )
+            if kind in ("deactivated", "disconnected"):
+                self.event(rng, prefix + kind, deactivated_at, spec, previous={"status": "active"})
             elif kind == "reactivated":
                 down = self.now - rng.uniform(6, 28) * DAY
                 up = down + rng.uniform(0.1, 5) * DAY
                 cause = rng.choice(("access_expired", "institution_requirement"))
-                snapshot = {"inactive": {"action": "relink_required", "cause": cause}}
                 self.event(
                     rng,
                     prefix + "deactivated",
                     down,
                     spec,
                     status="inactive",
-                    details=snapshot,
+                    details=_inactive(RELINK, cause),
                     previous={"status": "active"},
                 )
                 self.event(rng, prefix + "reactivated", up, spec, previous={"status": "inactive"})
@@ -910,13 +1183,19 @@ class _Builder:
         ds.events = [e for _, _, e in self._raw_events]
 
 
-def build_dataset(seed: int, customers: int, now: datetime) -> Dataset:
-    """Generate the data set for ``seed`` and ``customers`` relative to ``now`` (UTC if naive)."""
+def build_dataset(seed: int, customers: int, now: datetime, *, scenario: str = DEMO) -> Dataset:
+    """Generate the data set for ``seed`` and ``customers`` relative to ``now`` (UTC if naive).
+
+    ``scenario`` picks the names: ``"demo"`` (believable) or ``"adversarial"`` (hostile text on
+    customer 2 and in about 2% of random accounts); ids, statuses and the truth are the same.
+    """
     if customers < 0:
         raise ValueError("customers must not be negative")
+    if scenario not in NAME_SCENARIOS:
+        raise ValueError(f"scenario must be one of {', '.join(NAME_SCENARIOS)}, not {scenario!r}")
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    ds = Dataset(seed, now)
+    ds = Dataset(seed, now, scenario=scenario)
     b = _Builder(ds)
     span_days = 4 * 365.0
     for index in range(customers):
@@ -926,10 +1205,13 @@ def build_dataset(seed: int, customers: int, now: datetime) -> Dataset:
         # for year-old Bank of America links.
         age_days = rng.uniform(800 if index < 4 else 2, span_days)
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        name = f"{first} {last}"
+        if index == 2 and b.adversarial:
+            name = HOSTILE_CUSTOMER_NAME
         cus = CustomerSpec(
             id=b.rid(rng, "cus_"),
             created=int(ds.now_ts - age_days * DAY),
-            name=f"{first} {last}",
+            name=name,
             email=f"{first.lower()}.{last.lower()}.{index}@example.com",
         )
         ds.customer_specs[cus.id] = cus
@@ -946,7 +1228,7 @@ def build_dataset(seed: int, customers: int, now: datetime) -> Dataset:
                 if not remaining:
                     break
         elif index == 2:
-            plans = _odd_name_plans()
+            plans = _odd_name_plans(scenario)
         elif index == 3:
             plans = []
         else:
@@ -962,8 +1244,8 @@ def build_dataset(seed: int, customers: int, now: datetime) -> Dataset:
         age_days = rng.uniform(400, 1400)
         if index == 0:
             plans = [
-                _Plan("healthy", 1, 2, ("active_plain", "closed")),
-                _Plan("relink", 2, 2, cause="institution_requirement", session=True),
+                _Plan("healthy", _CHASE, 2, ("active_plain", "closed")),
+                _Plan("relink", _WELLS, 2, cause="institution_requirement", session=True),
             ]
         else:
             plans = b.random_plans(rng, rng.choice((1, 2, 3)), age_days)

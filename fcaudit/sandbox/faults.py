@@ -1,8 +1,15 @@
-"""Fault injection for the sandbox: latency, jitter, rate limits, 5xx answers, dropped connections.
+"""Fault injection for the sandbox: latency, jitter, rate limits, 5xx answers, dropped connections,
+and scripted faults ("cues") for given requests.
 
 Faults apply to ``/v1/*`` requests only; the ``/__sandbox/*`` helper endpoints are never slowed,
 limited or broken. Every random decision comes from one seeded RNG guarded by a lock, so a run
 with the same seed and the same request order makes the same decisions.
+
+Cues make a fault happen exactly where a test wants it, without randomness or timing: each cue
+``KIND:COUNT[@PATH]`` applies to the next ``COUNT`` ``/v1`` requests (to ``PATH`` only, when
+given). A request takes the first cue, in the order given, that matches it and has requests
+left; ``ok`` cues let requests through, so ``ok:5@P`` then ``stall:1@P`` stalls the sixth
+request to ``P``. Every cued fault costs a client exactly one retry.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 Clock = Callable[[], float]
 
@@ -83,6 +91,49 @@ class RateLimiter:
         return self._global is None or self._global.try_acquire()
 
 
+CUE_KINDS: Final = ("ok", "stall", "drop", "429", "500", "503")
+"""``ok``: no scripted fault; ``stall``: hold the request without an answer until the client
+gives up (closes the connection) or the sandbox stops; ``drop``: close the connection without an
+answer; ``429``: Stripe's rate_limit error; ``500``/``503``: an api_error."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """A scripted fault for the next ``count`` ``/v1`` requests (to ``path``, if given).
+
+    ``path`` is an endpoint as the stats name it without the method
+    (``/v1/financial_connections/accounts/{id}``) or one concrete path
+    (``/v1/financial_connections/accounts/fca_123``).
+    """
+
+    kind: str
+    count: int
+    path: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in CUE_KINDS:
+            raise ValueError(f"cue kind must be one of {', '.join(CUE_KINDS)}, not {self.kind!r}")
+        if self.count < 1:
+            raise ValueError(f"a cue needs a count of at least 1, got {self.count!r}")
+        if self.path is not None and not self.path.startswith("/v1/"):
+            raise ValueError(f"a cue's path must start with /v1/, got {self.path!r}")
+
+    @classmethod
+    def parse(cls, text: str) -> Cue:
+        """``KIND:COUNT[@PATH]``, e.g. ``stall:3@/v1/financial_connections/accounts``."""
+        spec, at, path = text.strip().partition("@")
+        kind, colon, count = spec.partition(":")
+        if not colon or not count.strip().isdigit():
+            raise ValueError(f"{text!r} is not KIND:COUNT[@PATH] (e.g. 503:2@/v1/customers)")
+        return cls(kind.strip(), int(count), path.strip() if at else None)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.count}" + (f"@{self.path}" if self.path else "")
+
+    def matches(self, endpoint: str, path: str) -> bool:
+        return self.path is None or self.path in (endpoint, path)
+
+
 @dataclass(frozen=True, slots=True)
 class FaultConfig:
     """What the sandbox should do to ``/v1/*`` requests."""
@@ -94,6 +145,7 @@ class FaultConfig:
     error_rate: float = 0.0
     drop_rate: float = 0.0
     seed: int = 42
+    cues: tuple[Cue, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "drop_rate"):
@@ -119,6 +171,26 @@ class FaultInjector:
         self.limiter = RateLimiter(
             global_rate=config.rate_limit, endpoint_rate=config.endpoint_rate_limit, clock=clock
         )
+        self._cues_left = [cue.count for cue in config.cues]
+
+    def cue(self, endpoint: str, path: str) -> str | None:
+        """The scripted fault for this request (a kind of :data:`CUE_KINDS` other than ``ok``),
+        or None. ``endpoint`` is the path template, ``path`` the request's own path."""
+        with self._lock:
+            for i, cue in enumerate(self.config.cues):
+                if self._cues_left[i] and cue.matches(endpoint, path):
+                    self._cues_left[i] -= 1
+                    return None if cue.kind == "ok" else cue.kind
+        return None
+
+    def cues_left(self) -> list[str]:
+        """The cues not used up yet, with the requests they have left (``503:1@/v1/…``)."""
+        with self._lock:
+            return [
+                str(Cue(cue.kind, left, cue.path))
+                for cue, left in zip(self.config.cues, self._cues_left, strict=True)
+                if left
+            ]
 
     def _random(self) -> float:
         with self._lock:

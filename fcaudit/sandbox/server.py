@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import secrets
+import select
 import socket
 import socketserver
 import sys
 import threading
-import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,8 +33,8 @@ from fcaudit.sandbox.api import (
     parse_query,
     unrecognized,
 )
-from fcaudit.sandbox.data import Dataset, build_dataset
-from fcaudit.sandbox.faults import FaultConfig, FaultInjector
+from fcaudit.sandbox.data import DEMO, Dataset, build_dataset
+from fcaudit.sandbox.faults import Cue, FaultConfig, FaultInjector
 from fcaudit.stripe_api import is_loopback
 
 __all__ = [
@@ -56,6 +56,7 @@ class SandboxStats:
         self._lock = threading.Lock()
         self._requests = 0
         self._dropped = 0
+        self._stalled = 0
         self._by_endpoint: Counter[str] = Counter()
         self._by_status: Counter[str] = Counter()
 
@@ -69,9 +70,14 @@ class SandboxStats:
             else:
                 self._by_status[str(status)] += 1
 
+    def stall_started(self) -> None:
+        """Count a request held by a ``stall`` cue (counted when the stall begins)."""
+        with self._lock:
+            self._stalled += 1
+
     def reset(self) -> None:
         with self._lock:
-            self._requests = self._dropped = 0
+            self._requests = self._dropped = self._stalled = 0
             self._by_endpoint.clear()
             self._by_status.clear()
 
@@ -82,6 +88,10 @@ class SandboxStats:
     @property
     def dropped(self) -> int:
         return self._dropped
+
+    @property
+    def stalled(self) -> int:
+        return self._stalled
 
     @property
     def by_endpoint(self) -> dict[str, int]:
@@ -101,6 +111,7 @@ class SandboxStats:
                 "by_endpoint": dict(self._by_endpoint),
                 "by_status": dict(self._by_status),
                 "dropped": self._dropped,
+                "stalled": self._stalled,
             }
 
 
@@ -128,6 +139,8 @@ class SandboxServer(ThreadingHTTPServer):
         self.faults = faults
         self.stats = SandboxStats()
         self.api = Api(dataset)
+        # Set when the sandbox stops: ends stalls and latency waits at once.
+        self.closing = threading.Event()
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -249,7 +262,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "GET":
             self._send(405, ApiError(405, "Method not allowed.").body(self._request_id))
         elif path == "/__sandbox/stats":
-            self._send(200, server.stats.snapshot())
+            self._send(200, {**server.stats.snapshot(), "cues_left": server.faults.cues_left()})
         elif path == "/__sandbox/truth":
             self._send(200, server.dataset.truth())
         else:
@@ -266,35 +279,22 @@ class _Handler(BaseHTTPRequestHandler):
         faults = server.faults
         try:
             if path.startswith("/v1/"):
-                if faults.should_drop():
+                cue = faults.cue(routed[0] if routed else path, path)
+                if cue == "stall":
+                    server.stats.stall_started()
+                    self._stall()
+                if cue in ("stall", "drop") or faults.should_drop():
                     self.close_connection = True
                     return None
                 delay = faults.delay_seconds()
                 if delay:
-                    time.sleep(delay)
+                    server.closing.wait(delay)
                 endpoint = f"{self.command} {routed[0] if routed else '(unmatched)'}"
-                if not faults.allow(endpoint):
-                    raise ApiError(
-                        429,
-                        "Request rate limit exceeded. You can learn more about rate limits here "
-                        "https://stripe.com/docs/rate-limits.",
-                        code="rate_limit",
-                    )
-                injected = faults.error_status()
-                if injected == 503:
-                    raise ApiError(
-                        503,
-                        "The Stripe API is temporarily unavailable (injected by the fcaudit "
-                        "sandbox). Please retry your request.",
-                        type_="api_error",
-                    )
+                if cue == "429" or not faults.allow(endpoint):
+                    raise _rate_limited()
+                injected = int(cue) if cue in ("500", "503") else faults.error_status()
                 if injected is not None:
-                    raise ApiError(
-                        injected,
-                        "An unknown error occurred while processing your request (injected by "
-                        "the fcaudit sandbox).",
-                        type_="api_error",
-                    )
+                    raise _api_error(injected)
                 authenticate(self.headers.get("Authorization"))
             if routed is None:
                 raise unrecognized(self.command, path)
@@ -326,6 +326,46 @@ class _Handler(BaseHTTPRequestHandler):
             return 500, bug.body(self._request_id), ()
         return 200, body, ()
 
+    def _stall(self) -> None:
+        """Hold the request without an answer until the client closes the connection (it gave
+        up: a timeout, an interrupt) or the sandbox stops."""
+        conn = self.connection
+        closing = self.sandbox.closing
+        while not closing.is_set():
+            try:
+                readable, _, _ = select.select([conn], [], [], 0.05)
+                if readable and not conn.recv(1, socket.MSG_PEEK):
+                    return  # the client closed its end
+            except (OSError, ValueError):
+                return  # reset, or closed by the sandbox stopping
+            if readable:
+                return  # the client sent more bytes: stop holding this one
+
+
+def _rate_limited() -> ApiError:
+    return ApiError(
+        429,
+        "Request rate limit exceeded. You can learn more about rate limits here "
+        "https://stripe.com/docs/rate-limits.",
+        code="rate_limit",
+    )
+
+
+def _api_error(status: int) -> ApiError:
+    if status == 503:
+        return ApiError(
+            503,
+            "The Stripe API is temporarily unavailable (injected by the fcaudit sandbox). "
+            "Please retry your request.",
+            type_="api_error",
+        )
+    return ApiError(
+        status,
+        "An unknown error occurred while processing your request (injected by the fcaudit "
+        "sandbox).",
+        type_="api_error",
+    )
+
 
 # ---------------------------------------------------------------------------------------------
 # Running it
@@ -337,7 +377,10 @@ class RunningSandbox:
     def __init__(self, server: SandboxServer) -> None:
         self.server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+            # A short poll keeps close() quick (tests start and stop many sandboxes).
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            daemon=True,
         )
         self._thread.start()
         self._closed = False
@@ -369,6 +412,7 @@ class RunningSandbox:
         if self._closed:
             return
         self._closed = True
+        self.server.closing.set()
         self.server.shutdown()
         self.server.close_connections()
         self.server.server_close()
@@ -392,8 +436,15 @@ def start_sandbox(
     error_rate: float = 0,
     drop_rate: float = 0,
     now: datetime | None = None,
+    scenario: str = DEMO,
+    cues: Iterable[Cue | str] = (),
 ) -> RunningSandbox:
-    """Build the data set and start serving it; call ``.close()`` when done."""
+    """Build the data set and start serving it; call ``.close()`` when done.
+
+    ``scenario`` picks the names (``"demo"`` or ``"adversarial"``, see
+    :func:`~fcaudit.sandbox.data.build_dataset`); ``cues`` script faults for given requests
+    (:class:`~fcaudit.sandbox.faults.Cue` objects or ``"KIND:COUNT[@PATH]"`` strings).
+    """
     config = FaultConfig(
         latency_ms=latency_ms,
         jitter_ms=jitter_ms,
@@ -402,13 +453,14 @@ def start_sandbox(
         error_rate=error_rate,
         drop_rate=drop_rate,
         seed=seed,
+        cues=tuple(c if isinstance(c, Cue) else Cue.parse(c) for c in cues),
     )
     if host == "localhost":
         host = "127.0.0.1"
     # Defence in depth: the CLI refuses other hosts too, but no caller may bind elsewhere.
     if not is_loopback(host):
         raise ValueError(f"the sandbox binds to loopback addresses only, not {host!r}")
-    dataset = build_dataset(seed, customers, now or datetime.now(UTC))
+    dataset = build_dataset(seed, customers, now or datetime.now(UTC), scenario=scenario)
     server = SandboxServer((host, port), dataset, FaultInjector(config), family=_family(host))
     return RunningSandbox(server)
 

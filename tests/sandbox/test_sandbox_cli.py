@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -88,10 +89,8 @@ def test_serve_stops_cleanly_on_sigint(server: tuple[subprocess.Popen[str], str]
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "example.com", "::"])
 def test_non_loopback_hosts_are_refused(host: str) -> None:
-    result = subprocess.run(
-        _command("--host", host, "--port", "0"), capture_output=True, text=True, timeout=30
-    )
-    assert result.returncode == 2
+    result = CliRunner().invoke(sandbox, ["serve", "--host", host, "--port", "0"])
+    assert result.exit_code == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -108,6 +107,10 @@ def test_non_loopback_hosts_are_refused(host: str) -> None:
         (["--latency-ms", "-1"], "--latency-ms"),
         (["--now", "yesterday"], "ISO 8601"),
         (["--port", "70000"], "--port"),
+        (["--customers", "-1"], "--customers"),
+        (["--scenario", "evil"], "--scenario"),
+        (["--cue", "teapot:1"], "cue kind"),
+        (["--cue", "503"], "KIND:COUNT"),
     ],
 )
 def test_invalid_options_are_usage_errors(args: list[str], message: str) -> None:
@@ -131,10 +134,66 @@ def test_help_documents_every_option_with_examples() -> None:
         "--error-rate FRACTION",
         "--drop-rate FRACTION",
         "--now ISO8601",
+        "--scenario [demo|adversarial]",
+        "--cue KIND:COUNT[@PATH]",
     ):
         assert option in result.output, option
     assert "Examples:\n" in result.output
     assert "fcaudit sandbox serve --port 0 --customers 20000\n" in result.output
+    assert "fcaudit sandbox serve --scenario adversarial\n" in result.output
+    flat = " ".join(result.output.split())
+    assert "[default: 300; x>=0]" in flat  # --customers shows its range
+    assert "[default: 12111; 0<=x<=65535]" in flat
+    assert "0.0<=x<=1.0" in flat and "[x>0.0]" in flat
+    assert "(s)" not in result.output
+
+
+def test_group_help_has_examples() -> None:
+    result = CliRunner().invoke(sandbox, ["--help"], terminal_width=100)
+    assert result.exit_code == 0
+    assert "Examples:\n    fcaudit sandbox serve\n" in result.output
+    assert "(s)" not in result.output
+
+
+def test_a_busy_port_is_one_line_and_exit_2() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(sandbox, ["serve", "--port", str(port), "--customers", "0"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"Error: port {port} on 127.0.0.1 is in use. "
+        "Tip: pick another --port, or --port 0 for any free port.\n"
+    )
+
+
+def test_serve_adversarial_scenario_and_cues() -> None:
+    proc = subprocess.Popen(
+        _command("--port", "0", "--customers", "5", "--scenario", "adversarial", "--cue", "503:1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        match = LINE.match(proc.stdout.readline().rstrip("\n"))
+        assert match
+        base_url = match.group(1)
+        auth = {
+            "Authorization": f"Bearer {SANDBOX_API_KEY}",
+            "Stripe-Version": "2026-09-30.preview",
+        }
+        assert _get(f"{base_url}/v1/customers", auth)[0] == 503
+        status, body = _get(f"{base_url}/v1/customers?limit=5", auth)
+        truth = _get(f"{base_url}/__sandbox/truth", {})[1]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    assert status == 200
+    assert truth["scenario"] == "adversarial"
+    assert "<b>Mallory</b>" in json.dumps(body)
 
 
 def test_loopback_hosts_are_accepted() -> None:

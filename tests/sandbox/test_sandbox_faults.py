@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fcaudit.sandbox.faults import FaultConfig, FaultInjector, RateLimiter, TokenBucket
+from fcaudit.sandbox.faults import Cue, FaultConfig, FaultInjector, RateLimiter, TokenBucket
 
 
 class FakeClock:
@@ -107,3 +107,49 @@ def test_no_faults_by_default() -> None:
     assert not any(injector.should_drop() for _ in range(100))
     assert all(injector.error_status() is None for _ in range(100))
     assert all(injector.allow("GET /v1/customers") for _ in range(100))
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("stall:3", Cue("stall", 3)),
+        ("503:2@/v1/customers", Cue("503", 2, "/v1/customers")),
+        (" ok:1 @ /v1/events ", Cue("ok", 1, "/v1/events")),
+    ],
+)
+def test_cues_parse_and_print(text: str, cue: Cue) -> None:
+    assert Cue.parse(text) == cue
+    assert Cue.parse(str(cue)) == cue
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("stall", "KIND:COUNT"),
+        ("stall:x", "KIND:COUNT"),
+        ("teapot:1", "cue kind"),
+        ("503:0", "at least 1"),
+        ("503:1@customers", "/v1/"),
+    ],
+)
+def test_bad_cues_are_refused(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Cue.parse(text)
+
+
+def test_cues_apply_in_order_to_matching_requests() -> None:
+    accounts = "/v1/financial_connections/accounts"
+    injector = FaultInjector(
+        FaultConfig(cues=(Cue("ok", 2, accounts), Cue("stall", 1, accounts), Cue("drop", 1)))
+    )
+    seen = [injector.cue(accounts, accounts) for _ in range(4)]
+    assert seen == [None, None, "stall", "drop"]
+    assert injector.cues_left() == []
+    assert injector.cue("/v1/customers", "/v1/customers") is None
+
+
+def test_cues_left_counts_down() -> None:
+    injector = FaultInjector(FaultConfig(cues=(Cue("503", 2, "/v1/customers"), Cue("429", 1))))
+    assert injector.cue("/v1/events", "/v1/events") == "429"  # the first cue is for another path
+    assert injector.cue("/v1/customers", "/v1/customers") == "503"
+    assert injector.cues_left() == ["503:1@/v1/customers"]

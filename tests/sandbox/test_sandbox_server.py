@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import http.client
+import threading
+import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,8 +19,15 @@ AUTH = {"Authorization": f"Bearer {SANDBOX_API_KEY}", "Stripe-Version": PREVIEW}
 
 
 def test_customers_and_their_accounts_page_through_like_the_dataset(
-    sandbox: RunningSandbox, client: stripe.StripeClient
+    make_client: MakeClient,
 ) -> None:
+    # Every customer is listed one by one: a data set of 140 (two pages of customers, the
+    # big customer, two connected-account holders) keeps that quick.
+    with running_sandbox(customers=140, now=NOW) as sandbox:
+        _page_through(sandbox, make_client(sandbox.base_url))
+
+
+def _page_through(sandbox: RunningSandbox, client: stripe.StripeClient) -> None:
     ds = sandbox.dataset
     customers = [c.id for c in client.v1.customers.list({"limit": 100}).auto_paging_iter()]
     assert customers == ds.customer_ids
@@ -299,7 +309,8 @@ def test_helper_endpoints(sandbox: RunningSandbox, raw: RawGet) -> None:
     assert truth["now"] == NOW.isoformat()
     status, _, stats = raw(sandbox.base_url, "/__sandbox/stats")
     assert status == 200
-    assert set(stats) == {"requests", "by_endpoint", "by_status", "dropped"}
+    assert set(stats) == {"requests", "by_endpoint", "by_status", "dropped", "stalled", "cues_left"}
+    assert stats["cues_left"] == []
 
 
 def test_stats_count_by_endpoint_and_status(make_client: MakeClient) -> None:
@@ -361,18 +372,106 @@ def test_drop_rate_one_closes_without_an_answer(raw: RawGet) -> None:
         assert raw(sb.base_url, "/__sandbox/stats")[2]["dropped"] == 1
 
 
-def test_latency_is_applied(raw: RawGet) -> None:
-    import time
+def test_latency_is_applied_to_v1_requests_only(raw: RawGet) -> None:
+    waits: list[float | None] = []
+
+    class RecordingEvent(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            waits.append(timeout)
+            return super().wait(timeout)
 
     with running_sandbox(customers=5, latency_ms=60, jitter_ms=20, now=NOW) as sb:
+        sb.server.closing = RecordingEvent()
         start = time.perf_counter()
         raw(sb.base_url, "/v1/customers", headers=AUTH)
         took = time.perf_counter() - start
-        fast = time.perf_counter()
         raw(sb.base_url, "/__sandbox/stats")
-        helper = time.perf_counter() - fast
-    assert 0.06 <= took < 1.0
-    assert helper < 0.05
+        raw(sb.base_url, "/__sandbox/truth")
+    assert took >= 0.06  # really waited (a lower bound: never flaky)
+    assert len(waits) == 1  # the helper endpoints did not wait
+    assert 0.06 <= (waits[0] or 0) <= 0.08
+
+
+def test_cues_script_faults_in_order(raw: RawGet) -> None:
+    cues = ["503:1@/v1/customers", "429:1", "500:1", "drop:1", "ok:1@/v1/customers", "503:1"]
+    with running_sandbox(customers=5, now=NOW, cues=cues) as sb:
+        statuses: list[int | None] = []
+        for _ in range(7):
+            try:
+                statuses.append(raw(sb.base_url, "/v1/customers", headers=AUTH)[0])
+            except (http.client.RemoteDisconnected, ConnectionError):
+                statuses.append(None)
+        _, _, stats = raw(sb.base_url, "/__sandbox/stats")
+        status, _, body = raw(sb.base_url, "/v1/events", headers=AUTH)
+    assert statuses == [503, 429, 500, None, 200, 503, 200]
+    assert stats["cues_left"] == [] and stats["dropped"] == 1
+    assert status == 200 and body["object"] == "list"
+
+
+def test_cued_errors_look_like_stripes(raw: RawGet) -> None:
+    with running_sandbox(customers=5, now=NOW, cues=["429:1", "503:1"]) as sb:
+        _, _, limited = raw(sb.base_url, "/v1/customers", headers=AUTH)
+        _, _, unavailable = raw(sb.base_url, "/v1/customers", headers=AUTH)
+    assert limited["error"]["code"] == "rate_limit"
+    assert limited["error"]["type"] == "invalid_request_error"
+    assert unavailable["error"]["type"] == "api_error"
+
+
+def test_a_cue_can_target_one_object(raw: RawGet) -> None:
+    with running_sandbox(customers=5, now=NOW) as probe:
+        fca, other = probe.dataset.account_ids[:2]
+    path = "/v1/financial_connections/accounts/"
+    with running_sandbox(customers=5, now=NOW, cues=[f"503:2@{path}{fca}"]) as sb:
+        assert raw(sb.base_url, path + other, headers=AUTH)[0] == 200
+        assert raw(sb.base_url, "/v1/customers", headers=AUTH)[0] == 200
+        assert [raw(sb.base_url, path + fca, headers=AUTH)[0] for _ in range(3)] == [503, 503, 200]
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    """Poll a condition the sandbox reaches on its own (bounded, in 10 ms steps)."""
+    for _ in range(500):
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError("the sandbox never got there")
+
+
+def test_a_stall_holds_until_the_client_gives_up(raw: RawGet) -> None:
+    with running_sandbox(customers=5, now=NOW, cues=["stall:1@/v1/customers"]) as sb:
+        parts = urlsplit(sb.base_url)
+        conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=0.05)
+        conn.request("GET", "/v1/customers", headers=AUTH)
+        with pytest.raises(TimeoutError):
+            conn.getresponse()
+        assert sb.stats.stalled == 1 and sb.stats.requests == 0  # still held
+        conn.close()  # the client gives up: the sandbox lets go without an answer
+        _wait_for(lambda: sb.stats.dropped == 1)
+        assert raw(sb.base_url, "/v1/customers", headers=AUTH)[0] == 200  # cue used up
+        assert sb.stats.snapshot()["by_status"] == {"200": 1}
+
+
+def test_a_stall_ends_when_the_sandbox_stops() -> None:
+    outcome: list[BaseException] = []
+
+    def call(base_url: str) -> None:
+        parts = urlsplit(base_url)
+        conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+        try:
+            conn.request("GET", "/v1/customers", headers=AUTH)
+            conn.getresponse()
+        except (http.client.HTTPException, OSError) as err:
+            outcome.append(err)
+        finally:
+            conn.close()
+
+    with running_sandbox(customers=5, now=NOW, cues=["stall:1"]) as sb:
+        caller = threading.Thread(target=call, args=(sb.base_url,))
+        caller.start()
+        _wait_for(lambda: sb.stats.stalled == 1)
+    caller.join(timeout=10)
+    assert not caller.is_alive()
+    assert len(outcome) == 1  # closed without an answer, long before the client's timeout
+    assert not isinstance(outcome[0], TimeoutError)
 
 
 def test_shutdown_closes_idle_keep_alive_connections() -> None:
