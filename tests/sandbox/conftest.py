@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 import stripe
-from sandbox_support import NOW, PREVIEW, MakeClient, RawGet, raw_request
 
 from fcaudit.sandbox import SANDBOX_API_KEY, RunningSandbox, running_sandbox
+from tests.sandbox.sandbox_support import NOW, PREVIEW, MakeClient, RawGet, raw_request
 
 
 @pytest.fixture(scope="session")
@@ -34,21 +34,23 @@ def make_client() -> Iterator[MakeClient]:
 
     yield make
     for http_client in opened:
-        http_client.close()
+        http_client.close()  # type: ignore[no-untyped-call]  # stripe's own signature
 
 
 @pytest.fixture
 def client(sandbox: RunningSandbox, make_client: MakeClient) -> stripe.StripeClient:
     """A StripeClient speaking the preview version to the shared sandbox."""
-    return make_client(sandbox.base_url)
+    made: stripe.StripeClient = make_client(sandbox.base_url)
+    return made
 
 
 @pytest.fixture
 def ga_client(sandbox: RunningSandbox, make_client: MakeClient) -> stripe.StripeClient:
     """A StripeClient speaking a GA version to the shared sandbox."""
-    from sandbox_support import GA
+    from tests.sandbox.sandbox_support import GA
 
-    return make_client(sandbox.base_url, version=GA)
+    made: stripe.StripeClient = make_client(sandbox.base_url, version=GA)
+    return made
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sandbox_support import NOW
 
 from fcaudit.sandbox import Dataset, RunningSandbox, build_dataset
 from fcaudit.sandbox.data import (
@@ -24,6 +23,7 @@ from fcaudit.sandbox.data import (
     UNKNOWN_STATUS,
     VARIANT_BY_NAME,
 )
+from tests.sandbox.sandbox_support import NOW
 
 DAY = 86400
 NOW_TS = int(NOW.timestamp())
