@@ -305,14 +305,14 @@ def offline(n_accounts: int) -> dict[str, Any]:
         )
         jq_cmd = [jq or "jq", "-c", jq_filter, str(src)]
         results = {}
-        for name, cmd in (("fcaudit classify", fc_cmd), ("jq -c projection", jq_cmd)):
-            best = None
-            for _ in range(3):  # best of 3
+        best: dict[str, tuple[float, int, int]] = {}
+        for _ in range(3):  # best of 3, interleaved so a noisy moment hits both tools
+            for name, cmd in (("fcaudit classify", fc_cmd), ("jq -c projection", jq_cmd)):
                 wall, rss, code = run_measured(cmd)
-                if best is None or wall < best[0]:
-                    best = (wall, rss, code)
-            assert best is not None
-            results[name] = {"wall_s": round(best[0], 2), "rss_mib": best[1], "exit": best[2]}
+                if name not in best or wall < best[name][0]:
+                    best[name] = (wall, rss, code)
+        for name, (wall, rss, code) in best.items():
+            results[name] = {"wall_s": round(wall, 2), "rss_mib": rss, "exit": code}
     ratio = results["fcaudit classify"]["wall_s"] / results["jq -c projection"]["wall_s"]
     return {
         "accounts": n_accounts,
