@@ -38,3 +38,32 @@ def test_event_version_is_carried() -> None:
     event = {"object": "event", "api_version": "2026-10-28.endive", "data": {"object": {}}}
     (item,) = read_items(io.StringIO(json.dumps(event)), "in")
     assert item.stripe_version == "2026-10-28.endive"
+
+
+def test_what_orjson_refuses_is_still_read_as_json_reads_it() -> None:
+    # NaN, lone surrogate escapes and out-of-range floats: json.loads accepts them.
+    text = '{"id": "fca_1"}\n{"id": "fca_2", "x": NaN, "y": "\\ud800", "z": 1e400}\n'
+    items = list(read_items(io.StringIO(text), "in"))
+    assert [i.obj["id"] for i in items] == ["fca_1", "fca_2"]
+    assert items[1].obj["z"] == float("inf")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"id": "fca_1"}\n{"id": }\n', "in line 2: invalid JSON at column 8: Expecting value"),
+        ('{"id": "fca_1"}\n\n  \n{"a": 1} x\n', "in line 4: invalid JSON at column 10: Extra data"),
+        ('{\n  "id": "fca_1",\n}\n', "in: invalid JSON at line 3, column 1: Expecting property"),
+    ],
+)
+def test_decode_errors_keep_the_json_module_messages(text: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        ids(text)
+
+
+def test_plain_objects_lists_and_events_mix_line_by_line() -> None:
+    event = {"object": "event", "id": "evt_1", "data": {"object": {"id": "fca_e"}}}
+    lines = [{"id": "fca_1", "object": "financial_connections.account"}, event, [{"id": "fca_a"}]]
+    items = list(read_items(io.StringIO("".join(json.dumps(x) + "\n" for x in lines)), "in"))
+    assert [i.obj["id"] for i in items] == ["fca_1", "fca_e", "fca_a"]
+    assert [i.where for i in items] == ["in line 1", "in line 2 (event evt_1)", "in line 3, item 1"]

@@ -48,7 +48,7 @@ def test_both_levels_apply() -> None:
     assert waits[-1] == pytest.approx(1.0)  # global 4/s binds though each endpoint is idle
 
 
-def test_429_slows_down_and_success_recovers() -> None:
+def test_429_slows_down_and_time_recovers() -> None:
     clock = FakeClock()
     limiter = RateLimiter(None, 10, clock=clock)
     assert limiter.current_rps("GET /a") == pytest.approx(10)
@@ -56,9 +56,90 @@ def test_429_slows_down_and_success_recovers() -> None:
     limited = limiter.current_rps("GET /a")
     assert limited is not None and limited < 10
     assert limiter.current_rps("GET /b") == pytest.approx(10)  # other endpoints unaffected
+    # Successes alone don't bring the rate back (that made it overshoot again at once) ...
     for _ in range(100):
         limiter.succeeded("GET /a")
+    assert limiter.current_rps("GET /a") == pytest.approx(limited)
+    # ... time does: up to the remembered rate within seconds, then a slow probe above it.
+    clock.now += 10
+    recovered = limiter.current_rps("GET /a")
+    assert recovered is not None and limited < recovered < 10
+    clock.now += 600
     assert limiter.current_rps("GET /a") == pytest.approx(10)
+
+
+def test_a_burst_of_429s_is_one_signal() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(None, 10, clock=clock)
+    limiter.throttled("GET /a")
+    once = limiter.current_rps("GET /a")
+    for _ in range(5):  # answers to requests sent before the cut
+        clock.now += 0.01
+        limiter.throttled("GET /a")
+    assert limiter.current_rps("GET /a") == pytest.approx(once, rel=0.01)
+
+
+def test_one_429_never_takes_more_than_three_quarters() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(None, 20, clock=clock)
+    limiter.throttled("GET /a")  # no success seen: the delivered rate says nothing
+    rate = limiter.current_rps("GET /a")
+    assert rate is not None and rate >= 20 * 0.25 * 0.8 - 1e-9
+
+
+class ServerBucket:
+    """The server side: a token bucket holding one second of requests, like Stripe's."""
+
+    def __init__(self, rate: float, clock: FakeClock) -> None:
+        self.rate, self.clock = rate, clock
+        self.tokens, self.last = rate, clock.now
+
+    def allow(self) -> bool:
+        now = self.clock.now
+        self.tokens = min(self.rate, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+def storm(server_rps: float, budget: float, seconds: float) -> tuple[list[float], int]:
+    """One client sending as fast as its limiter allows against a slower server.
+
+    Returns (times of the successful requests, number of 429s).
+    """
+    clock = FakeClock()
+    start = clock.now
+    limiter = RateLimiter(None, budget, clock=clock)
+    server = ServerBucket(server_rps, clock)
+    ok: list[float] = []
+    throttled = 0
+    while clock.now - start < seconds:
+        clock.now += limiter.reserve("GET /a")
+        if server.allow():
+            limiter.succeeded("GET /a")
+            ok.append(clock.now - start)
+        else:
+            throttled += 1
+            limiter.throttled("GET /a")
+    return ok, throttled
+
+
+@pytest.mark.parametrize(("server_rps", "budget"), [(5, 25), (10, 100), (20, 25), (3, 100)])
+def test_a_429_storm_converges_to_the_servers_rate(server_rps: float, budget: float) -> None:
+    ok, throttled = storm(server_rps, budget, seconds=120)
+    settled = [t for t in ok if t >= 20]  # after the first seconds of finding the limit
+    assert len(settled) / 100 >= 0.85 * server_rps  # near the server's rate ...
+    assert throttled <= 0.1 * len(ok)  # ... with few 429s
+    late = sum(1 for t in ok if t >= 60)
+    assert late / 60 <= server_rps * 1.05  # never above what the server allows (plus burst)
+
+
+def test_no_429s_means_the_full_budget() -> None:
+    ok, throttled = storm(server_rps=50, budget=25, seconds=10)
+    assert throttled == 0
+    assert len(ok) == pytest.approx(25 * 10, abs=6)  # 25/s plus the burst
 
 
 def test_global_429_slows_the_global_rate() -> None:
