@@ -18,16 +18,27 @@ from typing import Any, TextIO
 import orjson
 
 from fcaudit.errors import InputError
+from fcaudit.model import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, EventRef
 from fcaudit.text import safe
+
+# What a Financial Connections event may carry in data.object (an account or an
+# authorization); other FC events (financial_connections.session.updated carries a session)
+# are skipped, not errors. https://docs.stripe.com/api/events/types
+FC_OBJECTS = frozenset({ACCOUNT_OBJECT, AUTHORIZATION_OBJECT})
 
 
 @dataclass(frozen=True)
 class Item:
-    """One object to classify, where it came from, and the API version it was rendered in."""
+    """One object to classify, where it came from, and the API version it was rendered in.
+
+    `event` is set when the object came from an Event; `foreign` when that event's object is
+    not an FC account or authorization (the caller skips and counts it)."""
 
     obj: Mapping[str, Any]
     where: str
     stripe_version: str | None = None
+    event: EventRef | None = None
+    foreign: bool = False
 
 
 _CONTAINERS = ("list", "event")  # `object` values that _expand unwraps
@@ -50,10 +61,14 @@ def _expand(value: Any, where: str) -> Iterator[Item]:
         if not isinstance(inner, Mapping):
             raise InputError(f"{where}: event has no data.object.")
         version = value.get("api_version")
+        ref = EventRef.of(value)
+        kind = inner.get("object")
         yield Item(
             inner,
-            f"{where} (event {safe(value.get('id', '?'))})",
+            f"{where} (event {safe(ref.id or '?')})",
             version if isinstance(version, str) else None,
+            event=ref,
+            foreign=kind is not None and kind not in FC_OBJECTS,
         )
     else:
         yield Item(value, where)

@@ -152,6 +152,36 @@ def from_record(record: Mapping[str, Any]) -> Finding:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class EventRef:
+    """The Event an object's snapshot came from (classify of event streams)."""
+
+    id: str | None
+    type: str | None
+    created: datetime | None
+
+    @classmethod
+    def of(cls, event: Mapping[str, Any]) -> EventRef:
+        created = event.get("created")
+        when = None
+        if isinstance(created, int) and not isinstance(created, bool):
+            try:
+                when = datetime.fromtimestamp(created, tz=UTC)
+            except (OverflowError, OSError, ValueError):
+                when = None
+        eid, etype = event.get("id"), event.get("type")
+        return cls(
+            eid if isinstance(eid, str) else None,
+            etype if isinstance(etype, str) else None,
+            when,
+        )
+
+    def order(self) -> tuple[float, str]:
+        """Latest last: by `created`, ties by event id (Stripe's ids sort by time)."""
+        when = self.created.timestamp() if self.created is not None else float("-inf")
+        return (when, self.id or "")
+
+
 # -- scopes and the run's outcome ---------------------------------------------------------
 
 

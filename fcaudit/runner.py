@@ -23,7 +23,15 @@ from typing import Any, Protocol
 from fcaudit.app import AppContext
 from fcaudit.classify import NotClassifiable, classify
 from fcaudit.errors import ExitCode
-from fcaudit.model import Finding, ReportMeta, ScanResult, ScopeError, plural, summary_text
+from fcaudit.model import (
+    EventRef,
+    Finding,
+    ReportMeta,
+    ScanResult,
+    ScopeError,
+    plural,
+    summary_text,
+)
 from fcaudit.output import OutputTarget
 from fcaudit.policy import exit_code
 from fcaudit.render import OutputFormat, RenderOptions, get_renderer, resolve_format
@@ -41,6 +49,9 @@ class Observed:
     where: str  # for messages: "stdin line 3", "customer cus_1"
     stripe_version: str | None = None  # the version it was rendered in, when known
     accounts: tuple[str, ...] = ()  # for an authorization: the scanned accounts it covers
+    request_id: str | None = None  # the Request-Id of the response that carried it
+    event: EventRef | None = None  # the Event it was a snapshot in (classify of events)
+    note: str | None = None  # something the source noticed (a conflicting duplicate)
 
 
 Emit = Callable[[Observed], None]
