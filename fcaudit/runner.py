@@ -166,6 +166,9 @@ class Pipeline:
             with self._lock:
                 self.result.errors.append(entry)
             return
+        if item.note:
+            detail = f"{finding.detail}; {item.note}" if finding.detail else item.note
+            finding = dataclasses.replace(finding, detail=detail)
         if self.plan.keep_raw:
             finding = dataclasses.replace(finding, raw=item.obj)
         with self._lock:
