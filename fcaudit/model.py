@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NewType
 
 from fcaudit.errors import InputError
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 # Reports fcaudit can read back (a baseline, a diff): the same major version.
 READABLE_SCHEMA_MAJOR = "1"
 
@@ -45,6 +45,7 @@ class Category(StrEnum):
     RELINK_REQUIRED = "relink_required"
     INACTIVE_UNREPAIRABLE = "inactive_unrepairable"
     INACTIVE_UNKNOWN = "inactive_unknown"
+    ACCOUNT_NUMBER_UNUSABLE = "account_number_unusable"
     EXPIRING = "expiring"
     DISCONNECTED = "disconnected"
     UNKNOWN = "unknown"
@@ -53,6 +54,35 @@ class Category(StrEnum):
 
 # Lower is more urgent: broken now, then about to break. Tables and findings[] sort by it.
 SEVERITY: dict[Category, int] = {c: i for i, c in enumerate(Category)}
+
+
+class SignalCode(StrEnum):
+    """Everything else worth knowing about an object; the strings are part of the contract.
+    Signals never change the category (the category says what to do first)."""
+
+    ACCOUNT_NUMBER_EXPIRING = "account_number_expiring"
+    ACCOUNT_NUMBER_UNUSABLE = "account_number_unusable"
+    ACCOUNT_NUMBER_PENDING = "account_number_pending"
+    BALANCE_REFRESH_FAILED = "balance_refresh_failed"
+    OWNERSHIP_REFRESH_FAILED = "ownership_refresh_failed"
+    TRANSACTION_REFRESH_FAILED = "transaction_refresh_failed"
+    INFERRED_BALANCES_REFRESH_FAILED = "inferred_balances_refresh_failed"
+    PREDICTED_DEACTIVATION = "predicted_deactivation"
+    PREDICTED_DATE_PASSED = "predicted_date_passed"
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    code: SignalCode
+    detail: str
+    date: datetime | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "code": str(self.code),
+            "detail": self.detail,
+            "date": iso(self.date) if self.date is not None else None,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +108,23 @@ class Finding:
     detail: str | None = None
     # For authorizations: the scanned accounts this authorization covers.
     accounts: tuple[str, ...] = field(default=())
+    signals: tuple[Signal, ...] = field(default=())
+    # Where expected_deactivation_date came from: "stripe", "rule:<id>", or None.
+    expected_deactivation_source: str | None = None
+    # For a snapshot taken from an Event (classify of event streams).
+    event_type: str | None = None
+    event_created: datetime | None = None
+    # The event's id: orders snapshots of equal `created`; not part of the report.
+    event_id: str | None = field(default=None, compare=False, repr=False)
     # The object as fetched, kept only for detail views; never serialized.
     raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def severity(self) -> int:
         return SEVERITY[self.category]
+
+    def with_signals(self, signals: tuple[Signal, ...]) -> Finding:
+        return replace(self, signals=signals)
 
     def sort_key(self) -> tuple[int, float, str]:
         """Severity first, then soonest expected deactivation, then id: deterministic."""
@@ -119,6 +160,10 @@ class Finding:
             "accounts": list(self.accounts) if self.object == AUTHORIZATION_OBJECT else None,
             "detail": self.detail,
             "recommendation": self.recommendation,
+            "signals": [s.to_record() for s in self.signals],
+            "expected_deactivation_source": self.expected_deactivation_source,
+            "event_type": self.event_type,
+            "event_created": iso(self.event_created) if self.event_created else None,
         }
 
 
@@ -130,6 +175,7 @@ def from_record(record: Mapping[str, Any]) -> Finding:
     holder = record.get("account_holder") or {}
     edd = record.get("expected_deactivation_date")
     accounts = record.get("accounts")
+    created = record.get("event_created")
     return Finding(
         id=str(record["id"]),
         object=str(record["object"]),
@@ -149,6 +195,19 @@ def from_record(record: Mapping[str, Any]) -> Finding:
         livemode=record.get("livemode"),
         detail=record.get("detail"),
         accounts=tuple(accounts) if isinstance(accounts, list) else (),
+        signals=tuple(_signal(s) for s in record.get("signals") or ()),
+        expected_deactivation_source=record.get("expected_deactivation_source"),
+        event_type=record.get("event_type"),
+        event_created=parse_iso(created) if isinstance(created, str) else None,
+    )
+
+
+def _signal(record: Mapping[str, Any]) -> Signal:
+    when = record.get("date")
+    return Signal(
+        SignalCode(record["code"]),
+        str(record.get("detail") or ""),
+        parse_iso(when) if isinstance(when, str) else None,
     )
 
 
@@ -190,6 +249,7 @@ class ScopeType(StrEnum):
     of work that can fail on its own (singular, in `errors[].scope.type`)."""
 
     CUSTOMER = "customer"
+    CUSTOMER_ACCOUNT = "customer_account"  # Accounts v2: a customer represented by an Account
     ACCOUNT_HOLDER = "account_holder"
     SESSION = "session"
     ACCOUNT = "account"
@@ -256,8 +316,10 @@ class ScanResult:
     interrupted: bool = False
     counts: Counter[Category] = field(default_factory=Counter)
     by_institution: Counter[str] = field(default_factory=Counter)
+    by_signal: Counter[SignalCode] = field(default_factory=Counter)
     accounts: int = 0
     authorizations: int = 0
+    events_skipped: int = 0  # events whose object is not an FC account or authorization
 
     @property
     def complete(self) -> bool:
@@ -272,6 +334,8 @@ class ScanResult:
             self.accounts += 1
         if finding.category is not Category.ACTIVE:
             self.by_institution[finding.institution_name or "(unknown)"] += 1
+        for code in {s.code for s in finding.signals}:
+            self.by_signal[code] += 1
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -333,6 +397,9 @@ class ReportMeta:
                 "authorizations": result.authorizations,
                 "by_category": by_category,
                 "by_institution": dict(sorted(result.by_institution.items())),
+                # Findings with each signal (a finding counts once per code).
+                "by_signal": {str(c): result.by_signal.get(c, 0) for c in SignalCode},
+                "events_skipped": result.events_skipped,
             },
             "errors": [e.to_record() for e in result.errors],
             "stats": dict(self.stats),

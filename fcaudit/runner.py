@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fcaudit.app import AppContext
 from fcaudit.classify import NotClassifiable, classify
@@ -35,7 +35,11 @@ from fcaudit.model import (
 from fcaudit.output import OutputTarget
 from fcaudit.policy import exit_code
 from fcaudit.render import OutputFormat, RenderOptions, get_renderer, resolve_format
+from fcaudit.stages import LatestSnapshot, RelinkCount, Tally
 from fcaudit.text import safe
+
+if TYPE_CHECKING:
+    from fcaudit.rules import Ruleset
 
 # A fleet-wide outage must not flood stderr; the report's errors[] has them all.
 MAX_ERRORS_SHOWN = 20
@@ -61,6 +65,7 @@ Emit = Callable[[Observed], None]
 class SourceOutcome:
     errors: list[ScopeError] = field(default_factory=list)
     interrupted: bool = False
+    events_skipped: int = 0  # events whose object is not an FC account or authorization
 
 
 class Source(Protocol):
@@ -87,20 +92,6 @@ class Stage(Protocol):
     def finish(self, result: ScanResult) -> Iterable[Finding]: ...
 
 
-class Tally:
-    """The summary counters: by category, object type and institution."""
-
-    def __init__(self, result: ScanResult) -> None:
-        self._result = result
-
-    def finding(self, finding: Finding) -> Iterable[Finding]:
-        self._result.count(finding)
-        return (finding,)
-
-    def finish(self, result: ScanResult) -> Iterable[Finding]:
-        return ()
-
-
 @dataclass(frozen=True)
 class SinkSpec:
     """One output of a run: a format and a path (None or '-' for stdout)."""
@@ -121,7 +112,8 @@ class Plan:
     sinks: Sequence[SinkSpec]
     render: RenderOptions
     keep_raw: bool = False  # detail views show every field of the object
-    stages: Sequence[Stage] = ()
+    rules: Ruleset | None = None  # institution rules (None: --no-rules)
+    events: bool = False  # the input may hold Events: report each object once (latest)
 
 
 class _Sink:
@@ -143,7 +135,12 @@ class Pipeline:
         self.app = app
         self.plan = plan
         self.result = ScanResult()
-        self._stages: list[Stage] = [*plan.stages, Tally(self.result)]
+        # Order matters: the latest snapshot must be chosen before relink counts are made.
+        self._stages: list[Stage] = [
+            *([LatestSnapshot()] if plan.events else []),
+            RelinkCount(),
+            Tally(self.result),
+        ]
         self._lock = threading.Lock()
         self._sinks: list[_Sink] = []
         self._source: Source | None = None
@@ -159,6 +156,8 @@ class Pipeline:
                 horizon_days=self.plan.horizon_days,
                 stripe_version=item.stripe_version,
                 accounts=item.accounts,
+                rules=self.plan.rules,
+                request_id=item.request_id,
             )
         except NotClassifiable as err:
             assert self._source is not None
@@ -166,6 +165,11 @@ class Pipeline:
             with self._lock:
                 self.result.errors.append(entry)
             return
+        if item.event is not None:
+            event = item.event
+            finding = dataclasses.replace(
+                finding, event_type=event.type, event_created=event.created, event_id=event.id
+            )
         if item.note:
             detail = f"{finding.detail}; {item.note}" if finding.detail else item.note
             finding = dataclasses.replace(finding, detail=detail)
@@ -204,6 +208,7 @@ class Pipeline:
             with self._lock:
                 self.result.interrupted = self.result.interrupted or outcome.interrupted
                 self.result.errors.extend(outcome.errors)
+                self.result.events_skipped += outcome.events_skipped
                 # Completion order varies run to run; a stable order keeps reports diffable.
                 self.result.errors.sort(
                     key=lambda e: (str(e.scope.type), e.scope.id or "", e.message)
@@ -218,6 +223,7 @@ class Pipeline:
         return exit_code(
             self.result.counts,
             self.plan.fail_on,
+            by_signal=self.result.by_signal,
             incomplete=bool(self.result.errors),
             interrupted=self.result.interrupted,
         )

@@ -406,7 +406,7 @@ def test_no_color_means_no_escape_codes(stripe_api: responses.RequestsMock) -> N
         (["scan", "--customer", "cus_1", "--session", "fcsess_1"], "conflict"),
         (["scan", "--account-holder", "cus_1"], "connected account id"),
         (["scan", "--as-of", "yesterday"], "--as-of"),
-        (["scan", "--fail-on", "broken"], "unknown category 'broken'"),
+        (["scan", "--fail-on", "broken"], "unknown category or signal 'broken'"),
         (["scan", "--format", "xml"], "'xml' is not one of"),
         (["scan", "--stripe-account", "cus_1"], "connected account id"),
         (["scan", "--api-base", "ftp://x"], "not an http(s) URL"),

@@ -16,6 +16,7 @@ from fcaudit.text import safe
 
 if TYPE_CHECKING:
     from fcaudit.model import Scope
+    from fcaudit.rules import Ruleset
     from fcaudit.runner import Plan
 
 
@@ -49,12 +50,15 @@ def make_plan(
     *,
     detail: bool = False,
     flush_each: bool = True,
+    events: bool = False,
 ) -> Plan:
     from fcaudit.render import RenderOptions
     from fcaudit.runner import Plan, SinkSpec
 
     check_output(report)
     return Plan(
+        rules=load_ruleset(report),
+        events=events,
         command=command,
         scope=scope,
         as_of=parse_as_of(report.as_of, app.clock),
@@ -69,6 +73,18 @@ def make_plan(
         ),
         keep_raw=detail,
     )
+
+
+def load_ruleset(report: ReportOptions) -> Ruleset | None:
+    """The shipped institution rules, plus or overridden by --rules FILE; None with --no-rules."""
+    from fcaudit.rules import default_rules, load_rules
+
+    if report.no_rules:
+        if report.rules_file:
+            raise UsageError("--rules and --no-rules conflict. Tip: use one of them.")
+        return None
+    rules = default_rules()
+    return rules.merged(load_rules(report.rules_file)) if report.rules_file else rules
 
 
 def run_remote(

@@ -135,6 +135,8 @@ def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
             show_active=kw.pop("show_active"),
             quiet=kw.pop("quiet"),
             color=kw.pop("color"),
+            rules_file=kw.pop("rules_file"),
+            no_rules=kw.pop("no_rules"),
         )
         return f(*args, **kw)
 
@@ -160,8 +162,8 @@ def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
                 "--fail-on",
                 default=DEFAULT_FAIL_ON,
                 show_default=True,
-                help="Exit 1 when a finding has one of these categories (comma list, 'any' or "
-                "'none').",
+                help="Exit 1 when a finding has one of these categories or signals (comma list, "
+                "'any' or 'none').",
             ),
             click.option(
                 "--as-of",
@@ -176,6 +178,18 @@ def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
                 show_default=True,
                 metavar="DAYS",
                 help="Horizon for 'expiring' (Stripe warns 30 days ahead).",
+            ),
+            click.option(
+                "--rules",
+                "rules_file",
+                metavar="FILE",
+                help="Add institution rules from a TOML file, or replace shipped ones by id "
+                "(README: 'Institution rules').",
+            ),
+            click.option(
+                "--no-rules",
+                is_flag=True,
+                help="Ignore institution rules: only Stripe's own dates count.",
             ),
             click.option("--show-active", is_flag=True, help="Table: list active findings too."),
             click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors."),
