@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 from fcaudit.errors import UsageError
-from fcaudit.model import Category, SignalCode
+from fcaudit.model import Category, GroupBy, SignalCode
 from fcaudit.stripe_api import is_loopback
 from fcaudit.text import safe
 
@@ -106,6 +106,9 @@ class ReportOptions:
     color: bool | None
     rules_file: str | None = None
     no_rules: bool = False
+    group_by: GroupBy = GroupBy.CUSTOMER
+    metrics: str | None = None  # --metrics FILE: Prometheus textfile beside the main output
+    pager: bool | None = None  # --pager/--no-pager; None: when stdout is a terminal
 
 
 def resolve_key(key: str | None) -> str:

@@ -24,18 +24,23 @@ from fcaudit.app import AppContext
 from fcaudit.classify import NotClassifiable, classify
 from fcaudit.errors import ExitCode
 from fcaudit.model import (
+    Category,
+    Contact,
     EventRef,
     Finding,
+    GroupBy,
     ReportMeta,
     ScanResult,
     ScopeError,
+    SignalCode,
+    dashboard_url,
     plural,
     summary_text,
 )
 from fcaudit.output import OutputTarget
 from fcaudit.policy import exit_code
 from fcaudit.render import OutputFormat, RenderOptions, get_renderer, resolve_format
-from fcaudit.stages import LatestSnapshot, RelinkCount, Tally
+from fcaudit.stages import Grouping, LatestSnapshot, RelinkCount, Tally
 from fcaudit.text import safe
 
 if TYPE_CHECKING:
@@ -66,6 +71,7 @@ class SourceOutcome:
     errors: list[ScopeError] = field(default_factory=list)
     interrupted: bool = False
     events_skipped: int = 0  # events whose object is not an FC account or authorization
+    contacts: dict[str, Contact] = field(default_factory=dict)  # --contact: by customer id
 
 
 class Source(Protocol):
@@ -114,6 +120,9 @@ class Plan:
     keep_raw: bool = False  # detail views show every field of the object
     rules: Ruleset | None = None  # institution rules (None: --no-rules)
     events: bool = False  # the input may hold Events: report each object once (latest)
+    group_by: GroupBy = GroupBy.CUSTOMER
+    stripe_account: str | None = None  # --stripe-account: Dashboard links point into it
+    contact: bool = False  # --contact: groups carry customers' names and emails
 
 
 class _Sink:
@@ -139,8 +148,10 @@ class Pipeline:
         self._stages: list[Stage] = [
             *([LatestSnapshot()] if plan.events else []),
             RelinkCount(),
+            Grouping(plan.group_by),
             Tally(self.result),
         ]
+        self.result.contact = plan.contact
         self._lock = threading.Lock()
         self._sinks: list[_Sink] = []
         self._source: Source | None = None
@@ -165,6 +176,14 @@ class Pipeline:
             with self._lock:
                 self.result.errors.append(entry)
             return
+        url = dashboard_url(
+            finding.account_holder_type,
+            finding.account_holder,
+            livemode=finding.livemode,
+            stripe_account=self.plan.stripe_account,
+        )
+        if url is not None:
+            finding = dataclasses.replace(finding, dashboard_url=url)
         if item.event is not None:
             event = item.event
             finding = dataclasses.replace(
@@ -209,6 +228,7 @@ class Pipeline:
                 self.result.interrupted = self.result.interrupted or outcome.interrupted
                 self.result.errors.extend(outcome.errors)
                 self.result.events_skipped += outcome.events_skipped
+                self.result.contacts.update(outcome.contacts)
                 # Completion order varies run to run; a stable order keeps reports diffable.
                 self.result.errors.sort(
                     key=lambda e: (str(e.scope.type), e.scope.id or "", e.message)
@@ -217,16 +237,29 @@ class Pipeline:
                 for i, stage in enumerate(self._stages):
                     for f in stage.finish(self.result):
                         self._through(f, i + 1)
+                code = self._decide()
                 meta = self._meta(source)
                 self._commit(meta)
         self._report_on_stderr()
-        return exit_code(
-            self.result.counts,
-            self.plan.fail_on,
-            by_signal=self.result.by_signal,
-            incomplete=bool(self.result.errors),
-            interrupted=self.result.interrupted,
+        return code
+
+    def _decide(self) -> ExitCode:
+        """The exit code, decided before the report is written so the report can say it."""
+        result = self.result
+        categories = {c for c in self.plan.fail_on if isinstance(c, Category)}
+        signals = {c for c in self.plan.fail_on if isinstance(c, SignalCode)}
+        result.matched = sum(n for c, n in result.counts.items() if c in categories) + sum(
+            n for c, n in result.by_signal.items() if c in signals
         )
+        code = exit_code(
+            result.counts,
+            self.plan.fail_on,
+            by_signal=result.by_signal,
+            incomplete=bool(result.errors),
+            interrupted=result.interrupted,
+        )
+        result.exit_code = int(code)
+        return code
 
     # -- the end of the run ----------------------------------------------------------------
 

@@ -310,13 +310,13 @@ def test_output_file_is_written_atomically(
     stripe_api: responses.RequestsMock, tmp_path: Path
 ) -> None:
     add_accounts(stripe_api, "cus_a", [account()])
-    out = tmp_path / "report.json"
+    out = tmp_path / "report.ndjson"
     out.write_text("old")
     result = run("scan", "--customer", "cus_a", "-o", str(out), "-f", "ndjson")
     assert result.exit_code == 0
     assert result.stdout == ""
     assert json.loads(out.read_text().splitlines()[0])["id"] == "fca_1"
-    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+    assert [p.name for p in tmp_path.iterdir()] == ["report.ndjson"]
 
 
 def test_output_to_missing_directory_is_a_usage_error(

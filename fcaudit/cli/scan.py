@@ -161,7 +161,7 @@ def scan(
             break
     scopes = [Scope(kind, i) for i in ids] if kind and ids else None
     scope = scope_record(kind, ids, stripe_account=stripe.stripe_account)
-    plan = make_plan(app, "scan", scope, report)
+    plan = make_plan(app, "scan", scope, report, stripe_account=stripe.stripe_account)
     return run_remote(
         app,
         stripe,
