@@ -12,6 +12,7 @@ import email.utils
 import functools
 import http.cookiejar
 import math
+import os
 import random
 import re
 import socket
@@ -30,7 +31,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from fcaudit.errors import AuthError
+from fcaudit.errors import AuthError, UsageError
 from fcaudit.ratelimit import RateLimiter
 from fcaudit.stripe_api import is_stripe_id
 from fcaudit.text import safe
@@ -53,6 +54,19 @@ _KEY_WINDOW, _KEY_STEP = 12, 5
 ACCOUNTS = "/v1/financial_connections/accounts"
 AUTHORIZATIONS = "/v1/financial_connections/authorizations"
 CUSTOMERS = "/v1/customers"
+
+
+def max_pages(environ: Mapping[str, str] | None = None) -> int:
+    """The page cap per listing: `FCAUDIT_MAX_PAGES`, or `DEFAULT_MAX_PAGES`."""
+    value = (os.environ if environ is None else environ).get("FCAUDIT_MAX_PAGES", "").strip()
+    if not value:
+        return DEFAULT_MAX_PAGES
+    if not value.isdigit() or not 1 <= int(value) <= 10_000_000:
+        raise UsageError(
+            f"FCAUDIT_MAX_PAGES={safe(value, limit=20)!r} is not a number of pages (1 to "
+            "10000000). Tip: unset it for the default of 10000."
+        )
+    return int(value)
 
 
 @functools.lru_cache(maxsize=4)
