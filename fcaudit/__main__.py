@@ -1,5 +1,5 @@
 """`python -m fcaudit`."""
 
-from fcaudit.cli import main
+from fcaudit.signals import main
 
 main()

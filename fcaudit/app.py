@@ -100,7 +100,7 @@ class AppContext:
     def _build(
         self, opts: StripeOptions, key: str, api_base: str | None, *, unthrottled: bool
     ) -> StripeGateway:
-        from fcaudit.client import ClientSettings, StripeGateway
+        from fcaudit.client import ClientSettings, StripeGateway, max_pages
         from fcaudit.ratelimit import RateLimiter
 
         if not is_preview(opts.stripe_version):
@@ -116,6 +116,7 @@ class AppContext:
         ep = default_ep if opts.max_endpoint_rps is None else (opts.max_endpoint_rps or None)
         limiter = RateLimiter(rps, ep, clock=self.monotonic) if (rps or ep) else None
         settings = ClientSettings(
+            max_pages=max_pages(),
             api_key=key,
             stripe_version=opts.stripe_version.strip(),
             stripe_account=opts.stripe_account,

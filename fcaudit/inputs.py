@@ -11,9 +11,10 @@ escapes, out-of-range floats) and the error messages stay the standard library's
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 import orjson
 
@@ -74,12 +75,67 @@ def _expand(value: Any, where: str) -> Iterator[Item]:
         yield Item(value, where)
 
 
+_LONG_NUMBER = re.compile(r"\d{4300,}")
+
+
 def _loads(text: str) -> Any:
-    """Decode one JSON document; an error is json.loads' own (`json.JSONDecodeError`)."""
+    """Decode one JSON document; an error is json.loads' own (`json.JSONDecodeError`).
+
+    What json.loads raises besides (RecursionError on deep nesting, ValueError on an integer
+    of thousands of digits) becomes a `json.JSONDecodeError` too, with its position.
+    """
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
+        pass
+    try:
         return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
+    except ValueError as err:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        match = _LONG_NUMBER.search(text)
+        raise json.JSONDecodeError(
+            "a number with too many digits" if match else str(err).split(":")[0],
+            text,
+            match.start() if match else 0,
+        ) from None
+
+
+class Utf8Lines:
+    """A binary stream read as UTF-8 text, line by line: bytes that are not UTF-8 are an
+    `InputError` naming the line, never a traceback, and never reach the terminal raw."""
+
+    def __init__(self, raw: IO[bytes], name: str) -> None:
+        self._raw = raw
+        self._name = name
+        self.line_no = 0
+
+    def _decode(self, data: bytes, first_line: int) -> str:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            line = first_line + data.count(b"\n", 0, err.start)
+            raise InputError(
+                f"{self._name} line {line} is not UTF-8 text. Tip: the input must be JSON (UTF-8)."
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        data = self._raw.readline()
+        if not data:
+            raise StopIteration
+        self.line_no += 1
+        return self._decode(data, self.line_no)
+
+    def read(self) -> str:
+        data = self._raw.read()
+        text = self._decode(data, self.line_no + 1)
+        self.line_no += data.count(b"\n")
+        return text
 
 
 def _decode_error(err: json.JSONDecodeError, name: str, line_offset: int = 0) -> InputError:

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from fcaudit.classify import NotClassifiable
 from fcaudit.errors import InputError
-from fcaudit.inputs import read_items
+from fcaudit.inputs import Utf8Lines, read_items
 from fcaudit.model import ScopeError
 from fcaudit.runner import Emit, Observed, SourceOutcome
 from fcaudit.text import safe
@@ -35,6 +35,10 @@ class FileSource:
                 emit(Observed(item.obj, item.where, item.stripe_version, event=item.event))
         except KeyboardInterrupt:
             outcome.interrupted = True  # what was classified is still written
+        except RecursionError:
+            raise InputError(
+                f"{safe(self._name)}: JSON nested too deeply. Tip: give Stripe objects."
+            ) from None
         return outcome
 
     def rejected(self, item: Observed, error: NotClassifiable) -> ScopeError:
@@ -47,19 +51,20 @@ class FileSource:
 
 @contextlib.contextmanager
 def open_source(source: str) -> Iterator[TextIO]:
-    """The named file, or stdin for '-'; bytes that are not UTF-8 are an input error."""
+    """The named file, or stdin for '-', read as bytes and decoded line by line: bytes that
+    are not UTF-8 are an input error naming the line."""
+    name = "stdin" if source == "-" else safe(source)
     if source == "-":
-        yield sys.stdin
+        raw = getattr(sys.stdin, "buffer", None)
+        yield Utf8Lines(raw, name) if raw is not None else sys.stdin  # type: ignore[misc]
         return
     try:
-        handle = open(source, encoding="utf-8")  # noqa: SIM115
+        handle = open(source, "rb")  # noqa: SIM115
     except OSError as err:
         raise InputError(
             f"cannot read {safe(source)}: {err.strerror}. Tip: check the path."
         ) from None
     try:
-        yield handle
-    except UnicodeDecodeError:
-        raise InputError(f"{safe(source)} is not UTF-8 text. Tip: give a JSON file.") from None
+        yield Utf8Lines(handle, name)  # type: ignore[misc]
     finally:
         handle.close()

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 from fcaudit.errors import UsageError
 from fcaudit.model import Category, GroupBy, SignalCode
@@ -20,6 +20,54 @@ from fcaudit.text import safe
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")
 CONCURRENCY_RANGE = (1, 128)
+TIMEOUT_MAX = 600.0  # seconds; one attempt longer than the whole retry budget makes no sense
+MIN_RPS = 0.01  # a positive budget below this is a typo (1e-300 would wait for ever)
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_]+")
+# What an --api-base may contain: RFC 3986 unreserved characters, '%', and the delimiters of
+# scheme://host:port/path. No userinfo (@), query (?), fragment (#), backslash or space.
+_URL_CHARS = re.compile(r"[A-Za-z0-9._~%:/\[\]-]+")
+
+
+def check_api_base(value: str) -> None:
+    """Refuse an --api-base the two URL parsers could read differently, or that would send
+    the key over plain http to anything but a loopback address.
+
+    The check uses urllib3's parser, the one the HTTP stack connects with, and also requires
+    the standard library's `urlsplit` to agree: `http://evil.example\\@127.0.0.1` is
+    127.0.0.1 to one and evil.example to the other.
+    """
+    import urllib3
+
+    shown = safe(value, limit=80)
+    tip = "Tip: e.g. http://127.0.0.1:12111 or https://proxy.example.com."
+    if not _URL_CHARS.fullmatch(value):
+        raise UsageError(
+            f"--api-base {shown!r} has characters a base URL must not have (userinfo '@', a "
+            f"query, a fragment, a backslash or spaces). {tip}"
+        )
+    try:
+        ours = urllib3.util.parse_url(value)
+        theirs = urlsplit(value)
+        their_port = theirs.port
+    except ValueError:
+        raise UsageError(f"--api-base {shown!r} is not a valid URL. {tip}") from None
+    scheme = (ours.scheme or "").lower()
+    host = (ours.host or "").lower().strip("[]")
+    if scheme not in ("http", "https") or not host:
+        raise UsageError(f"--api-base {shown!r} is not an http(s) URL. {tip}")
+    if (
+        theirs.scheme.lower() != scheme
+        or (theirs.hostname or "").lower() != host
+        or their_port != ours.port
+        or ours.auth
+        or theirs.username is not None
+    ):
+        raise UsageError(f"--api-base {shown!r} is ambiguous: URL parsers disagree on it. {tip}")
+    if scheme == "http" and not is_loopback(host):
+        raise UsageError(
+            "--api-base uses plain http to a non-loopback host, which would send the "
+            "API key unencrypted. Tip: use https, or a 127.0.0.1 address."
+        )
 
 
 def check_id(value: str, prefix: str, what: str) -> str:
@@ -74,22 +122,23 @@ class StripeOptions:
         if self.sandbox and self.api_base:
             raise UsageError("--sandbox and --api-base conflict. Tip: use one of them.")
         if self.api_base:
-            url = urlparse(self.api_base)
-            if url.scheme not in ("http", "https") or not url.hostname:
-                raise UsageError(
-                    f"--api-base {safe(self.api_base)!r} is not an http(s) URL. "
-                    "Tip: e.g. http://127.0.0.1:12111."
-                )
-            if url.scheme == "http" and not is_loopback(url.hostname):
-                raise UsageError(
-                    "--api-base uses plain http to a non-loopback host, which would send the "
-                    "API key unencrypted. Tip: use https, or a 127.0.0.1 address."
-                )
+            check_api_base(self.api_base)
         low, high = CONCURRENCY_RANGE
         if self.concurrency is not None and not low <= self.concurrency <= high:
             raise UsageError(f"--concurrency must be between {low} and {high}.")
-        if not (math.isfinite(self.timeout) and self.timeout > 0):
-            raise UsageError("--timeout must be a positive number of seconds.")
+        if not (math.isfinite(self.timeout) and 0 < self.timeout <= TIMEOUT_MAX):
+            raise UsageError(
+                f"--timeout must be a number of seconds above 0 and at most {TIMEOUT_MAX:g}."
+            )
+        for flag, rps in (
+            ("--max-rps", self.max_rps),
+            ("--max-endpoint-rps", self.max_endpoint_rps),
+        ):
+            if rps is not None and not (rps == 0 or (math.isfinite(rps) and rps >= MIN_RPS)):
+                raise UsageError(
+                    f"{flag} must be 0 (unlimited) or a number of requests per second of at "
+                    f"least {MIN_RPS:g}."
+                )
 
 
 @dataclass(frozen=True)
@@ -119,6 +168,13 @@ def resolve_key(key: str | None) -> str:
             "for a demo without a key."
         )
     key = key.strip()
+    if not KEY_PATTERN.fullmatch(key):
+        # Never echoed: it is the key. A space, newline or control character inside it is
+        # a copy-and-paste accident that would break the Authorization header.
+        raise UsageError(
+            "the API key contains characters a Stripe key never has (whitespace, control "
+            "characters or punctuation). Tip: check STRIPE_API_KEY for a pasted line break."
+        )
     if not key.startswith(("sk_", "rk_")):
         raise UsageError(
             "the API key is not a secret (sk_...) or restricted (rk_...) key. Tip: fcaudit "

@@ -36,6 +36,19 @@ def _own_descriptor(path: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def same_file(source: str, output: str | None) -> bool:
+    """True when writing `output` would replace the input `source` ('-': stdin, when stdin
+    is redirected from a file), symlinks and hard links included."""
+    if not output or output == "-":
+        return False
+    try:
+        out = os.stat(output)
+        src = os.fstat(sys.stdin.fileno()) if source == "-" else os.stat(source)
+    except (OSError, ValueError):
+        return False
+    return (src.st_dev, src.st_ino) == (out.st_dev, out.st_ino) and stat.S_ISREG(out.st_mode)
+
+
 class OutputTarget:
     """A text stream plus `commit()` / `discard()`."""
 

@@ -39,6 +39,7 @@ from fcaudit.model import (
 from fcaudit.output import OutputTarget
 from fcaudit.policy import Policy, exit_code
 from fcaudit.render import OutputFormat, RenderOptions, get_renderer, resolve_format
+from fcaudit.signals import arm_watchdog, disarm_watchdog
 from fcaudit.stages import Grouping, LatestSnapshot, RelinkCount, Tally
 from fcaudit.text import safe
 
@@ -311,9 +312,10 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 def _interrupt_once(signum: int, frame: Any) -> None:
     # The first signal stops the run; later ones (a second Ctrl-C, `timeout` signalling the
     # whole process group) are ignored until exit, so the partial report is still written
-    # and the exit code stays 130.
+    # and the exit code stays 130. The watchdog bounds how long that may take.
     for s in _STOP_SIGNALS:
         signal.signal(s, signal.SIG_IGN)
+    arm_watchdog()
     raise KeyboardInterrupt
 
 
@@ -327,6 +329,7 @@ def interruptible() -> Iterator[None]:
     try:
         yield
     finally:
+        disarm_watchdog()
         for s, h in previous.items():
             if signal.getsignal(s) is _interrupt_once:  # not after an interrupt: see above
                 signal.signal(s, h)
@@ -334,13 +337,25 @@ def interruptible() -> Iterator[None]:
 
 @contextlib.contextmanager
 def deferred_signals() -> Iterator[None]:
-    """While the report is written, a second Ctrl-C or SIGTERM must not throw it away."""
+    """While the report is written, a second Ctrl-C or SIGTERM must not throw it away.
+
+    A first one is not lost either: it arms the watchdog (a blocked stdout can't hold the
+    process) and is raised as KeyboardInterrupt (exit 130) once the report is written.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in _STOP_SIGNALS}
+    arrived: list[int] = []
+
+    def later(signum: int, frame: Any) -> None:
+        arrived.append(signum)
+        arm_watchdog()
+
+    previous = {s: signal.signal(s, later) for s in _STOP_SIGNALS}
     try:
         yield
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+    if arrived and any(h is _interrupt_once for h in previous.values()):
+        _interrupt_once(arrived[0], None)

@@ -16,11 +16,19 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from fcaudit.classify import NotClassifiable
-from fcaudit.client import Cancelled, RequestFailed, StripeGateway
+from fcaudit.client import (
+    CUSTOMERS,
+    Cancelled,
+    Page,
+    PaginationError,
+    RequestFailed,
+    StripeGateway,
+    clean,
+)
 from fcaudit.errors import ApiError, FcauditError
 from fcaudit.model import Scope, ScopeError, ScopeType
 from fcaudit.runner import Emit, Observed, SourceOutcome
-from fcaudit.stripe_api import key_mode
+from fcaudit.stripe_api import is_stripe_id, key_mode
 
 
 def account_filter(scope: Scope) -> dict[str, Any]:
@@ -41,6 +49,24 @@ def _id_of(value: Any) -> str | None:
     if isinstance(value, Mapping):
         value = value.get("id")
     return value if isinstance(value, str) and value else None
+
+
+def _holder(account: Mapping[str, Any]) -> str:
+    """The account's holder as one comparable string (`customer cus_1`, `account acct_1`)."""
+    holder = account.get("account_holder")
+    if not isinstance(holder, Mapping):
+        return "none"
+    kind = holder.get("type")
+    value = holder.get(kind) if isinstance(kind, str) else None
+    return f"{kind} {_id_of(value) or '?'}"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return "a string" if isinstance(value, str) else "a value"
 
 
 class WorkPool:
@@ -119,7 +145,9 @@ class Scanner:
         self._emit: Emit = lambda item: None
         self._errors: list[ScopeError] = []
         self._covered: dict[str, list[str]] = {}
-        self._authorization_objects: dict[str, dict[str, Any]] = {}
+        self._authorization_objects: dict[str, tuple[dict[str, Any], str | None]] = {}
+        # Each account once: its id and holder, to spot one listed twice with two holders.
+        self._seen: dict[str, str] = {}
         self.scopes_total: int | None = None  # known once enumeration ends
         self.scopes_listed = 0
         self.scopes_done = 0
@@ -135,8 +163,13 @@ class Scanner:
         return len(self._errors)
 
     def rejected(self, item: Observed, error: NotClassifiable) -> ScopeError:
-        oid = _id_of(item.obj.get("id")) or "(no id)"
-        return ScopeError(Scope(ScopeType.ACCOUNT, oid), str(error))
+        oid = _id_of(item.obj.get("id"))
+        key = self.gateway.settings.api_key
+        return ScopeError(
+            Scope(ScopeType.ACCOUNT, oid if is_stripe_id(oid) else None),
+            f"{item.where}: {clean(error, key)}",
+            item.request_id,
+        )
 
     # -- orchestration ----------------------------------------------------------------------
 
@@ -178,10 +211,35 @@ class Scanner:
         backlog = self._concurrency * 4
         if scopes is None:
             self.scope_label = "customers"
+            seen: set[str] = set()  # a customer listed twice is scanned once
+            listing = Scope(ScopeType.CUSTOMER)
             try:
-                for page in self.gateway.iter_customer_pages():
-                    for customer in page:
-                        self._submit(pool, Scope(ScopeType.CUSTOMER, customer), backlog)
+                pages = self.gateway.iter_pages(CUSTOMERS, {}, endpoint=f"GET {CUSTOMERS}")
+                for number, page in enumerate(pages, start=1):
+                    for position, customer in enumerate(page, start=1):
+                        cid = customer.get("id") if isinstance(customer, dict) else None
+                        if not is_stripe_id(cid, "cus_"):
+                            what = "a customer without a valid id"
+                            if not isinstance(customer, dict):
+                                what = f"{_kind(customer)}, not a customer"
+                            self._record(
+                                ScopeError(
+                                    listing,
+                                    f"listing customers: page {number}, item {position} is "
+                                    f"{what}; skipped",
+                                    page.request_id,
+                                )
+                            )
+                            continue
+                        assert isinstance(cid, str)
+                        if cid not in seen:
+                            seen.add(cid)
+                            self._submit(pool, Scope(ScopeType.CUSTOMER, cid), backlog)
+            except PaginationError as err:
+                # The customers before it are scanned; the listing itself is incomplete.
+                self._record(
+                    ScopeError(listing, f"listing customers: {err.message}", err.request_id)
+                )
             except RequestFailed as err:
                 self.gateway.cancelled.set()
                 rid = f", request {err.request_id}" if err.request_id else ""
@@ -238,49 +296,134 @@ class Scanner:
 
     def _do_scope(self, scope: Scope, pool: WorkPool) -> None:
         if scope.type is ScopeType.ACCOUNT:
-            obj = self.gateway.retrieve_account(str(scope.id))
-            self._emit_account(obj, f"account {scope.id}", pool)
+            obj, request_id = self.gateway.fetch_account(str(scope.id))
+            self._emit_account(obj, f"account {scope.id}", pool, request_id)
         elif scope.type is ScopeType.AUTHORIZATION:
-            obj = self.gateway.retrieve_authorization(str(scope.id))
-            self._send(Observed(obj, f"authorization {scope.id}", self.stripe_version))
+            obj, request_id = self.gateway.fetch_authorization(str(scope.id))
+            self._send(
+                Observed(
+                    obj, f"authorization {scope.id}", self.stripe_version, request_id=request_id
+                )
+            )
         else:
             where = scope.label()
-            for account in self.gateway.iter_accounts(account_filter(scope)):
-                try:
-                    self._emit_account(account, where, pool)
-                except (ValueError, TypeError, KeyError, AttributeError) as err:
-                    # One odd object is reported on its own; the rest of the scope goes on.
-                    oid = _id_of(account.get("id")) if isinstance(account, dict) else None
-                    self._record(ScopeError(Scope(ScopeType.ACCOUNT, str(oid)), f"{err}"))
+            for number, page in enumerate(
+                self.gateway.iter_account_pages(account_filter(scope)), start=1
+            ):
+                self._emit_page(scope, where, number, page, pool)
 
-    def _emit_account(self, account: dict[str, Any], where: str, pool: WorkPool) -> None:
-        auth = _id_of(account.get("authorization"))
+    def _emit_page(self, scope: Scope, where: str, number: int, page: Page, pool: WorkPool) -> None:
+        """Every good element of a page; a bad one is an errors[] entry naming its place."""
+        firsts: dict[str, int] = {}
+        notes: dict[str, str] = {}
+        for position, account in enumerate(page, start=1):
+            oid = account.get("id") if isinstance(account, dict) else None
+            if not isinstance(account, dict) or not is_stripe_id(oid):
+                what = "an account without a valid id"
+                if not isinstance(account, dict):
+                    what = f"{_kind(account)}, not an account"
+                self._record(
+                    ScopeError(
+                        scope, f"page {number}, item {position} is {what}; skipped", page.request_id
+                    )
+                )
+                continue
+            assert isinstance(oid, str)
+            # The same id twice in one page: reported once, a conflict noted on it.
+            if oid in firsts:
+                first = page[firsts[oid]]
+                if _holder(first) != _holder(account):
+                    notes[oid] = _conflict(_holder(first), _holder(account))
+            else:
+                firsts[oid] = position - 1
+        for oid, index in firsts.items():
+            account = page[index]
+            try:
+                self._emit_account(account, where, pool, page.request_id, notes.get(oid))
+            except (ValueError, TypeError, KeyError, AttributeError) as err:
+                # One odd object is reported on its own; the rest of the scope goes on.
+                self._record(ScopeError(Scope(ScopeType.ACCOUNT, oid), f"{err}"))
+
+    def _emit_account(
+        self,
+        account: dict[str, Any],
+        where: str,
+        pool: WorkPool,
+        request_id: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        oid = _id_of(account.get("id"))
+        if oid is not None:
+            holder = _holder(account)
+            with self._lock:
+                known = self._seen.get(oid)
+                if known is None:
+                    self._seen[oid] = holder
+            if known is not None:
+                # Already reported (another page, another customer): never counted twice. A
+                # different holder can no longer be noted on a finding already written.
+                if known != holder:
+                    self._record(
+                        ScopeError(
+                            Scope(ScopeType.ACCOUNT, oid),
+                            f"listed again under {where} with {_conflict(known, holder)}; "
+                            "reported once, with the first",
+                            request_id,
+                        )
+                    )
+                return
+        auth_value = account.get("authorization")
+        auth = _id_of(auth_value)
+        bad_auth = auth is None or not is_stripe_id(auth, "fcauth_")
+        if self._with_authorizations and auth_value is not None and bad_auth:
+            key = self.gateway.settings.api_key
+            self._record(
+                ScopeError(
+                    Scope(ScopeType.ACCOUNT, oid),
+                    f"its authorization {clean(auth_value, key, 60)!r} is not an fcauth_ id; "
+                    "not retrieved",
+                    request_id,
+                )
+            )
+            auth = None
         if self._with_authorizations and auth:
             with self._lock:
                 first = auth not in self._covered
-                self._covered.setdefault(auth, []).append(str(account.get("id")))
+                self._covered.setdefault(auth, []).append(str(oid))
             if first:
                 pool.submit(
                     self._guarded,
                     self._fetch_authorization,
                     Scope(ScopeType.AUTHORIZATION, auth),
                 )
-        self._send(Observed(account, where, self.stripe_version))
+        self._send(Observed(account, where, self.stripe_version, request_id=request_id, note=note))
 
     def _fetch_authorization(self, scope: Scope) -> None:
-        obj = self.gateway.retrieve_authorization(str(scope.id))
+        found = self.gateway.fetch_authorization(str(scope.id))
         with self._lock:
-            self._authorization_objects[str(scope.id)] = obj
+            self._authorization_objects[str(scope.id)] = found
 
     def _emit_authorizations(self) -> None:
         """Authorizations last: only now is the full list of accounts each covers known."""
         for auth_id in sorted(self._authorization_objects):
             covered = tuple(sorted(self._covered.get(auth_id, ())))
-            obj = self._authorization_objects[auth_id]
-            self._send(Observed(obj, f"authorization {auth_id}", self.stripe_version, covered))
+            obj, request_id = self._authorization_objects[auth_id]
+            self._send(
+                Observed(
+                    obj,
+                    f"authorization {auth_id}",
+                    self.stripe_version,
+                    covered,
+                    request_id=request_id,
+                )
+            )
 
     def _send(self, item: Observed) -> None:
         try:
             self._emit(item)
         except OSError as err:
             raise OutputFailed(err) from err
+
+
+def _conflict(first: str, other: str) -> str:
+    return f"a conflicting holder: {other} (first listed with {first})"

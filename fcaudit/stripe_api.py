@@ -6,6 +6,7 @@ One definition each, so the sandbox and the code it tests can never disagree abo
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Final
 
 # The preview version that exposes status_details.inactive, Account.authorization and the
@@ -35,3 +36,18 @@ def is_loopback(host: str) -> bool:
 def key_mode(api_key: str) -> str:
     """'live' or 'test', from the key prefix (sk_live_, rk_test_, ...)."""
     return "live" if "_live_" in api_key[:8] else "test"
+
+
+# Stripe object ids: a prefix and letters, digits and underscores. An id is used as a path
+# segment or a query value, so anything else (`../`, `?`, `#`, `%`, spaces) is refused.
+_ID_SHAPE: Final = re.compile(r"[A-Za-z0-9_]{1,255}")
+
+
+def is_stripe_id(value: object, prefix: str = "") -> bool:
+    """True for a string shaped like a Stripe id (with `prefix`, when given)."""
+    return (
+        isinstance(value, str)
+        and value.startswith(prefix)
+        and len(value) > len(prefix)
+        and _ID_SHAPE.fullmatch(value) is not None
+    )

@@ -21,12 +21,26 @@ _JSON = {cp: f"\\u{cp:04x}" for cp in _UNSAFE if cp >= 0x7F}
 _TERMINAL_RE = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _TERMINAL) + "]")
 
 
-def safe(text: Any) -> str:
-    """`text` with every control and bidi character made visible (`\\x1b`)."""
+# Text shown on a terminal (table cells, stderr lines) is cut to this many characters: a
+# 10 MB name must not take minutes to lay out. JSON and NDJSON keep the full value.
+DISPLAY_LIMIT = 500
+ELLIPSIS = "\u2026"
+
+
+def safe(text: Any, *, limit: int | None = DISPLAY_LIMIT) -> str:
+    """`text` with every control and bidi character made visible (`\\x1b`), cut to `limit`
+    characters (an ellipsis marks the cut; `None`: no limit)."""
     plain = str(text)
-    if _TERMINAL_RE.search(plain) is None:
-        return plain
-    return plain.translate(_TERMINAL)
+    if limit is None:
+        return plain if _TERMINAL_RE.search(plain) is None else plain.translate(_TERMINAL)
+    cut = len(plain) > limit
+    if cut:
+        plain = plain[: limit - 1]
+    if _TERMINAL_RE.search(plain) is not None:
+        plain = plain.translate(_TERMINAL)
+        if len(plain) > limit:
+            plain, cut = plain[: limit - 1], True
+    return plain + ELLIPSIS if cut else plain
 
 
 # The same characters as `_JSON`, as they appear in UTF-8 (orjson writes bytes): DEL, C1

@@ -32,11 +32,18 @@ def classify(source: str, report: ReportOptions) -> ExitCode:
       fcaudit classify accounts.ndjson --format ndjson --as-of 2026-12-01
     """
     from fcaudit.offline import FileSource, open_source
+    from fcaudit.output import same_file
     from fcaudit.runner import Pipeline, interruptible
+    from fcaudit.text import safe
 
     app = app_for(report)
     if source == "-" and sys.stdin.isatty():
         raise UsageError("no input on stdin. Tip: give a FILE, or pipe JSON into fcaudit.")
+    if same_file(source, report.output):
+        raise UsageError(
+            f"-o {safe(str(report.output))} is the input being classified; writing the report "
+            "would replace it. Tip: write the report to another file."
+        )
     name = "stdin" if source == "-" else source
     plan = make_plan(
         app, "classify", {"type": "file", "source": name}, report, flush_each=False, events=True
