@@ -1,23 +1,61 @@
 """Pure classification: one account or authorization (a plain dict) in, one Finding out.
 
-Nothing here reads the clock or does I/O; `now` and the horizon are parameters. Stripe marks
-every enum involved as open (`x-stripeEnum kind: open`), so unknown values never crash: they
-are passed through raw and the object lands in the closest safe category.
-See https://docs.stripe.com/financial-connections/inactive-accounts
+Nothing here reads the clock or does I/O; `now`, the horizon and the institution rules are
+parameters. Stripe marks every enum involved as open (`x-stripeEnum kind: open`), so unknown
+values never crash: they are passed through raw and the object lands in the closest safe
+category. The order of the rules, first match wins:
+
+1. `inactive`: relink_required / inactive_unrepairable / inactive_unknown, by
+   status_details.inactive.action, with advice that follows the cause.
+2. `disconnected`.
+3. Account numbers present and none transactable or pending: account_number_unusable
+   (the account may be active, but payments by it will fail).
+4. A status fcaudit doesn't know: unknown.
+5. `active`: expiring or active, by the earliest of Stripe's expected_deactivation_date, the
+   expiry of the last transactable account number, and (only where Stripe gives no date)
+   what an institution rule predicts; an unreadable Stripe date is unknown.
+
+Signals (account numbers, failed refreshes, predictions) are collected for every object and
+never change the category except as said above.
+Sources: https://docs.stripe.com/financial-connections/inactive-accounts and the
+financial_connections.account object in the 2026-09-30.preview OpenAPI spec.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fcaudit.model import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, Category, Finding, plural
+from fcaudit.model import (
+    ACCOUNT_OBJECT,
+    AUTHORIZATION_OBJECT,
+    Category,
+    Finding,
+    Signal,
+    SignalCode,
+    plural,
+)
 from fcaudit.stripe_api import DEFAULT_HORIZON_DAYS, is_preview
 from fcaudit.stripe_api import PREVIEW_VERSION as DEFAULT_PREVIEW_VERSION
 
+if TYPE_CHECKING:
+    from fcaudit.rules import Ruleset
+
 KNOWN_ACTIONS = frozenset({"relink_required", "none"})
 OBJECT_PREFIXES = {"fca_": ACCOUNT_OBJECT, "fcauth_": AUTHORIZATION_OBJECT}
+# account_numbers[].status values that can carry a payment now or soon.
+USABLE_NUMBER = frozenset({"transactable", "pending"})
+# `<x>_refresh.status == "failed"` means that data is stale.
+REFRESHES = (
+    ("balance_refresh", SignalCode.BALANCE_REFRESH_FAILED),
+    ("ownership_refresh", SignalCode.OWNERSHIP_REFRESH_FAILED),
+    ("transaction_refresh", SignalCode.TRANSACTION_REFRESH_FAILED),
+    ("inferred_balances_refresh", SignalCode.INFERRED_BALANCES_REFRESH_FAILED),
+)
+# Causes for which relinking cannot help: the customer must link another account.
+GONE_CAUSES = frozenset({"account_closed", "account_unavailable"})
 
 
 class NotClassifiable(ValueError):
@@ -65,21 +103,31 @@ def _id_of(value: Any) -> str | None:
 
 
 def _timestamp(value: Any) -> datetime | None:
-    """Stripe sends unix seconds; tolerate ISO strings from hand-written input."""
-    if isinstance(value, bool) or value is None:
+    """Unix seconds as Stripe sends them, or an ISO 8601 string from hand-written input.
+
+    Anything else (a numeric string, `true`, NaN, Infinity, out of range) is None: the
+    callers decide what an unreadable date means."""
+    if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):  # a tuple: faster than `int | float` here
+        if not math.isfinite(value):
+            return None
         try:
             return datetime.fromtimestamp(value, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
-    if isinstance(value, str):
+    if isinstance(value, str) and not value.strip().lstrip("+-").replace(".", "").isdigit():
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return None
+
+
+def _days(when: datetime, today: Any) -> int:
+    # Calendar days (UTC): a date 30 days out is within a 30-day horizon whatever its time.
+    return int((when.astimezone(UTC).date() - today).days)
 
 
 def classify(
@@ -89,12 +137,15 @@ def classify(
     horizon_days: int = DEFAULT_HORIZON_DAYS,
     stripe_version: str | None = None,
     accounts: tuple[str, ...] = (),
+    rules: Ruleset | None = None,
+    request_id: str | None = None,
 ) -> Finding:
     """Classify one FC account or authorization (a plain dict as Stripe returns it).
 
     `stripe_version` is the version the object was fetched with, used only to explain an
-    inactive object without `status_details.inactive`. `accounts` lists, for an
-    authorization, the scanned accounts it covers.
+    inactive object without `status_details.inactive`; `request_id` is quoted in advice that
+    sends the user to Stripe support. `accounts` lists, for an authorization, the scanned
+    accounts it covers. `rules` predict deactivations Stripe gives no date for.
     """
     kind = object_type(obj)
     get = obj.get  # this function runs once per object: bound lookups add up
@@ -105,7 +156,12 @@ def classify(
     holder_type = _str(holder.get("type"))
     holder_id = _id_of(holder.get(holder_type)) if holder_type else None
     if holder_id is None:
-        holder_id = _id_of(holder.get("customer")) or _id_of(holder.get("account"))
+        # Accounts v2: a customer represented by an Account is in `customer_account`.
+        holder_id = (
+            _id_of(holder.get("customer_account"))
+            or _id_of(holder.get("customer"))
+            or _id_of(holder.get("account"))
+        )
     livemode = get("livemode")
     base: dict[str, Any] = {
         "id": oid,
@@ -120,26 +176,93 @@ def classify(
         "livemode": livemode if type(livemode) is bool else None,
         "accounts": accounts,
     }
+    today = now.astimezone(UTC).date()
+    signals: list[Signal] = []
+    numbers = _numbers(get("account_numbers"))
+    number_expiry = _number_signals(numbers, signals, today, horizon_days)
+    for field, code in REFRESHES:
+        refresh = get(field)
+        if refresh and _dict(refresh).get("status") == "failed":
+            at = _timestamp(_dict(refresh).get("last_attempted_at"))
+            signals.append(Signal(code, f"{field}.status is failed: that data is stale", at))
     subject = _subject(kind, base, len(accounts))
 
     if status == "inactive":
-        return _inactive(base, details, subject, kind, stripe_version)
-    if status == "disconnected":
-        return Finding(
+        finding = _inactive(base, details, subject, kind, stripe_version, request_id)
+    elif status == "disconnected":
+        finding = Finding(
             category=Category.DISCONNECTED,
             recommendation=f"Access to {subject} was turned off; the customer must link it "
             "again (a new Financial Connections session) to restore data access.",
             **base,
         )
-    if status == "active":
-        return _active(base, details, subject, now, horizon_days)
-    return Finding(
-        category=Category.UNKNOWN,
-        detail=f"status {status!r} is not one fcaudit recognises",
-        recommendation=f"Check {subject} in the Stripe Dashboard; a newer fcaudit may know "
-        f"status {status!r}.",
-        **base,
-    )
+    elif numbers and not any(n.get("status") in USABLE_NUMBER for n in numbers):
+        finding = Finding(
+            category=Category.ACCOUNT_NUMBER_UNUSABLE,
+            detail=f"status {status}, but none of its account numbers is transactable or pending",
+            recommendation=f"Payments by {subject} will fail: every account number is "
+            "deactivated or expired. Ask the customer to relink it to get a new number.",
+            **base,
+        )
+    elif status == "active":
+        finding = _active(
+            base, details, subject, now, horizon_days, number_expiry, rules, obj, signals
+        )
+    else:
+        finding = Finding(
+            category=Category.UNKNOWN,
+            detail=f"status {status!r} is not one fcaudit recognises",
+            recommendation=f"Check {subject} in the Stripe Dashboard; a newer fcaudit may "
+            f"know status {status!r}.",
+            **base,
+        )
+    # Most objects have no signal: only then is the finding built a second time.
+    return finding.with_signals(tuple(signals)) if signals else finding
+
+
+def _numbers(value: Any) -> list[Mapping[str, Any]]:
+    if not value or type(value) is not list:
+        return []
+    return [n for n in value if isinstance(n, Mapping)]
+
+
+def _number_signals(
+    numbers: list[Mapping[str, Any]], signals: list[Signal], today: Any, horizon_days: int
+) -> datetime | None:
+    """Signals for the account numbers; returns the date the account runs out of transactable
+    numbers, when every transactable number expires within the horizon (else None)."""
+    if not numbers:
+        return None
+    statuses = [n.get("status") for n in numbers]
+    if not any(s in USABLE_NUMBER for s in statuses):
+        signals.append(
+            Signal(
+                SignalCode.ACCOUNT_NUMBER_UNUSABLE,
+                f"no transactable or pending account number ({', '.join(map(str, statuses))})",
+            )
+        )
+        return None
+    if "pending" in statuses:
+        signals.append(Signal(SignalCode.ACCOUNT_NUMBER_PENDING, "an account number is pending"))
+    expiries: list[datetime | None] = []
+    for n in numbers:
+        if n.get("status") != "transactable":
+            continue
+        when = _timestamp(n.get("expected_expiry_date"))
+        expiries.append(when)
+        if when is not None and _days(when, today) <= horizon_days:
+            kind = _str(n.get("identifier_type")) or "account number"
+            signals.append(
+                Signal(
+                    SignalCode.ACCOUNT_NUMBER_EXPIRING,
+                    f"the {kind.replace('_', ' ')} expires on {when.date().isoformat()}",
+                    when,
+                )
+            )
+    if not expiries or any(e is None for e in expiries):
+        return None  # a number without an expiry keeps the account transactable
+    last = max(e for e in expiries if e is not None)
+    return last if _days(last, today) <= horizon_days else None
 
 
 def _subject(kind: str, base: Mapping[str, Any], n_accounts: int) -> str:
@@ -157,22 +280,29 @@ def _inactive(
     subject: str,
     kind: str,
     stripe_version: str | None,
+    request_id: str | None,
 ) -> Finding:
     inactive = details.get("inactive")
     if not isinstance(inactive, Mapping) or not inactive:
         if stripe_version and not is_preview(stripe_version):
-            why = (
-                f"status_details.inactive is absent: API version {stripe_version} does not "
-                "expose it (preview versions only)"
+            return Finding(
+                category=Category.INACTIVE_UNKNOWN,
+                detail=f"status_details.inactive is absent: API version {stripe_version} "
+                "does not expose it (preview versions only)",
+                recommendation=f"Re-check {subject} with a preview API version "
+                f"(--stripe-version {DEFAULT_PREVIEW_VERSION}) to learn whether a relink "
+                "can repair it.",
+                **base,
             )
-        else:
-            why = "status_details.inactive is absent or empty, so Stripe did not say why"
+        # Fetched with a preview version and still no reason: another version won't help.
+        quote = f", quoting request {request_id}" if request_id else ""
+        told = "a preview API version" if stripe_version else "the object as given"
         return Finding(
             category=Category.INACTIVE_UNKNOWN,
-            detail=why,
-            recommendation=f"Re-check {subject} with a preview API version "
-            f"(--stripe-version {DEFAULT_PREVIEW_VERSION}) to learn whether a relink can "
-            "repair it.",
+            detail=f"status_details.inactive is absent or empty in {told}, so Stripe did "
+            "not say why",
+            recommendation=f"Check {subject} in the Stripe Dashboard, or ask Stripe support "
+            f"why it is inactive{quote}.",
             **base,
         )
     action = _str(inactive.get("action"))
@@ -183,18 +313,18 @@ def _inactive(
             category=Category.RELINK_REQUIRED,
             cause=cause,
             action=action,
-            recommendation=f"Ask the customer to relink {subject} (hosted relink from the "
-            "Dashboard, or a Session with relink_options).",
+            # An authorization is itself what gets relinked.
+            recommendation=relink_advice(
+                subject, base["authorization"] if kind == ACCOUNT_OBJECT else base["id"], None
+            ),
             **base,
         )
     if action == "none":
-        because = f" (cause {cause})" if cause else ""
         return Finding(
             category=Category.INACTIVE_UNREPAIRABLE,
             cause=cause,
             action=action,
-            recommendation=f"Relinking cannot repair {subject}{because}; ask the customer "
-            "to link a different account.",
+            recommendation=_no_action_advice(subject, cause),
             **base,
         )
     return Finding(
@@ -208,70 +338,179 @@ def _inactive(
     )
 
 
+def relink_advice_for(finding: Finding, repairs: int) -> str:
+    """The relink advice of an account finding, now that the scan knows how many scanned
+    accounts its authorization's relink repairs."""
+    base = {"institution_name": finding.institution_name, "last4": finding.last4}
+    return relink_advice(_subject(finding.object, base, 0), finding.authorization, repairs)
+
+
+def relink_advice(subject: str, authorization: str | None, repairs: int | None) -> str:
+    """What to do for relink_required: the authorization to relink, and (once a scan has
+    seen every account) how many of its scanned accounts that one relink repairs."""
+    if authorization is None:
+        return (
+            f"Ask the customer to relink {subject} (hosted relink from the Dashboard, or a "
+            "Session with relink_options)."
+        )
+    repaired = f": one relink repairs {plural(repairs, 'scanned account')}" if repairs else ""
+    return (
+        f"Ask the customer to relink authorization {authorization} ({subject}){repaired} "
+        f"(hosted relink from the Dashboard, or a Session with "
+        f"relink_options[authorization]={authorization})."
+    )
+
+
+def _no_action_advice(subject: str, cause: str | None) -> str:
+    """`inactive.action: none` means "no action recommended at this time", which is not
+    always "unrepairable": the advice follows the cause (preview spec descriptions)."""
+    if cause in GONE_CAUSES:
+        return (
+            f"{subject[0].upper()}{subject[1:]} cannot be repaired ({cause}); ask the "
+            "customer to link a different account."
+        )
+    if cause == "access_denied":
+        return (
+            f"The bank denied Stripe access to {subject}: the customer must permit it again "
+            "at their bank (online banking portal, or by contacting the bank). The account "
+            "can then come back by itself (financial_connections.account.reactivated)."
+        )
+    because = f" (cause {cause})" if cause else ""
+    return (
+        f"No action is recommended now for {subject}{because}: watch for it to come back "
+        "(financial_connections.account.reactivated), and if it stays inactive, ask the "
+        "customer to link a different account."
+    )
+
+
 def _active(
     base: dict[str, Any],
     details: Mapping[str, Any],
     subject: str,
     now: datetime,
     horizon_days: int,
+    number_expiry: datetime | None,
+    rules: Ruleset | None,
+    obj: Mapping[str, Any],
+    signals: list[Signal],
 ) -> Finding:
     active = _dict(details.get("active"))
     raw_date = active.get("expected_deactivation_date")
-    when = _timestamp(raw_date)
+    stripe_date = _timestamp(raw_date)
     cause = _str(active.get("cause")) if base["object"] == ACCOUNT_OBJECT else None
     action = _str(active.get("action"))
-    dated: dict[str, Any] = {}
-    if when is not None:
-        dated = {
-            "expected_deactivation_date": when,
-            "days_until_deactivation": (when.date() - now.astimezone(UTC).date()).days,
-            "cause": cause,
-            "action": action,
-        }
-    elif active:
-        dated = {"cause": cause, "action": action}
-    detail = None
-    if raw_date is not None and when is None:
-        detail = f"unreadable status_details.active.expected_deactivation_date {raw_date!r}"
-
-    # The horizon counts calendar days (UTC), like days_until_deactivation: a date 30 days
-    # out is expiring with --expiring-within 30 whatever its time of day.
-    if when is None or dated["days_until_deactivation"] > horizon_days:
-        later = f"; expected to go inactive on {when.date().isoformat()}" if when else ""
+    if active:
+        base = {**base, "cause": cause, "action": action}
+    if raw_date is not None and stripe_date is None:
+        return Finding(
+            category=Category.UNKNOWN,
+            detail=f"unreadable status_details.active.expected_deactivation_date {raw_date!r}",
+            recommendation=f"Check {subject} in the Stripe Dashboard: Stripe sent an "
+            "expected deactivation date fcaudit cannot read, so it may break soon.",
+            **base,
+        )
+    today = now.astimezone(UTC).date()
+    # The earliest date Stripe gives: its own, or the last transactable number's expiry.
+    when, source, why = stripe_date, "stripe", "status"
+    if number_expiry is not None and (when is None or number_expiry < when):
+        when, why = number_expiry, "number"
+    rule = None
+    if when is None and rules is not None and base["object"] == ACCOUNT_OBJECT:
+        when, rule = _predict(rules, obj, signals, today)
+        source = f"rule:{rule.id}" if rule else source
+    if when is None:
+        return Finding(category=Category.ACTIVE, recommendation="No action needed now.", **base)
+    days = _days(when, today)
+    dated = {
+        **base,
+        "expected_deactivation_date": when,
+        "days_until_deactivation": days,
+        "expected_deactivation_source": source,
+    }
+    day = when.date().isoformat()
+    if days > horizon_days:
         return Finding(
             category=Category.ACTIVE,
-            detail=detail,
-            recommendation=f"No action needed now{later}.",
-            **base,
+            recommendation=f"No action needed now; expected to go inactive on {day}.",
             **dated,
         )
-    day = when.date().isoformat()
-    days = dated["days_until_deactivation"]
-    if when <= now:
+    within = f"in {plural(days, 'day')}"
+    if rule is not None:
+        advice = (
+            f"Predicted by rule {rule.id} ({rule.description.rstrip('.')}): {subject} is "
+            f"expected to go inactive on {day} ({within}); Stripe has not announced a date. "
+            "Ask the customer to relink before then."
+        )
+        return Finding(category=Category.EXPIRING, recommendation=advice, **dated)
+    if why == "number":
+        return Finding(
+            category=Category.EXPIRING,
+            detail=f"the account number expires on {day}; no other transactable number outlives it",
+            recommendation=f"The account number of {subject} expires on {day} ({within}): "
+            "ask the customer to relink before then to get a new number.",
+            **dated,
+        )
+    if days < 0:
         advice = (
             f"Expected to go inactive on {day}, which has passed: ask the customer to relink "
             f"{subject} now."
         )
     elif action == "relink_required":
         advice = (
-            f"Ask the customer to relink {subject} before {day} (in {plural(days, 'day')}); "
-            "relinking now keeps it working."
+            f"Ask the customer to relink {subject} before {day} ({within}); relinking now "
+            "keeps it working."
         )
     elif action == "none":
         advice = (
             f"{subject[0].upper()}{subject[1:]} is expected to go inactive on {day} "
-            f"(in {plural(days, 'day')}); relinking does not help yet, so warn the customer and "
-            "re-check closer to the date."
+            f"({within}); relinking does not help yet, so warn the customer and re-check "
+            "closer to the date."
         )
     else:
         advice = (
             f"{subject[0].upper()}{subject[1:]} is expected to go inactive on {day} "
-            f"(in {plural(days, 'day')}); unrecognised action {action!r}: check the Dashboard."
+            f"({within}); unrecognised action {action!r}: check the Dashboard."
         )
-    return Finding(
-        category=Category.EXPIRING,
-        detail=detail,
-        recommendation=advice,
-        **base,
-        **dated,
+    return Finding(category=Category.EXPIRING, recommendation=advice, **dated)
+
+
+def _predict(
+    rules: Ruleset, obj: Mapping[str, Any], signals: list[Signal], today: Any
+) -> tuple[datetime | None, Any]:
+    """The earliest date a matching rule predicts that is today or later, and its rule;
+    every prediction also becomes a signal (passed dates only a signal)."""
+    created = _timestamp(obj.get("created"))
+    if created is None:
+        return None, None
+    predictions = rules.predict(
+        _id_of(obj.get("institution")), _str(obj.get("institution_name")), created
     )
+    best: tuple[datetime | None, Any] = (None, None)
+    for p in predictions:
+        if p.date is None:
+            signals.append(
+                Signal(
+                    SignalCode.PREDICTED_DEACTIVATION,
+                    f"rule {p.rule.id}: affected on a rolling basis, date unknown",
+                )
+            )
+        elif _days(p.date, today) < 0:
+            signals.append(
+                Signal(
+                    SignalCode.PREDICTED_DATE_PASSED,
+                    f"rule {p.rule.id} predicted {p.date.date().isoformat()}, but Stripe "
+                    "still reports the account active",
+                    p.date,
+                )
+            )
+        else:
+            signals.append(
+                Signal(
+                    SignalCode.PREDICTED_DEACTIVATION,
+                    f"rule {p.rule.id}: predicted to go inactive on {p.date.date().isoformat()}",
+                    p.date,
+                )
+            )
+            if best[0] is None or p.date < best[0]:
+                best = (p.date, p.rule)
+    return best

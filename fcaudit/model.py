@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NewType
 
 from fcaudit.errors import InputError
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 # Reports fcaudit can read back (a baseline, a diff): the same major version.
 READABLE_SCHEMA_MAJOR = "1"
 
@@ -45,6 +45,7 @@ class Category(StrEnum):
     RELINK_REQUIRED = "relink_required"
     INACTIVE_UNREPAIRABLE = "inactive_unrepairable"
     INACTIVE_UNKNOWN = "inactive_unknown"
+    ACCOUNT_NUMBER_UNUSABLE = "account_number_unusable"
     EXPIRING = "expiring"
     DISCONNECTED = "disconnected"
     UNKNOWN = "unknown"
@@ -53,6 +54,35 @@ class Category(StrEnum):
 
 # Lower is more urgent: broken now, then about to break. Tables and findings[] sort by it.
 SEVERITY: dict[Category, int] = {c: i for i, c in enumerate(Category)}
+
+
+class SignalCode(StrEnum):
+    """Everything else worth knowing about an object; the strings are part of the contract.
+    Signals never change the category (the category says what to do first)."""
+
+    ACCOUNT_NUMBER_EXPIRING = "account_number_expiring"
+    ACCOUNT_NUMBER_UNUSABLE = "account_number_unusable"
+    ACCOUNT_NUMBER_PENDING = "account_number_pending"
+    BALANCE_REFRESH_FAILED = "balance_refresh_failed"
+    OWNERSHIP_REFRESH_FAILED = "ownership_refresh_failed"
+    TRANSACTION_REFRESH_FAILED = "transaction_refresh_failed"
+    INFERRED_BALANCES_REFRESH_FAILED = "inferred_balances_refresh_failed"
+    PREDICTED_DEACTIVATION = "predicted_deactivation"
+    PREDICTED_DATE_PASSED = "predicted_date_passed"
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    code: SignalCode
+    detail: str
+    date: datetime | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "code": str(self.code),
+            "detail": self.detail,
+            "date": iso(self.date) if self.date is not None else None,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +108,25 @@ class Finding:
     detail: str | None = None
     # For authorizations: the scanned accounts this authorization covers.
     accounts: tuple[str, ...] = field(default=())
+    signals: tuple[Signal, ...] = field(default=())
+    # Where expected_deactivation_date came from: "stripe", "rule:<id>", or None.
+    expected_deactivation_source: str | None = None
+    # For a snapshot taken from an Event (classify of event streams).
+    event_type: str | None = None
+    event_created: datetime | None = None
+    # The event's id: orders snapshots of equal `created`; not part of the report.
+    event_id: str | None = field(default=None, compare=False, repr=False)
+    # The Stripe Dashboard page of the holder (where a hosted relink is started).
+    dashboard_url: str | None = None
     # The object as fetched, kept only for detail views; never serialized.
     raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def severity(self) -> int:
         return SEVERITY[self.category]
+
+    def with_signals(self, signals: tuple[Signal, ...]) -> Finding:
+        return replace(self, signals=signals)
 
     def sort_key(self) -> tuple[int, float, str]:
         """Severity first, then soonest expected deactivation, then id: deterministic."""
@@ -119,7 +162,21 @@ class Finding:
             "accounts": list(self.accounts) if self.object == AUTHORIZATION_OBJECT else None,
             "detail": self.detail,
             "recommendation": self.recommendation,
+            "signals": [s.to_record() for s in self.signals],
+            "expected_deactivation_source": self.expected_deactivation_source,
+            "event_type": self.event_type,
+            "event_created": iso(self.event_created) if self.event_created else None,
+            "dashboard_url": self.dashboard_url,
         }
+
+    @property
+    def deadline(self) -> datetime | None:
+        """The soonest date something breaks: the expected deactivation (which already
+        includes an account number's expiry), else the earliest dated signal."""
+        if self.expected_deactivation_date is not None:
+            return self.expected_deactivation_date
+        dates = [s.date for s in self.signals if s.code is SignalCode.ACCOUNT_NUMBER_EXPIRING]
+        return min((d for d in dates if d is not None), default=None)
 
 
 def from_record(record: Mapping[str, Any]) -> Finding:
@@ -130,6 +187,7 @@ def from_record(record: Mapping[str, Any]) -> Finding:
     holder = record.get("account_holder") or {}
     edd = record.get("expected_deactivation_date")
     accounts = record.get("accounts")
+    created = record.get("event_created")
     return Finding(
         id=str(record["id"]),
         object=str(record["object"]),
@@ -149,6 +207,20 @@ def from_record(record: Mapping[str, Any]) -> Finding:
         livemode=record.get("livemode"),
         detail=record.get("detail"),
         accounts=tuple(accounts) if isinstance(accounts, list) else (),
+        signals=tuple(_signal(s) for s in record.get("signals") or ()),
+        expected_deactivation_source=record.get("expected_deactivation_source"),
+        event_type=record.get("event_type"),
+        event_created=parse_iso(created) if isinstance(created, str) else None,
+        dashboard_url=record.get("dashboard_url"),
+    )
+
+
+def _signal(record: Mapping[str, Any]) -> Signal:
+    when = record.get("date")
+    return Signal(
+        SignalCode(record["code"]),
+        str(record.get("detail") or ""),
+        parse_iso(when) if isinstance(when, str) else None,
     )
 
 
@@ -182,6 +254,110 @@ class EventRef:
         return (when, self.id or "")
 
 
+# -- the Stripe Dashboard --------------------------------------------------------------------
+
+DASHBOARD = "https://dashboard.stripe.com"
+
+
+def dashboard_url(
+    holder_type: str | None,
+    holder: str | None,
+    *,
+    livemode: bool | None,
+    stripe_account: str | None,
+) -> str | None:
+    """The Dashboard page of an account holder, where a hosted relink is started.
+
+    Patterns (the Dashboard's own, not part of Stripe's API reference): a customer is
+    /customers/<id> (Accounts v2 customers too: /customers/<acct_id>), a connected account
+    /connect/accounts/<id>; test-mode objects add /test, and a connected account's own objects
+    (--stripe-account) are prefixed with /<acct_id>."""
+    if not holder:
+        return None
+    prefix = DASHBOARD + (f"/{stripe_account}" if stripe_account else "")
+    prefix += "" if livemode else "/test"
+    if holder_type == "account" or (holder_type is None and holder.startswith("acct_")):
+        return f"{prefix}/connect/accounts/{holder}"
+    return f"{prefix}/customers/{holder}"
+
+
+# -- grouping -----------------------------------------------------------------------------
+
+
+class GroupBy(StrEnum):
+    """What `--group-by` collects findings under (the table defaults to customer)."""
+
+    CUSTOMER = "customer"
+    AUTHORIZATION = "authorization"
+    INSTITUTION = "institution"
+    NONE = "none"
+
+
+NO_HOLDER = "(no holder)"
+NO_AUTHORIZATION = "(no authorization)"
+NO_INSTITUTION = "(unknown institution)"
+
+
+def group_key(finding: Finding, by: GroupBy) -> str | None:
+    """The group a finding belongs to; None with --group-by none."""
+    if by is GroupBy.CUSTOMER:
+        return finding.account_holder or NO_HOLDER
+    if by is GroupBy.AUTHORIZATION:
+        if finding.object == AUTHORIZATION_OBJECT:
+            return finding.id
+        return finding.authorization or NO_AUTHORIZATION
+    if by is GroupBy.INSTITUTION:
+        return finding.institution_name or NO_INSTITUTION
+    return None
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A customer's name and email (--contact only: personal data)."""
+
+    name: str | None
+    email: str | None
+
+
+@dataclass(frozen=True)
+class Group:
+    """The findings under one key, for a worklist: whom to contact, about what, by when."""
+
+    key: str
+    by: GroupBy
+    holder_type: str | None  # customer / account, when grouped by customer
+    worst: Category
+    deadline: datetime | None  # the soonest expected deactivation or number expiry
+    accounts: int
+    finding_ids: tuple[str, ...]
+    authorizations: tuple[str, ...]
+    # Authorizations whose one relink repairs several of this group's accounts.
+    relink_authorizations: tuple[str, ...]
+    dashboard_url: str | None = None
+    contact: Contact | None = None
+
+    def sort_key(self) -> tuple[int, float, str]:
+        when = self.deadline.timestamp() if self.deadline is not None else float("inf")
+        return (SEVERITY[self.worst], when, self.key)
+
+    def to_record(self) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "key": self.key,
+            "by": str(self.by),
+            "holder_type": self.holder_type,
+            "worst_category": str(self.worst),
+            "deadline": iso(self.deadline) if self.deadline is not None else None,
+            "accounts": self.accounts,
+            "finding_ids": list(self.finding_ids),
+            "authorizations": list(self.authorizations),
+            "relink_authorizations": list(self.relink_authorizations),
+            "dashboard_url": self.dashboard_url,
+        }
+        if self.contact is not None:
+            record["contact"] = {"name": self.contact.name, "email": self.contact.email}
+        return record
+
+
 # -- scopes and the run's outcome ---------------------------------------------------------
 
 
@@ -190,6 +366,7 @@ class ScopeType(StrEnum):
     of work that can fail on its own (singular, in `errors[].scope.type`)."""
 
     CUSTOMER = "customer"
+    CUSTOMER_ACCOUNT = "customer_account"  # Accounts v2: a customer represented by an Account
     ACCOUNT_HOLDER = "account_holder"
     SESSION = "session"
     ACCOUNT = "account"
@@ -256,8 +433,18 @@ class ScanResult:
     interrupted: bool = False
     counts: Counter[Category] = field(default_factory=Counter)
     by_institution: Counter[str] = field(default_factory=Counter)
+    by_signal: Counter[SignalCode] = field(default_factory=Counter)
     accounts: int = 0
     authorizations: int = 0
+    events_skipped: int = 0  # events whose object is not an FC account or authorization
+    by_object: dict[str, Counter[Category]] = field(default_factory=dict)
+    holders_affected: set[str] = field(default_factory=set)  # with a non-active finding
+    group_by: GroupBy = GroupBy.CUSTOMER
+    groups: list[Group] = field(default_factory=list)  # set by the grouping stage
+    matched: int = 0  # findings matching --fail-on (categories or signals)
+    exit_code: int | None = None  # the run's exit code, once decided
+    contact: bool = False  # groups carry customers' names and emails
+    contacts: dict[str, Contact] = field(default_factory=dict)  # by customer id
 
     @property
     def complete(self) -> bool:
@@ -272,6 +459,12 @@ class ScanResult:
             self.accounts += 1
         if finding.category is not Category.ACTIVE:
             self.by_institution[finding.institution_name or "(unknown)"] += 1
+        for code in {s.code for s in finding.signals}:
+            self.by_signal[code] += 1
+        kind = "authorization" if finding.object == AUTHORIZATION_OBJECT else "account"
+        self.by_object.setdefault(kind, Counter())[finding.category] += 1
+        if finding.category is not Category.ACTIVE and finding.account_holder:
+            self.holders_affected.add(finding.account_holder)
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -333,7 +526,22 @@ class ReportMeta:
                 "authorizations": result.authorizations,
                 "by_category": by_category,
                 "by_institution": dict(sorted(result.by_institution.items())),
+                # Findings with each signal (a finding counts once per code).
+                "by_signal": {str(c): result.by_signal.get(c, 0) for c in SignalCode},
+                "events_skipped": result.events_skipped,
+                # Holders (customers or connected accounts) with a finding that is not active.
+                "customers_affected": len(result.holders_affected),
+                "by_object": {
+                    kind: {
+                        str(c): result.by_object.get(kind, Counter()).get(c, 0) for c in Category
+                    }
+                    for kind in ("account", "authorization")
+                },
+                "result": {"exit_code": result.exit_code, "matched": result.matched},
             },
+            "group_by": str(result.group_by),
+            "contains_contact_details": result.contact,
+            "groups": [g.to_record() for g in result.groups],
             "errors": [e.to_record() for e in result.errors],
             "stats": dict(self.stats),
         }

@@ -26,9 +26,16 @@ class FileSource:
         self._name = name
 
     def run(self, emit: Emit) -> SourceOutcome:
-        for item in read_items(self._stream, self._name):
-            emit(Observed(item.obj, item.where, item.stripe_version))
-        return SourceOutcome()
+        outcome = SourceOutcome()
+        try:
+            for item in read_items(self._stream, self._name):
+                if item.foreign:  # e.g. financial_connections.session.updated
+                    outcome.events_skipped += 1
+                    continue
+                emit(Observed(item.obj, item.where, item.stripe_version, event=item.event))
+        except KeyboardInterrupt:
+            outcome.interrupted = True  # what was classified is still written
+        return outcome
 
     def rejected(self, item: Observed, error: NotClassifiable) -> ScopeError:
         # The user gave this file: an object fcaudit can't classify is an input error.

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 from fcaudit.errors import UsageError
-from fcaudit.model import Category
+from fcaudit.model import Category, GroupBy, SignalCode
 from fcaudit.stripe_api import is_loopback
 from fcaudit.text import safe
 
@@ -98,12 +98,17 @@ class ReportOptions:
 
     fmt: str
     output: str | None
-    fail_on: frozenset[Category]
+    fail_on: frozenset[Category | SignalCode]
     as_of: str | None
     horizon_days: int
     show_active: bool
     quiet: bool
     color: bool | None
+    rules_file: str | None = None
+    no_rules: bool = False
+    group_by: GroupBy = GroupBy.CUSTOMER
+    metrics: str | None = None  # --metrics FILE: Prometheus textfile beside the main output
+    pager: bool | None = None  # --pager/--no-pager; None: when stdout is a terminal
 
 
 def resolve_key(key: str | None) -> str:

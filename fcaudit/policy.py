@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from fcaudit.errors import ExitCode, UsageError
-from fcaudit.model import Category
+from fcaudit.model import Category, SignalCode
 
-DEFAULT_FAIL_ON = "relink_required,inactive_unrepairable,inactive_unknown,expiring"
+DEFAULT_FAIL_ON = (
+    "relink_required,inactive_unrepairable,inactive_unknown,account_number_unusable,expiring"
+)
+
+FailOn = Category | SignalCode
 
 
-def parse_fail_on(text: str) -> frozenset[Category]:
-    """`relink_required,expiring` -> those categories; `any` -> every non-active; `none` -> {}."""
+def parse_fail_on(text: str) -> frozenset[FailOn]:
+    """`relink_required,expiring` -> those categories; signal codes are accepted too (a run
+    fails when any finding carries one); `any` -> every non-active category; `none` -> {}."""
     words = [w.strip().lower() for w in text.split(",") if w.strip()]
     if not words:
         raise UsageError("--fail-on is empty. Tip: give categories, 'any' or 'none'.")
@@ -19,20 +24,27 @@ def parse_fail_on(text: str) -> frozenset[Category]:
         return frozenset()
     if words == ["any"]:
         return frozenset(c for c in Category if c is not Category.ACTIVE)
-    valid = {str(c) for c in Category}
-    bad = [w for w in words if w not in valid]
-    if bad:
-        raise UsageError(
-            f"--fail-on: unknown category {bad[0]!r}. Tip: use a comma list of "
-            f"{', '.join(sorted(valid))}, or 'any' or 'none'."
-        )
-    return frozenset(Category(w) for w in words)
+    chosen: set[FailOn] = set()
+    for word in words:
+        # account_number_unusable is both a category and a signal: the category is meant.
+        if word in Category.__members__.values():
+            chosen.add(Category(word))
+        elif word in SignalCode.__members__.values():
+            chosen.add(SignalCode(word))
+        else:
+            names = ", ".join(sorted({*map(str, Category), *map(str, SignalCode)}))
+            raise UsageError(
+                f"--fail-on: unknown category or signal {word!r}. Tip: use a comma list of "
+                f"{names}, or 'any' or 'none'."
+            )
+    return frozenset(chosen)
 
 
 def exit_code(
     counts: Mapping[Category, int],
-    fail_on: Iterable[Category],
+    fail_on: Iterable[FailOn],
     *,
+    by_signal: Mapping[SignalCode, int] | None = None,
     incomplete: bool = False,
     interrupted: bool = False,
 ) -> ExitCode:
@@ -45,6 +57,9 @@ def exit_code(
         return ExitCode.INTERRUPTED
     if incomplete:
         return ExitCode.INCOMPLETE
-    if any(counts.get(c, 0) for c in fail_on):
-        return ExitCode.FINDINGS
+    signals = by_signal or {}
+    for item in fail_on:
+        hits = counts.get(item, 0) if isinstance(item, Category) else signals.get(item, 0)
+        if hits:
+            return ExitCode.FINDINGS
     return ExitCode.OK

@@ -18,24 +18,33 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fcaudit.app import AppContext
 from fcaudit.classify import NotClassifiable, classify
 from fcaudit.errors import ExitCode
 from fcaudit.model import (
+    Category,
+    Contact,
     EventRef,
     Finding,
+    GroupBy,
     ReportMeta,
     ScanResult,
     ScopeError,
+    SignalCode,
+    dashboard_url,
     plural,
     summary_text,
 )
 from fcaudit.output import OutputTarget
 from fcaudit.policy import exit_code
 from fcaudit.render import OutputFormat, RenderOptions, get_renderer, resolve_format
+from fcaudit.stages import Grouping, LatestSnapshot, RelinkCount, Tally
 from fcaudit.text import safe
+
+if TYPE_CHECKING:
+    from fcaudit.rules import Ruleset
 
 # A fleet-wide outage must not flood stderr; the report's errors[] has them all.
 MAX_ERRORS_SHOWN = 20
@@ -61,6 +70,8 @@ Emit = Callable[[Observed], None]
 class SourceOutcome:
     errors: list[ScopeError] = field(default_factory=list)
     interrupted: bool = False
+    events_skipped: int = 0  # events whose object is not an FC account or authorization
+    contacts: dict[str, Contact] = field(default_factory=dict)  # --contact: by customer id
 
 
 class Source(Protocol):
@@ -87,20 +98,6 @@ class Stage(Protocol):
     def finish(self, result: ScanResult) -> Iterable[Finding]: ...
 
 
-class Tally:
-    """The summary counters: by category, object type and institution."""
-
-    def __init__(self, result: ScanResult) -> None:
-        self._result = result
-
-    def finding(self, finding: Finding) -> Iterable[Finding]:
-        self._result.count(finding)
-        return (finding,)
-
-    def finish(self, result: ScanResult) -> Iterable[Finding]:
-        return ()
-
-
 @dataclass(frozen=True)
 class SinkSpec:
     """One output of a run: a format and a path (None or '-' for stdout)."""
@@ -121,7 +118,11 @@ class Plan:
     sinks: Sequence[SinkSpec]
     render: RenderOptions
     keep_raw: bool = False  # detail views show every field of the object
-    stages: Sequence[Stage] = ()
+    rules: Ruleset | None = None  # institution rules (None: --no-rules)
+    events: bool = False  # the input may hold Events: report each object once (latest)
+    group_by: GroupBy = GroupBy.CUSTOMER
+    stripe_account: str | None = None  # --stripe-account: Dashboard links point into it
+    contact: bool = False  # --contact: groups carry customers' names and emails
 
 
 class _Sink:
@@ -143,7 +144,14 @@ class Pipeline:
         self.app = app
         self.plan = plan
         self.result = ScanResult()
-        self._stages: list[Stage] = [*plan.stages, Tally(self.result)]
+        # Order matters: the latest snapshot must be chosen before relink counts are made.
+        self._stages: list[Stage] = [
+            *([LatestSnapshot()] if plan.events else []),
+            RelinkCount(),
+            Grouping(plan.group_by),
+            Tally(self.result),
+        ]
+        self.result.contact = plan.contact
         self._lock = threading.Lock()
         self._sinks: list[_Sink] = []
         self._source: Source | None = None
@@ -159,6 +167,8 @@ class Pipeline:
                 horizon_days=self.plan.horizon_days,
                 stripe_version=item.stripe_version,
                 accounts=item.accounts,
+                rules=self.plan.rules,
+                request_id=item.request_id,
             )
         except NotClassifiable as err:
             assert self._source is not None
@@ -166,6 +176,19 @@ class Pipeline:
             with self._lock:
                 self.result.errors.append(entry)
             return
+        url = dashboard_url(
+            finding.account_holder_type,
+            finding.account_holder,
+            livemode=finding.livemode,
+            stripe_account=self.plan.stripe_account,
+        )
+        if url is not None:
+            finding = dataclasses.replace(finding, dashboard_url=url)
+        if item.event is not None:
+            event = item.event
+            finding = dataclasses.replace(
+                finding, event_type=event.type, event_created=event.created, event_id=event.id
+            )
         if item.note:
             detail = f"{finding.detail}; {item.note}" if finding.detail else item.note
             finding = dataclasses.replace(finding, detail=detail)
@@ -204,6 +227,8 @@ class Pipeline:
             with self._lock:
                 self.result.interrupted = self.result.interrupted or outcome.interrupted
                 self.result.errors.extend(outcome.errors)
+                self.result.events_skipped += outcome.events_skipped
+                self.result.contacts.update(outcome.contacts)
                 # Completion order varies run to run; a stable order keeps reports diffable.
                 self.result.errors.sort(
                     key=lambda e: (str(e.scope.type), e.scope.id or "", e.message)
@@ -212,15 +237,29 @@ class Pipeline:
                 for i, stage in enumerate(self._stages):
                     for f in stage.finish(self.result):
                         self._through(f, i + 1)
+                code = self._decide()
                 meta = self._meta(source)
                 self._commit(meta)
         self._report_on_stderr()
-        return exit_code(
-            self.result.counts,
-            self.plan.fail_on,
-            incomplete=bool(self.result.errors),
-            interrupted=self.result.interrupted,
+        return code
+
+    def _decide(self) -> ExitCode:
+        """The exit code, decided before the report is written so the report can say it."""
+        result = self.result
+        categories = {c for c in self.plan.fail_on if isinstance(c, Category)}
+        signals = {c for c in self.plan.fail_on if isinstance(c, SignalCode)}
+        result.matched = sum(n for c, n in result.counts.items() if c in categories) + sum(
+            n for c, n in result.by_signal.items() if c in signals
         )
+        code = exit_code(
+            result.counts,
+            self.plan.fail_on,
+            by_signal=result.by_signal,
+            incomplete=bool(result.errors),
+            interrupted=result.interrupted,
+        )
+        result.exit_code = int(code)
+        return code
 
     # -- the end of the run ----------------------------------------------------------------
 

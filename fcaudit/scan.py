@@ -29,6 +29,8 @@ def account_filter(scope: Scope) -> dict[str, Any]:
         return {"account_holder": {"customer": scope.id}}
     if scope.type is ScopeType.ACCOUNT_HOLDER:
         return {"account_holder": {"account": scope.id}}
+    if scope.type is ScopeType.CUSTOMER_ACCOUNT:
+        return {"account_holder": {"customer_account": scope.id}}
     if scope.type is ScopeType.SESSION:
         return {"session": scope.id}
     raise ValueError(f"scope {scope.type} has no account filter")

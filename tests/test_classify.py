@@ -128,13 +128,24 @@ def test_active_with_a_later_date_still_reports_it() -> None:
     assert f.expected_deactivation_date is not None
 
 
-def test_unreadable_date_is_tolerated() -> None:
+@pytest.mark.parametrize(
+    "raw", ["soon", "1796083200", True, float("nan"), float("inf"), 10**20, [1], {"a": 1}]
+)
+def test_an_unreadable_stripe_date_is_never_active(raw: object) -> None:
+    obj = account(status="active", status_details={"active": {"expected_deactivation_date": raw}})
+    f = classify(obj, now=NOW)
+    assert f.category == "unknown"
+    assert f.detail is not None and repr(raw) in f.detail
+
+
+def test_an_iso_date_string_is_still_read() -> None:
     obj = account(
-        status="active", status_details={"active": {"expected_deactivation_date": "soon"}}
+        status="active",
+        status_details={"active": {"expected_deactivation_date": "2026-12-01T12:00:00Z"}},
     )
     f = classify(obj, now=NOW)
-    assert f.category == "active"
-    assert f.detail is not None and "soon" in f.detail
+    assert (f.category, f.days_until_deactivation) == ("expiring", 5)
+    assert f.expected_deactivation_source == "stripe"
 
 
 def test_finding_fields() -> None:

@@ -310,13 +310,13 @@ def test_output_file_is_written_atomically(
     stripe_api: responses.RequestsMock, tmp_path: Path
 ) -> None:
     add_accounts(stripe_api, "cus_a", [account()])
-    out = tmp_path / "report.json"
+    out = tmp_path / "report.ndjson"
     out.write_text("old")
     result = run("scan", "--customer", "cus_a", "-o", str(out), "-f", "ndjson")
     assert result.exit_code == 0
     assert result.stdout == ""
     assert json.loads(out.read_text().splitlines()[0])["id"] == "fca_1"
-    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+    assert [p.name for p in tmp_path.iterdir()] == ["report.ndjson"]
 
 
 def test_output_to_missing_directory_is_a_usage_error(
@@ -406,7 +406,7 @@ def test_no_color_means_no_escape_codes(stripe_api: responses.RequestsMock) -> N
         (["scan", "--customer", "cus_1", "--session", "fcsess_1"], "conflict"),
         (["scan", "--account-holder", "cus_1"], "connected account id"),
         (["scan", "--as-of", "yesterday"], "--as-of"),
-        (["scan", "--fail-on", "broken"], "unknown category 'broken'"),
+        (["scan", "--fail-on", "broken"], "unknown category or signal 'broken'"),
         (["scan", "--format", "xml"], "'xml' is not one of"),
         (["scan", "--stripe-account", "cus_1"], "connected account id"),
         (["scan", "--api-base", "ftp://x"], "not an http(s) URL"),

@@ -8,7 +8,8 @@ from pathlib import Path
 import jsonschema
 
 from fcaudit.errors import ExitCode
-from fcaudit.model import Category
+from fcaudit.model import Category, SignalCode
+from fcaudit.rules import default_rules, parse_rules
 from tests.conftest import SCHEMA
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
@@ -36,3 +37,19 @@ def test_schema_is_valid_and_lists_every_category() -> None:
     assert set(SCHEMA["properties"]["summary"]["properties"]["by_category"]["required"]) == {
         str(c) for c in Category
     }
+
+
+def test_signal_table_matches_code() -> None:
+    codes = re.findall(r"^\| `([a-z_]+)` \|", section("Signals"), re.M)
+    assert codes == [str(c) for c in SignalCode]
+    assert SCHEMA["$defs"]["signal_code"]["enum"] == codes
+
+
+def test_the_rules_example_in_the_readme_parses_and_the_shipped_rules_are_listed() -> None:
+    text = section("Institution rules")
+    example = re.search(r"```toml\n(.*?)```", text, re.S)
+    assert example, "the README shows no rules file"
+    rules = parse_rules(example.group(1), "README example").rules
+    assert [r.id for r in rules] == ["acme-90d"]
+    listed = re.findall(r"^\| `([a-z0-9.-]+)` \|", text, re.M)
+    assert listed == [r.id for r in default_rules().rules]

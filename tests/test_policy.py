@@ -14,6 +14,7 @@ def test_default_fail_on() -> None:
         Category.RELINK_REQUIRED,
         Category.INACTIVE_UNREPAIRABLE,
         Category.INACTIVE_UNKNOWN,
+        Category.ACCOUNT_NUMBER_UNUSABLE,
         Category.EXPIRING,
     }
 

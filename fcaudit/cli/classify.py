@@ -19,8 +19,11 @@ def classify(source: str, report: ReportOptions) -> ExitCode:
     """Classify saved objects offline; no key, no network.
 
     Input: one account or authorization, a Stripe list object, a JSON array, NDJSON (one
-    object per line), or an Event whose data.object is an account or authorization (a saved
-    webhook payload such as financial_connections.account.deactivated). '-' reads stdin.
+    object per line), or Events whose data.object is an account or authorization (saved
+    webhook payloads such as financial_connections.account.deactivated, or a list of
+    events). From events, each object is reported once, as its latest event shows it; events
+    about other objects (financial_connections.session.updated) are skipped and counted.
+    '-' reads stdin.
 
     \b
     Examples:
@@ -35,6 +38,8 @@ def classify(source: str, report: ReportOptions) -> ExitCode:
     if source == "-" and sys.stdin.isatty():
         raise UsageError("no input on stdin. Tip: give a FILE, or pipe JSON into fcaudit.")
     name = "stdin" if source == "-" else source
-    plan = make_plan(app, "classify", {"type": "file", "source": name}, report, flush_each=False)
+    plan = make_plan(
+        app, "classify", {"type": "file", "source": name}, report, flush_each=False, events=True
+    )
     with interruptible(), open_source(source) as stream:
         return Pipeline(app, plan).run(FileSource(stream, name))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -10,12 +11,13 @@ import click
 from fcaudit.app import AppContext
 from fcaudit.errors import ExitCode, UsageError
 from fcaudit.options import ReportOptions, StripeOptions, parse_as_of
-from fcaudit.render import OutputFormat
+from fcaudit.render import EXTENSIONS, WITH_GROUPS, OutputFormat
 from fcaudit.stripe_api import PREVIEW_VERSION, is_preview
 from fcaudit.text import safe
 
 if TYPE_CHECKING:
     from fcaudit.model import Scope
+    from fcaudit.rules import Ruleset
     from fcaudit.runner import Plan
 
 
@@ -41,6 +43,23 @@ def check_output(report: ReportOptions) -> None:
         )
 
 
+def output_format(report: ReportOptions) -> OutputFormat:
+    """--format, or the -o file's extension when --format is not given; both must agree."""
+    fmt = OutputFormat(report.fmt)
+    if report.output is None or report.output == "-":
+        return fmt
+    suffix = os.path.splitext(report.output)[1].lower()
+    by_extension = EXTENSIONS.get(suffix)
+    if fmt is OutputFormat.AUTO:
+        return by_extension or fmt
+    if by_extension is not None and by_extension is not fmt:
+        raise UsageError(
+            f"--format {fmt} does not match the {suffix} extension of -o {safe(report.output)}. "
+            f"Tip: drop --format (the extension picks {by_extension}), or rename the file."
+        )
+    return fmt
+
+
 def make_plan(
     app: AppContext,
     command: str,
@@ -49,26 +68,57 @@ def make_plan(
     *,
     detail: bool = False,
     flush_each: bool = True,
+    events: bool = False,
+    stripe_account: str | None = None,
+    contact: bool = False,
 ) -> Plan:
     from fcaudit.render import RenderOptions
     from fcaudit.runner import Plan, SinkSpec
 
     check_output(report)
+    fmt = output_format(report)
+    if contact and fmt not in WITH_GROUPS and fmt is not OutputFormat.AUTO:
+        raise UsageError(
+            f"--contact adds names and emails to groups, which --format {fmt} does not carry. "
+            "Tip: use --format json, csv, markdown, html or table."
+        )
+    sinks = [SinkSpec(fmt, report.output)]
+    if report.metrics is not None:
+        sinks.append(SinkSpec(OutputFormat.PROMETHEUS, report.metrics))
     return Plan(
+        group_by=report.group_by,
+        stripe_account=stripe_account,
+        contact=contact,
+        rules=load_ruleset(report),
+        events=events,
         command=command,
         scope=scope,
         as_of=parse_as_of(report.as_of, app.clock),
         horizon_days=report.horizon_days,
         fail_on=report.fail_on,
-        sinks=[SinkSpec(OutputFormat(report.fmt), report.output)],
+        sinks=sinks,
         render=RenderOptions(
             detail=detail,
             show_active=report.show_active,
             color=report.color,
             flush_each=flush_each,
+            group_by=report.group_by,
+            pager=app.out.isatty() if report.pager is None else report.pager,
         ),
         keep_raw=detail,
     )
+
+
+def load_ruleset(report: ReportOptions) -> Ruleset | None:
+    """The shipped institution rules, plus or overridden by --rules FILE; None with --no-rules."""
+    from fcaudit.rules import default_rules, load_rules
+
+    if report.no_rules:
+        if report.rules_file:
+            raise UsageError("--rules and --no-rules conflict. Tip: use one of them.")
+        return None
+    rules = default_rules()
+    return rules.merged(load_rules(report.rules_file)) if report.rules_file else rules
 
 
 def run_remote(

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from fcaudit.model import GroupBy
 from fcaudit.options import CONCURRENCY_RANGE, ReportOptions, StripeOptions
 from fcaudit.policy import DEFAULT_FAIL_ON, parse_fail_on
 from fcaudit.render import OutputFormat
@@ -135,6 +136,11 @@ def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
             show_active=kw.pop("show_active"),
             quiet=kw.pop("quiet"),
             color=kw.pop("color"),
+            rules_file=kw.pop("rules_file"),
+            no_rules=kw.pop("no_rules"),
+            group_by=GroupBy(kw.pop("group_by").lower()),
+            metrics=kw.pop("metrics"),
+            pager=kw.pop("pager"),
         )
         return f(*args, **kw)
 
@@ -154,14 +160,35 @@ def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
                 "-o",
                 "--output",
                 metavar="FILE",
-                help="Write the report to FILE atomically (a failed run leaves FILE untouched).",
+                help="Write the report to FILE atomically (a failed run leaves FILE untouched). "
+                "Without --format, the extension picks it: .json .ndjson .csv .md .html .prom.",
+            ),
+            click.option(
+                "--group-by",
+                type=click.Choice([str(g) for g in GroupBy], case_sensitive=False),
+                default=str(GroupBy.CUSTOMER),
+                show_default=True,
+                help="Group findings (the table, groups[] in JSON, CSV/Markdown/HTML) by holder, "
+                "authorization or institution.",
+            ),
+            click.option(
+                "--metrics",
+                metavar="FILE",
+                help="Also write Prometheus metrics (node_exporter textfile format) to FILE, "
+                "atomically.",
+            ),
+            click.option(
+                "--pager/--no-pager",
+                default=None,
+                help="Table: page output taller than the terminal through $FCAUDIT_PAGER, "
+                "$PAGER or 'less -R' (default: on a terminal).",
             ),
             click.option(
                 "--fail-on",
                 default=DEFAULT_FAIL_ON,
                 show_default=True,
-                help="Exit 1 when a finding has one of these categories (comma list, 'any' or "
-                "'none').",
+                help="Exit 1 when a finding has one of these categories or signals (comma list, "
+                "'any' or 'none').",
             ),
             click.option(
                 "--as-of",
@@ -176,6 +203,18 @@ def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
                 show_default=True,
                 metavar="DAYS",
                 help="Horizon for 'expiring' (Stripe warns 30 days ahead).",
+            ),
+            click.option(
+                "--rules",
+                "rules_file",
+                metavar="FILE",
+                help="Add institution rules from a TOML file, or replace shipped ones by id "
+                "(README: 'Institution rules').",
+            ),
+            click.option(
+                "--no-rules",
+                is_flag=True,
+                help="Ignore institution rules: only Stripe's own dates count.",
             ),
             click.option("--show-active", is_flag=True, help="Table: list active findings too."),
             click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors."),

@@ -23,7 +23,9 @@ def _retrieve(
     prefix, what = _KINDS[kind]
     checked = unique([check_id(i, prefix, what) for i in ids])
     scope = scope_record(kind, checked, stripe_account=stripe.stripe_account)
-    plan = make_plan(app, str(kind), scope, report, detail=True)
+    plan = make_plan(
+        app, str(kind), scope, report, detail=True, stripe_account=stripe.stripe_account
+    )
     return run_remote(
         app,
         stripe,

@@ -71,6 +71,14 @@ def read_customer_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[s
     "blank lines and '#' comments are skipped ('-' = stdin).",
 )
 @click.option(
+    "--customer-account",
+    "customer_accounts",
+    multiple=True,
+    metavar="acct_...",
+    help="Scan the accounts of this Accounts v2 customer (account_holder[customer_account]; "
+    "repeatable).",
+)
+@click.option(
     "--account-holder",
     "holders",
     multiple=True,
@@ -94,6 +102,7 @@ def read_customer_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[s
 def scan(
     customers: tuple[str, ...],
     customers_from: tuple[IO[str], ...],
+    customer_accounts: tuple[str, ...],
     holders: tuple[str, ...],
     sessions: tuple[str, ...],
     authorizations: bool,
@@ -111,17 +120,22 @@ def scan(
       fcaudit scan --customer cus_123 --customer cus_456 --format json
       cut -d, -f1 customers.csv | fcaudit scan --customers-from - -o report.json
       fcaudit scan --account-holder acct_123 --stripe-account acct_platform
+      fcaudit scan --customer-account acct_1Nv0FG  # an Accounts v2 customer
       fcaudit scan --authorizations --format ndjson | jq 'select(.object|endswith("authorization"))'
       fcaudit scan --fail-on relink_required -q -o /srv/reports/fc.json  # cron
     """
     app = app_for(report)
     customer_ids = read_customer_ids(customers, customers_from)
+    customer_account_ids = unique(
+        [check_id(c, "acct_", "customer account") for c in customer_accounts]
+    )
     holder_ids = unique([check_id(h, "acct_", "connected account") for h in holders])
     session_ids = unique([check_id(s, "fcsess_", "session") for s in sessions])
     given = [
         name
         for name, present in (
             ("--customer/--customers-from", bool(customers or customers_from)),
+            ("--customer-account", bool(customer_account_ids)),
             ("--account-holder", bool(holder_ids)),
             ("--session", bool(session_ids)),
         )
@@ -138,6 +152,7 @@ def scan(
     ids: list[str] | None = None
     for candidate, values in (
         (ScopeType.CUSTOMER, customer_ids),
+        (ScopeType.CUSTOMER_ACCOUNT, customer_account_ids),
         (ScopeType.ACCOUNT_HOLDER, holder_ids),
         (ScopeType.SESSION, session_ids),
     ):
@@ -146,7 +161,7 @@ def scan(
             break
     scopes = [Scope(kind, i) for i in ids] if kind and ids else None
     scope = scope_record(kind, ids, stripe_account=stripe.stripe_account)
-    plan = make_plan(app, "scan", scope, report)
+    plan = make_plan(app, "scan", scope, report, stripe_account=stripe.stripe_account)
     return run_remote(
         app,
         stripe,

@@ -19,6 +19,10 @@ class OutputFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
     NDJSON = "ndjson"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+    HTML = "html"
+    PROMETHEUS = "prometheus"
 
 
 # format -> "module:class"; a test checks that every concrete format has an entry.
@@ -26,7 +30,32 @@ RENDERERS: Mapping[OutputFormat, str] = {
     OutputFormat.TABLE: "fcaudit.render.table:TableRenderer",
     OutputFormat.JSON: "fcaudit.render.json:JsonRenderer",
     OutputFormat.NDJSON: "fcaudit.render.ndjson:NdjsonRenderer",
+    OutputFormat.CSV: "fcaudit.render.csv:CsvRenderer",
+    OutputFormat.MARKDOWN: "fcaudit.render.markdown:MarkdownRenderer",
+    OutputFormat.HTML: "fcaudit.render.html:HtmlRenderer",
+    OutputFormat.PROMETHEUS: "fcaudit.render.prometheus:PrometheusRenderer",
 }
+
+# `-o FILE` picks the format from the extension when --format is not given.
+EXTENSIONS: Mapping[str, OutputFormat] = {
+    ".json": OutputFormat.JSON,
+    ".ndjson": OutputFormat.NDJSON,
+    ".csv": OutputFormat.CSV,
+    ".md": OutputFormat.MARKDOWN,
+    ".html": OutputFormat.HTML,
+    ".prom": OutputFormat.PROMETHEUS,
+}
+
+# Formats that carry groups (and so can carry --contact details).
+WITH_GROUPS = frozenset(
+    {
+        OutputFormat.TABLE,
+        OutputFormat.JSON,
+        OutputFormat.CSV,
+        OutputFormat.MARKDOWN,
+        OutputFormat.HTML,
+    }
+)
 
 
 def resolve_format(fmt: OutputFormat, *, stdout_is_tty: bool, to_file: bool) -> OutputFormat:
@@ -44,7 +73,9 @@ def get_renderer(fmt: OutputFormat, stream: TextIO, options: RenderOptions) -> R
 
 
 __all__ = [
+    "EXTENSIONS",
     "RENDERERS",
+    "WITH_GROUPS",
     "OutputFormat",
     "RenderOptions",
     "Renderer",

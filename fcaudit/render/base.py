@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
-from fcaudit.model import Finding, ReportMeta, ScanResult
+from fcaudit.model import Finding, GroupBy, ReportMeta, ScanResult
 
 
 @dataclass(frozen=True)
@@ -16,6 +18,8 @@ class RenderOptions:
     show_active: bool = False  # table: list active findings too
     color: bool | None = None  # None: on for terminals unless NO_COLOR
     flush_each: bool = True  # ndjson: flush after every line (scans), not for offline files
+    group_by: GroupBy = GroupBy.CUSTOMER  # the table and grouped formats
+    pager: bool = False  # table: page through $FCAUDIT_PAGER/$PAGER when taller than the terminal
 
 
 class Renderer(Protocol):
@@ -24,3 +28,25 @@ class Renderer(Protocol):
     def finding(self, finding: Finding) -> None: ...
 
     def finish(self, result: ScanResult, meta: ReportMeta) -> None: ...
+
+
+WEEKS_AHEAD = 12
+
+
+def upcoming_by_week(
+    findings: Iterable[Finding], as_of: datetime, weeks: int = WEEKS_AHEAD
+) -> list[int]:
+    """Upcoming deactivations per week for the next `weeks` weeks (week 0 starts at as_of's
+    UTC day): every finding with a deadline in that window (an expected deactivation or an
+    account-number expiry), whatever its category. Shared by the table's bar chart and
+    the HTML report's SVG chart."""
+    counts = [0] * weeks
+    today = as_of.astimezone(UTC).date()
+    for f in findings:
+        when = f.deadline
+        if when is None:
+            continue
+        days = (when.astimezone(UTC).date() - today).days
+        if 0 <= days < weeks * 7:
+            counts[days // 7] += 1
+    return counts

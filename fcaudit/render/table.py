@@ -29,6 +29,7 @@ STYLES: dict[Category, str] = {
     Category.EXPIRING: "yellow",
     Category.INACTIVE_UNKNOWN: "magenta",
     Category.INACTIVE_UNREPAIRABLE: "red",
+    Category.ACCOUNT_NUMBER_UNUSABLE: "red",
     Category.DISCONNECTED: "bright_black",
     Category.UNKNOWN: "cyan",
     Category.ACTIVE: "green",
@@ -106,7 +107,7 @@ class TableRenderer:
         table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", expand=False)
         table.add_column("Category", no_wrap=True)
         table.add_column(label, overflow="fold", ratio=3)
-        table.add_column("Cause / action", overflow="fold", ratio=2)
+        table.add_column("Cause / action / +signals", overflow="fold", ratio=2)
         table.add_column("Deactivation", no_wrap=True)
         table.add_column("What to do", overflow="fold", ratio=5)
         return table
@@ -117,12 +118,16 @@ class TableRenderer:
         place.append("\n" + safe(label))
         ids = " · ".join(safe(x) for x in (f.account_holder, f.id) if x)
         place.append("\n" + ids, style="dim")
-        cause_action = "\n".join(safe(x) for x in (f.cause, f.action) if x) or "-"
+        cause_action = Text("\n".join(safe(x) for x in (f.cause, f.action) if x) or "-")
+        for code in dict.fromkeys(s.code for s in f.signals):  # each code once, in order
+            cause_action.append(f"\n+{code}", style="dim")
         when = _deactivation(f).replace(" (", "\n(")
+        if f.expected_deactivation_source and f.expected_deactivation_source != "stripe":
+            when += f"\n{f.expected_deactivation_source}"
         return [
             _t(f.category, style),
             place,
-            Text(cause_action),
+            cause_action,
             Text(when),
             _t(f.recommendation),
         ]
@@ -142,6 +147,9 @@ class TableRenderer:
         table.add_row(_t("what to do"), _t(f.recommendation))
         if f.detail:
             table.add_row(_t("note"), _t(f.detail))
+        for s in f.signals:
+            when = f" ({s.date.date().isoformat()})" if s.date else ""
+            table.add_row(_t(f"signal {s.code}"), _t(f"{s.detail}{when}"))
         rows = [
             ("institution", f.institution_name),
             ("display name", f.display_name),
@@ -153,6 +161,11 @@ class TableRenderer:
             ("authorization", f.authorization),
             ("covers accounts", ", ".join(f.accounts) if f.accounts else None),
             ("expected deactivation", _deactivation(f) or None),
+            ("date source", f.expected_deactivation_source),
+            (
+                "from event",
+                f"{f.event_type} at {iso(f.event_created)}" if f.event_created else None,
+            ),
             ("livemode", f.livemode),
         ]
         for key, value in rows:

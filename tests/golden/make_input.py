@@ -8,8 +8,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from tests.factories import account, authorization, expiring, inactive, ts
+
+
+def _with(obj: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {**obj, **fields}
+
+
+def _number(status: str, days: float | None) -> dict[str, Any]:
+    expiry = ts(days) if days is not None else None
+    return {
+        "identifier_type": "tokenized_account_number",
+        "status": status,
+        "expected_expiry_date": expiry,
+        "supported_networks": ["ach"],
+    }
+
 
 OBJECTS = [
     account("fca_relink", status="inactive", status_details=inactive()),
@@ -23,6 +39,12 @@ OBJECTS = [
     account("fca_gone", status="disconnected", customer=None, authorization=None),
     account("fca_weird", status="suspended_future", institution="Caixa Geral de Depósitos"),
     account("fca_hostile", display_name="[bold red]x[/] \x1b]0;T\x07", institution="<b>Bank\u202e"),
+    _with(account("fca_nonumber", institution="Chase"), account_numbers=[_number("expired", -9)]),
+    _with(account("fca_tan", institution="Chase"), account_numbers=[_number("transactable", 12)]),
+    _with(
+        account("fca_stale", institution="Chase"),
+        balance_refresh={"status": "failed", "last_attempted_at": ts(-1)},
+    ),
     authorization(
         "fcauth_1", status="inactive", status_details={"inactive": {"action": "relink_required"}}
     ),

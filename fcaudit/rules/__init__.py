@@ -1,0 +1,247 @@
+"""Institution rules: deactivations Stripe's guide announces for whole banks, as data.
+
+A rule names the institutions it matches and, per range of link dates (the account's
+`created`), when accounts linked then are predicted to go inactive: a fixed date, a number of
+days after linking, or "rolling" (no date known). Rules only speak where Stripe gives no
+`expected_deactivation_date`: Stripe's own date always wins. The shipped rules are in
+`default.toml`; the format is documented in the README ("Institution rules").
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from importlib import resources
+from typing import Any
+
+from fcaudit.errors import UsageError
+from fcaudit.text import safe
+
+ROLLING = "rolling"
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_RULE_KEYS = {"id", "description", "institution_names", "institution_ids", "source", "written"}
+_WHEN_KEYS = {"linked_from", "linked_until", "deactivates_on", "deactivates_after_days"}
+
+
+def normalise_name(name: str) -> str:
+    """`Bank of America, N.A.` -> `bankofamericana`: case, punctuation and spaces ignored."""
+    return re.sub(r"[^0-9a-z]", "", name.casefold().replace("&", "and"))
+
+
+@dataclass(frozen=True)
+class When:
+    """Accounts linked in [linked_from, linked_until] (UTC days, either open) deactivate on
+    `on` (a date), `after_days` after linking, or on a rolling basis (both None)."""
+
+    linked_from: date | None
+    linked_until: date | None
+    on: date | None
+    after_days: int | None
+
+    def matches(self, linked: date) -> bool:
+        if self.linked_from is not None and linked < self.linked_from:
+            return False
+        return self.linked_until is None or linked <= self.linked_until
+
+    def predicted(self, created: datetime) -> datetime | None:
+        if self.on is not None:
+            return datetime.combine(self.on, time(), tzinfo=UTC)
+        if self.after_days is not None:
+            return created + timedelta(days=self.after_days)
+        return None  # rolling
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    description: str
+    names: frozenset[str]  # normalised
+    institution_ids: frozenset[str]
+    source: str
+    written: date
+    when: tuple[When, ...]
+
+    def matches(self, institution_id: str | None, institution_name: str | None) -> bool:
+        # By institution id where both the object and the rule carry one, else by name.
+        if institution_id and self.institution_ids:
+            return institution_id in self.institution_ids
+        return bool(institution_name) and normalise_name(institution_name or "") in self.names
+
+
+@dataclass(frozen=True)
+class Prediction:
+    rule: Rule
+    date: datetime | None  # None: "rolling basis", no date known
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    rules: tuple[Rule, ...]
+
+    def predict(
+        self, institution_id: str | None, institution_name: str | None, created: datetime
+    ) -> list[Prediction]:
+        """What every matching rule predicts for an account linked at `created`."""
+        out = []
+        linked = created.astimezone(UTC).date()
+        for rule in self.rules:
+            if not rule.matches(institution_id, institution_name):
+                continue
+            for when in rule.when:
+                if when.matches(linked):
+                    out.append(Prediction(rule, when.predicted(created)))
+                    break  # the first matching range of a rule decides
+        return out
+
+    def merged(self, others: Ruleset) -> Ruleset:
+        """These rules with `others` added; a rule of `others` replaces one with its id."""
+        replaced = {r.id for r in others.rules}
+        kept = tuple(r for r in self.rules if r.id not in replaced)
+        return Ruleset(kept + others.rules)
+
+
+def default_rules() -> Ruleset:
+    text = resources.files(__package__).joinpath("default.toml").read_text(encoding="utf-8")
+    return parse_rules(text, "fcaudit/rules/default.toml")
+
+
+def load_rules(path: str) -> Ruleset:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as err:
+        raise UsageError(f"--rules {safe(path)}: {err.strerror}. Tip: check the path.") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--rules {safe(path)} is not UTF-8 text.") from None
+    return parse_rules(text, path)
+
+
+class _Locator:
+    """Line numbers for error messages: where rule N, and a field in it, are written."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.starts = [i for i, line in enumerate(self.lines) if line.strip() == "[[rule]]"]
+
+    def line(self, index: int, field: str | None = None) -> int:
+        if index >= len(self.starts):
+            return 1
+        start = self.starts[index]
+        end = self.starts[index + 1] if index + 1 < len(self.starts) else len(self.lines)
+        if field is not None:
+            pattern = re.compile(rf"^\s*{re.escape(field)}\s*=")
+            for i in range(start, end):
+                if pattern.match(self.lines[i]):
+                    return i + 1
+        return start + 1
+
+
+def parse_rules(text: str, name: str) -> Ruleset:
+    """Parse a rules file; a mistake is a UsageError naming the file, line and field."""
+    where = safe(name)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise UsageError(f"{where}: {err}. Tip: see README 'Institution rules'.") from None
+    locate = _Locator(text)
+    unknown = set(doc) - {"rule"}
+    if unknown:
+        raise UsageError(f"{where}: unknown table {sorted(unknown)[0]!r}; rules are [[rule]].")
+    raw_rules = doc.get("rule", [])
+    if not isinstance(raw_rules, list):
+        raise UsageError(f"{where}: 'rule' must be an array of tables ([[rule]]).")
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_rules):
+
+        def fail(field: str, problem: str, index: int = index) -> UsageError:
+            line = locate.line(index, field.split(".")[-1])
+            return UsageError(
+                f"{where} line {line}: rule {index + 1}, field '{field}': {problem}. "
+                "Tip: see README 'Institution rules'."
+            )
+
+        rules.append(_rule(raw, fail))
+        if rules[-1].id in seen:
+            raise fail("id", f"{rules[-1].id!r} is used twice")
+        seen.add(rules[-1].id)
+    return Ruleset(tuple(rules))
+
+
+def _rule(raw: Mapping[str, Any], fail: Any) -> Rule:
+    extra = set(raw) - _RULE_KEYS - {"when"}
+    if extra:
+        raise fail(sorted(extra)[0], "unknown field")
+    rid = raw.get("id")
+    if not isinstance(rid, str) or not _ID.match(rid):
+        raise fail("id", "must be a short lower-case name such as 'boa-auth-1y'")
+    names = _strings(raw.get("institution_names", []), "institution_names", fail)
+    ids = _strings(raw.get("institution_ids", []), "institution_ids", fail)
+    if not names and not ids:
+        raise fail("institution_names", "a rule must name at least one institution")
+    written = raw.get("written")
+    if not isinstance(written, date) or isinstance(written, datetime):
+        raise fail("written", "must be the date the rule was written (YYYY-MM-DD)")
+    source = raw.get("source")
+    if not isinstance(source, str) or not source.startswith("https://"):
+        raise fail("source", "must be the https:// URL the rule comes from")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise fail("description", "must be a string")
+    when = raw.get("when")
+    if not isinstance(when, list) or not when:
+        raise fail("when", "a rule needs at least one [[rule.when]] entry")
+    return Rule(
+        id=rid,
+        description=description,
+        names=frozenset(normalise_name(n) for n in names),
+        institution_ids=frozenset(ids),
+        source=source,
+        written=written,
+        when=tuple(_when(w, fail) for w in when),
+    )
+
+
+def _strings(value: Any, field: str, fail: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise fail(field, "must be a list of non-empty strings")
+    return list(value)
+
+
+def _date(value: Any, field: str, fail: Any) -> date | None:
+    if value is None:
+        return None
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise fail(f"when.{field}", "must be a date (YYYY-MM-DD)")
+    return value
+
+
+def _when(raw: Any, fail: Any) -> When:
+    if not isinstance(raw, Mapping):
+        raise fail("when", "must be a table ([[rule.when]])")
+    extra = set(raw) - _WHEN_KEYS
+    if extra:
+        raise fail(f"when.{sorted(extra)[0]}", "unknown field")
+    start = _date(raw.get("linked_from"), "linked_from", fail)
+    until = _date(raw.get("linked_until"), "linked_until", fail)
+    if start and until and until < start:
+        raise fail("when.linked_until", "is before linked_from")
+    on, after = raw.get("deactivates_on"), raw.get("deactivates_after_days")
+    if (on is None) == (after is None):
+        raise fail(
+            "when.deactivates_on", "give exactly one of deactivates_on, deactivates_after_days"
+        )
+    if after is not None:
+        if isinstance(after, bool) or not isinstance(after, int) or not 0 < after <= 36500:
+            raise fail("when.deactivates_after_days", "must be a whole number of days (1-36500)")
+        return When(start, until, None, after)
+    if on == ROLLING:
+        return When(start, until, None, None)
+    return When(start, until, _date(on, "deactivates_on", fail) or None, None)
+
+
+def describe(rules: Iterable[Rule]) -> Sequence[str]:
+    return [f"{r.id}: {r.description}" for r in rules]

@@ -1,0 +1,161 @@
+"""Stages: between classification and the sinks, each sees every finding and the end of the
+run, and may hold, drop or add findings (runner.Stage). The runner always ends with Tally."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+
+from fcaudit.classify import relink_advice_for
+from fcaudit.model import (
+    ACCOUNT_OBJECT,
+    SEVERITY,
+    Category,
+    Finding,
+    Group,
+    GroupBy,
+    ScanResult,
+    group_key,
+)
+
+
+class Tally:
+    """The summary counters: by category, object type, institution and signal."""
+
+    def __init__(self, result: ScanResult) -> None:
+        self._result = result
+
+    def finding(self, finding: Finding) -> Iterable[Finding]:
+        self._result.count(finding)
+        return (finding,)
+
+    def finish(self, result: ScanResult) -> Iterable[Finding]:
+        return ()
+
+
+def _event_order(f: Finding) -> tuple[float, str]:
+    when = f.event_created.timestamp() if f.event_created is not None else float("-inf")
+    return (when, f.event_id or "")
+
+
+class LatestSnapshot:
+    """Event streams: report each object once, as its latest event shows it (by `created`,
+    ties by event id). Objects that did not come from an event pass straight through."""
+
+    def __init__(self) -> None:
+        self._latest: dict[tuple[str, str], Finding] = {}
+
+    def finding(self, finding: Finding) -> Iterable[Finding]:
+        if finding.event_type is None and finding.event_created is None:
+            return (finding,)
+        key = (finding.object, finding.id)
+        held = self._latest.get(key)
+        if held is None or _event_order(finding) >= _event_order(held):
+            self._latest[key] = finding
+        return ()
+
+    def finish(self, result: ScanResult) -> Iterable[Finding]:
+        return sorted(self._latest.values(), key=_event_order)
+
+
+class RelinkCount:
+    """relink_required accounts name the authorization to relink and how many of the scanned
+    accounts that one relink repairs, which is known only once every account has been seen:
+    they are held until the end of the run (NDJSON writes them last)."""
+
+    def __init__(self) -> None:
+        self._held: list[Finding] = []
+        self._per_authorization: Counter[str] = Counter()
+
+    def finding(self, finding: Finding) -> Iterable[Finding]:
+        if (
+            finding.category is Category.RELINK_REQUIRED
+            and finding.object == ACCOUNT_OBJECT
+            and finding.authorization
+        ):
+            self._per_authorization[finding.authorization] += 1
+            self._held.append(finding)
+            return ()
+        return (finding,)
+
+    def finish(self, result: ScanResult) -> Iterable[Finding]:
+        for f in self._held:
+            repairs = self._per_authorization[f.authorization or ""]
+            yield dataclasses.replace(f, recommendation=relink_advice_for(f, repairs))
+
+
+class _Acc:
+    """What a group has seen so far."""
+
+    __slots__ = ("accounts", "auth_ids", "deadline", "holder_type", "ids", "relink", "url", "worst")
+
+    def __init__(self) -> None:
+        self.worst = Category.ACTIVE
+        self.deadline: datetime | None = None
+        self.accounts = 0
+        self.ids: list[tuple[tuple[int, float, str], str]] = []
+        self.auth_ids: dict[str, None] = {}
+        self.relink: Counter[str] = Counter()
+        self.holder_type: str | None = None
+        self.url: str | None = None
+
+
+class Grouping:
+    """Collects findings under their group (customer, authorization or institution) for the
+    worklist: worst category, earliest deadline, accounts, and the authorizations whose one
+    relink repairs several accounts. Only groups with a finding that is not active are kept,
+    most urgent first, then by deadline."""
+
+    def __init__(self, by: GroupBy) -> None:
+        self._by = by
+        self._groups: dict[str, _Acc] = {}
+
+    def finding(self, finding: Finding) -> Iterable[Finding]:
+        key = group_key(finding, self._by)
+        if key is None:
+            return (finding,)
+        acc = self._groups.get(key)
+        if acc is None:
+            acc = self._groups[key] = _Acc()
+            if self._by is GroupBy.CUSTOMER:
+                acc.holder_type = finding.account_holder_type
+                acc.url = finding.dashboard_url
+        if SEVERITY[finding.category] < SEVERITY[acc.worst]:
+            acc.worst = finding.category
+        if finding.category is not Category.ACTIVE:
+            when = finding.deadline
+            if when is not None and (acc.deadline is None or when < acc.deadline):
+                acc.deadline = when
+        acc.ids.append((finding.sort_key(), finding.id))
+        auth = finding.id if finding.object != ACCOUNT_OBJECT else finding.authorization
+        if finding.object == ACCOUNT_OBJECT:
+            acc.accounts += 1
+            if finding.category is Category.RELINK_REQUIRED and auth:
+                acc.relink[auth] += 1
+        if auth:
+            acc.auth_ids[auth] = None
+        return (finding,)
+
+    def finish(self, result: ScanResult) -> Iterable[Finding]:
+        result.group_by = self._by
+        groups = [
+            Group(
+                key=key,
+                by=self._by,
+                holder_type=acc.holder_type,
+                worst=acc.worst,
+                deadline=acc.deadline,
+                accounts=acc.accounts,
+                finding_ids=tuple(i for _, i in sorted(acc.ids)),  # as findings[] sorts
+                authorizations=tuple(acc.auth_ids),
+                relink_authorizations=tuple(sorted(a for a, n in acc.relink.items() if n > 1)),
+                dashboard_url=acc.url,
+                contact=result.contacts.get(key) if result.contact else None,
+            )
+            for key, acc in self._groups.items()
+            if acc.worst is not Category.ACTIVE
+        ]
+        result.groups = sorted(groups, key=Group.sort_key)
+        return ()
