@@ -869,7 +869,7 @@ ACCOUNT_VARIANTS: Final[tuple[AccountVariant, ...]] = (
         numbers=((TAN, DEACTIVATED, None),),
         kind="checking",
         signals=(SIG_NUMBER_UNUSABLE,),
-        source=STRIPE,
+        # Unusable now beats a deactivation to come: the finding carries no date, so no source.
     ),
     AccountVariant(
         "stripe_date_later_number_sooner",
