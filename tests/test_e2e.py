@@ -183,6 +183,11 @@ def closed_stdout(srv: Server, fmt: str) -> tuple[int, str]:
     return scan.wait(timeout=60), err
 
 
+def repeat(flag: str, values: list[str]) -> tuple[str, ...]:
+    """`--flag a --flag b ...`"""
+    return tuple(x for value in values for x in (flag, value))
+
+
 def classify_event_history(srv: Server, path: Path) -> Proc:
     """Every event of `GET /v1/events` (all pages), saved as NDJSON, then `fcaudit classify`."""
     after = ""
@@ -240,13 +245,14 @@ def shared_runs(
     # cover every account and authorization of the data set.
     holders = server.truth["holders"]
     runs["account_holders"] = (
-        ("scan", "-f", "json", "--authorizations")
-        + tuple(x for a in holders["account"] for x in ("--account-holder", a)),
+        ("scan", "-f", "json", "--authorizations", *repeat("--account-holder", holders["account"])),
         KEY,
     )
     runs["customer_accounts"] = (
-        ("scan", "-f", "json", "--authorizations")
-        + tuple(x for a in holders["customer_account"] for x in ("--customer-account", a)),
+        (
+            *("scan", "-f", "json", "--authorizations"),
+            *repeat("--customer-account", holders["customer_account"]),
+        ),
         KEY,
     )
     runs["account"] = (("account", relink, "-f", "table"), KEY)
