@@ -15,7 +15,9 @@ class _Console(Console):
         raise BrokenPipeError
 
 
-def make_console(stream: TextIO, *, color: bool | None, wide: bool = False) -> Console:
+def make_console(
+    stream: TextIO, *, color: bool | None, wide: bool = False, width: int | None = None
+) -> Console:
     """A console that never interprets markup, emoji codes or highlighting in data.
 
     `color`: None = colour on a terminal unless NO_COLOR is set (rich reads it); True =
@@ -25,7 +27,7 @@ def make_console(stream: TextIO, *, color: bool | None, wide: bool = False) -> C
     is_tty = stream.isatty()
     return _Console(
         file=stream,
-        width=160 if wide and not is_tty and not os.environ.get("COLUMNS") else None,
+        width=width or (160 if wide and not is_tty and not os.environ.get("COLUMNS") else None),
         markup=False,
         highlight=False,
         emoji=False,

@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, NewType
 
@@ -71,6 +71,28 @@ class SignalCode(StrEnum):
     PREDICTED_DATE_PASSED = "predicted_date_passed"
 
 
+class Change(StrEnum):
+    """How a finding compares with the baseline report. Part of the contract."""
+
+    NEW = "new"  # absent from the baseline, or active there
+    WORSE = "worse"  # a more urgent category, or the same one with an earlier deadline
+    SAME = "same"
+    BETTER = "better"  # less urgent (a finding that became active is also in resolved[])
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """Why a finding is set aside (an --ignore entry), and until when."""
+
+    id: str
+    reason: str
+    until: date | None = None
+    categories: frozenset[str] | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        return {"reason": self.reason, "until": self.until.isoformat() if self.until else None}
+
+
 @dataclass(frozen=True, slots=True)
 class Signal:
     code: SignalCode
@@ -118,6 +140,10 @@ class Finding:
     event_id: str | None = field(default=None, compare=False, repr=False)
     # The Stripe Dashboard page of the holder (where a hosted relink is started).
     dashboard_url: str | None = None
+    # Compared with a baseline report (--baseline, fcaudit diff): new/worse/same/better.
+    change: Change | None = None
+    # Set aside by an --ignore entry: it stays in the report, out of the exit decision.
+    suppressed: Suppression | None = None
     # The object as fetched, kept only for detail views; never serialized.
     raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
@@ -167,6 +193,8 @@ class Finding:
             "event_type": self.event_type,
             "event_created": iso(self.event_created) if self.event_created else None,
             "dashboard_url": self.dashboard_url,
+            "change": str(self.change) if self.change is not None else None,
+            "suppressed": self.suppressed.to_record() if self.suppressed is not None else None,
         }
 
     @property
@@ -212,7 +240,7 @@ def from_record(record: Mapping[str, Any]) -> Finding:
         event_type=record.get("event_type"),
         event_created=parse_iso(created) if isinstance(created, str) else None,
         dashboard_url=record.get("dashboard_url"),
-    )
+    )  # change and suppressed describe the run that wrote the report, not the finding
 
 
 def _signal(record: Mapping[str, Any]) -> Signal:
@@ -445,6 +473,12 @@ class ScanResult:
     exit_code: int | None = None  # the run's exit code, once decided
     contact: bool = False  # groups carry customers' names and emails
     contacts: dict[str, Contact] = field(default_factory=dict)  # by customer id
+    by_change: Counter[Change] = field(default_factory=Counter)
+    suppressed: int = 0
+    resolved: list[dict[str, Any]] = field(default_factory=list)  # baseline findings now fixed
+    baseline: dict[str, Any] | None = None  # what the comparison was made against
+    expired_suppressions: list[dict[str, Any]] = field(default_factory=list)
+    unmatched_suppressions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -461,6 +495,10 @@ class ScanResult:
             self.by_institution[finding.institution_name or "(unknown)"] += 1
         for code in {s.code for s in finding.signals}:
             self.by_signal[code] += 1
+        if finding.change is not None:
+            self.by_change[finding.change] += 1
+        if finding.suppressed is not None:
+            self.suppressed += 1
         kind = "authorization" if finding.object == AUTHORIZATION_OBJECT else "account"
         self.by_object.setdefault(kind, Counter())[finding.category] += 1
         if finding.category is not Category.ACTIVE and finding.account_holder:
@@ -538,7 +576,18 @@ class ReportMeta:
                     for kind in ("account", "authorization")
                 },
                 "result": {"exit_code": result.exit_code, "matched": result.matched},
+                # --baseline: findings by change; null without a baseline.
+                "by_change": (
+                    {str(c): result.by_change.get(c, 0) for c in Change}
+                    if result.baseline is not None
+                    else None
+                ),
+                "suppressed": result.suppressed,
+                "expired_suppressions": result.expired_suppressions,
+                "unmatched_suppressions": result.unmatched_suppressions,
             },
+            "baseline": result.baseline,
+            "resolved": result.resolved,
             "group_by": str(result.group_by),
             "contains_contact_details": result.contact,
             "groups": [g.to_record() for g in result.groups],

@@ -1,11 +1,11 @@
-"""--fail-on parsing and the exit-code decision. Pure."""
+"""--fail-on / --fail-on-change parsing and the exit-code decision. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from fcaudit.errors import ExitCode, UsageError
-from fcaudit.model import Category, SignalCode
+from fcaudit.model import Category, Change, Finding, SignalCode
 
 DEFAULT_FAIL_ON = (
     "relink_required,inactive_unrepairable,inactive_unknown,account_number_unusable,expiring"
@@ -40,15 +40,40 @@ def parse_fail_on(text: str) -> frozenset[FailOn]:
     return frozenset(chosen)
 
 
-def exit_code(
-    counts: Mapping[Category, int],
-    fail_on: Iterable[FailOn],
-    *,
-    by_signal: Mapping[SignalCode, int] | None = None,
-    incomplete: bool = False,
-    interrupted: bool = False,
-) -> ExitCode:
-    """The exit code of a run that produced a report.
+def parse_fail_on_change(text: str | None) -> frozenset[Change] | None:
+    """`new,worse` -> those changes (the alert-once cron recipe); None when not given."""
+    if text is None:
+        return None
+    words = [w.strip().lower() for w in text.split(",") if w.strip()]
+    valid = [str(c) for c in Change]
+    bad = [w for w in words if w not in valid]
+    if not words or bad:
+        raise UsageError(
+            f"--fail-on-change: {'unknown change ' + repr(bad[0]) if bad else 'empty'}. "
+            f"Tip: a comma list of {', '.join(valid)} (e.g. new,worse)."
+        )
+    return frozenset(Change(w) for w in words)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Which findings make a run exit 1."""
+
+    fail_on: frozenset[FailOn]
+    fail_on_change: frozenset[Change] | None = None  # None: any change, or no baseline
+
+    def matches(self, finding: Finding) -> bool:
+        if finding.suppressed is not None:
+            return False
+        if self.fail_on_change is not None and finding.change not in self.fail_on_change:
+            return False
+        if finding.category in self.fail_on:
+            return True
+        return any(s.code in self.fail_on for s in finding.signals)
+
+
+def exit_code(matched: int, *, incomplete: bool = False, interrupted: bool = False) -> ExitCode:
+    """The exit code of a run that produced a report, given how many findings matched.
 
     Precedence (highest first): 130 interrupted, 5 incomplete, 1 findings matched, 0 clean.
     Errors that stop a run (2, 3, 4) never reach here: they are raised.
@@ -57,9 +82,4 @@ def exit_code(
         return ExitCode.INTERRUPTED
     if incomplete:
         return ExitCode.INCOMPLETE
-    signals = by_signal or {}
-    for item in fail_on:
-        hits = counts.get(item, 0) if isinstance(item, Category) else signals.get(item, 0)
-        if hits:
-            return ExitCode.FINDINGS
-    return ExitCode.OK
+    return ExitCode.FINDINGS if matched else ExitCode.OK

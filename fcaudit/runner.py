@@ -24,7 +24,7 @@ from fcaudit.app import AppContext
 from fcaudit.classify import NotClassifiable, classify
 from fcaudit.errors import ExitCode
 from fcaudit.model import (
-    Category,
+    Change,
     Contact,
     EventRef,
     Finding,
@@ -32,13 +32,12 @@ from fcaudit.model import (
     ReportMeta,
     ScanResult,
     ScopeError,
-    SignalCode,
     dashboard_url,
     plural,
     summary_text,
 )
 from fcaudit.output import OutputTarget
-from fcaudit.policy import exit_code
+from fcaudit.policy import Policy, exit_code
 from fcaudit.render import OutputFormat, RenderOptions, get_renderer, resolve_format
 from fcaudit.stages import Grouping, LatestSnapshot, RelinkCount, Tally
 from fcaudit.text import safe
@@ -123,6 +122,7 @@ class Plan:
     group_by: GroupBy = GroupBy.CUSTOMER
     stripe_account: str | None = None  # --stripe-account: Dashboard links point into it
     contact: bool = False  # --contact: groups carry customers' names and emails
+    fail_on_change: frozenset[Change] | None = None
 
 
 class _Sink:
@@ -149,7 +149,7 @@ class Pipeline:
             *([LatestSnapshot()] if plan.events else []),
             RelinkCount(),
             Grouping(plan.group_by),
-            Tally(self.result),
+            Tally(self.result, Policy(plan.fail_on, plan.fail_on_change)),
         ]
         self.result.contact = plan.contact
         self._lock = threading.Lock()
@@ -244,19 +244,11 @@ class Pipeline:
         return code
 
     def _decide(self) -> ExitCode:
-        """The exit code, decided before the report is written so the report can say it."""
+        """The exit code, decided before the report is written so the report can say it.
+        `result.matched` was counted by the tally, finding by finding (policy.Policy)."""
         result = self.result
-        categories = {c for c in self.plan.fail_on if isinstance(c, Category)}
-        signals = {c for c in self.plan.fail_on if isinstance(c, SignalCode)}
-        result.matched = sum(n for c, n in result.counts.items() if c in categories) + sum(
-            n for c, n in result.by_signal.items() if c in signals
-        )
         code = exit_code(
-            result.counts,
-            self.plan.fail_on,
-            by_signal=result.by_signal,
-            incomplete=bool(result.errors),
-            interrupted=result.interrupted,
+            result.matched, incomplete=bool(result.errors), interrupted=result.interrupted
         )
         result.exit_code = int(code)
         return code

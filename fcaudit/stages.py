@@ -19,16 +19,21 @@ from fcaudit.model import (
     ScanResult,
     group_key,
 )
+from fcaudit.policy import Policy
 
 
 class Tally:
-    """The summary counters: by category, object type, institution and signal."""
+    """The summary counters (by category, object type, institution, signal, change), and
+    the findings that match the exit policy."""
 
-    def __init__(self, result: ScanResult) -> None:
+    def __init__(self, result: ScanResult, policy: Policy) -> None:
         self._result = result
+        self._policy = policy
 
     def finding(self, finding: Finding) -> Iterable[Finding]:
         self._result.count(finding)
+        if self._policy.matches(finding):
+            self._result.matched += 1
         return (finding,)
 
     def finish(self, result: ScanResult) -> Iterable[Finding]:

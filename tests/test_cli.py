@@ -347,8 +347,8 @@ def test_table_prints_untrusted_names_literally(stripe_api: responses.RequestsMo
     # The only escape sequences left are fcaudit's own colours (SGR), none from the data.
     plain = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
     assert "\x1b" not in plain and "\x07" not in plain
-    assert "[bold red]PAID[/]" in plain
-    assert "\\x1b[31mred" in plain
+    # The table cuts long names with an ellipsis; what it shows is the literal text.
+    assert "[bold red]PAID[/] \\x1b" in plain
     assert "[link=http://evil]Bank[/link]" in plain
 
 

@@ -41,7 +41,8 @@ def _check(name: str, output: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("fmt", "columns"), [("json", 200), ("ndjson", 200), ("table", 80), ("table", 120)]
+    ("fmt", "columns"),
+    [("json", 200), ("ndjson", 200), ("table", 80), ("table", 120), ("table", 200)],
 )
 def test_classify_output_is_exactly_the_golden_file(fmt: str, columns: int) -> None:
     result = run(

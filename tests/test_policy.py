@@ -1,12 +1,21 @@
 from __future__ import annotations
 
-from collections import Counter
+import dataclasses
+from typing import Any
 
 import pytest
 
+from fcaudit.classify import classify
 from fcaudit.errors import ExitCode, UsageError
-from fcaudit.model import Category
-from fcaudit.policy import DEFAULT_FAIL_ON, exit_code, parse_fail_on
+from fcaudit.model import Category, Change, Finding, Signal, SignalCode, Suppression
+from fcaudit.policy import (
+    DEFAULT_FAIL_ON,
+    Policy,
+    exit_code,
+    parse_fail_on,
+    parse_fail_on_change,
+)
+from tests.factories import NOW, account, expiring
 
 
 def test_default_fail_on() -> None:
@@ -39,10 +48,48 @@ def test_bad_fail_on(text: str) -> None:
 
 
 def test_exit_code_precedence() -> None:
-    counts = Counter({Category.EXPIRING: 1})
-    fail = parse_fail_on(DEFAULT_FAIL_ON)
-    assert exit_code(counts, fail) is ExitCode.FINDINGS
-    assert exit_code(counts, frozenset()) is ExitCode.OK
-    assert exit_code(Counter({Category.DISCONNECTED: 3}), fail) is ExitCode.OK
-    assert exit_code(counts, fail, incomplete=True) is ExitCode.INCOMPLETE
-    assert exit_code(counts, fail, incomplete=True, interrupted=True) is ExitCode.INTERRUPTED
+    assert exit_code(0) is ExitCode.OK
+    assert exit_code(3) is ExitCode.FINDINGS
+    assert exit_code(0, incomplete=True) is ExitCode.INCOMPLETE
+    assert exit_code(3, incomplete=True) is ExitCode.INCOMPLETE
+    assert exit_code(3, incomplete=True, interrupted=True) is ExitCode.INTERRUPTED
+
+
+def _finding(**kw: Any) -> Finding:
+    return dataclasses.replace(classify(account(status_details=expiring(5)), now=NOW), **kw)
+
+
+def test_policy_matches_categories_and_signals() -> None:
+    policy = Policy(parse_fail_on(DEFAULT_FAIL_ON))
+    assert policy.matches(_finding())
+    assert not policy.matches(_finding(category=Category.DISCONNECTED))
+    stale = Signal(SignalCode.BALANCE_REFRESH_FAILED, "stale")
+    by_signal = Policy(parse_fail_on("balance_refresh_failed"))
+    assert by_signal.matches(_finding(category=Category.ACTIVE, signals=(stale,)))
+    assert not by_signal.matches(_finding(category=Category.ACTIVE))
+
+
+def test_suppressed_findings_never_match() -> None:
+    policy = Policy(parse_fail_on("any"))
+    assert not policy.matches(_finding(suppressed=Suppression("fca_1", "known")))
+
+
+@pytest.mark.parametrize(
+    ("change", "matches"),
+    [
+        (Change.NEW, True),
+        (Change.WORSE, True),
+        (Change.SAME, False),
+        (Change.BETTER, False),
+        (None, False),
+    ],
+)
+def test_fail_on_change_needs_both(change: Change | None, matches: bool) -> None:
+    policy = Policy(parse_fail_on(DEFAULT_FAIL_ON), parse_fail_on_change("new,worse"))
+    assert policy.matches(_finding(change=change)) is matches
+
+
+@pytest.mark.parametrize("text", ["", "newer", "new,gone"])
+def test_bad_fail_on_change(text: str) -> None:
+    with pytest.raises(UsageError):
+        parse_fail_on_change(text)

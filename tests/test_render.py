@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from fcaudit.render import RENDERERS, OutputFormat, RenderOptions, get_renderer
-from fcaudit.render.table import status_signals
+from fcaudit.render.detail import status_signals
 from tests.factories import account, inactive, ts
 
 

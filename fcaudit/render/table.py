@@ -1,74 +1,118 @@
-"""The terminal table (rich). Names from the API are untrusted: shown literally via `safe()`."""
+"""The terminal table: a worklist, one line per account under its group, headline first.
+
+Names from the API are untrusted: shown literally via `safe()`, cut to the column with an
+ellipsis. Ids, dates and categories are never split across lines: when the terminal is too
+narrow, columns are dropped (the display name first, then the cause) instead of wrapped.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any, TextIO
+import io
+import os
+import shlex
+import shutil
+import subprocess
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TextIO
 
-from rich import box
-from rich.table import Table
+from rich.console import Console
 from rich.text import Text
 
 from fcaudit.console import make_console
 from fcaudit.model import (
-    AUTHORIZATION_OBJECT,
     Category,
     Finding,
+    Group,
+    GroupBy,
     ReportMeta,
     ScanResult,
+    SignalCode,
     iso,
     plural,
     summary_parts,
 )
-from fcaudit.render.base import RenderOptions
+from fcaudit.render.base import RenderOptions, upcoming_by_week
+from fcaudit.render.detail import STYLES, deactivation, print_detail
 from fcaudit.text import safe
 
-STYLES: dict[Category, str] = {
-    Category.RELINK_REQUIRED: "bold red",
-    Category.EXPIRING: "yellow",
-    Category.INACTIVE_UNKNOWN: "magenta",
-    Category.INACTIVE_UNREPAIRABLE: "red",
-    Category.ACCOUNT_NUMBER_UNUSABLE: "red",
-    Category.DISCONNECTED: "bright_black",
-    Category.UNKNOWN: "cyan",
-    Category.ACTIVE: "green",
-}
+GAP = "  "
+INDENT = "  "
+MAX_INSTITUTION = 32
+MAX_LABEL = 24
+MAX_CAUSE = 24
+MIN_INSTITUTION = 8
+MAX_IDS_NAMED = 3  # advice that applies to some rows of a group names at most this many
 
 
-def _value(value: object) -> str:
-    """A field's value as JSON spells it (`true`, `null`), so the view matches the report."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _t(value: object, style: str = "") -> Text:
-    return Text("" if value is None else safe(_value(value)), style=style)
-
-
-def _account_label(f: Finding) -> str:
+def _label(f: Finding) -> str:
     name = f.display_name or ""
     last4 = f"••{f.last4}" if f.last4 else ""
-    return " ".join(p for p in (name, last4) if p) or "-"
+    return " ".join(p for p in (name, last4) if p)
 
 
-def _deactivation(f: Finding) -> str:
-    if f.expected_deactivation_date is None:
-        return ""
-    days = f.days_until_deactivation
-    when = (
-        "today" if days == 0 else (f"in {days}d" if days and days > 0 else f"{-(days or 0)}d ago")
-    )
-    return f"{f.expected_deactivation_date.date().isoformat()} ({when})"
+def _when(f: Finding) -> str:
+    """`2026-12-01 in 5d` (or the account-number expiry), '' when nothing is dated."""
+    text = deactivation(f).replace("(", "").replace(")", "")
+    if not text and f.deadline is not None:
+        text = f"{f.deadline.date().isoformat()} number"
+    return text
+
+
+def _cell(value: str, width: int, style: str = "") -> Text:
+    text = Text(safe(value), style=style)
+    text.truncate(width, overflow="ellipsis", pad=True)
+    return text
+
+
+class _Layout:
+    """Column widths for the rows of one report, fitted to the terminal width."""
+
+    def __init__(self, rows: Sequence[Finding], width: int) -> None:
+        def widest(values: Sequence[str], cap: int) -> int:
+            return min(cap, max((len(safe(v)) for v in values), default=0))
+
+        self.category = max(len(str(f.category)) for f in rows)
+        self.id = max(len(safe(f.id)) for f in rows)
+        self.when = max(4, widest([_when(f) for f in rows], 40))
+        institution = widest([f.institution_name or "-" for f in rows], MAX_INSTITUTION)
+        self.label = widest([_label(f) for f in rows], MAX_LABEL)
+        self.cause = widest([f.cause or "-" for f in rows], MAX_CAUSE)
+        fixed = len(INDENT) + self.category + self.id + self.when + 3 * len(GAP)
+        self.show_label = self.show_cause = True
+        for drop in ("label", "cause"):  # the display name goes first, then the cause
+            if fixed + MIN_INSTITUTION + self._optional() <= width:
+                break
+            setattr(self, f"show_{drop}", False)
+        room = width - fixed - self._optional()
+        self.institution = max(MIN_INSTITUTION, min(institution, room))
+
+    def _optional(self) -> int:
+        return (self.label + len(GAP) if self.show_label else 0) + (
+            self.cause + len(GAP) if self.show_cause else 0
+        )
+
+    def row(self, f: Finding) -> Text:
+        line = Text(INDENT)
+        parts = [
+            _cell(str(f.category), self.category, STYLES[f.category]),
+            _cell(f.id, self.id),
+            _cell(f.institution_name or "-", self.institution, "bold"),
+        ]
+        if self.show_label:
+            parts.append(_cell(_label(f), self.label))
+        if self.show_cause:
+            parts.append(_cell(f.cause or "-", self.cause))
+        parts.append(_cell(_when(f), self.when))
+        line.append(Text(GAP).join(parts))
+        line.rstrip()
+        return line
 
 
 class TableRenderer:
     def __init__(self, stream: TextIO, options: RenderOptions) -> None:
+        self._stream = stream
         self._options = options
-        self._console = make_console(stream, color=options.color, wide=True)
         self._findings: list[Finding] = []
 
     def finding(self, finding: Finding) -> None:
@@ -76,110 +120,134 @@ class TableRenderer:
 
     def finish(self, result: ScanResult, meta: ReportMeta) -> None:
         self._findings.sort(key=Finding.sort_key)
+        screen = make_console(self._stream, color=self._options.color, wide=True)
+        if not (self._options.pager and self._stream.isatty()):
+            self._render(screen, result, meta)
+            return
+        # Render once into a buffer the size of the terminal; page it only if it is taller.
+        buffer = io.StringIO()
+        paged = make_console(
+            buffer, color=screen.color_system is not None, wide=True, width=screen.width
+        )
+        self._render(paged, result, meta)
+        text = buffer.getvalue()
+        if text.count("\n") < screen.height or not _page(text):
+            self._stream.write(text)
+
+    # -- the whole view ---------------------------------------------------------------------
+
+    def _render(self, console: Console, result: ScanResult, meta: ReportMeta) -> None:
         if self._options.detail:
             for f in self._findings:
-                self._detail(f)
+                print_detail(console, f)
+            self._summary(console, result, meta)
+            return
+        self._headline(console, result, meta)
+        self._worklist(console, result)
+        self._summary(console, result, meta)
+        self._chart(console, meta)
+
+    def _headline(self, console: Console, result: ScanResult, meta: ReportMeta) -> None:
+        attention = [f for f in self._findings if f.category is not Category.ACTIVE]
+        line = Text()
+        if not attention:
+            line.append("Nothing needs attention", style="bold green")
         else:
-            self._tables()
-        self._summary(result, meta)
+            who = plural(len(result.holders_affected), "customer")
+            line.append(f"{who} to contact", style="bold")
+            line.append(f", {plural(len(attention), 'finding')} need attention: ")
+            for i, (c, n) in enumerate(summary_parts(result)[1]):
+                if c is Category.ACTIVE:
+                    continue
+                line.append(", " if i else "")
+                line.append(f"{n} {c}", style=STYLES[c])
+        console.print(line)
+        today = meta.as_of.date()
+        upcoming = [
+            (f.deadline, f)
+            for f in attention
+            if f.deadline is not None and f.deadline.date() >= today
+        ]
+        if upcoming:
+            when, first = min(upcoming, key=lambda pair: (pair[0], pair[1].id))
+            days = (when.date() - today).days
+            console.print(
+                Text(
+                    f"Next deadline: {when.date().isoformat()} "
+                    f"({'today' if days == 0 else 'in ' + plural(days, 'day')}), "
+                    f"{safe(first.id)} ({first.category})"
+                )
+            )
+        console.print()
 
-    # -- list view --------------------------------------------------------------------------
+    # -- the worklist -----------------------------------------------------------------------
 
-    def _tables(self) -> None:
+    def _worklist(self, console: Console, result: ScanResult) -> None:
+        by_id = {f.id: f for f in self._findings}
         shown = [f for f in self._findings if self._options.show_active or f.category != "active"]
-        accounts = [f for f in shown if f.object != AUTHORIZATION_OBJECT]
-        auths = [f for f in shown if f.object == AUTHORIZATION_OBJECT]
-        if accounts:
-            table = self._table("Accounts", "Account")
-            for f in accounts:
-                table.add_row(*self._row(f, _account_label(f)), end_section=True)
-            self._console.print(table)
-        if auths:
-            table = self._table("Authorizations", "Authorization")
-            for f in auths:
-                covers = ", ".join(f.accounts) if f.accounts else "(accounts not scanned)"
-                table.add_row(*self._row(f, covers), end_section=True)
-            self._console.print(table)
         if not shown:
-            self._console.print(Text("Nothing needs attention."))
+            return
+        layout = _Layout(shown, console.width)
+        if result.group_by is GroupBy.NONE or not result.groups:
+            self._rows(console, layout, shown)
+            return
+        listed: set[str] = set()
+        for group in result.groups:
+            members = [by_id[i] for i in group.finding_ids if i in by_id]
+            rows = [f for f in members if self._options.show_active or f.category != "active"]
+            listed.update(group.finding_ids)
+            self._group_header(console, group)
+            self._rows(console, layout, rows)
+            console.print()
+        rest = [f for f in shown if f.id not in listed]  # --show-active: groups all active
+        if rest:
+            console.print(Text(f"Nothing to do ({plural(len(rest), 'finding')}, all active)"))
+            self._rows(console, layout, rest)
+            console.print()
 
-    def _table(self, title: str, label: str) -> Table:
-        table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", expand=False)
-        table.add_column("Category", no_wrap=True)
-        table.add_column(label, overflow="fold", ratio=3)
-        table.add_column("Cause / action / +signals", overflow="fold", ratio=2)
-        table.add_column("Deactivation", no_wrap=True)
-        table.add_column("What to do", overflow="fold", ratio=5)
-        return table
+    def _group_header(self, console: Console, group: Group) -> None:
+        head = Text()
+        head.append(safe(group.key), style="bold")
+        if group.holder_type:
+            head.append(f"  {group.holder_type}", style="dim")
+        if group.contact is not None:
+            who = " ".join(safe(x) for x in (group.contact.name, group.contact.email) if x)
+            head.append(f"  {who}")
+        head.append("  ")
+        head.append(str(group.worst), style=STYLES[group.worst])
+        head.append(f"  {plural(group.accounts, 'account')}")
+        if group.deadline is not None:
+            head.append(f"  by {group.deadline.date().isoformat()}")
+        console.print(head, soft_wrap=True)
+        if group.relink_authorizations:
+            auths = ", ".join(safe(a) for a in group.relink_authorizations)
+            console.print(Text(f"{INDENT}one relink repairs several accounts: {auths}"))
+        if group.dashboard_url:
+            console.print(Text(f"{INDENT}{group.dashboard_url}", style="dim"), soft_wrap=True)
 
-    def _row(self, f: Finding, label: str) -> list[Text]:
-        style = STYLES[f.category]
-        place = Text(safe(f.institution_name or "unknown institution"), style="bold")
-        place.append("\n" + safe(label))
-        ids = " · ".join(safe(x) for x in (f.account_holder, f.id) if x)
-        place.append("\n" + ids, style="dim")
-        cause_action = Text("\n".join(safe(x) for x in (f.cause, f.action) if x) or "-")
-        for code in dict.fromkeys(s.code for s in f.signals):  # each code once, in order
-            cause_action.append(f"\n+{code}", style="dim")
-        when = _deactivation(f).replace(" (", "\n(")
-        if f.expected_deactivation_source and f.expected_deactivation_source != "stripe":
-            when += f"\n{f.expected_deactivation_source}"
-        return [
-            _t(f.category, style),
-            place,
-            cause_action,
-            Text(when),
-            _t(f.recommendation),
-        ]
+    def _rows(self, console: Console, layout: _Layout, rows: Sequence[Finding]) -> None:
+        for f in rows:
+            console.print(layout.row(f), soft_wrap=True)
+        # Advice once per group where rows share it; otherwise once per distinct advice.
+        advice: dict[str, list[str]] = {}
+        for f in rows:
+            if f.category is not Category.ACTIVE:
+                advice.setdefault(f.recommendation, []).append(f.id)
+        for text, ids in advice.items():
+            line = Text("→ ", style="bold")
+            if len(advice) > 1:
+                named = ", ".join(safe(i) for i in ids[:MAX_IDS_NAMED])
+                more = len(ids) - MAX_IDS_NAMED
+                line.append(f"{named}{f' and {more} more' if more > 0 else ''}: ", style="dim")
+            line.append(safe(text))
+            # Wrapped advice keeps its indent, under the rows it is about.
+            for part in line.wrap(console, max(20, console.width - len(INDENT))):
+                part.rstrip()
+                console.print(Text(INDENT) + part, soft_wrap=True)
 
-    # -- detail view ------------------------------------------------------------------------
+    # -- the end ----------------------------------------------------------------------------
 
-    def _detail(self, f: Finding) -> None:
-        table = Table(
-            title=f"{safe(f.id)}  ({f.object})",
-            box=box.SIMPLE,
-            show_header=False,
-            title_justify="left",
-        )
-        table.add_column("field", style="bold", no_wrap=True)
-        table.add_column("value", overflow="fold")
-        table.add_row(_t("category"), _t(f.category, STYLES[f.category]))
-        table.add_row(_t("what to do"), _t(f.recommendation))
-        if f.detail:
-            table.add_row(_t("note"), _t(f.detail))
-        for s in f.signals:
-            when = f" ({s.date.date().isoformat()})" if s.date else ""
-            table.add_row(_t(f"signal {s.code}"), _t(f"{s.detail}{when}"))
-        rows = [
-            ("institution", f.institution_name),
-            ("display name", f.display_name),
-            ("last4", f.last4),
-            (
-                "account holder",
-                f"{f.account_holder_type}: {f.account_holder}" if f.account_holder else None,
-            ),
-            ("authorization", f.authorization),
-            ("covers accounts", ", ".join(f.accounts) if f.accounts else None),
-            ("expected deactivation", _deactivation(f) or None),
-            ("date source", f.expected_deactivation_source),
-            (
-                "from event",
-                f"{f.event_type} at {iso(f.event_created)}" if f.event_created else None,
-            ),
-            ("livemode", f.livemode),
-        ]
-        for key, value in rows:
-            if value is not None:
-                table.add_row(_t(key), _t(value))
-        if f.raw is not None:
-            for key, value in status_signals(f.raw):
-                if key not in ("authorization", "livemode"):  # shown above already
-                    table.add_row(_t(key), _t(value))
-        self._console.print(table)
-
-    # -- summary ----------------------------------------------------------------------------
-
-    def _summary(self, result: ScanResult, meta: ReportMeta) -> None:
+    def _summary(self, console: Console, result: ScanResult, meta: ReportMeta) -> None:
         head, counts = summary_parts(result)
         line = Text(f"Summary: {head}")
         for i, (c, n) in enumerate(counts):
@@ -187,18 +255,24 @@ class TableRenderer:
             line.append(f"{n} {c}", style=STYLES[c])
         if not counts:
             line.append(" (nothing found)")
-        self._console.print(line)
+        console.print(line)
         hidden = result.counts.get(Category.ACTIVE, 0)
         if hidden and not self._options.show_active and not self._options.detail:
-            self._console.print(
+            console.print(
                 Text(f"{plural(hidden, 'active finding')} not listed; --show-active lists them.")
             )
+        signals = [(c, result.by_signal[c]) for c in SignalCode if result.by_signal.get(c)]
+        if signals:
+            console.print(Text("Signals: " + ", ".join(f"{n} {c}" for c, n in signals)))
         if result.by_institution:
-            inst = Text("Needing attention by institution: ")
             top = result.by_institution.most_common()
-            inst.append(", ".join(f"{safe(name)} {n}" for name, n in top))
-            self._console.print(inst)
-        self._console.print(
+            console.print(
+                Text(
+                    "Needing attention by institution: "
+                    + ", ".join(f"{safe(name)} {n}" for name, n in top)
+                )
+            )
+        console.print(
             Text(
                 f"As of {iso(meta.as_of)}, horizon {plural(meta.horizon_days, 'day')}, "
                 f"Stripe-Version {meta.stripe_version or '(offline)'}."
@@ -206,63 +280,38 @@ class TableRenderer:
             style="dim",
         )
 
+    def _chart(self, console: Console, meta: ReportMeta) -> None:
+        weeks = upcoming_by_week(self._findings, meta.as_of)
+        if not any(weeks):
+            console.print(Text(f"No deactivations expected in the next {len(weeks)} weeks."))
+            return
+        console.print(Text(f"Upcoming deactivations per week (next {len(weeks)} weeks):"))
+        peak = max(weeks)
+        room = max(0, min(50, console.width - len(INDENT) - 16))
+        start = meta.as_of.date()
+        for i, n in enumerate(weeks):
+            week = (start + timedelta(days=7 * i)).isoformat()
+            line = Text(f"{INDENT}{week} {n:>4}")
+            if room and n:  # a narrow terminal gets the numbers alone
+                line.append(" " + "█" * max(1, round(n / peak * room)), style="yellow")
+            console.print(line, soft_wrap=True)
 
-def _stamp(value: Any) -> str | None:
-    """Unix seconds as ISO 8601, for timestamps in the detail view."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
+
+def _page(text: str) -> bool:
+    """Send `text` through the pager; False when no pager could be started."""
+    command = os.environ.get("FCAUDIT_PAGER") or os.environ.get("PAGER") or "less -R"
+    argv = shlex.split(command)
+    if not argv or shutil.which(argv[0]) is None:
+        return False
     try:
-        return iso(datetime.fromtimestamp(value, tz=UTC))
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-# Every status-related field of an account or authorization, in the order the detail view
-# lists them (https://docs.stripe.com/api/financial_connections/accounts/object).
-_SIGNAL_FIELDS = (
-    "status",
-    "status_details",
-    "authorization",
-    "account_numbers",
-    "balance_refresh",
-    "ownership_refresh",
-    "transaction_refresh",
-    "inferred_balances_refresh",
-    "subscriptions",
-    "permissions",
-    "supported_payment_method_types",
-    "livemode",
-    "created",
-)
-_TIME_SUFFIXES = ("_date", ".created", "last_attempted_at", "next_refresh_available_at")
-
-
-def status_signals(obj: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Every status-related field of the object, flattened for a detail view."""
-    rows: list[tuple[str, str]] = []
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, Mapping):
-            if not value:
-                rows.append((prefix, "{}"))
-            for key in value:
-                walk(f"{prefix}.{key}", value[key])
-        elif isinstance(value, list):
-            if not value:
-                rows.append((prefix, "[]"))
-            for i, item in enumerate(value):
-                walk(f"{prefix}[{i}]", item)
-        else:
-            text = _value(value)
-            if prefix == "created" or prefix.endswith(_TIME_SUFFIXES):
-                stamp = _stamp(value)
-                if stamp is not None:
-                    text = f"{text} ({stamp})"
-            rows.append((prefix, text))
-
-    for key in _SIGNAL_FIELDS:
-        if key in obj:
-            walk(key, obj[key])
-        elif key in ("status", "status_details"):
-            rows.append((key, "(absent)"))
-    return rows
+        with subprocess.Popen(argv, stdin=subprocess.PIPE, text=True, encoding="utf-8") as pager:
+            assert pager.stdin is not None
+            try:
+                pager.stdin.write(text)
+                pager.stdin.close()
+            except BrokenPipeError:
+                pass  # the user quit the pager early
+            pager.wait()
+    except OSError:
+        return False
+    return True

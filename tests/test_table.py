@@ -1,0 +1,172 @@
+"""The terminal worklist: grouping, column dropping, the headline, the chart and the pager."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run
+from tests.factories import account, expiring, inactive
+
+AS_OF = ("--as-of", "2026-11-26T12:00:00Z")
+
+
+def objects(n: int = 3) -> str:
+    rows = [
+        account(f"fca_{i:024d}", customer=f"cus_{i % 2}", status_details=expiring(3 + i))
+        for i in range(n)
+    ]
+    rows.append(
+        account("fca_broken", customer="cus_0", status="inactive", status_details=inactive())
+    )
+    return "\n".join(json.dumps(r) for r in rows) + "\n"
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120, 200])
+def test_ids_dates_and_categories_are_never_split(columns: int) -> None:
+    out = run(
+        "classify", "-", "-f", "table", *AS_OF, input=objects(), key=None, COLUMNS=str(columns)
+    ).stdout
+    lines = out.splitlines()
+    for i in range(3):
+        assert any(f"fca_{i:024d}" in line for line in lines), f"fca_{i:024d} split at {columns}"
+    assert any("2026-11-29 in 3d" in line for line in lines)
+    assert any(line.lstrip().startswith("relink_required  ") for line in lines)
+
+
+def test_narrow_terminals_drop_the_display_name_then_the_cause() -> None:
+    wide = run(
+        "classify", "-", "-f", "table", *AS_OF, input=objects(), key=None, COLUMNS="200"
+    ).stdout
+    mid = run(
+        "classify", "-", "-f", "table", *AS_OF, input=objects(), key=None, COLUMNS="100"
+    ).stdout
+    narrow = run(
+        "classify", "-", "-f", "table", *AS_OF, input=objects(), key=None, COLUMNS="80"
+    ).stdout
+    assert "Checking ••6789" in wide and "access_expired" in wide.split("→")[0]
+    row = next(line for line in mid.splitlines() if "fca_broken" in line)
+    assert "Checking" not in row and "access_expired" in row
+    row = next(line for line in narrow.splitlines() if "fca_broken" in line)
+    assert "Checking" not in row and "access_expired" not in row
+
+
+def test_headline_first_groups_then_summary_and_chart() -> None:
+    out = run("classify", "-", "-f", "table", *AS_OF, input=objects(), key=None).stdout
+    lines = out.splitlines()
+    assert lines[0].startswith(
+        "2 customers to contact, 4 findings need attention: 1 relink_required, 3 expiring"
+    )
+    assert (
+        lines[1] == "Next deadline: 2026-11-29 (in 3 days), fca_000000000000000000000000 (expiring)"
+    )
+    assert lines[3].startswith("cus_0  customer  relink_required  3 accounts  by 2026-11-29")
+    assert out.index("Summary:") < out.index("Upcoming deactivations per week")
+    week0 = next(line for line in lines if line.startswith("  2026-11-26"))
+    assert week0.split()[1] == "3" and "█" in week0
+
+
+def test_group_by_institution_and_none() -> None:
+    by_bank = run(
+        "classify",
+        "-",
+        "-f",
+        "table",
+        "--group-by",
+        "institution",
+        *AS_OF,
+        input=objects(),
+        key=None,
+    ).stdout
+    assert "\nBank of America  relink_required  4 accounts" in by_bank
+    flat = run(
+        "classify", "-", "-f", "table", "--group-by", "none", *AS_OF, input=objects(), key=None
+    ).stdout
+    assert "cus_0  customer" not in flat and "fca_broken" in flat
+
+
+def test_unknown_group_by_is_a_usage_error() -> None:
+    result = run("classify", "-", "--group-by", "color", input=objects(), key=None)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+
+
+# -- the pager ----------------------------------------------------------------------------
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str], rows: int = 10) -> str:
+    """Run fcaudit with stdout on a pseudo-terminal of `rows` rows; return what it printed."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, 100, 0, 0))
+    with subprocess.Popen(
+        [sys.executable, "-m", "fcaudit", *args],
+        stdin=subprocess.PIPE,
+        stdout=follower,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "100", "LINES": str(rows), **env},
+    ) as child:
+        os.close(follower)
+        assert child.stdin is not None
+        child.stdin.write(objects(12).encode())
+        child.stdin.close()
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        child.wait(timeout=30)
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("flags", [[], ["--pager"]])
+def test_a_report_taller_than_the_terminal_goes_through_the_pager(
+    tmp_path: Path, flags: list[str]
+) -> None:
+    paged = tmp_path / "paged.txt"
+    shown = _on_a_terminal(
+        ["classify", "-", "-f", "table", *AS_OF, *flags],
+        {"FCAUDIT_PAGER": f"tee {paged}", "PAGER": "false"},
+    )
+    assert "fca_broken" in paged.read_text()  # FCAUDIT_PAGER beats PAGER
+    assert "fca_broken" in shown  # tee passed it on to the terminal
+
+
+def test_no_pager_and_short_reports_print_directly(tmp_path: Path) -> None:
+    paged = tmp_path / "paged.txt"
+    shown = _on_a_terminal(
+        ["classify", "-", "-f", "table", "--no-pager", *AS_OF], {"FCAUDIT_PAGER": f"tee {paged}"}
+    )
+    assert "fca_broken" in shown and not paged.exists()
+    _on_a_terminal(
+        ["classify", "-", "-f", "table", *AS_OF], {"FCAUDIT_PAGER": f"tee {paged}"}, rows=500
+    )
+    assert not paged.exists()  # it fits: no pager
+
+
+def test_never_a_pager_when_stdout_is_not_a_terminal(tmp_path: Path) -> None:
+    paged = tmp_path / "paged.txt"
+    result = run(
+        "classify",
+        "-",
+        "-f",
+        "table",
+        "--pager",
+        *AS_OF,
+        input=objects(),
+        key=None,
+        FCAUDIT_PAGER=f"tee {paged}",
+    )
+    assert "fca_broken" in result.stdout and not paged.exists()
