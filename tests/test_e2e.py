@@ -107,6 +107,26 @@ def assert_matches_truth(doc: dict[str, Any], truth: Mapping[str, Any]) -> None:
     assert found == {i: truth["accounts"][i] for i in found}
 
 
+def what_fcaudit_said(doc: dict[str, Any]) -> dict[str, tuple[str, list[str], str | None]]:
+    """Per finding: (category, signal codes sorted, expected_deactivation_source)."""
+    return {
+        f["id"]: (
+            f["category"],
+            sorted({s["code"] for s in f["signals"]}),
+            f["expected_deactivation_source"],
+        )
+        for f in doc["findings"]
+    }
+
+
+def what_truth_says(truth: Mapping[str, Any], ids: Any) -> dict[str, tuple[str, list[str], Any]]:
+    categories = {**truth["accounts"], **truth["authorizations"]}
+    return {
+        i: (categories[i], truth["signals"][i], truth["expected_deactivation_source"][i])
+        for i in ids
+    }
+
+
 # -- the shared data set, served by `fcaudit sandbox serve` ---------------------------------
 
 
@@ -163,6 +183,26 @@ def closed_stdout(srv: Server, fmt: str) -> tuple[int, str]:
     return scan.wait(timeout=60), err
 
 
+def repeat(flag: str, values: list[str]) -> tuple[str, ...]:
+    """`--flag a --flag b ...`"""
+    return tuple(x for value in values for x in (flag, value))
+
+
+def classify_event_history(srv: Server, path: Path) -> Proc:
+    """Every event of `GET /v1/events` (all pages), saved as NDJSON, then `fcaudit classify`."""
+    after = ""
+    with path.open("w") as out:
+        while True:
+            page = sandbox_get(srv, f"/v1/events?limit=100{after}")
+            for event in page["data"]:
+                out.write(json.dumps(event) + "\n")  # NaN stays NaN, as the server sent it
+            if not page["has_more"]:
+                break
+            after = f"&starting_after={page['data'][-1]['id']}"
+    cmd = [FCAUDIT, "classify", str(path), "-f", "json", "--as-of", NOW, "--fail-on", "none"]
+    return subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=60, check=False)
+
+
 FORMATS = ("ndjson", "table", "json")
 
 
@@ -201,12 +241,27 @@ def shared_runs(
             KEY,
         ),
     }
+    # Every holder the customer scan leaves out, by kind: together with "authorizations" these
+    # cover every account and authorization of the data set.
+    holders = server.truth["holders"]
+    runs["account_holders"] = (
+        ("scan", "-f", "json", "--authorizations", *repeat("--account-holder", holders["account"])),
+        KEY,
+    )
+    runs["customer_accounts"] = (
+        (
+            *("scan", "-f", "json", "--authorizations"),
+            *repeat("--customer-account", holders["customer_account"]),
+        ),
+        KEY,
+    )
     runs["account"] = (("account", relink, "-f", "table"), KEY)
     runs["authorization"] = (("authorization", fcauth, "-f", "json"), KEY)
     futures: dict[str, Future[Any]] = {
         name: pool.submit(fcaudit, server, *args, key=key) for name, (args, key) in runs.items()
     }
     futures["jq"] = pool.submit(jq_pipeline, server, jq)
+    futures["events"] = pool.submit(classify_event_history, server, out / "events.ndjson")
     for fmt in FORMATS:
         futures[f"closed_{fmt}"] = pool.submit(closed_stdout, server, fmt)
     return futures
@@ -226,12 +281,69 @@ def test_every_account_found_with_the_designed_category(
         "relink_required",
         "inactive_unrepairable",
         "inactive_unknown",
+        "account_number_unusable",
         "expiring",
         "disconnected",
         "unknown",
         "active",
     }
     assert doc["complete"] is True and doc["errors"] == []
+
+
+def test_categories_signals_and_sources_match_the_truth_for_every_object(
+    server: Server, shared_runs: dict[str, Future[Any]]
+) -> None:
+    """Customers, connected-account holders and Accounts-v2 customers, with authorizations:
+    every account and authorization of the data set, each as the truth says."""
+    truth = server.truth
+    said: dict[str, tuple[str, list[str], str | None]] = {}
+    for run in ("authorizations", "account_holders", "customer_accounts"):
+        doc = report(shared_runs[run].result())
+        assert doc["complete"] is True and doc["errors"] == [], run
+        said |= what_fcaudit_said(doc)
+    assert set(said) == set(truth["accounts"]) | set(truth["authorizations"])
+    expected = what_truth_says(truth, said)
+    wrong = {i: (said[i], expected[i]) for i in said if said[i] != expected[i]}
+    assert wrong == {}
+    # The data set holds every signal and every source.
+    assert {code for _, codes, _ in said.values() for code in codes} == {
+        "account_number_expiring",
+        "account_number_unusable",
+        "account_number_pending",
+        "balance_refresh_failed",
+        "ownership_refresh_failed",
+        "transaction_refresh_failed",
+        "inferred_balances_refresh_failed",
+        "predicted_deactivation",
+        "predicted_date_passed",
+    }
+    assert {source for _, _, source in said.values()} == {None, "stripe", "rule:boa-auth-1y"}
+
+
+def test_accounts_v2_customer(server: Server, shared_runs: dict[str, Future[Any]]) -> None:
+    doc = report(shared_runs["customer_accounts"].result())
+    holders = server.truth["holders"]["customer_account"]
+    accounts = [f for f in doc["findings"] if f["object"] == "financial_connections.account"]
+    assert accounts and doc["summary"]["accounts"] == len(accounts)
+    assert {f["account_holder"]["id"] for f in accounts} == {holders[0]}  # the second has none
+    assert all(f["account_holder"]["type"] == "customer" for f in accounts)
+    assert doc["scope"]["ids"] == holders
+    requests = doc["stats"]["by_endpoint"]["GET /v1/financial_connections/accounts"]
+    assert requests == len(holders)
+
+
+def test_classify_of_the_event_history_reports_each_object_once(
+    server: Server, shared_runs: dict[str, Future[Any]]
+) -> None:
+    proc = shared_runs["events"].result()
+    doc = report(proc)
+    truth = server.truth["events"]
+    latest = {f["id"]: f["category"] for f in doc["findings"]}
+    assert len(latest) == len(doc["findings"])  # one finding per object
+    assert latest == truth["latest"]
+    assert doc["summary"]["events_skipped"] == truth["skipped"] > 0
+    assert all(f["event_type"] and f["event_created"] for f in doc["findings"])
+    assert proc.returncode == 0
 
 
 def test_ndjson_matches_json(shared_runs: dict[str, Future[Any]]) -> None:

@@ -8,6 +8,8 @@ Public API::
         client = stripe.StripeClient(SANDBOX_API_KEY, base_addresses={"api": sandbox.base_url})
         ...
         sandbox.dataset.expected_category  # ground truth: account id -> category
+        sandbox.dataset.expected_signals   # and signal codes, expected_deactivation_source,
+        sandbox.dataset.truth()            # the event history's truth: /__sandbox/truth
         sandbox.stats.snapshot()           # request counters
 
 Keywords of ``start_sandbox``/``running_sandbox`` beyond the data set's ``seed``, ``customers``

@@ -25,7 +25,12 @@ _PAGINATION: Final = frozenset({"limit", "starting_after", "ending_before", "exp
 _CREATED: Final = frozenset(
     {"created", "created[gt]", "created[gte]", "created[lt]", "created[lte]"}
 )
-_HOLDER_FILTERS: Final = ("account_holder[account]", "account_holder[customer]", "session")
+_HOLDER_FILTERS: Final = (
+    "account_holder[account]",
+    "account_holder[customer]",
+    "account_holder[customer_account]",
+    "session",
+)
 
 Endpoint = Callable[["Request"], dict[str, Any]]
 
@@ -317,11 +322,11 @@ class Api:
         _check_params(req, _PAGINATION | frozenset(_HOLDER_FILTERS))
         given = [k for k in _HOLDER_FILTERS if k in req.params]
         if len(given) > 1:
-            # Documented: only one of account_holder[account], account_holder[customer], session.
+            # Documented: only one of account_holder[account], account_holder[customer],
+            # account_holder[customer_account], session.
             raise ApiError(
                 400,
-                "You may only specify one of these parameters: "
-                "account_holder[account], account_holder[customer], session.",
+                "You may only specify one of these parameters: " + ", ".join(_HOLDER_FILTERS) + ".",
                 param=given[-1],
             )
         ids: Sequence[str] | None
@@ -338,10 +343,16 @@ class Api:
             else:
                 ids = self.ds.holder_accounts(value)
                 noun = "customer" if key.endswith("[customer]") else "account"
-                if ids is not None and noun == "account" and value in self.ds.customer_specs:
-                    ids = None  # a customer id passed as a connected account
-                if ids is not None and noun == "customer" and value not in self.ds.customer_specs:
-                    ids = None  # a connected account id passed as a customer
+                # Each filter takes only its own kind of holder: a v1 customer (cus_), a
+                # connected account, or an Accounts-v2 customer (acct_); another is missing.
+                if key.endswith("[customer]"):
+                    wanted = value in self.ds.customer_specs
+                elif key.endswith("[customer_account]"):
+                    wanted = value in self.ds.customer_account_ids
+                else:
+                    wanted = value in self.ds.holder_account_ids
+                if not wanted:
+                    ids = None
             if ids is None:
                 raise _missing(noun, value, key)
         return _paginate(

@@ -191,8 +191,9 @@ def serve(
 
     Any test-mode key is accepted (sk_test_… or rk_test_…). Preview-only fields and the
     authorizations endpoint need a Stripe-Version ending in ".preview". GET /__sandbox/truth
-    gives the expected category of every account and authorization; GET /__sandbox/stats
-    gives request counters.
+    gives the expected category, signals and expected_deactivation_source of every account
+    and authorization, and each object's latest category in GET /v1/events; GET
+    /__sandbox/stats gives request counters.
 
     \b
     Examples:

@@ -4,11 +4,16 @@ Every object is generated from an *intended scenario* (a "design"), and the cate
 ground truth is the scenario's category, not the result of classifying the generated JSON. The
 truth holds at ``now`` with a 30-day horizon, as seen through a preview API version.
 
-The scenarios are declared in two tables that the builder reads: :data:`SCENARIOS`
+The scenarios are declared in tables that the builder reads: :data:`SCENARIOS`
 (authorization-level: the authorization's status and ``status_details`` shape, the causes and
 actions its accounts get, the date range of an upcoming deactivation, the truth category and the
 weight in random data) and :data:`ACCOUNT_VARIANTS` (account-level designs under an active
-authorization). A new case is a new row, not a new branch.
+authorization, with their account numbers, refreshes, signals and source), plus
+:data:`BOA_LINKS` (Bank of America links without a Stripe date, around the rules' boundaries)
+and :data:`HISTORIES` (accounts with several snapshots in the event window). A new case is a new
+row, not a new branch. Only the Bank of America rows' truth is computed, by the sandbox's own
+reading of Stripe's inactive-accounts guide (:func:`boa_rule_truth`), because it depends on how
+the link date falls relative to fixed dates and ``now``.
 
 Ground-truth categories (exact strings):
 
@@ -24,19 +29,46 @@ Ground-truth categories (exact strings):
     future action (``contact_support_future``). These cases are deliberately rare.
 ``disconnected``
     ``status: disconnected``.
+``account_number_unusable``
+    status neither ``inactive`` nor ``disconnected``, and ``account_numbers`` is non-empty with
+    every entry ``deactivated``/``expired`` (none ``transactable`` or ``pending``). Beats
+    ``expiring``, ``unknown`` and ``active``.
 ``expiring``
     ``status: active`` with ``status_details.active.expected_deactivation_date`` 2-25 days after
     ``now``, or (a few) already 1-3 days past while the status is still ``active``. The date
-    decides: unknown future values of ``cause``/``action`` do not change the category.
+    decides: unknown future values of ``cause``/``action`` do not change the category. Also:
+    every transactable account number has an ``expected_expiry_date`` and the latest is at
+    most 30 calendar days away (or past); or a Bank of America rule predicts a date within 30
+    calendar days (today included).
 ``active``
-    ``status: active`` with no upcoming deactivation, or one at least 45 days after ``now``.
+    ``status: active`` with no upcoming deactivation, or one at least 45 days after ``now``
+    (31 for an account number or a rule's date).
 ``unknown``
-    a ``status`` value outside active/inactive/disconnected (``suspended_future_value``).
+    a ``status`` value outside active/inactive/disconnected (``suspended_future_value``), or an
+    active account whose ``expected_deactivation_date`` can't be read (a numeric string,
+    ``true``, 10**20, ``NaN``: the one value the server writes as non-standard JSON).
 
 Authorizations use the same categories from their own ``status``/``status_details`` (they have
 no ``cause``). An inactive authorization with action ``relink_required`` makes all of its accounts
 ``relink_required``; accounts of an active authorization may individually be closed,
 unavailable, disconnected or odd.
+
+Each account and authorization also has a truth for its signals (a set of codes, see
+:data:`SIGNALS`) and its ``expected_deactivation_source``: ``"stripe"`` (Stripe's date or an
+account number's expiry), ``"rule:boa-auth-1y"``/``"rule:boa-api-migration"``, or None.
+Authorizations have no signals. The event history has its own truth: per FC object, the
+category of its latest event's snapshot at ``now`` (by ``created``, ties by event id; a
+snapshot rendered in a GA version has no ``status_details.inactive``, so an inactive one is
+``inactive_unknown``), and the number of events about other objects (a session, a customer).
+
+``/__sandbox/truth`` (:meth:`Dataset.truth`) holds::
+
+    now, horizon_days, scenario, customers, customer_accounts
+    accounts, authorizations         {id: category}
+    signals                          {id: [code, ...] sorted}       accounts and authorizations
+    expected_deactivation_source     {id: "stripe" | "rule:<id>" | null}
+    holders                          {"account": [acct_...], "customer_account": [acct_...]}
+    events                           {"count": n, "skipped": n, "latest": {id: category}}
 
 Layout (by generation index; API order is by creation date, newest first):
 
@@ -45,8 +77,13 @@ Layout (by generation index; API order is by creation date, newest first):
 * customer 2 holds the odd names: two accounts at each of nine institutions (cycling through the
   scenario's odd institutions) and a relink group of three, each account with the next odd
   display name;
-* customer 3 has no accounts; the others are random (about 10% have none);
-* connected accounts (``acct_…``, one per 60 customers, at least two) hold accounts too.
+* customer 3 holds the Bank of America links around the rules' boundaries
+  (:data:`BOA_LINKS`) and the accounts with scripted event histories (:data:`HISTORIES`); the
+  others are random (about 10% have none);
+* connected accounts (``acct_…``, one per 60 customers, at least two) hold accounts too;
+* so do Accounts-v2 customers (``acct_…`` with ``account_holder.customer_account``, not listed
+  by ``/v1/customers``; one per 100 customers, at least two): the first holds a few scripted
+  accounts, the second none, the others random ones.
 
 Two name scenarios share that layout and every random draw, so ids, statuses and the truth are
 the same in both; only names differ:
@@ -65,11 +102,12 @@ not depend on how many customers there are, and nothing is rendered to JSON unti
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Final, Literal
 
 from fcaudit.stripe_api import DEFAULT_HORIZON_DAYS as HORIZON_DAYS
@@ -86,6 +124,7 @@ _ALNUM: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 RELINK_REQUIRED: Final = "relink_required"
 INACTIVE_UNREPAIRABLE: Final = "inactive_unrepairable"
 INACTIVE_UNKNOWN: Final = "inactive_unknown"
+ACCOUNT_NUMBER_UNUSABLE: Final = "account_number_unusable"
 DISCONNECTED: Final = "disconnected"
 EXPIRING: Final = "expiring"
 ACTIVE: Final = "active"
@@ -94,15 +133,52 @@ CATEGORIES: Final = (
     RELINK_REQUIRED,
     INACTIVE_UNREPAIRABLE,
     INACTIVE_UNKNOWN,
+    ACCOUNT_NUMBER_UNUSABLE,
     DISCONNECTED,
     EXPIRING,
     ACTIVE,
     UNKNOWN,
 )
 
+# Signal codes (a finding's `signals`); they never change the category on their own.
+SIG_NUMBER_EXPIRING: Final = "account_number_expiring"
+SIG_NUMBER_UNUSABLE: Final = "account_number_unusable"
+SIG_NUMBER_PENDING: Final = "account_number_pending"
+SIG_BALANCE_FAILED: Final = "balance_refresh_failed"
+SIG_OWNERSHIP_FAILED: Final = "ownership_refresh_failed"
+SIG_TRANSACTION_FAILED: Final = "transaction_refresh_failed"
+SIG_INFERRED_FAILED: Final = "inferred_balances_refresh_failed"
+SIG_PREDICTED: Final = "predicted_deactivation"
+SIG_PREDICTED_PASSED: Final = "predicted_date_passed"
+SIGNALS: Final = (
+    SIG_NUMBER_EXPIRING,
+    SIG_NUMBER_UNUSABLE,
+    SIG_NUMBER_PENDING,
+    SIG_BALANCE_FAILED,
+    SIG_OWNERSHIP_FAILED,
+    SIG_TRANSACTION_FAILED,
+    SIG_INFERRED_FAILED,
+    SIG_PREDICTED,
+    SIG_PREDICTED_PASSED,
+)
+# The `*_refresh` fields and the signal a failed one gives.
+REFRESH_SIGNALS: Final = {
+    "balance_refresh": SIG_BALANCE_FAILED,
+    "ownership_refresh": SIG_OWNERSHIP_FAILED,
+    "transaction_refresh": SIG_TRANSACTION_FAILED,
+    "inferred_balances_refresh": SIG_INFERRED_FAILED,
+}
+# expected_deactivation_source values.
+STRIPE: Final = "stripe"
+RULE_BOA_1Y: Final = "rule:boa-auth-1y"
+RULE_BOA_MIGRATION: Final = "rule:boa-api-migration"
+
 UNKNOWN_STATUS: Final = "suspended_future_value"
 UNKNOWN_CAUSE: Final = "bank_merger_future"
 UNKNOWN_ACTION: Final = "contact_support_future"
+
+# Holder types: a v1 Customer, a connected account, an Accounts-v2 customer (an Account).
+CUSTOMER_ACCOUNT: Final = "customer_account"
 
 # Name scenarios (see the module docstring).
 DEMO: Final = "demo"
@@ -199,6 +275,7 @@ _KINDS: Final[tuple[tuple[tuple[str, ...], str, str, tuple[str, ...], tuple[str,
     (("Brokerage",), "investment", "other", ("balances",), ("link",)),
 )
 _KIND_WEIGHTS: Final = (50, 25, 12, 4, 4, 5)
+_KIND_BY_SUB: Final = {sub: i for i, (_n, _c, sub, _p, _t) in enumerate(_KINDS) if sub != "other"}
 # Share of random accounts whose names come from the scenario's odd names (unicode in the demo,
 # hostile in the adversarial scenario). Drawn in every scenario, so draws stay aligned.
 _ODD_NAME_SHARE: Final = 0.02
@@ -206,12 +283,20 @@ _ODD_NAME_SHARE: Final = 0.02
 _FIRST: Final = ("Ada", "Grace", "Alan", "Zoë", "José", "Mia", "Noah", "Li", "Ana", "Omar", "Ivy")
 _LAST: Final = ("Lovelace", "Hopper", "Turing", "Müller", "García", "Nguyen", "Okafor", "Kim")
 
-# Institutions are addressed by index into one name table: the weighted ones, then the hostile
-# ones (used by the adversarial scenario only).
-_INST_NAMES: Final = tuple(name for name, _ in INSTITUTIONS) + HOSTILE_INSTITUTIONS
+# Other spellings Stripe may give Bank of America (the rules match them after normalising:
+# casefold, "&" -> "and", non-alphanumerics removed), and a real bank whose name only looks
+# alike ("bankofamericanfork" is not "bankofamerica"). Only the showcase uses them.
+BOA_ALIASES: Final = ("BANK OF AMERICA", "Bank of America, N.A.", "BofA")
+BOA_NEAR_MISS: Final = "Bank of American Fork"
+
+# Institutions are addressed by index into one name table: the weighted ones, the hostile
+# ones (used by the adversarial scenario only), then the showcase's other spellings.
+_INST_NAMES: Final = (
+    tuple(name for name, _ in INSTITUTIONS) + HOSTILE_INSTITUTIONS + BOA_ALIASES + (BOA_NEAR_MISS,)
+)
 _INST_WEIGHTS: Final = tuple(w for _, w in INSTITUTIONS)
 _N_WEIGHTED: Final = len(INSTITUTIONS)
-_HOSTILE_INST: Final = tuple(range(_N_WEIGHTED, len(_INST_NAMES)))
+_HOSTILE_INST: Final = tuple(range(_N_WEIGHTED, _N_WEIGHTED + len(HOSTILE_INSTITUTIONS)))
 _UNICODE_INST: Final = tuple(_INST_NAMES.index(n) for n in UNICODE_INSTITUTIONS)
 
 
@@ -250,6 +335,11 @@ class Scenario:
     after ``now``; ``yearly`` instead puts it (or the deactivation) 365 days after linking, and
     ``link_days`` bounds how long ago the accounts were linked. ``weight`` and ``boa_weight`` are
     the scenario's weights in random data at other institutions and at Bank of America.
+
+    ``source`` is the truth's ``expected_deactivation_source`` (``"stripe"`` when Stripe's
+    ``status_details.active`` carries a date). ``rules`` marks an active Bank of America design
+    without a Stripe date: its truth comes from the inactive-accounts guide's rules applied to
+    the link date (:func:`boa_rule_truth`), since that depends on ``now``.
     """
 
     name: str
@@ -269,6 +359,8 @@ class Scenario:
     events: tuple[str, ...] = ()
     date_updated_share: float = 0.0  # chance of an expected_deactivation_date_updated event
     account_variants: bool = False  # each account draws an AccountVariant
+    source: str | None = None
+    rules: bool = False
 
 
 _ACTIVE_CAUSES: Final = ("access_expired", "institution_requirement", "unspecified")
@@ -296,6 +388,7 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         days=_EXPIRING_DAYS,
         events=("upcoming",),
         date_updated_share=0.3,
+        source=STRIPE,
     ),
     Scenario(
         "expiring_past",
@@ -309,6 +402,7 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         days=(-3.0, -1.0),
         events=("upcoming",),
         date_updated_share=0.3,
+        source=STRIPE,
     ),
     Scenario(
         "expiring_unknown",
@@ -321,6 +415,7 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         days=_EXPIRING_DAYS,
         events=("upcoming",),
         date_updated_share=0.3,
+        source=STRIPE,
     ),
     Scenario(
         "far_future",
@@ -331,6 +426,7 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         causes=("institution_requirement", "unspecified"),
         days=(45.0, 300.0),
         date_updated_share=0.3,
+        source=STRIPE,
     ),
     Scenario(
         "relink",
@@ -400,6 +496,7 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         causes=("access_expired",),
         yearly=True,
         link_days=(1.0, 320.0),
+        source=STRIPE,
     ),
     Scenario(
         "boa_expiring",
@@ -412,6 +509,7 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         yearly=True,
         link_days=(365.0 - _EXPIRING_DAYS[1], 365.0 - _EXPIRING_DAYS[0]),
         events=("upcoming",),
+        source=STRIPE,
     ),
     Scenario(
         "boa_expired",
@@ -425,6 +523,11 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         link_days=(366.0, 665.0),
         events=("deactivated",),
     ),
+    # Bank of America links that Stripe gives no date for: most of them, as with the real bank.
+    # The truth is the rules' prediction at `now` (see Scenario.rules).
+    Scenario(
+        "boa_undated", "active", "empty", ACTIVE, boa_weight=30, link_days=(1.0, 430.0), rules=True
+    ),
 )
 SCENARIO_BY_NAME: Final = {s.name: s for s in SCENARIOS}
 # A Bank of America scenario whose link is older than the holder falls back to this one.
@@ -433,13 +536,36 @@ _BOA_FALLBACK: Final = SCENARIO_BY_NAME["boa_far"]
 _ABSENT: Final = "absent"  # AccountVariant.details: no status_details key at all
 
 
+# Account numbers (``account_numbers[]``): identifier types and statuses as Stripe gives them.
+TAN: Final = "tokenized_account_number"
+ACN: Final = "account_number"
+TRANSACTABLE: Final = "transactable"
+PENDING: Final = "pending"
+DEACTIVATED: Final = "deactivated"
+EXPIRED: Final = "expired"
+
+Expiry = int | tuple[int, int] | None
+"""An account number's ``expected_expiry_date``: None (null), or noon UTC that many calendar
+days after ``now``'s date (negative: already past), or a range of such days drawn at random."""
+
+NumberDesign = tuple[str, str, Expiry]
+"""(identifier_type, status, expiry) of one ``account_numbers[]`` entry."""
+
+
 @dataclass(frozen=True, slots=True)
 class AccountVariant:
     """One account-level design under an active authorization (a ``healthy`` scenario).
 
     ``details`` is the account's fixed ``status_details`` (``"absent"``: no key at all), unless
     ``days`` is set: then it is ``{"active": {action: none, cause, expected_deactivation_date}}``
-    with the date that many days after ``now``. ``events`` are the account's own events.
+    with the date that many days after ``now`` (an ISO 8601 string with ``iso_date``, unix
+    seconds otherwise). ``events`` are the account's own events.
+
+    ``numbers`` are the account's ``account_numbers`` (None: the default, one transactable
+    number without expiry on accounts that can pay, none on the others); ``refresh`` sets
+    ``*_refresh`` fields to a status; ``kind`` pins the account's subcategory (``checking``,
+    ``savings``, ``mortgage``...). ``signals`` and ``source`` are the truth's signal codes and
+    ``expected_deactivation_source``, stated with the category, not derived.
     """
 
     name: str
@@ -450,17 +576,38 @@ class AccountVariant:
     cause: str = "institution_requirement"
     days: tuple[float, float] | None = None
     events: tuple[str, ...] = ()
+    numbers: tuple[NumberDesign, ...] | None = None
+    refresh: tuple[tuple[str, str], ...] = ()
+    kind: str | None = None
+    signals: tuple[str, ...] = ()
+    source: str | None = None
+    iso_date: bool = False
 
 
 def _inactive(action: str, cause: str) -> dict[str, Any]:
     return {"inactive": {"action": action, "cause": cause}}
 
 
+# A NaN read from JSON; one object, so data sets built twice still compare equal.
+NAN: Final = float("nan")
+
+
+def _active_date(value: Any) -> dict[str, Any]:
+    """``status_details`` whose active date is ``value`` as given (a shape fcaudit can't read)."""
+    return {
+        "active": {
+            "action": RELINK,
+            "cause": "access_expired",
+            "expected_deactivation_date": value,
+        }
+    }
+
+
 ACCOUNT_VARIANTS: Final[tuple[AccountVariant, ...]] = (
     AccountVariant("active_plain", "active", {}, ACTIVE, 60),
     AccountVariant("active_no_details", "active", _ABSENT, ACTIVE, 4),
     AccountVariant("active_null_active", "active", {"active": None}, ACTIVE, 2),
-    AccountVariant("active_far", "active", {}, ACTIVE, 5, days=(45.0, 200.0)),
+    AccountVariant("active_far", "active", {}, ACTIVE, 5, days=(45.0, 200.0), source=STRIPE),
     AccountVariant("reactivated", "active", {}, ACTIVE, 3, events=("reactivated",)),
     AccountVariant(
         "closed",
@@ -526,9 +673,548 @@ ACCOUNT_VARIANTS: Final[tuple[AccountVariant, ...]] = (
         events=("deactivated",),
     ),
     AccountVariant("unknown_status", UNKNOWN_STATUS, {}, UNKNOWN, 1),
+    # -- account numbers (a tokenized number can expire or be deactivated by the bank) ------
+    AccountVariant(
+        "number_expiring",
+        "active",
+        {},
+        EXPIRING,
+        1.2,
+        numbers=((TAN, TRANSACTABLE, (3, 25)),),
+        kind="checking",
+        signals=(SIG_NUMBER_EXPIRING,),
+        source=STRIPE,
+    ),
+    AccountVariant(
+        "numbers_expiring_both",
+        "active",
+        {},
+        EXPIRING,
+        0,
+        numbers=((TAN, TRANSACTABLE, 5), (ACN, TRANSACTABLE, 20)),
+        kind="checking",
+        signals=(SIG_NUMBER_EXPIRING,),
+        source=STRIPE,
+    ),
+    AccountVariant(
+        "number_expiry_passed",
+        "active",
+        {},
+        EXPIRING,
+        0,
+        numbers=((TAN, TRANSACTABLE, -2),),
+        kind="checking",
+        signals=(SIG_NUMBER_EXPIRING,),
+        source=STRIPE,
+    ),
+    AccountVariant(
+        "number_expiry_today",
+        "active",
+        {},
+        EXPIRING,
+        0,
+        numbers=((TAN, TRANSACTABLE, 0),),
+        kind="checking",
+        signals=(SIG_NUMBER_EXPIRING,),
+        source=STRIPE,
+    ),
+    AccountVariant(
+        "number_expiry_day_30",
+        "active",
+        {},
+        EXPIRING,
+        0,
+        numbers=((TAN, TRANSACTABLE, 30),),
+        kind="checking",
+        signals=(SIG_NUMBER_EXPIRING,),
+        source=STRIPE,
+    ),
+    AccountVariant(
+        "number_expiry_day_31",
+        "active",
+        {},
+        ACTIVE,
+        0,
+        numbers=((TAN, TRANSACTABLE, 31),),
+        kind="checking",
+    ),
+    AccountVariant(
+        "number_expiry_far",
+        "active",
+        {},
+        ACTIVE,
+        0,
+        numbers=((TAN, TRANSACTABLE, 90),),
+        kind="checking",
+    ),
+    AccountVariant(
+        "number_expiring_and_null",
+        "active",
+        {},
+        ACTIVE,
+        0,
+        numbers=((TAN, TRANSACTABLE, 10), (ACN, TRANSACTABLE, None)),
+        kind="checking",
+        signals=(SIG_NUMBER_EXPIRING,),
+    ),
+    AccountVariant(
+        "number_expiring_and_far",
+        "active",
+        {},
+        ACTIVE,
+        0,
+        numbers=((TAN, TRANSACTABLE, 10), (TAN, TRANSACTABLE, 90)),
+        kind="checking",
+        signals=(SIG_NUMBER_EXPIRING,),
+    ),
+    AccountVariant(
+        "number_expiring_and_pending",
+        "active",
+        {},
+        EXPIRING,
+        0,
+        numbers=((TAN, TRANSACTABLE, 10), (TAN, PENDING, None)),
+        kind="checking",
+        signals=(SIG_NUMBER_EXPIRING, SIG_NUMBER_PENDING),
+        source=STRIPE,
+    ),
+    AccountVariant(
+        "number_pending",
+        "active",
+        {},
+        ACTIVE,
+        0.8,
+        numbers=((ACN, PENDING, None),),
+        kind="checking",
+        signals=(SIG_NUMBER_PENDING,),
+    ),
+    AccountVariant(
+        "number_pending_and_deactivated",
+        "active",
+        {},
+        ACTIVE,
+        0,
+        numbers=((TAN, DEACTIVATED, None), (TAN, PENDING, None)),
+        kind="checking",
+        signals=(SIG_NUMBER_PENDING,),
+    ),
+    AccountVariant(
+        "number_replaced",
+        "active",
+        {},
+        ACTIVE,
+        2,
+        numbers=((TAN, DEACTIVATED, None), (TAN, TRANSACTABLE, None)),
+        kind="checking",
+    ),
+    AccountVariant(
+        "numbers_deactivated",
+        "active",
+        {},
+        ACCOUNT_NUMBER_UNUSABLE,
+        0.8,
+        numbers=((TAN, DEACTIVATED, None),),
+        kind="checking",
+        signals=(SIG_NUMBER_UNUSABLE,),
+    ),
+    AccountVariant(
+        "numbers_expired",
+        "active",
+        {},
+        ACCOUNT_NUMBER_UNUSABLE,
+        0,
+        numbers=((TAN, EXPIRED, -3), (ACN, DEACTIVATED, None)),
+        kind="savings",
+        signals=(SIG_NUMBER_UNUSABLE,),
+    ),
+    AccountVariant(
+        "closed_numbers_deactivated",
+        "inactive",
+        _inactive(NONE, "account_closed"),
+        INACTIVE_UNREPAIRABLE,
+        0.5,
+        events=("deactivated",),
+        numbers=((ACN, DEACTIVATED, None),),
+        kind="checking",
+        signals=(SIG_NUMBER_UNUSABLE,),
+    ),
+    AccountVariant(
+        "disconnected_numbers_deactivated",
+        "disconnected",
+        {},
+        DISCONNECTED,
+        0,
+        events=("disconnected",),
+        numbers=((TAN, DEACTIVATED, None),),
+        kind="checking",
+        signals=(SIG_NUMBER_UNUSABLE,),
+    ),
+    AccountVariant(
+        "unknown_status_numbers_deactivated",
+        UNKNOWN_STATUS,
+        {},
+        ACCOUNT_NUMBER_UNUSABLE,
+        0,
+        numbers=((TAN, DEACTIVATED, None),),
+        kind="checking",
+        signals=(SIG_NUMBER_UNUSABLE,),
+    ),
+    AccountVariant(
+        "stripe_date_numbers_deactivated",
+        "active",
+        {},
+        ACCOUNT_NUMBER_UNUSABLE,
+        0,
+        days=(10.0, 10.0),
+        numbers=((TAN, DEACTIVATED, None),),
+        kind="checking",
+        signals=(SIG_NUMBER_UNUSABLE,),
+        # Unusable now beats a deactivation to come: the finding carries no date, so no source.
+    ),
+    AccountVariant(
+        "stripe_date_later_number_sooner",
+        "active",
+        {},
+        EXPIRING,
+        0,
+        days=(25.0, 25.0),
+        numbers=((TAN, TRANSACTABLE, 8),),
+        kind="checking",
+        signals=(SIG_NUMBER_EXPIRING,),
+        source=STRIPE,
+    ),
+    AccountVariant(
+        "stripe_date_sooner_number_later",
+        "active",
+        {},
+        EXPIRING,
+        0,
+        days=(5.0, 5.0),
+        numbers=((TAN, TRANSACTABLE, 20),),
+        kind="checking",
+        signals=(SIG_NUMBER_EXPIRING,),
+        source=STRIPE,
+    ),
+    # -- data refreshes ---------------------------------------------------------------------
+    AccountVariant(
+        "refresh_ok",
+        "active",
+        {},
+        ACTIVE,
+        3,
+        refresh=(("balance_refresh", "succeeded"), ("transaction_refresh", "pending")),
+        kind="savings",
+    ),
+    AccountVariant(
+        "refresh_balance_failed",
+        "active",
+        {},
+        ACTIVE,
+        1.5,
+        refresh=(("balance_refresh", "failed"),),
+        signals=(SIG_BALANCE_FAILED,),
+    ),
+    AccountVariant(
+        "refresh_ownership_failed",
+        "active",
+        {},
+        ACTIVE,
+        0.3,
+        refresh=(("ownership_refresh", "failed"),),
+        kind="mortgage",
+        signals=(SIG_OWNERSHIP_FAILED,),
+    ),
+    AccountVariant(
+        "refresh_transaction_failed",
+        "active",
+        {},
+        ACTIVE,
+        0.5,
+        refresh=(("transaction_refresh", "failed"),),
+        kind="savings",
+        signals=(SIG_TRANSACTION_FAILED,),
+    ),
+    AccountVariant(
+        "refresh_inferred_balances_failed",
+        "active",
+        {},
+        ACTIVE,
+        0.3,
+        refresh=(("inferred_balances_refresh", "failed"),),
+        kind="checking",
+        signals=(SIG_INFERRED_FAILED,),
+    ),
+    AccountVariant(
+        "refresh_all_failed",
+        "active",
+        {},
+        ACTIVE,
+        0,
+        refresh=(
+            ("balance_refresh", "failed"),
+            ("transaction_refresh", "failed"),
+            ("inferred_balances_refresh", "failed"),
+        ),
+        kind="savings",
+        signals=(SIG_BALANCE_FAILED, SIG_TRANSACTION_FAILED, SIG_INFERRED_FAILED),
+    ),
+    AccountVariant(
+        "closed_refresh_failed",
+        "inactive",
+        _inactive(NONE, "account_closed"),
+        INACTIVE_UNREPAIRABLE,
+        0.5,
+        events=("deactivated",),
+        refresh=(("balance_refresh", "failed"),),
+        signals=(SIG_BALANCE_FAILED,),
+    ),
+    # -- an expected_deactivation_date fcaudit cannot read: unknown, never "active" --------
+    AccountVariant("date_numeric_string", "active", _active_date("1796083200"), UNKNOWN, 0),
+    AccountVariant("date_true", "active", _active_date(True), UNKNOWN, 0),
+    AccountVariant("date_huge", "active", _active_date(10**20), UNKNOWN, 0),
+    # NaN is not JSON: the server's encoder writes it raw (`NaN`), which Python's json.loads
+    # (and so the stripe SDK) reads. The one account a strict JSON parser would refuse.
+    AccountVariant("date_nan", "active", _active_date(NAN), UNKNOWN, 0),
+    # Stripe sends unix seconds; an ISO 8601 date string stays readable.
+    AccountVariant(
+        "date_iso", "active", {}, EXPIRING, 0, days=(12.0, 12.0), iso_date=True, source=STRIPE
+    ),
 )
 VARIANT_BY_NAME: Final = {v.name: v for v in ACCOUNT_VARIANTS}
 _VARIANT_WEIGHTS: Final = tuple(v.weight for v in ACCOUNT_VARIANTS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bank of America without a Stripe date: the inactive-accounts guide's rules
+#
+# Applied only to an `active` account at an institution whose normalised name is one of
+# BOA_RULE_NAMES and for which Stripe gives no expected_deactivation_date; the link date is
+# the account's `created`. This is the sandbox's own reading of the guide, written for the
+# truth; it shares nothing with fcaudit's classifier.
+
+BOA_RULE_NAMES: Final = frozenset({"bankofamerica", "bankofamericana", "bofa"})
+BOA_AUTH_YEAR_DAYS: Final = 365  # boa-auth-1y: authentication expires a year after linking
+BOA_MIGRATION_BEFORE: Final = int(datetime(2025, 7, 1, tzinfo=UTC).timestamp())
+BOA_MIGRATION_DATE: Final = int(datetime(2026, 8, 1, tzinfo=UTC).timestamp())
+BOA_ROLLING_BEFORE: Final = int(datetime(2026, 4, 18, tzinfo=UTC).timestamp())
+
+
+def normalise_institution(name: str) -> str:
+    """casefold, "&" -> "and", every non-alphanumeric character removed."""
+    folded = name.casefold().replace("&", "and")
+    return "".join(c for c in folded if c.isalnum())
+
+
+def boa_rule_truth(
+    created: int, now: datetime, horizon_days: int = HORIZON_DAYS
+) -> tuple[str, tuple[str, ...], str | None]:
+    """(category, signal codes, expected_deactivation_source) the rules give an active Bank of
+    America account linked at ``created`` (unix seconds), seen at ``now``."""
+    today = now.astimezone(UTC).date()
+    predictions: list[tuple[str, int | None]] = [(RULE_BOA_1Y, created + BOA_AUTH_YEAR_DAYS * DAY)]
+    if created < BOA_MIGRATION_BEFORE:
+        predictions.append((RULE_BOA_MIGRATION, BOA_MIGRATION_DATE))
+    elif created < BOA_ROLLING_BEFORE:
+        predictions.append((RULE_BOA_MIGRATION, None))  # "on a rolling basis": no date
+    signals: list[str] = []
+    upcoming: list[tuple[date, str]] = []
+    for rule, when in predictions:
+        if when is None:
+            signals.append(SIG_PREDICTED)
+            continue
+        day = datetime.fromtimestamp(when, UTC).date()
+        if day < today:
+            signals.append(SIG_PREDICTED_PASSED)
+        else:
+            signals.append(SIG_PREDICTED)
+            upcoming.append((day, rule))
+    if not upcoming:
+        return ACTIVE, tuple(sorted(set(signals))), None
+    day, rule = min(upcoming)
+    category = EXPIRING if (day - today).days <= horizon_days else ACTIVE
+    return category, tuple(sorted(set(signals))), rule
+
+
+@dataclass(frozen=True, slots=True)
+class BoaLink:
+    """One active Bank of America account without a Stripe date, linked at a chosen moment.
+
+    ``at`` is an absolute link time (ISO 8601, UTC): the rule boundaries. ``year_in`` instead
+    links it at noon UTC so that ``created`` + 365 days falls that many calendar days after
+    ``now``'s date. An ``at`` after ``now`` (or before the holder existed) is left out. The truth
+    is :func:`boa_rule_truth` unless ``category`` is given (a row the rules must not touch).
+    """
+
+    name: str
+    at: str | None = None
+    year_in: int | None = None
+    institution: str = BANK_OF_AMERICA
+    details: dict[str, Any] | str | None = None  # None: {}; "absent": no key
+    category: str | None = None
+
+
+BOA_LINKS: Final[tuple[BoaLink, ...]] = (
+    # boa-api-migration: before 2025-07-01 -> 2026-08-01; through 2026-04-17 -> rolling; after.
+    BoaLink("boa_linked_2025-06-30", at="2025-06-30T12:00:00Z"),
+    BoaLink("boa_linked_2025-06-30_last_second", at="2025-06-30T23:59:59Z"),
+    BoaLink("boa_linked_2025-07-01_first_second", at="2025-07-01T00:00:00Z"),
+    BoaLink("boa_linked_2025-07-01", at="2025-07-01T12:00:00Z"),
+    BoaLink("boa_linked_2025-07-02", at="2025-07-02T12:00:00Z"),
+    BoaLink("boa_linked_2026-04-16", at="2026-04-16T12:00:00Z"),
+    BoaLink("boa_linked_2026-04-17", at="2026-04-17T12:00:00Z"),
+    BoaLink("boa_linked_2026-04-17_last_second", at="2026-04-17T23:59:59Z"),
+    BoaLink("boa_linked_2026-04-18_first_second", at="2026-04-18T00:00:00Z"),
+    BoaLink("boa_linked_2026-04-18", at="2026-04-18T12:00:00Z"),
+    # boa-auth-1y around the horizon (30 calendar days).
+    BoaLink("boa_year_passed_yesterday", year_in=-1),
+    BoaLink("boa_year_ends_today", year_in=0),
+    BoaLink("boa_year_ends_in_30_days", year_in=30),
+    BoaLink("boa_year_ends_in_31_days", year_in=31),
+    # Other spellings, and status_details shapes without a date.
+    BoaLink("boa_na_no_details", year_in=10, institution="Bank of America, N.A.", details="absent"),
+    BoaLink(
+        "boa_upper_null_active", year_in=20, institution="BANK OF AMERICA", details={"active": None}
+    ),
+    BoaLink(
+        "boa_bofa_null_date",
+        year_in=100,
+        institution="BofA",
+        details={
+            "active": {
+                "action": NONE,
+                "cause": "access_expired",
+                "expected_deactivation_date": None,
+            }
+        },
+    ),
+    # Not Bank of America, however alike: no rule.
+    BoaLink("boa_near_miss", year_in=10, institution=BOA_NEAR_MISS, category=ACTIVE),
+    # Stripe gave a date fcaudit can't read: unknown, and the rules must not fill it in.
+    BoaLink(
+        "boa_unreadable_date", year_in=10, details=_active_date("1796083200"), category=UNKNOWN
+    ),
+)
+BOA_LINK_BY_NAME: Final = {b.name: b for b in BOA_LINKS}
+
+
+# ---------------------------------------------------------------------------------------------
+# Event histories: objects with several snapshots in the event window
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """An account as an earlier event showed it, and the category that snapshot has at ``now``
+    (through a preview version; a GA-rendered inactive snapshot is ``inactive_unknown``).
+    ``numbers``/``refresh`` None: the account's own."""
+
+    status: str
+    details: dict[str, Any]
+    category: str
+    numbers: tuple[NumberDesign, ...] | None = None
+    refresh: tuple[tuple[str, str], ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One event: ``financial_connections.account.<event>``, ``days_ago`` before ``now``, showing
+    ``snapshot`` (None: the account as it is now). Steps at the same second are given ids in
+    step order, so the later step is the later event (ties go by event id)."""
+
+    event: str
+    days_ago: float
+    snapshot: Snapshot | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """One account (``scenario``, and ``variant`` under a healthy authorization) linked
+    ``link_days_ago`` in a session, with exactly these events (and the session's own)."""
+
+    name: str
+    scenario: str
+    variant: str | None
+    link_days_ago: float
+    steps: tuple[Step, ...]
+
+
+_ACTIVE_SNAPSHOT: Final = Snapshot("active", {}, ACTIVE)
+HISTORIES: Final[tuple[History, ...]] = (
+    History(
+        "history_relinked",
+        "healthy",
+        "active_plain",
+        26,
+        (
+            Step("created", 26, _ACTIVE_SNAPSHOT),
+            Step(
+                "deactivated",
+                12,
+                Snapshot("inactive", _inactive(RELINK, "access_expired"), RELINK_REQUIRED),
+            ),
+            Step("reactivated", 3),
+        ),
+    ),
+    History(
+        "history_went_dark",
+        "relink",
+        None,
+        20,
+        (
+            Step("created", 20, _ACTIVE_SNAPSHOT),
+            Step(
+                "refreshed_balance",
+                6,
+                Snapshot("active", {}, ACTIVE, refresh=(("balance_refresh", "failed"),)),
+            ),
+            Step("deactivated", 5),
+        ),
+    ),
+    History(
+        "history_number_expired",
+        "healthy",
+        "numbers_expired",
+        28,
+        (
+            Step(
+                "created",
+                28,
+                Snapshot("active", {}, EXPIRING, numbers=((TAN, TRANSACTABLE, -3),)),
+            ),
+            Step(
+                "upcoming_account_number_expiry",
+                20,
+                Snapshot("active", {}, EXPIRING, numbers=((TAN, TRANSACTABLE, -3),)),
+            ),
+            Step("account_numbers_updated", 2),
+        ),
+    ),
+    History(
+        "history_same_second",
+        "relink",
+        None,
+        15,
+        (
+            Step("created", 15, _ACTIVE_SNAPSHOT),
+            Step(
+                "refreshed_transactions",
+                4,
+                Snapshot("active", {}, ACTIVE, refresh=(("transaction_refresh", "failed"),)),
+            ),
+            Step("deactivated", 4),
+        ),
+    ),
+    History(
+        "history_number_replaced",
+        "healthy",
+        "number_replaced",
+        18,
+        (
+            Step("created", 18, Snapshot("active", {}, ACTIVE, numbers=((TAN, PENDING, None),))),
+            Step("account_numbers_updated", 1),
+        ),
+    ),
+)
+HISTORY_BY_NAME: Final = {h.name: h for h in HISTORIES}
 _OTHER_SCENARIOS: Final = tuple(s for s in SCENARIOS if s.weight)
 _OTHER_WEIGHTS: Final = tuple(s.weight for s in _OTHER_SCENARIOS)
 _BOA_SCENARIOS: Final = tuple(s for s in SCENARIOS if s.boa_weight)
@@ -554,6 +1240,8 @@ class _Plan:
     name_offset: int = 0
     session: bool = False
     deactivated_days_ago: float | None = None
+    boa: BoaLink | None = None
+    history: History | None = None
 
 
 # Customer 0: every scenario, cause and action at least once.
@@ -589,7 +1277,38 @@ def _showcase_plans() -> list[_Plan]:
         _Plan("boa_expired", _BOA, 1, deactivated_days_ago=9.0),
         _Plan("boa_expired", _BOA, 2, deactivated_days_ago=120.0),
     ]
+    # Account numbers, refreshes and unreadable dates, four accounts to an authorization.
+    for n, start in enumerate(range(16, len(variants), 4)):
+        chunk = variants[start : start + 4]
+        plans.append(_Plan("healthy", (chase, wells, citi, cu)[n % 4], len(chunk), chunk))
     return plans
+
+
+# Customer 3: Bank of America links on each side of each rule boundary, and event histories.
+def _rule_and_history_plans() -> list[_Plan]:
+    plans = [_Plan("boa_undated", _inst(b.institution), 1, boa=b) for b in BOA_LINKS]
+    plans += [
+        _Plan(
+            h.scenario,
+            _CHASE,
+            1,
+            (h.variant,) if h.variant else (),
+            cause="access_expired" if h.scenario == "relink" else None,
+            session=True,
+            history=h,
+        )
+        for h in HISTORIES
+    ]
+    return plans
+
+
+# The Accounts-v2 customer (an Account acting as a customer) that holds the showcase's v2 links.
+def _customer_account_plans() -> list[_Plan]:
+    return [
+        _Plan("healthy", _CHASE, 3, ("active_plain", "number_expiring", "refresh_balance_failed")),
+        _Plan("relink", _WELLS, 1, cause="access_expired"),
+        _Plan("boa_undated", _BOA, 1, boa=BOA_LINK_BY_NAME["boa_year_ends_in_30_days"]),
+    ]
 
 
 def _odd_name_plans(scenario: str) -> list[_Plan]:
@@ -631,6 +1350,8 @@ class AccountSpec:
     status: str
     details: dict[str, Any] | None  # None: the status_details key is absent
     design: str
+    numbers: tuple[dict[str, Any], ...] = ()  # account_numbers[], rendered
+    refresh: dict[str, dict[str, Any]] = field(default_factory=dict)  # "balance_refresh": {...}
 
 
 @dataclass(slots=True)
@@ -664,6 +1385,27 @@ def _clone(value: Any) -> Any:
     return value
 
 
+def _session(
+    session_id: str, holder_type: str, holder_id: str, account_ids: list[str]
+) -> dict[str, Any]:
+    """A ``financial_connections.session`` as an event carries it (accounts by id only)."""
+    return {
+        "id": session_id,
+        "object": "financial_connections.session",
+        "account_holder": _holder(holder_type, holder_id),
+        "accounts": {
+            "object": "list",
+            "data": [],
+            "has_more": bool(account_ids),
+            "url": f"/v1/financial_connections/sessions/{session_id}/accounts",
+        },
+        "livemode": False,
+        "permissions": ["balances", "payment_method"],
+        "prefetch": [],
+        "return_url": None,
+    }
+
+
 def institution_id(name: str) -> str:
     """A stable ``fcinst_…`` id for an institution name (independent of the seed)."""
     digest = hashlib.sha256(name.encode()).digest()
@@ -676,6 +1418,9 @@ _INST_IDS: Final = tuple(institution_id(n) for n in _INST_NAMES)
 def _holder(holder_type: str, holder_id: str) -> dict[str, Any]:
     if holder_type == "customer":
         return {"type": "customer", "customer": holder_id}
+    if holder_type == CUSTOMER_ACCOUNT:
+        # Accounts v2: the customer is an Account (acct_...) with the customer configuration.
+        return {"type": "customer", "customer": None, "customer_account": holder_id}
     return {"type": "account", "account": holder_id}
 
 
@@ -697,21 +1442,21 @@ def render_account(
         "id": spec.id,
         "object": "financial_connections.account",
         "account_holder": _holder(spec.holder_type, spec.holder_id),
-        "account_numbers": [],
+        "account_numbers": [_clone(n) for n in spec.numbers],
     }
     if preview:
         obj["authorization"] = spec.authorization
     obj.update(
         {
             "balance": None,
-            "balance_refresh": None,
+            "balance_refresh": _clone(spec.refresh.get("balance_refresh")),
             "category": category,
             "created": spec.created,
             "display_name": spec.display_name,
         }
     )
     if preview:
-        obj["inferred_balances_refresh"] = None
+        obj["inferred_balances_refresh"] = _clone(spec.refresh.get("inferred_balances_refresh"))
         obj["institution"] = _INST_IDS[spec.institution]
     obj.update(
         {
@@ -719,7 +1464,7 @@ def render_account(
             "last4": spec.last4,
             "livemode": False,
             "ownership": None,
-            "ownership_refresh": None,
+            "ownership_refresh": _clone(spec.refresh.get("ownership_refresh")),
             "permissions": list(permissions),
             "status": status if status is not None else spec.status,
         }
@@ -735,7 +1480,7 @@ def render_account(
             "subcategory": subcategory,
             "subscriptions": [],
             "supported_payment_method_types": list(pm_types),
-            "transaction_refresh": None,
+            "transaction_refresh": _clone(spec.refresh.get("transaction_refresh")),
         }
     )
     return obj
@@ -824,9 +1569,17 @@ class Dataset:
         self.authorization_ids: list[str] = []
         self.session_ids: list[str] = []
         self.holder_account_ids: list[str] = []
+        self.customer_account_ids: list[str] = []  # Accounts-v2 customers (acct_...)
         self.events: list[dict[str, Any]] = []
         self.expected_category: dict[str, str] = {}
         self.expected_authorization_category: dict[str, str] = {}
+        # Accounts and authorizations: sorted signal codes, expected_deactivation_source.
+        self.expected_signals: dict[str, tuple[str, ...]] = {}
+        self.expected_source: dict[str, str | None] = {}
+        # The event history: each FC object's category from its latest event, and how many
+        # events carry something else (skipped by `fcaudit classify`).
+        self.expected_event_category: dict[str, str] = {}
+        self.events_skipped = 0
         self._by_holder: dict[str, list[str]] = {}
         self._by_session: dict[str, list[str]] = {}
         self.account_position: dict[str, int] = {}
@@ -848,6 +1601,10 @@ class Dataset:
         """Ids of the accounts held by connected account ``acct_…``, newest first."""
         return list(self._by_holder.get(account_id, ()))
 
+    def accounts_for_customer_account(self, account_id: str) -> list[str]:
+        """Ids of the accounts held by Accounts-v2 customer ``acct_…``, newest first."""
+        return list(self._by_holder.get(account_id, ()))
+
     def accounts_for_session(self, session_id: str) -> list[str]:
         """Ids of the accounts linked in session ``fcsess_…``, newest first."""
         return list(self._by_session.get(session_id, ()))
@@ -856,7 +1613,7 @@ class Dataset:
         """The list served for an account_holder filter, or None when the holder doesn't exist."""
         if holder_id in self._by_holder:
             return self._by_holder[holder_id]
-        if holder_id in self.customer_specs:
+        if holder_id in self.customer_specs or holder_id in self.customer_account_ids:
             return ()
         return None
 
@@ -875,7 +1632,7 @@ class Dataset:
         return spec.design
 
     def truth(self) -> dict[str, Any]:
-        """The ``/__sandbox/truth`` document."""
+        """The ``/__sandbox/truth`` document (see the module docstring for its keys)."""
         return {
             "now": self.now.isoformat(),
             "horizon_days": HORIZON_DAYS,
@@ -883,13 +1640,30 @@ class Dataset:
             "accounts": dict(self.expected_category),
             "authorizations": dict(self.expected_authorization_category),
             "customers": len(self.customer_ids),
-            # Accounts a scan of every customer must find (connected-account holders excluded).
+            # Accounts a scan of every customer must find (connected-account and Accounts-v2
+            # holders excluded).
             "customer_accounts": sum(len(self._by_holder.get(c, ())) for c in self.customer_ids),
+            "signals": {k: list(v) for k, v in self.expected_signals.items()},
+            "expected_deactivation_source": dict(self.expected_source),
+            "holders": {
+                "account": list(self.holder_account_ids),
+                "customer_account": list(self.customer_account_ids),
+            },
+            "events": {
+                "count": len(self.events),
+                "skipped": self.events_skipped,
+                "latest": dict(self.expected_event_category),
+            },
         }
 
 
 class _Builder:
-    """Generates one holder's authorizations, accounts and events from that holder's RNG."""
+    """Generates one holder's authorizations, accounts and events from that holder's RNG.
+
+    What the #8 cases add to an account (account numbers, refreshes) is drawn from the
+    account's own RNG, seeded by its id, so the holder's draws, and so every id, stay as they
+    were before those fields existed.
+    """
 
     def __init__(self, ds: Dataset) -> None:
         self.ds = ds
@@ -899,6 +1673,11 @@ class _Builder:
         self.odd_names = HOSTILE_DISPLAY_NAMES if self.adversarial else UNICODE_DISPLAY_NAMES
         self._ids: set[str] = set()
         self._raw_events: list[tuple[int, str, dict[str, Any]]] = []
+        # event id -> (object id, snapshot category or None for the object's own, snapshot
+        # status, rendered in a preview version); events of other objects are only counted.
+        self._labels: dict[str, tuple[str, str | None, str, bool]] = {}
+        midnight = datetime.combine(ds.now.astimezone(UTC).date(), datetime.min.time(), UTC)
+        self._noon = int(midnight.timestamp()) + DAY // 2
 
     # -- helpers ---------------------------------------------------------------------------------
     def rid(self, rng: random.Random, prefix: str, n: int = 14) -> str:
@@ -907,6 +1686,10 @@ class _Builder:
             raise RuntimeError(f"duplicate generated id {new}")
         self._ids.add(new)
         return new
+
+    def noon(self, days: int) -> int:
+        """Noon UTC, ``days`` calendar days after ``now``'s date."""
+        return self._noon + days * DAY
 
     def event(
         self,
@@ -918,7 +1701,11 @@ class _Builder:
         status: str | None = None,
         details: dict[str, Any] | bool | None = False,
         previous: dict[str, Any] | None = None,
+        label: str | None = None,
+        eid: str | None = None,
     ) -> None:
+        """An event showing ``obj`` (``status``/``details`` override its state); ``label`` is
+        that snapshot's category when it is not the object's own."""
         ts = int(created)
         if not self.window_start < ts <= self.now:
             return
@@ -929,11 +1716,33 @@ class _Builder:
             payload = render_account(obj, preview=preview, status=status, details=details)
         else:
             payload = render_authorization(obj, preview=preview)
+        evt = self._emit(rng, etype, ts, payload, preview, previous, eid)
+        shown = status if status is not None else obj.status
+        self._labels[str(evt["id"])] = (obj.id, label, shown, preview)
+
+    def other_event(
+        self, rng: random.Random, etype: str, created: float, payload: dict[str, Any]
+    ) -> None:
+        """An event whose data.object is not an FC account or authorization."""
+        ts = int(created)
+        if self.window_start < ts <= self.now:
+            self._emit(rng, etype, ts, payload, rng.random() >= 0.1, None, None)
+
+    def _emit(
+        self,
+        rng: random.Random,
+        etype: str,
+        ts: int,
+        payload: dict[str, Any],
+        preview: bool,
+        previous: dict[str, Any] | None,
+        eid: str | None,
+    ) -> dict[str, Any]:
         data: dict[str, Any] = {"object": payload}
         if previous is not None:
             data["previous_attributes"] = previous
         evt = {
-            "id": self.rid(rng, "evt_", 24),
+            "id": eid or self.rid(rng, "evt_", 24),
             "object": "event",
             "api_version": PREVIEW_VERSION if preview else GA_EVENT_VERSION,
             "created": ts,
@@ -944,6 +1753,7 @@ class _Builder:
             "type": etype,
         }
         self._raw_events.append((ts, str(evt["id"]), evt))
+        return evt
 
     # -- holders ---------------------------------------------------------------------------------
     def holder(
@@ -987,6 +1797,19 @@ class _Builder:
             return rng.uniform(lo, min(hi, max(lo + 1, max_age_days)))
         return rng.uniform(1, max(2, max_age_days))
 
+    def _pinned_link(self, plan: _Plan, max_age_days: float) -> int | None:
+        """The link time a BoaLink or History fixes; -1 when the row can't exist at ``now``."""
+        if plan.history is not None:
+            return int(self.now - plan.history.link_days_ago * DAY)
+        if plan.boa is None:
+            return None
+        if plan.boa.year_in is not None:
+            return self.noon(plan.boa.year_in) - BOA_AUTH_YEAR_DAYS * DAY
+        assert plan.boa.at is not None
+        at = int(datetime.fromisoformat(plan.boa.at.replace("Z", "+00:00")).timestamp())
+        holder_since = self.now - max_age_days * DAY
+        return at if holder_since <= at <= self.now else -1
+
     def group(
         self,
         rng: random.Random,
@@ -997,8 +1820,11 @@ class _Builder:
     ) -> None:
         sc = SCENARIO_BY_NAME[plan.scenario]
         now = self.now
+        pinned = self._pinned_link(plan, max_age_days)
+        if pinned == -1:
+            return  # a boundary date after now (or before the holder): not linked yet
         link_age = self._link_age(rng, sc, plan, max_age_days)
-        created = int(now - link_age * DAY)
+        created = int(now - link_age * DAY) if pinned is None else pinned
         if plan.deactivated_days_ago is not None:
             deactivated_at = now - plan.deactivated_days_ago * DAY
         elif sc.yearly:
@@ -1034,6 +1860,8 @@ class _Builder:
         )
         self.ds.authorization_specs[auth.id] = auth
         self.ds.expected_authorization_category[auth.id] = sc.category
+        self.ds.expected_signals[auth.id] = ()
+        self.ds.expected_source[auth.id] = sc.source
         session = self.rid(rng, "fcsess_", 24) if plan.session else None
         if session is not None:
             self.ds.session_ids.append(session)
@@ -1055,7 +1883,11 @@ class _Builder:
                 details=self._account_details(rng, sc, plan, cause, action, expected),
                 design=sc.name,
             )
+            own = random.Random(f"{self.ds.seed}:{spec.id}")  # see the class docstring
             category, acct_events = sc.category, events
+            signals: tuple[str, ...] = ()
+            source = sc.source
+            variant = None
             if sc.account_variants:
                 name = plan.variants[i] if i < len(plan.variants) else None
                 variant = (
@@ -1064,10 +1896,36 @@ class _Builder:
                     else rng.choices(ACCOUNT_VARIANTS, _VARIANT_WEIGHTS)[0]
                 )
                 category, acct_events = self._apply_variant(rng, spec, variant)
+                signals, source = variant.signals, variant.source
+                if variant.kind is not None and spec.kind != _KIND_BY_SUB[variant.kind]:
+                    spec.kind = _KIND_BY_SUB[variant.kind]
+                    if not plan.odd_names:
+                        spec.display_name = _KINDS[spec.kind][0][0]
+                spec.refresh = self._refresh(own, variant.refresh, spec.created)
+            numbers = variant.numbers if variant is not None else None
+            spec.numbers = self._numbers(
+                own, self._default_numbers(spec) if numbers is None else numbers
+            )
+            if plan.boa is not None:
+                spec.design = plan.boa.name
+                spec.details = (
+                    None if plan.boa.details == _ABSENT else _clone(plan.boa.details or {})
+                )
+                if plan.boa.category is not None:
+                    category, signals, source = plan.boa.category, (), None
+            if sc.rules and (plan.boa is None or plan.boa.category is None):
+                category, signals, source = boa_rule_truth(spec.created, self.ds.now)
+            if plan.history is not None:
+                spec.design = plan.history.name
             auth.account_ids.append(spec.id)
             self.ds.account_specs[spec.id] = spec
             self.ds.expected_category[spec.id] = category
-            self._account_events(rng, spec, acct_events, deactivated_at, expected)
+            self.ds.expected_signals[spec.id] = tuple(sorted(set(signals)))
+            self.ds.expected_source[spec.id] = source
+            if plan.history is not None:
+                self._history(rng, own, spec, plan.history)
+            else:
+                self._account_events(rng, spec, acct_events, deactivated_at, expected)
 
         if "upcoming" in events and expected is not None:
             self.event(
@@ -1076,6 +1934,85 @@ class _Builder:
                 expected - 30 * DAY,
                 auth,
             )
+        if session is not None:
+            # Not an account or an authorization: `fcaudit classify` skips and counts it.
+            own = random.Random(f"{self.ds.seed}:{session}")
+            self.other_event(
+                own,
+                "financial_connections.session.updated",
+                created + plan.n_accounts,
+                _session(session, holder_type, holder_id, auth.account_ids),
+            )
+
+    def _default_numbers(self, spec: AccountSpec) -> tuple[NumberDesign, ...]:
+        """One transactable number without expiry on an account that can pay, else none."""
+        if "payment_method" not in _KINDS[spec.kind][3]:
+            return ()
+        # Drawn from the account's own RNG, not from its institution, which the adversarial
+        # scenario may rename.
+        tokenized = random.Random(f"{self.ds.seed}:{spec.id}:number").random() < 0.3
+        return ((TAN if tokenized else ACN, TRANSACTABLE, None),)
+
+    def _numbers(
+        self, rng: random.Random, designs: tuple[NumberDesign, ...]
+    ) -> tuple[dict[str, Any], ...]:
+        out = []
+        for identifier_type, status, expiry in designs:
+            if isinstance(expiry, tuple):
+                expiry = rng.randint(*expiry)
+            out.append(
+                {
+                    "expected_expiry_date": None if expiry is None else self.noon(expiry),
+                    "identifier_type": identifier_type,
+                    "status": status,
+                    "supported_networks": ["ach"],
+                }
+            )
+        return tuple(out)
+
+    def _refresh(
+        self,
+        rng: random.Random,
+        designs: tuple[tuple[str, str], ...],
+        created: int,
+        at: int | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """``*_refresh`` objects with the given statuses, last attempted before ``at``."""
+        at = self.now if at is None else at
+        out: dict[str, dict[str, Any]] = {}
+        for name, status in designs:
+            last = max(created + 60, int(at - rng.uniform(0.05, 2.0) * DAY))
+            entry: dict[str, Any] = {}
+            if name == "transaction_refresh":
+                entry["id"] = self.rid(rng, "fctxnref_", 24)
+            entry["last_attempted_at"] = last
+            entry["next_refresh_available_at"] = None if status == "pending" else last + 3600
+            entry["status"] = status
+            out[name] = entry
+        return out
+
+    def _history(
+        self, rng: random.Random, own: random.Random, spec: AccountSpec, history: History
+    ) -> None:
+        """The history's events, in step order; steps at one second get ids in step order."""
+        times = [int(self.now - step.days_ago * DAY) for step in history.steps]
+        ids = [self.rid(own, "evt_", 24) for _ in history.steps]
+        for t in set(times):
+            at = [k for k, tk in enumerate(times) if tk == t]
+            for k, eid in zip(at, sorted(ids[k] for k in at), strict=True):
+                ids[k] = eid
+        prefix = "financial_connections.account."
+        for step, ts, eid in zip(history.steps, times, ids, strict=True):
+            snap = step.snapshot
+            if snap is None:
+                self.event(rng, prefix + step.event, ts, spec, eid=eid)
+                continue
+            shown = dataclasses.replace(spec, status=snap.status, details=_clone(snap.details))
+            if snap.numbers is not None:
+                shown.numbers = self._numbers(own, snap.numbers)
+            if snap.refresh is not None:
+                shown.refresh = self._refresh(own, snap.refresh, spec.created, at=ts)
+            self.event(rng, prefix + step.event, ts, shown, label=snap.category, eid=eid)
 
     def _display_name(self, rng: random.Random, plan: _Plan, kind: int, index: int) -> str:
         odd, pick = rng.random(), rng.random()  # drawn in every name scenario
@@ -1115,11 +2052,14 @@ class _Builder:
         spec.status = variant.status
         if variant.days is not None:
             expected = int(self.now + rng.uniform(*variant.days) * DAY)
+            when: int | str = expected
+            if variant.iso_date:
+                when = datetime.fromtimestamp(expected, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             spec.details = {
                 "active": {
                     "action": NONE,
                     "cause": variant.cause,
-                    "expected_deactivation_date": expected,
+                    "expected_deactivation_date": when,
                 }
             }
         elif isinstance(variant.details, str):  # _ABSENT
@@ -1152,6 +2092,7 @@ class _Builder:
                     status="inactive",
                     details=_inactive(RELINK, cause),
                     previous={"status": "active"},
+                    label=RELINK_REQUIRED,
                 )
                 self.event(rng, prefix + "reactivated", up, spec, previous={"status": "inactive"})
             elif kind == "upcoming" and expected is not None:
@@ -1181,6 +2122,22 @@ class _Builder:
         ds.customer_position = {c: i for i, c in enumerate(ds.customer_ids)}
         self._raw_events.sort(key=lambda e: (e[0], e[1]), reverse=True)
         ds.events = [e for _, _, e in self._raw_events]
+        # Each FC object's latest event (by created, then id: the list is newest first).
+        latest: dict[str, str] = {}
+        for _, eid, _evt in self._raw_events:
+            if eid not in self._labels:
+                ds.events_skipped += 1
+                continue
+            object_id, label, shown, preview = self._labels[eid]
+            if object_id in latest:
+                continue
+            if label is None:
+                own = ds.expected_category.get(object_id)
+                label = own if own is not None else ds.expected_authorization_category[object_id]
+            if not preview and shown == "inactive" and object_id in ds.account_specs:
+                label = INACTIVE_UNKNOWN  # a GA version hides status_details.inactive
+            latest[object_id] = label
+        ds.expected_event_category = latest
 
 
 def build_dataset(seed: int, customers: int, now: datetime, *, scenario: str = DEMO) -> Dataset:
@@ -1230,11 +2187,14 @@ def build_dataset(seed: int, customers: int, now: datetime, *, scenario: str = D
         elif index == 2:
             plans = _odd_name_plans(scenario)
         elif index == 3:
-            plans = []
+            plans = _rule_and_history_plans()
         else:
             n_auths = rng.choices((0, 1, 2, 3), (10, 40, 35, 15))[0]
             plans = b.random_plans(rng, n_auths, age_days)
         b.holder(rng, "customer", cus.id, age_days, plans)
+        # The account-wide event list has other objects' events too: a new customer's.
+        own = random.Random(f"{seed}:{cus.id}")
+        b.other_event(own, "customer.created", cus.created, render_customer(cus))
 
     n_holders = max(2, customers // 60) if customers else 0
     for index in range(n_holders):
@@ -1250,5 +2210,21 @@ def build_dataset(seed: int, customers: int, now: datetime, *, scenario: str = D
         else:
             plans = b.random_plans(rng, rng.choice((1, 2, 3)), age_days)
         b.holder(rng, "account", acct, age_days, plans)
+
+    # Accounts-v2 customers: an Account (acct_...) that is the customer; not in /v1/customers.
+    # The first holds the scripted v2 links, the second has none, the others are random.
+    n_v2 = max(2, customers // 100) if customers else 0
+    for index in range(n_v2):
+        rng = random.Random(f"{seed}:customer_account:{index}")
+        acct = b.rid(rng, "acct_", 16)
+        ds.customer_account_ids.append(acct)
+        age_days = rng.uniform(600, 1400)
+        if index == 0:
+            plans = _customer_account_plans()
+        elif index == 1:
+            plans = []
+        else:
+            plans = b.random_plans(rng, rng.choice((1, 2, 3)), age_days)
+        b.holder(rng, CUSTOMER_ACCOUNT, acct, age_days, plans)
     b.finish()
     return ds

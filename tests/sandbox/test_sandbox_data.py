@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +12,11 @@ import pytest
 from fcaudit.sandbox import Dataset, RunningSandbox, build_dataset
 from fcaudit.sandbox.data import (
     ACCOUNT_VARIANTS,
+    BOA_LINK_BY_NAME,
+    BOA_LINKS,
     CATEGORIES,
+    HISTORIES,
+    HISTORY_BY_NAME,
     HOSTILE_CUSTOMER_NAME,
     HOSTILE_DISPLAY_NAMES,
     HOSTILE_INSTITUTIONS,
@@ -64,7 +68,10 @@ def test_dates_move_with_now() -> None:
 def test_every_category_for_accounts_and_authorizations(sandbox: RunningSandbox) -> None:
     ds = sandbox.dataset
     assert set(ds.expected_category.values()) == set(CATEGORIES)
-    assert set(ds.expected_authorization_category.values()) == set(CATEGORIES)
+    # Authorizations have no account numbers.
+    assert set(ds.expected_authorization_category.values()) == set(CATEGORIES) - {
+        "account_number_unusable"
+    }
     assert set(ds.expected_category) == set(ds.accounts)
     assert set(ds.expected_authorization_category) == set(ds.authorizations)
     counts = Counter(ds.expected_category.values())
@@ -124,13 +131,43 @@ def test_authorization_states(sandbox: RunningSandbox) -> None:
     assert "disconnected" in seen
 
 
+def _stripe_days(account: dict[str, Any]) -> float | None:
+    """Days from NOW to Stripe's expected_deactivation_date, if it is a readable one."""
+    active = _details(account, "active")
+    when = active.get("expected_deactivation_date") if active else None
+    if isinstance(when, str) and when[:4].isdigit() and "-" in when:
+        when = datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()
+    if isinstance(when, bool) or not isinstance(when, (int, float)) or when != when:
+        return None
+    return (when - NOW_TS) / DAY if abs(when) < 1e11 else None
+
+
+def _usable(account: dict[str, Any]) -> bool:
+    numbers = account["account_numbers"]
+    return not numbers or any(n["status"] in ("transactable", "pending") for n in numbers)
+
+
+def _numbers_expire_within(account: dict[str, Any], days: int) -> bool:
+    transactable = [n for n in account["account_numbers"] if n["status"] == "transactable"]
+    if not transactable or any(n["expected_expiry_date"] is None for n in transactable):
+        return False
+    latest = max(n["expected_expiry_date"] for n in transactable)
+    return (_day(latest) - NOW.date()).days <= days
+
+
+def _day(ts: int) -> date:
+    return datetime.fromtimestamp(ts, UTC).date()
+
+
 def test_truth_matches_the_designed_shapes(sandbox: RunningSandbox) -> None:
     """A consistency check of the generator (truth itself comes from the scenarios)."""
     ds = sandbox.dataset
     for fca, category in ds.expected_category.items():
         account = ds.accounts[fca]
         status = account["status"]
-        inactive, active = _details(account, "inactive"), _details(account, "active")
+        inactive = _details(account, "inactive")
+        days = _stripe_days(account)
+        source = ds.expected_source[fca]
         if category == "relink_required":
             assert status == "inactive" and inactive["action"] == "relink_required"
         elif category == "inactive_unrepairable":
@@ -140,14 +177,25 @@ def test_truth_matches_the_designed_shapes(sandbox: RunningSandbox) -> None:
             assert not inactive or inactive.get("action") not in ("none", "relink_required")
         elif category == "disconnected":
             assert status == "disconnected"
+        elif category == "account_number_unusable":
+            assert status not in ("inactive", "disconnected") and not _usable(account)
         elif category == "expiring":
-            days = (active["expected_deactivation_date"] - NOW_TS) / DAY
-            assert status == "active" and (2 <= days <= 25 or -3 <= days <= -1)
+            assert status == "active" and _usable(account)
+            by_stripe = days is not None and (2 <= days <= 25 or -3 <= days <= -1)
+            by_rule = source is not None and source.startswith("rule:")
+            assert by_stripe or _numbers_expire_within(account, 30) or by_rule, fca
         elif category == "active":
-            assert status == "active"
-            assert not active or (active["expected_deactivation_date"] - NOW_TS) / DAY >= 45
+            assert status == "active" and _usable(account)
+            assert days is None or days >= 45
+            assert not _numbers_expire_within(account, 30)
         else:
-            assert status == UNKNOWN_STATUS
+            assert status == UNKNOWN_STATUS or (
+                _details(account, "active") and days is None and source is None
+            )
+        if source == "stripe":
+            assert days is not None or _numbers_expire_within(account, 30), fca
+        elif source is None:  # an unusable account's finding has no date
+            assert days is None or category == "account_number_unusable", fca
 
 
 def test_accounts_and_authorizations_agree(sandbox: RunningSandbox) -> None:
@@ -173,6 +221,16 @@ def test_holders_sessions_and_the_big_customer(sandbox: RunningSandbox) -> None:
     assert sum(1 for n in per_customer.values() if n == 0) >= 10
     assert 2.5 <= len(ds.accounts) / len(ds.customer_ids) <= 4.0
     assert len(ds.holder_account_ids) >= 2
+    assert len(ds.customer_account_ids) >= 2
+    assert not set(ds.customer_account_ids) & set(ds.holder_account_ids)
+    for acct in ds.customer_account_ids:
+        assert all(
+            ds.accounts[a]["account_holder"]
+            == {"type": "customer", "customer": None, "customer_account": acct}
+            for a in ds.accounts_for_customer_account(acct)
+        )
+    assert ds.accounts_for_customer_account(ds.customer_account_ids[0])
+    assert ds.holder_accounts(ds.customer_account_ids[1]) == ()  # a v2 customer without links
     for acct in ds.holder_account_ids:
         held = ds.accounts_for_holder_account(acct)
         assert held
@@ -269,20 +327,44 @@ def test_unknown_name_scenario_is_refused() -> None:
 
 
 def test_every_table_row_is_generated(sandbox: RunningSandbox) -> None:
-    """Each scenario and account variant of the tables appears in the default data."""
+    """Each row of the tables appears in the default data with the truth it states."""
     ds = sandbox.dataset
     designs = {ds.design(a) for a in ds.accounts} | {ds.design(a) for a in ds.authorizations}
     assert {s.name for s in SCENARIOS} <= designs
     assert {v.name for v in ACCOUNT_VARIANTS} <= designs
+    assert {b.name for b in BOA_LINKS} <= designs  # every boundary date is before NOW
+    assert {h.name for h in HISTORIES} <= designs
     for fca, category in ds.expected_category.items():
         design = ds.design(fca)
-        row = VARIANT_BY_NAME.get(design) or SCENARIO_BY_NAME[design]
-        assert category == row.category, design
+        truth = (category, ds.expected_signals[fca], ds.expected_source[fca])
+        if design in VARIANT_BY_NAME:
+            v = VARIANT_BY_NAME[design]
+            assert truth == (v.category, tuple(sorted(set(v.signals))), v.source), design
+        elif design in HISTORY_BY_NAME:
+            h = HISTORY_BY_NAME[design]
+            row = VARIANT_BY_NAME[h.variant] if h.variant else SCENARIO_BY_NAME[h.scenario]
+            assert category == row.category, design
+        elif design in BOA_LINK_BY_NAME:
+            pass  # test_bank_of_america_rules_at_now states these one by one
+        elif SCENARIO_BY_NAME[design].rules:
+            assert category in ("active", "expiring"), design
+        else:
+            row = SCENARIO_BY_NAME[design]
+            assert truth == (row.category, (), row.source), design
+    for fcauth, category in ds.expected_authorization_category.items():
+        row = SCENARIO_BY_NAME[ds.design(fcauth)]
+        truth = (category, ds.expected_signals[fcauth], ds.expected_source[fcauth])
+        assert truth == (row.category, (), row.source)
 
 
 def test_bank_of_america_expires_a_year_after_linking(sandbox: RunningSandbox) -> None:
     ds = sandbox.dataset
-    boa = [a for a in ds.accounts.values() if a["institution_name"] == "Bank of America"]
+    boa = [
+        a
+        for a in ds.accounts.values()
+        if a["institution_name"] == "Bank of America"
+        and ds.design(a["id"]) in ("boa_far", "boa_expiring", "boa_expired", "disconnected")
+    ]
     kinds: Counter[str] = Counter()
     for account in boa:
         category = ds.expected_category[account["id"]]
@@ -350,7 +432,6 @@ def test_a_larger_data_set_keeps_its_shape() -> None:
     assert len(ds.holder_account_ids) == 360 // 60
     assert len(set(ds.account_ids)) == len(ds.account_ids) == len(ds.accounts)
     assert 2.5 <= len(ds.accounts) / len(ds.customer_ids) <= 4.0
-    held = [
-        a for h in (*ds.customer_ids, *ds.holder_account_ids) for a in ds.holder_accounts(h) or ()
-    ]
+    holders = (*ds.customer_ids, *ds.holder_account_ids, *ds.customer_account_ids)
+    held = [a for h in holders for a in ds.holder_accounts(h) or ()]
     assert sorted(held) == sorted(ds.account_ids)

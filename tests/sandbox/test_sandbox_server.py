@@ -42,7 +42,8 @@ def _page_through(sandbox: RunningSandbox, client: stripe.StripeClient) -> None:
     big = [c for c in customers if len(ds.accounts_for_customer(c)) > 100]
     assert len(big) == 1
     held = sum(len(ds.accounts_for_holder_account(a)) for a in ds.holder_account_ids)
-    assert total + held == len(ds.accounts)
+    held_v2 = sum(len(ds.accounts_for_customer_account(a)) for a in ds.customer_account_ids)
+    assert total + held + held_v2 == len(ds.accounts)
 
 
 def test_unfiltered_account_list_and_other_filters(
