@@ -683,6 +683,10 @@ class StripeGateway:
         """An account and the Request-Id of the response."""
         return self._fetch_object(ACCOUNTS, account_id, "fca_")
 
+    def fetch_customer(self, customer_id: str) -> tuple[dict[str, Any], str | None]:
+        """A customer (for --contact: its name and email)."""
+        return self._fetch_object(CUSTOMERS, customer_id, "cus_")
+
     def fetch_authorization(self, authorization_id: str) -> tuple[dict[str, Any], str | None]:
         """Preview-only endpoint; the SDK has no service for it, hence `raw_request`."""
         return self._fetch_object(AUTHORIZATIONS, authorization_id, "fcauth_")

@@ -26,7 +26,7 @@ from fcaudit.client import (
     clean,
 )
 from fcaudit.errors import ApiError, FcauditError
-from fcaudit.model import Scope, ScopeError, ScopeType
+from fcaudit.model import Contact, Scope, ScopeError, ScopeType
 from fcaudit.runner import Emit, Observed, SourceOutcome
 from fcaudit.stripe_api import is_stripe_id, key_mode
 
@@ -133,8 +133,13 @@ class Scanner:
         *,
         concurrency: int = 16,
         authorizations: bool = False,
+        contacts: bool = False,
     ) -> None:
         self.gateway = gateway
+        # --contact: each customer's name and email, from the customer list a full scan reads
+        # anyway, or one GET per customer of a --customer scope that has accounts.
+        self._want_contacts = contacts
+        self._contacts: dict[str, Contact] = {}
         self.stripe_version: str | None = gateway.settings.stripe_version
         self.mode: str | None = key_mode(gateway.settings.api_key)
         self._scopes = scopes
@@ -205,7 +210,7 @@ class Scanner:
             raise self._fatal.error
         if self._fatal is not None:
             raise self._fatal
-        return SourceOutcome(list(self._errors))
+        return SourceOutcome(list(self._errors), contacts=dict(self._contacts))
 
     def _feed(self, pool: WorkPool, scopes: Iterable[Scope] | None) -> None:
         backlog = self._concurrency * 4
@@ -232,6 +237,8 @@ class Scanner:
                             )
                             continue
                         assert isinstance(cid, str)
+                        if self._want_contacts:
+                            self._contacts[cid] = _contact(customer)
                         if cid not in seen:
                             seen.add(cid)
                             self._submit(pool, Scope(ScopeType.CUSTOMER, cid), backlog)
@@ -307,10 +314,19 @@ class Scanner:
             )
         else:
             where = scope.label()
+            found = False
             for number, page in enumerate(
                 self.gateway.iter_account_pages(account_filter(scope)), start=1
             ):
+                found = found or bool(page)
                 self._emit_page(scope, where, number, page, pool)
+            if found and self._want_contacts and scope.type is ScopeType.CUSTOMER:
+                with self._lock:
+                    known = str(scope.id) in self._contacts
+                if not known:
+                    customer, _ = self.gateway.fetch_customer(str(scope.id))
+                    with self._lock:
+                        self._contacts[str(scope.id)] = _contact(customer)
 
     def _emit_page(self, scope: Scope, where: str, number: int, page: Page, pool: WorkPool) -> None:
         """Every good element of a page; a bad one is an errors[] entry naming its place."""
@@ -423,6 +439,15 @@ class Scanner:
             self._emit(item)
         except OSError as err:
             raise OutputFailed(err) from err
+
+
+def _contact(customer: Mapping[str, Any]) -> Contact:
+    """A customer's name and email as Stripe gives them (untrusted text, escaped on display)."""
+    name, email = customer.get("name"), customer.get("email")
+    return Contact(
+        name if isinstance(name, str) and name else None,
+        email if isinstance(email, str) and email else None,
+    )
 
 
 def _conflict(first: str, other: str) -> str:

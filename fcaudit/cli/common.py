@@ -10,6 +10,7 @@ import click
 
 from fcaudit.app import AppContext
 from fcaudit.errors import ExitCode, UsageError
+from fcaudit.model import GroupBy
 from fcaudit.options import ReportOptions, StripeOptions, parse_as_of
 from fcaudit.render import EXTENSIONS, WITH_GROUPS, OutputFormat
 from fcaudit.stripe_api import PREVIEW_VERSION, is_preview
@@ -77,6 +78,11 @@ def make_plan(
 
     check_output(report)
     fmt = output_format(report)
+    if contact and report.group_by is GroupBy.NONE:
+        raise UsageError(
+            "--contact adds names and emails to customer groups, and --group-by none has "
+            "none. Tip: use --group-by customer."
+        )
     if contact and fmt not in WITH_GROUPS and fmt is not OutputFormat.AUTO:
         raise UsageError(
             f"--contact adds names and emails to groups, which --format {fmt} does not carry. "
@@ -129,6 +135,7 @@ def run_remote(
     *,
     authorizations: bool = False,
     needs_preview: str | None = None,
+    contacts: bool = False,
 ) -> ExitCode:
     """Scan or retrieve through Stripe (or the embedded sandbox) and run the pipeline."""
     from fcaudit.app import DEFAULT_CONCURRENCY
@@ -147,6 +154,7 @@ def run_remote(
             scopes,
             concurrency=stripe.concurrency or DEFAULT_CONCURRENCY,
             authorizations=authorizations,
+            contacts=contacts,
         )
         progress = None
         # A progress line only on a real terminal: --color must not send cursor controls

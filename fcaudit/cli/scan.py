@@ -97,6 +97,12 @@ def read_customer_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[s
     is_flag=True,
     help="Also retrieve and classify every authorization the accounts reference (preview).",
 )
+@click.option(
+    "--contact",
+    is_flag=True,
+    help="Add each affected customer's name and email to the groups (personal data: off by "
+    "default; the report says when it carries them).",
+)
 @report_options
 @stripe_options
 def scan(
@@ -106,6 +112,7 @@ def scan(
     holders: tuple[str, ...],
     sessions: tuple[str, ...],
     authorizations: bool,
+    contact: bool,
     report: ReportOptions,
     stripe: StripeOptions,
 ) -> ExitCode:
@@ -123,6 +130,7 @@ def scan(
       fcaudit scan --customer-account acct_1Nv0FG  # an Accounts v2 customer
       fcaudit scan --authorizations --format ndjson | jq 'select(.object|endswith("authorization"))'
       fcaudit scan --fail-on relink_required -q -o /srv/reports/fc.json  # cron
+      fcaudit scan --contact -f csv -o worklist.csv   # with names and emails
     """
     app = app_for(report)
     customer_ids = read_customer_ids(customers, customers_from)
@@ -161,7 +169,9 @@ def scan(
             break
     scopes = [Scope(kind, i) for i in ids] if kind and ids else None
     scope = scope_record(kind, ids, stripe_account=stripe.stripe_account)
-    plan = make_plan(app, "scan", scope, report, stripe_account=stripe.stripe_account)
+    plan = make_plan(
+        app, "scan", scope, report, stripe_account=stripe.stripe_account, contact=contact
+    )
     return run_remote(
         app,
         stripe,
@@ -169,4 +179,5 @@ def scan(
         scopes,
         authorizations=authorizations,
         needs_preview="--authorizations" if authorizations else None,
+        contacts=contact,
     )
