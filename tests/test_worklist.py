@@ -19,7 +19,7 @@ AS_OF = ("--as-of", "2026-11-26T12:00:00Z")
 
 
 def fleet(rsps: responses.RequestsMock) -> None:
-    customers = [
+    customers: list[dict[str, Any]] = [
         {"id": "cus_a", "object": "customer", "name": "Ada <b>L</b>", "email": "ada@example.com"},
         {"id": "cus_b", "object": "customer", "name": None, "email": "b@example.com"},
         {"id": "cus_c", "object": "customer", "name": "Cy", "email": None},
