@@ -54,6 +54,7 @@ _KEY_WINDOW, _KEY_STEP = 12, 5
 ACCOUNTS = "/v1/financial_connections/accounts"
 AUTHORIZATIONS = "/v1/financial_connections/authorizations"
 CUSTOMERS = "/v1/customers"
+CONNECTED_ACCOUNTS = "/v1/accounts"  # a Connect platform's connected accounts
 
 
 def max_pages(environ: Mapping[str, str] | None = None) -> int:
@@ -229,6 +230,7 @@ class RequestFailed(Exception):
         http_status: int | None = None,
         code: str | None = None,
         attempts: int = 1,
+        error_type: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -236,6 +238,8 @@ class RequestFailed(Exception):
         self.http_status = http_status
         self.code = code
         self.attempts = attempts
+        # Stripe's error `type` (`invalid_request_error`, `api_error`, ...), when it sent one.
+        self.error_type = error_type
 
 
 def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
@@ -501,23 +505,41 @@ class StripeGateway:
         return self.fetch(path, params, endpoint=endpoint)[0]
 
     def fetch(
-        self, path: str, params: Mapping[str, Any] | None = None, *, endpoint: str
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        endpoint: str,
+        stripe_account: str | None = None,
     ) -> tuple[Any, str | None]:
-        """`get`, plus the (cleaned) Request-Id of the response that carried the body."""
+        """`get`, plus the (cleaned) Request-Id of the response that carried the body.
+
+        `stripe_account` sends `Stripe-Account` on this request alone (stripe-python merges
+        per-request options into a copy, never into the client): a connected account's
+        request never carries another's header. Without it, the client's own
+        (`--stripe-account`, or none). Under a connected account a 403 is that account's
+        failure (`account_invalid`: unknown, or access revoked; or no permission there), a
+        `RequestFailed`, not the key's: the other accounts go on.
+        """
         started = self._clock()
         attempt = 0
         key = self.settings.api_key
+        options = {"stripe_account": stripe_account} if stripe_account else {}
         while True:
             attempt += 1
             self._wait_for_slot(endpoint)
             self.stats.count(endpoint)
             try:
-                response = self._client.raw_request("get", path, **dict(params or {}))
+                response = self._client.raw_request("get", path, **dict(params or {}), **options)
             except (stripe.AuthenticationError, stripe.PermissionError) as err:
+                if stripe_account and not isinstance(err, stripe.AuthenticationError):
+                    raise self._failed(err, attempt) from None
                 raise self._auth_error(err, path) from None
             except stripe.StripeError as err:
                 if not err.headers and not isinstance(err, stripe.APIConnectionError):
                     err.headers = dict(GuardedSession.last_headers())
+                if stripe_account and err.http_status == 403:
+                    raise self._failed(err, attempt) from None
                 if err.http_status in (401, 403):  # an HTML or empty body: still the key
                     raise self._auth_error(err, path) from None
                 retryable, rate_limited = self._classify_failure(err)
@@ -585,6 +607,7 @@ class StripeGateway:
         what = f"HTTP {status}" if status else "network error"
         inner = getattr(err, "error", None)
         code = getattr(inner, "code", None) or err.code
+        error_type = getattr(inner, "type", None)
         retries = f" after {attempts} attempts" if attempts > 1 else ""
         key = self.settings.api_key
         return RequestFailed(
@@ -593,6 +616,7 @@ class StripeGateway:
             http_status=status,
             code=clean(code, key, 100) if code else None,
             attempts=attempts,
+            error_type=clean(error_type, key, 100) if isinstance(error_type, str) else None,
         )
 
     def _auth_error(self, err: stripe.StripeError, path: str) -> AuthError:
@@ -600,9 +624,14 @@ class StripeGateway:
         request_id = request_id_of(err.headers, key) if err.headers else None
         rid = f", request {request_id}" if request_id else ""
         if isinstance(err, stripe.PermissionError) or err.http_status == 403:
+            what = (
+                "Connect (connected accounts)"
+                if path == CONNECTED_ACCOUNTS
+                else ("Financial Connections and Customers")
+            )
             msg = (
                 f"the API key may not read {path} (HTTP 403{rid}): {_describe(err, key)}. Tip: "
-                "give the restricted key read access to Financial Connections and Customers."
+                f"give the restricted key read access to {what}."
             )
         else:
             msg = (
@@ -613,7 +642,14 @@ class StripeGateway:
 
     # -- endpoints --------------------------------------------------------------------------
 
-    def iter_pages(self, path: str, params: Mapping[str, Any], *, endpoint: str) -> Iterator[Page]:
+    def iter_pages(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        *,
+        endpoint: str,
+        stripe_account: str | None = None,
+    ) -> Iterator[Page]:
         """Follow `has_more`/`starting_after` to the end, `limit=100`, one page at a time.
 
         A listing that does not end by itself is stopped with `PaginationError` (after the
@@ -630,7 +666,9 @@ class StripeGateway:
                     f"GET {path} still had more after {pages} pages; stopped at the page cap "
                     f"({self.settings.max_pages}, FCAUDIT_MAX_PAGES)"
                 )
-            body, request_id = self.fetch(path, query, endpoint=endpoint)
+            body, request_id = self.fetch(
+                path, query, endpoint=endpoint, stripe_account=stripe_account
+            )
             pages += 1
             data = body.get("data") if isinstance(body, dict) else None
             if not isinstance(data, list):
@@ -670,8 +708,24 @@ class StripeGateway:
         for page in self.iter_account_pages(scope_filter):
             yield from page
 
-    def iter_account_pages(self, scope_filter: Mapping[str, Any]) -> Iterator[Page]:
-        return self.iter_pages(ACCOUNTS, scope_filter, endpoint=f"GET {ACCOUNTS}")
+    def iter_account_pages(
+        self, scope_filter: Mapping[str, Any], *, stripe_account: str | None = None
+    ) -> Iterator[Page]:
+        """One filter's accounts; `{}` is the unfiltered list (every holder of the account,
+        when Stripe accepts it: `--discovery accounts`)."""
+        return self.iter_pages(
+            ACCOUNTS, scope_filter, endpoint=f"GET {ACCOUNTS}", stripe_account=stripe_account
+        )
+
+    def iter_customer_list(self, *, stripe_account: str | None = None) -> Iterator[Page]:
+        """Every customer object of the account (or of a connected account), a page at a time."""
+        return self.iter_pages(
+            CUSTOMERS, {}, endpoint=f"GET {CUSTOMERS}", stripe_account=stripe_account
+        )
+
+    def iter_connected_account_pages(self) -> Iterator[Page]:
+        """The platform's connected accounts (`GET /v1/accounts`), a page at a time."""
+        return self.iter_pages(CONNECTED_ACCOUNTS, {}, endpoint=f"GET {CONNECTED_ACCOUNTS}")
 
     def retrieve_account(self, account_id: str) -> dict[str, Any]:
         return self.fetch_account(account_id)[0]
@@ -679,20 +733,26 @@ class StripeGateway:
     def retrieve_authorization(self, authorization_id: str) -> dict[str, Any]:
         return self.fetch_authorization(authorization_id)[0]
 
-    def fetch_account(self, account_id: str) -> tuple[dict[str, Any], str | None]:
+    def fetch_account(
+        self, account_id: str, *, stripe_account: str | None = None
+    ) -> tuple[dict[str, Any], str | None]:
         """An account and the Request-Id of the response."""
-        return self._fetch_object(ACCOUNTS, account_id, "fca_")
+        return self._fetch_object(ACCOUNTS, account_id, "fca_", stripe_account)
 
-    def fetch_customer(self, customer_id: str) -> tuple[dict[str, Any], str | None]:
+    def fetch_customer(
+        self, customer_id: str, *, stripe_account: str | None = None
+    ) -> tuple[dict[str, Any], str | None]:
         """A customer (for --contact: its name and email)."""
-        return self._fetch_object(CUSTOMERS, customer_id, "cus_")
+        return self._fetch_object(CUSTOMERS, customer_id, "cus_", stripe_account)
 
-    def fetch_authorization(self, authorization_id: str) -> tuple[dict[str, Any], str | None]:
+    def fetch_authorization(
+        self, authorization_id: str, *, stripe_account: str | None = None
+    ) -> tuple[dict[str, Any], str | None]:
         """Preview-only endpoint; the SDK has no service for it, hence `raw_request`."""
-        return self._fetch_object(AUTHORIZATIONS, authorization_id, "fcauth_")
+        return self._fetch_object(AUTHORIZATIONS, authorization_id, "fcauth_", stripe_account)
 
     def _fetch_object(
-        self, base: str, object_id: str, prefix: str
+        self, base: str, object_id: str, prefix: str, stripe_account: str | None = None
     ) -> tuple[dict[str, Any], str | None]:
         # An id is a path segment: one that is not id-shaped (`../`, `?`, `#`) is never sent.
         if not is_stripe_id(object_id, prefix):
@@ -700,7 +760,9 @@ class StripeGateway:
                 f"{clean(object_id, self.settings.api_key, 60)!r} is not a "
                 f"{prefix}... id; not requested"
             )
-        body, request_id = self.fetch(f"{base}/{object_id}", endpoint=f"GET {base}/{{id}}")
+        body, request_id = self.fetch(
+            f"{base}/{object_id}", endpoint=f"GET {base}/{{id}}", stripe_account=stripe_account
+        )
         if not isinstance(body, dict):
             raise RequestFailed(
                 f"GET {base}/{object_id} returned something that is not an object",
