@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from typing import Any, Final, overload
 from urllib.parse import parse_qsl, unquote
 
-from fcaudit.sandbox.data import Dataset, render_account, render_customer
+from fcaudit.sandbox.data import (
+    Dataset,
+    render_account,
+    render_connected_account,
+    render_customer,
+)
 
 SANDBOX_API_KEY: Final = "sk_test_fcaudit_sandbox"
 _TEST_KEY_PREFIXES: Final = ("sk_test_", "rk_test_")
@@ -71,6 +76,21 @@ class ApiError(Exception):
 
 def _missing(noun: str, object_id: str, param: str | None, status: int = 404) -> ApiError:
     return ApiError(status, f"No such {noun}: '{object_id}'", code="resource_missing", param=param)
+
+
+def unknown_stripe_account(account_id: str) -> ApiError:
+    """Stripe's answer to a Stripe-Account header naming an account the key cannot act for
+    (unknown, or access revoked): error code ``account_invalid``, "The account ID provided
+    as a value for the Stripe-Account header is invalid"
+    (https://docs.stripe.com/error-codes#account-invalid). Observed answers are a 403 with
+    type ``invalid_request_error`` and this message, which also quotes the masked key; the
+    sandbox never echoes any part of a key."""
+    return ApiError(
+        403,
+        f"The provided key does not have access to account '{account_id}' (or that account "
+        "does not exist). Application access may have been revoked.",
+        code="account_invalid",
+    )
 
 
 def unrecognized(method: str, path: str, extra: str = "") -> ApiError:
@@ -247,10 +267,15 @@ class _EventIds(Sequence[str]):
 
 
 class Api:
-    """The ``/v1`` endpoints over one data set."""
+    """The ``/v1`` endpoints over one data set.
 
-    def __init__(self, dataset: Dataset) -> None:
+    ``require_account_filter``: answer the unfiltered account list the way a Stripe that
+    requires a holder or session filter would (a 400 ``invalid_request_error``), so the
+    fan-out fallback of ``fcaudit scan --discovery auto`` can be exercised."""
+
+    def __init__(self, dataset: Dataset, *, require_account_filter: bool = False) -> None:
         self.ds = dataset
+        self.require_account_filter = require_account_filter
         self.events_by_id = {str(e["id"]): e for e in dataset.events}
         self.event_ids = [str(e["id"]) for e in dataset.events]
         self.event_position = {event_id: i for i, event_id in enumerate(self.event_ids)}
@@ -276,6 +301,7 @@ class Api:
                 "/v1/financial_connections/authorizations/{id}",
                 self.authorization,
             ),
+            (re.compile(r"/v1/accounts"), "/v1/accounts", self.list_connected_accounts),
             (re.compile(r"/v1/events"), "/v1/events", self.list_events),
             (re.compile(r"/v1/events/(?P<id>[^/]+)"), "/v1/events/{id}", self.event),
         ]
@@ -313,6 +339,22 @@ class Api:
             raise _missing("customer", req.match["id"], "id")
         return render_customer(spec)
 
+    # -- connected accounts ----------------------------------------------------------------------
+    def list_connected_accounts(self, req: Request) -> dict[str, Any]:
+        """The platform's connected accounts, newest first (none in a connected account's
+        own data set)."""
+        _check_params(req, _PAGINATION | _CREATED)
+        created = _created_filter(req)
+        specs = self.ds.connected_specs
+        ids: Sequence[str] = self.ds.connected_ids
+        position: Callable[[str], int | None] | None = self.ds.connected_position.get
+        if created is not None:
+            ids = [a for a in ids if created(specs[a].created)]
+            position = None
+        return _paginate(
+            req, ids, lambda a: render_connected_account(specs[a]), "account", position
+        )
+
     # -- accounts --------------------------------------------------------------------------------
     def _render_account(self, req: Request) -> Callable[[str], dict[str, Any]]:
         specs = self.ds.account_specs
@@ -331,6 +373,15 @@ class Api:
             )
         ids: Sequence[str] | None
         position = None
+        if not given and self.require_account_filter:
+            # --require-account-filter: what a Stripe that refuses the unfiltered list would
+            # plausibly say (the real wording, if any, is unknown).
+            raise ApiError(
+                400,
+                "You must provide one of these parameters: " + ", ".join(_HOLDER_FILTERS) + ".",
+                code="parameter_missing",
+                param="account_holder",
+            )
         if not given:
             ids = self.ds.account_ids
             position = self.ds.account_position.get

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import click
 
-from fcaudit.sandbox.data import DEMO, NAME_SCENARIOS
+from fcaudit.sandbox.data import DEFAULT_CONNECTED_CUSTOMERS, DEMO, NAME_SCENARIOS
 from fcaudit.sandbox.faults import CUE_KINDS, Cue
 from fcaudit.sandbox.server import SANDBOX_API_KEY, start_sandbox
 from fcaudit.stripe_api import is_loopback
@@ -104,6 +104,27 @@ def sandbox() -> None:
     help="Number of customers (about 3 FC accounts each).",
 )
 @click.option(
+    "--fc-share",
+    type=_FRACTION,
+    default=None,
+    metavar="FRACTION",
+    help="Share of customers with FC accounts, for a fleet (e.g. 0.05); default: about 90%.",
+)
+@click.option(
+    "--connected-customers",
+    type=click.IntRange(min=0),
+    default=DEFAULT_CONNECTED_CUSTOMERS,
+    show_default=True,
+    help="Customers in each connected account's own data set (served to its Stripe-Account "
+    "header; GET /v1/accounts lists the connected accounts).",
+)
+@click.option(
+    "--require-account-filter",
+    is_flag=True,
+    help="Refuse the unfiltered account list (no account_holder or session) with a 400 "
+    "invalid_request_error, as a Stripe requiring a filter would.",
+)
+@click.option(
     "--scenario",
     type=click.Choice(NAME_SCENARIOS),
     default=DEMO,
@@ -177,6 +198,9 @@ def serve(
     port: int,
     seed: int,
     customers: int,
+    fc_share: float | None,
+    connected_customers: int,
+    require_account_filter: bool,
     scenario: str,
     latency_ms: float,
     jitter_ms: float,
@@ -202,6 +226,8 @@ def serve(
       fcaudit sandbox serve --rate-limit 25 --error-rate 0.05 --latency-ms 80 --jitter-ms 40
       fcaudit sandbox serve --now 2026-11-20T12:00:00Z --seed 7
       fcaudit sandbox serve --scenario adversarial
+      fcaudit sandbox serve --customers 100000 --fc-share 0.05   # a large, sparse fleet
+      fcaudit sandbox serve --require-account-filter   # refuses the unfiltered account list
       fcaudit sandbox serve --cue 503:2 --cue stall:1@/v1/financial_connections/accounts
       curl -u sk_test_fcaudit_sandbox: -H "Stripe-Version: 2026-09-30.preview" \\
         "http://127.0.0.1:12111/v1/financial_connections/accounts?limit=3"
@@ -229,6 +255,9 @@ def serve(
                 now=now,
                 scenario=scenario,
                 cues=cues,
+                fc_share=fc_share,
+                connected_customers=connected_customers,
+                require_account_filter=require_account_filter,
             )
         except OSError as exc:
             # Exit 2 like any usage error; exit 1 means "findings" elsewhere in fcaudit.

@@ -81,6 +81,9 @@ Layout (by generation index; API order is by creation date, newest first):
   (:data:`BOA_LINKS`) and the accounts with scripted event histories (:data:`HISTORIES`); the
   others are random (about 10% have none);
 * connected accounts (``acct_…``, one per 60 customers, at least two) hold accounts too;
+  they are the platform's connected accounts (``GET /v1/accounts``), and each has its own
+  data set (:meth:`Dataset.connected`: ``connected_customers`` customers, seeded by its id,
+  with its own truth), served to requests that send its ``Stripe-Account`` header;
 * so do Accounts-v2 customers (``acct_…`` with ``account_holder.customer_account``, not listed
   by ``/v1/customers``; one per 100 customers, at least two): the first holds a few scripted
   accounts, the second none, the others random ones.
@@ -98,6 +101,11 @@ the same in both; only names differ:
 
 Each holder is generated from its own RNG seeded by ``(seed, index)``, so a customer's data does
 not depend on how many customers there are, and nothing is rendered to JSON until asked for.
+
+A fleet (``fc_share``): only that share of the random customers (index 4 on) has FC accounts,
+decided by a draw fixed by ``(seed, "fc", index)``, so large fleets where few
+customers link a bank (100,000 customers at 5%: about three seconds to build) cost little more
+than their customer list. Without it, about 90% of them do, as before.
 """
 
 from __future__ import annotations
@@ -105,6 +113,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import random
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -116,6 +125,7 @@ from fcaudit.stripe_api import PREVIEW_VERSION
 GA_EVENT_VERSION: Final = "2026-07-29.dahlia"
 EVENT_WINDOW_DAYS: Final = 30
 BIG_CUSTOMER_ACCOUNTS: Final = 130
+DEFAULT_CONNECTED_CUSTOMERS: Final = 20  # customers in each connected account's own data set
 
 DAY: Final = 86_400
 _ALNUM: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -1504,6 +1514,45 @@ def render_authorization(spec: AuthorizationSpec, *, preview: bool = True) -> di
     return obj
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectedSpec:
+    """A connected account of the platform, as ``GET /v1/accounts`` lists it."""
+
+    id: str
+    created: int
+    name: str
+
+
+def render_connected_account(spec: ConnectedSpec) -> dict[str, Any]:
+    return {
+        "id": spec.id,
+        "object": "account",
+        "business_profile": {"name": spec.name, "url": None},
+        "business_type": "company",
+        "charges_enabled": True,
+        "country": "US",
+        "created": spec.created,
+        "default_currency": "usd",
+        "details_submitted": True,
+        "email": None,
+        "metadata": {},
+        "payouts_enabled": True,
+        "type": "custom",
+    }
+
+
+def _unit(key: str) -> float:
+    """A uniform draw in [0, 1) fixed by ``key``: a Random's draw at a tenth of the cost of
+    seeding one (it matters for 100,000 customers)."""
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def connected_seed(seed: int, account_id: str) -> int:
+    """The seed of a connected account's own data set: from the platform's seed and its id."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{account_id}".encode()).digest()[:6], "big")
+
+
 def render_customer(spec: CustomerSpec) -> dict[str, Any]:
     return {
         "id": spec.id,
@@ -1556,10 +1605,28 @@ class _Rendered(Mapping[str, dict[str, Any]]):
 class Dataset:
     """The generated objects, indexes in API list order (newest first) and the ground truth."""
 
-    def __init__(self, seed: int, now: datetime, *, scenario: str = DEMO) -> None:
+    def __init__(
+        self,
+        seed: int,
+        now: datetime,
+        *,
+        scenario: str = DEMO,
+        fc_share: float | None = None,
+        connected_customers: int = DEFAULT_CONNECTED_CUSTOMERS,
+    ) -> None:
         self.seed = seed
         self.now = now
         self.scenario = scenario
+        self.fc_share = fc_share
+        self.connected_customers = connected_customers
+        # The platform's connected accounts (GET /v1/accounts), newest first, and each one's
+        # own data set, built the first time it is asked for. Empty in a connected account's
+        # own data set: it is no platform.
+        self.connected_specs: dict[str, ConnectedSpec] = {}
+        self.connected_ids: list[str] = []
+        self.connected_position: dict[str, int] = {}
+        self._connected_sets: dict[str, Dataset] = {}
+        self._connected_lock = threading.Lock()
         self.now_ts = int(now.timestamp())
         self.customer_specs: dict[str, CustomerSpec] = {}
         self.account_specs: dict[str, AccountSpec] = {}
@@ -1626,6 +1693,26 @@ class Dataset:
     def authorization(self, authorization_id: str) -> dict[str, Any]:
         return render_authorization(self.authorization_specs[authorization_id])
 
+    def connected(self, account_id: str) -> Dataset | None:
+        """A connected account's own data set (what its Stripe-Account header reads), or None
+        for an id that is not one of the platform's connected accounts. Built on first use
+        from its own seed, with the platform's clock, names, fleet share and size."""
+        if account_id not in self.connected_specs:
+            return None
+        with self._connected_lock:
+            found = self._connected_sets.get(account_id)
+            if found is None:
+                found = build_dataset(
+                    connected_seed(self.seed, account_id),
+                    self.connected_customers,
+                    self.now,
+                    scenario=self.scenario,
+                    fc_share=self.fc_share,
+                    platform=False,
+                )
+                self._connected_sets[account_id] = found
+            return found
+
     def design(self, object_id: str) -> str:
         """The scenario an account or authorization was generated from (for debugging)."""
         spec = self.account_specs.get(object_id) or self.authorization_specs[object_id]
@@ -1649,6 +1736,11 @@ class Dataset:
                 "account": list(self.holder_account_ids),
                 "customer_account": list(self.customer_account_ids),
             },
+            # GET /v1/accounts, newest first; each one's own truth: /__sandbox/truth with its
+            # Stripe-Account header.
+            "connected_accounts": list(self.connected_ids),
+            "connected_customers": self.connected_customers if self.connected_ids else 0,
+            "fc_share": self.fc_share,
             "events": {
                 "count": len(self.events),
                 "skipped": self.events_skipped,
@@ -2140,19 +2232,37 @@ class _Builder:
         ds.expected_event_category = latest
 
 
-def build_dataset(seed: int, customers: int, now: datetime, *, scenario: str = DEMO) -> Dataset:
+def build_dataset(
+    seed: int,
+    customers: int,
+    now: datetime,
+    *,
+    scenario: str = DEMO,
+    fc_share: float | None = None,
+    connected_customers: int = DEFAULT_CONNECTED_CUSTOMERS,
+    platform: bool = True,
+) -> Dataset:
     """Generate the data set for ``seed`` and ``customers`` relative to ``now`` (UTC if naive).
 
     ``scenario`` picks the names: ``"demo"`` (believable) or ``"adversarial"`` (hostile text on
     customer 2 and in about 2% of random accounts); ids, statuses and the truth are the same.
+    ``fc_share`` (0 to 1) is the share of random customers with FC accounts (default: about
+    90%). ``connected_customers`` sizes each connected account's own data set; ``platform``
+    False builds one (it has no connected accounts of its own).
     """
     if customers < 0:
         raise ValueError("customers must not be negative")
     if scenario not in NAME_SCENARIOS:
         raise ValueError(f"scenario must be one of {', '.join(NAME_SCENARIOS)}, not {scenario!r}")
+    if fc_share is not None and not 0.0 <= fc_share <= 1.0:
+        raise ValueError("fc_share must be between 0 and 1")
+    if connected_customers < 0:
+        raise ValueError("connected_customers must not be negative")
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    ds = Dataset(seed, now, scenario=scenario)
+    ds = Dataset(
+        seed, now, scenario=scenario, fc_share=fc_share, connected_customers=connected_customers
+    )
     b = _Builder(ds)
     span_days = 4 * 365.0
     for index in range(customers):
@@ -2190,11 +2300,18 @@ def build_dataset(seed: int, customers: int, now: datetime, *, scenario: str = D
             plans = _rule_and_history_plans()
         else:
             n_auths = rng.choices((0, 1, 2, 3), (10, 40, 35, 15))[0]
-            plans = b.random_plans(rng, n_auths, age_days)
+            if fc_share is not None:
+                # A draw of the customer's own: its links, when it has any, are the same
+                # whatever the share.
+                linked = _unit(f"{seed}:fc:{index}") < fc_share
+                n_auths = max(1, n_auths) if linked else 0
+            plans = b.random_plans(rng, n_auths, age_days) if n_auths else []
         b.holder(rng, "customer", cus.id, age_days, plans)
-        # The account-wide event list has other objects' events too: a new customer's.
-        own = random.Random(f"{seed}:{cus.id}")
-        b.other_event(own, "customer.created", cus.created, render_customer(cus))
+        # The account-wide event list has other objects' events too: a new customer's (only
+        # those inside the event window exist; the others cost nothing).
+        if cus.created > b.window_start:
+            own = random.Random(f"{seed}:{cus.id}")
+            b.other_event(own, "customer.created", cus.created, render_customer(cus))
 
     n_holders = max(2, customers // 60) if customers else 0
     for index in range(n_holders):
@@ -2210,6 +2327,13 @@ def build_dataset(seed: int, customers: int, now: datetime, *, scenario: str = D
         else:
             plans = b.random_plans(rng, rng.choice((1, 2, 3)), age_days)
         b.holder(rng, "account", acct, age_days, plans)
+        if platform:
+            # A connected account of the platform too, drawn from its own RNG so the data
+            # above stays what it was.
+            own = random.Random(f"{seed}:connected:{acct}")
+            created = int(ds.now_ts - own.uniform(age_days, age_days + 400) * DAY)
+            name = f"{own.choice(_LAST)} {own.choice(('LLC', 'Inc.', 'Co.', 'GmbH', 'Ltd'))}"
+            ds.connected_specs[acct] = ConnectedSpec(acct, created, name)
 
     # Accounts-v2 customers: an Account (acct_...) that is the customer; not in /v1/customers.
     # The first holds the scripted v2 links, the second has none, the others are random.
@@ -2227,4 +2351,8 @@ def build_dataset(seed: int, customers: int, now: datetime, *, scenario: str = D
             plans = b.random_plans(rng, rng.choice((1, 2, 3)), age_days)
         b.holder(rng, CUSTOMER_ACCOUNT, acct, age_days, plans)
     b.finish()
+    ds.connected_ids = sorted(
+        ds.connected_specs, key=lambda a: (ds.connected_specs[a].created, a), reverse=True
+    )
+    ds.connected_position = {a: i for i, a in enumerate(ds.connected_ids)}
     return ds

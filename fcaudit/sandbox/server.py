@@ -31,9 +31,10 @@ from fcaudit.sandbox.api import (
     Request,
     authenticate,
     parse_query,
+    unknown_stripe_account,
     unrecognized,
 )
-from fcaudit.sandbox.data import DEMO, Dataset, build_dataset
+from fcaudit.sandbox.data import DEFAULT_CONNECTED_CUSTOMERS, DEMO, Dataset, build_dataset
 from fcaudit.sandbox.faults import Cue, FaultConfig, FaultInjector
 from fcaudit.stripe_api import is_loopback
 
@@ -133,12 +134,16 @@ class SandboxServer(ThreadingHTTPServer):
         faults: FaultInjector,
         *,
         family: socket.AddressFamily = socket.AF_INET,
+        require_account_filter: bool = False,
     ) -> None:
         self.address_family = family
         self.dataset = dataset
         self.faults = faults
         self.stats = SandboxStats()
-        self.api = Api(dataset)
+        self.api = Api(dataset, require_account_filter=require_account_filter)
+        # Each connected account's endpoints (its own data set), made on its first request.
+        self._connected_apis: dict[str, Api] = {}
+        self._connected_lock = threading.Lock()
         # Set when the sandbox stops: ends stalls and latency waits at once.
         self.closing = threading.Event()
         self._connections: set[socket.socket] = set()
@@ -177,6 +182,22 @@ class SandboxServer(ThreadingHTTPServer):
         for conn in conns:
             with suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
+
+    def api_for(self, stripe_account: str | None) -> Api | None:
+        """The endpoints a request reads: the platform's, or (with a Stripe-Account header)
+        that connected account's; None for an account the platform does not have."""
+        if not stripe_account:
+            return self.api
+        with self._connected_lock:
+            api = self._connected_apis.get(stripe_account)
+        if api is not None:
+            return api
+        dataset = self.dataset.connected(stripe_account)
+        if dataset is None:
+            return None
+        api = Api(dataset, require_account_filter=self.api.require_account_filter)
+        with self._connected_lock:
+            return self._connected_apis.setdefault(stripe_account, api)
 
     @property
     def base_url(self) -> str:
@@ -264,7 +285,13 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/__sandbox/stats":
             self._send(200, {**server.stats.snapshot(), "cues_left": server.faults.cues_left()})
         elif path == "/__sandbox/truth":
-            self._send(200, server.dataset.truth())
+            # With a Stripe-Account header: that connected account's own truth.
+            api = server.api_for(self.headers.get("Stripe-Account"))
+            if api is None:
+                account = str(self.headers.get("Stripe-Account"))
+                self._send(403, unknown_stripe_account(account).body(self._request_id))
+            else:
+                self._send(200, api.ds.truth())
         else:
             self._send(404, unrecognized(self.command, path).body(self._request_id))
 
@@ -296,6 +323,12 @@ class _Handler(BaseHTTPRequestHandler):
                 if injected is not None:
                     raise _api_error(injected)
                 authenticate(self.headers.get("Authorization"))
+                account = self.headers.get("Stripe-Account")
+                if account:  # a connected account's request reads its own data set
+                    api = server.api_for(account)
+                    if api is None:
+                        raise unknown_stripe_account(account)
+                    routed = api.route(path)
             if routed is None:
                 raise unrecognized(self.command, path)
             if self.command != "GET":
@@ -438,12 +471,18 @@ def start_sandbox(
     now: datetime | None = None,
     scenario: str = DEMO,
     cues: Iterable[Cue | str] = (),
+    fc_share: float | None = None,
+    connected_customers: int = DEFAULT_CONNECTED_CUSTOMERS,
+    require_account_filter: bool = False,
 ) -> RunningSandbox:
     """Build the data set and start serving it; call ``.close()`` when done.
 
     ``scenario`` picks the names (``"demo"`` or ``"adversarial"``, see
     :func:`~fcaudit.sandbox.data.build_dataset`); ``cues`` script faults for given requests
     (:class:`~fcaudit.sandbox.faults.Cue` objects or ``"KIND:COUNT[@PATH]"`` strings).
+    A fleet: ``fc_share`` of the customers have FC accounts; ``connected_customers`` sizes
+    each connected account's own data set; ``require_account_filter`` refuses the
+    unfiltered account list with a 400, as a Stripe requiring a filter would.
     """
     config = FaultConfig(
         latency_ms=latency_ms,
@@ -460,8 +499,21 @@ def start_sandbox(
     # Defence in depth: the CLI refuses other hosts too, but no caller may bind elsewhere.
     if not is_loopback(host):
         raise ValueError(f"the sandbox binds to loopback addresses only, not {host!r}")
-    dataset = build_dataset(seed, customers, now or datetime.now(UTC), scenario=scenario)
-    server = SandboxServer((host, port), dataset, FaultInjector(config), family=_family(host))
+    dataset = build_dataset(
+        seed,
+        customers,
+        now or datetime.now(UTC),
+        scenario=scenario,
+        fc_share=fc_share,
+        connected_customers=connected_customers,
+    )
+    server = SandboxServer(
+        (host, port),
+        dataset,
+        FaultInjector(config),
+        family=_family(host),
+        require_account_filter=require_account_filter,
+    )
     return RunningSandbox(server)
 
 

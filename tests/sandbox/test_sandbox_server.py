@@ -203,7 +203,8 @@ def test_non_test_keys_are_401_without_echoing_the_key(
         ({"Authorization": "Basic " + base64.b64encode(b"rk_test_abc:").decode()}, 200),
         ({"Authorization": "Basic " + base64.b64encode(b"sk_live_abc:").decode()}, 401),
         ({"Authorization": "Basic !!!"}, 401),
-        ({"Authorization": "Bearer rk_test_abc", "Stripe-Account": "acct_123"}, 200),
+        # A connected account the platform does not have: Stripe's 403 account_invalid.
+        ({"Authorization": "Bearer rk_test_abc", "Stripe-Account": "acct_123"}, 403),
     ],
 )
 def test_authentication_schemes(
