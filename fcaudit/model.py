@@ -144,6 +144,8 @@ class Finding:
     change: Change | None = None
     # Set aside by an --ignore entry: it stays in the report, out of the exit decision.
     suppressed: Suppression | None = None
+    # The connected account it was read from (the Stripe-Account header); None: the platform.
+    stripe_account: str | None = None
     # The object as fetched, kept only for detail views; never serialized.
     raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
@@ -195,6 +197,7 @@ class Finding:
             "dashboard_url": self.dashboard_url,
             "change": str(self.change) if self.change is not None else None,
             "suppressed": self.suppressed.to_record() if self.suppressed is not None else None,
+            "stripe_account": self.stripe_account,
         }
 
     @property
@@ -240,6 +243,7 @@ def from_record(record: Mapping[str, Any]) -> Finding:
         event_type=record.get("event_type"),
         event_created=parse_iso(created) if isinstance(created, str) else None,
         dashboard_url=record.get("dashboard_url"),
+        stripe_account=record.get("stripe_account"),
     )  # change and suppressed describe the run that wrote the report, not the finding
 
 
@@ -363,6 +367,7 @@ class Group:
     relink_authorizations: tuple[str, ...]
     dashboard_url: str | None = None
     contact: Contact | None = None
+    stripe_account: str | None = None  # the connected account the holder belongs to
 
     def sort_key(self) -> tuple[int, float, str]:
         when = self.deadline.timestamp() if self.deadline is not None else float("inf")
@@ -380,6 +385,7 @@ class Group:
             "authorizations": list(self.authorizations),
             "relink_authorizations": list(self.relink_authorizations),
             "dashboard_url": self.dashboard_url,
+            "stripe_account": self.stripe_account,
         }
         if self.contact is not None:
             record["contact"] = {"name": self.contact.name, "email": self.contact.email}
@@ -399,6 +405,7 @@ class ScopeType(StrEnum):
     SESSION = "session"
     ACCOUNT = "account"
     AUTHORIZATION = "authorization"
+    CONNECTED_ACCOUNT = "connected_account"  # --connected-accounts: one connected account
 
     @property
     def plural(self) -> str:
@@ -418,16 +425,26 @@ def scope_record(kind: ScopeType | None, ids: Sequence[str] | None, **extra: Any
 
 @dataclass(frozen=True)
 class Scope:
-    """One unit of work that can fail on its own: a customer, a connected account, ..."""
+    """One unit of work that can fail on its own: a customer, a connected account, ...
+
+    `stripe_account`: the connected account it is read under (--connected-accounts); the
+    record carries it only when set."""
 
     type: ScopeType
     id: str | None = None
+    stripe_account: str | None = None
 
     def to_record(self) -> dict[str, Any]:
-        return {"type": str(self.type), "id": self.id}
+        record: dict[str, Any] = {"type": str(self.type), "id": self.id}
+        if self.stripe_account is not None:
+            record["stripe_account"] = self.stripe_account
+        return record
 
     def label(self) -> str:
-        return f"{self.type} {self.id}" if self.id else str(self.type)
+        text = f"{self.type} {self.id}" if self.id else str(self.type)
+        if self.stripe_account is not None and self.stripe_account != self.id:
+            text += f" of {self.stripe_account}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -449,6 +466,25 @@ class ScopeError:
             "http_status": self.http_status,
             "code": self.code,
             "attempts": self.attempts,
+        }
+
+
+@dataclass
+class AccountTally:
+    """One Stripe account's share of the summary (--connected-accounts)."""
+
+    accounts: int = 0
+    authorizations: int = 0
+    counts: Counter[Category] = field(default_factory=Counter)
+    holders_affected: set[str] = field(default_factory=set)
+
+    def to_record(self, stripe_account: str | None) -> dict[str, Any]:
+        return {
+            "stripe_account": stripe_account,
+            "accounts": self.accounts,
+            "authorizations": self.authorizations,
+            "customers_affected": len(self.holders_affected),
+            "by_category": {str(c): self.counts.get(c, 0) for c in Category},
         }
 
 
@@ -479,6 +515,10 @@ class ScanResult:
     baseline: dict[str, Any] | None = None  # what the comparison was made against
     expired_suppressions: list[dict[str, Any]] = field(default_factory=list)
     unmatched_suppressions: list[dict[str, Any]] = field(default_factory=list)
+    # --connected-accounts: the connected accounts the run read (None: one Stripe account),
+    # and every Stripe account's share of the counts (None: the platform).
+    stripe_accounts: list[str] | None = None
+    by_stripe_account: dict[str | None, AccountTally] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -503,6 +543,24 @@ class ScanResult:
         self.by_object.setdefault(kind, Counter())[finding.category] += 1
         if finding.category is not Category.ACTIVE and finding.account_holder:
             self.holders_affected.add(finding.account_holder)
+        tally = self.by_stripe_account.get(finding.stripe_account)
+        if tally is None:
+            tally = self.by_stripe_account[finding.stripe_account] = AccountTally()
+        tally.counts[finding.category] += 1
+        if finding.object == AUTHORIZATION_OBJECT:
+            tally.authorizations += 1
+        else:
+            tally.accounts += 1
+        if finding.category is not Category.ACTIVE and finding.account_holder:
+            tally.holders_affected.add(finding.account_holder)
+
+    def stripe_account_summary(self) -> list[dict[str, Any]] | None:
+        """`summary.by_stripe_account`: the platform, then each connected account read, in
+        the order listed (those with no finding too); None without --connected-accounts."""
+        if self.stripe_accounts is None:
+            return None
+        order: list[str | None] = [None, *self.stripe_accounts]
+        return [self.by_stripe_account.get(a, AccountTally()).to_record(a) for a in order]
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -585,6 +643,8 @@ class ReportMeta:
                 "suppressed": result.suppressed,
                 "expired_suppressions": result.expired_suppressions,
                 "unmatched_suppressions": result.unmatched_suppressions,
+                # --connected-accounts: counts per Stripe account (null: one account).
+                "by_stripe_account": result.stripe_account_summary(),
             },
             "baseline": result.baseline,
             "resolved": result.resolved,

@@ -61,6 +61,7 @@ class Observed:
     request_id: str | None = None  # the Request-Id of the response that carried it
     event: EventRef | None = None  # the Event it was a snapshot in (classify of events)
     note: str | None = None  # something the source noticed (a conflicting duplicate)
+    stripe_account: str | None = None  # the connected account it was read under
 
 
 Emit = Callable[[Observed], None]
@@ -72,6 +73,10 @@ class SourceOutcome:
     interrupted: bool = False
     events_skipped: int = 0  # events whose object is not an FC account or authorization
     contacts: dict[str, Contact] = field(default_factory=dict)  # --contact: by customer id
+    # What the run learned about its scope (`discovery`: the mode used, and why), merged
+    # into the report's `scope`.
+    scope: dict[str, Any] = field(default_factory=dict)
+    stripe_accounts: list[str] | None = None  # --connected-accounts: the ones read
 
 
 class Source(Protocol):
@@ -156,6 +161,7 @@ class Pipeline:
         self._lock = threading.Lock()
         self._sinks: list[_Sink] = []
         self._source: Source | None = None
+        self._scope_learned: dict[str, Any] = {}  # SourceOutcome.scope
 
     # -- the flow --------------------------------------------------------------------------
 
@@ -177,14 +183,15 @@ class Pipeline:
             with self._lock:
                 self.result.errors.append(entry)
             return
+        stripe_account = item.stripe_account or self.plan.stripe_account
         url = dashboard_url(
             finding.account_holder_type,
             finding.account_holder,
             livemode=finding.livemode,
-            stripe_account=self.plan.stripe_account,
+            stripe_account=stripe_account,
         )
-        if url is not None:
-            finding = dataclasses.replace(finding, dashboard_url=url)
+        if url is not None or stripe_account is not None:
+            finding = dataclasses.replace(finding, dashboard_url=url, stripe_account=stripe_account)
         if item.event is not None:
             event = item.event
             finding = dataclasses.replace(
@@ -230,6 +237,8 @@ class Pipeline:
                 self.result.errors.extend(outcome.errors)
                 self.result.events_skipped += outcome.events_skipped
                 self.result.contacts.update(outcome.contacts)
+                self.result.stripe_accounts = outcome.stripe_accounts
+                self._scope_learned = outcome.scope
                 # Completion order varies run to run; a stable order keeps reports diffable.
                 self.result.errors.sort(
                     key=lambda e: (str(e.scope.type), e.scope.id or "", e.message)
@@ -265,7 +274,7 @@ class Pipeline:
             as_of=self.plan.as_of,
             horizon_days=self.plan.horizon_days,
             fail_on=sorted(self.plan.fail_on),
-            scope=self.plan.scope,
+            scope={**self.plan.scope, **self._scope_learned},
             tool_version=__version__,
             stripe_version=source.stripe_version,
             mode=source.mode,

@@ -94,7 +94,17 @@ class RelinkCount:
 class _Acc:
     """What a group has seen so far."""
 
-    __slots__ = ("accounts", "auth_ids", "deadline", "holder_type", "ids", "relink", "url", "worst")
+    __slots__ = (
+        "accounts",
+        "auth_ids",
+        "deadline",
+        "holder_type",
+        "ids",
+        "relink",
+        "stripe_account",
+        "url",
+        "worst",
+    )
 
     def __init__(self) -> None:
         self.worst = Category.ACTIVE
@@ -105,6 +115,7 @@ class _Acc:
         self.relink: Counter[str] = Counter()
         self.holder_type: str | None = None
         self.url: str | None = None
+        self.stripe_account: str | None = None
 
 
 class Grouping:
@@ -127,6 +138,7 @@ class Grouping:
             if self._by is GroupBy.CUSTOMER:
                 acc.holder_type = finding.account_holder_type
                 acc.url = finding.dashboard_url
+                acc.stripe_account = finding.stripe_account
         if SEVERITY[finding.category] < SEVERITY[acc.worst]:
             acc.worst = finding.category
         if finding.category is not Category.ACTIVE:
@@ -158,6 +170,7 @@ class Grouping:
                 relink_authorizations=tuple(sorted(a for a, n in acc.relink.items() if n > 1)),
                 dashboard_url=acc.url,
                 contact=result.contacts.get(key) if result.contact else None,
+                stripe_account=acc.stripe_account,
             )
             for key, acc in self._groups.items()
             if acc.worst is not Category.ACTIVE
