@@ -1,9 +1,17 @@
 """The scan source: enumerate scopes, list and retrieve concurrently, emit what it finds.
 
-Customer pages feed per-customer account listings, which feed authorization retrievals, all
-on one bounded pool of worker threads, so different endpoints proceed in parallel while the
-gateway's rate limiter keeps the whole run inside Stripe's budget. Objects go to the
-pipeline as soon as they arrive (NDJSON streams them); the source keeps only progress
+A scan of a whole Stripe account discovers its FC accounts one of two ways (`Discovery`):
+the unfiltered account list (one request per 100 accounts, every holder type), or customer
+pages feeding per-customer account listings (one request per customer). `auto` tries the
+first and falls back to the second only when Stripe refuses it with a 400
+`invalid_request_error`. With `--connected-accounts`, each connected account is discovered
+the same way under its own `Stripe-Account` header, after the platform.
+
+Everything runs on one bounded pool of worker threads, so different endpoints proceed in
+parallel while the gateway's rate limiter keeps the whole run inside Stripe's budget. Pool
+tasks never wait for room in the pool (a worker that waits on its own pool can deadlock it):
+the customer listings of the fan-out, which must wait, run on the feeding thread. Objects go
+to the pipeline as soon as they arrive (NDJSON streams them); the source keeps only progress
 counters, plus, with `--authorizations`, the account ids behind each authorization and each
 authorization fetched.
 """
@@ -12,12 +20,12 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from enum import StrEnum
+from typing import Any, Literal
 
 from fcaudit.classify import NotClassifiable
 from fcaudit.client import (
-    CUSTOMERS,
     Cancelled,
     Page,
     PaginationError,
@@ -29,6 +37,23 @@ from fcaudit.errors import ApiError, FcauditError
 from fcaudit.model import Contact, Scope, ScopeError, ScopeType
 from fcaudit.runner import Emit, Observed, SourceOutcome
 from fcaudit.stripe_api import is_stripe_id, key_mode
+
+
+class Discovery(StrEnum):
+    """How a scan with no scope flag finds a Stripe account's FC accounts (`--discovery`)."""
+
+    AUTO = "auto"  # the unfiltered list; the fan-out only if Stripe refuses it (400)
+    ACCOUNTS = "accounts"  # GET /v1/financial_connections/accounts, no filter: 1 per 100
+    CUSTOMERS = "customers"  # every customer, then each one's accounts: 1 per customer
+
+
+ALL_CONNECTED: Literal["all"] = "all"  # --connected-accounts all: page GET /v1/accounts
+
+
+def refused_unfiltered(err: RequestFailed) -> bool:
+    """Stripe refusing the unfiltered account list as such: a 400 invalid_request_error.
+    Anything else (401/403, 429, 5xx, a network error) keeps its usual meaning."""
+    return err.http_status == 400 and err.error_type == "invalid_request_error"
 
 
 def account_filter(scope: Scope) -> dict[str, Any]:
@@ -122,8 +147,9 @@ class Scanner:
     """A source: lists the accounts of each scope (or retrieves objects by id) through a
     gateway, and emits each object found.
 
-    `scopes=None` means every customer of the account. Scopes of type account or
-    authorization are retrieved by id.
+    `scopes=None` means the whole account, discovered as `discovery` says (the fan-out over
+    every customer unless told otherwise), plus, with `connected_accounts` (`"all"` or ids),
+    each connected account's own. Scopes of type account or authorization are retrieved by id.
     """
 
     def __init__(
@@ -134,8 +160,21 @@ class Scanner:
         concurrency: int = 16,
         authorizations: bool = False,
         contacts: bool = False,
+        discovery: Discovery = Discovery.CUSTOMERS,
+        connected_accounts: Sequence[str] | Literal["all"] | None = None,
     ) -> None:
         self.gateway = gateway
+        self._discovery = Discovery(discovery)
+        self._connected_request = connected_accounts
+        # Whole-account discovery: the Stripe accounts handed to the fan-out (run on the
+        # feeding thread), how many discoveries are still running on the pool, the mode each
+        # Stripe account ended up with (None: the platform) and the refusals seen by `auto`.
+        self._fanout: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._discovering = 0
+        self._modes: dict[str | None, Discovery] = {}
+        self._refusals: list[tuple[str | None, RequestFailed]] = []
+        self._connected: list[str] = []  # the connected accounts read, in the order listed
+        self._contact_requested: set[str] = set()
         # --contact: each customer's name and email, from the customer list a full scan reads
         # anyway, or one GET per customer of a --customer scope that has accounts.
         self._want_contacts = contacts
@@ -150,7 +189,7 @@ class Scanner:
         self._emit: Emit = lambda item: None
         self._errors: list[ScopeError] = []
         self._covered: dict[str, list[str]] = {}
-        self._authorization_objects: dict[str, tuple[dict[str, Any], str | None]] = {}
+        self._authorization_objects: dict[str, tuple[dict[str, Any], str | None, str | None]] = {}
         # Each account once: its id and holder, to spot one listed twice with two holders.
         self._seen: dict[str, str] = {}
         self.scopes_total: int | None = None  # known once enumeration ends
@@ -171,10 +210,23 @@ class Scanner:
         oid = _id_of(item.obj.get("id"))
         key = self.gateway.settings.api_key
         return ScopeError(
-            Scope(ScopeType.ACCOUNT, oid if is_stripe_id(oid) else None),
+            Scope(
+                ScopeType.ACCOUNT,
+                oid if is_stripe_id(oid) else None,
+                self._connected_only(item.stripe_account),
+            ),
             f"{item.where}: {clean(error, key)}",
             item.request_id,
         )
+
+    def _connected_only(self, stripe_account: str | None) -> str | None:
+        """A connected account of --connected-accounts (the header this run chose), not the
+        one every request carries with --stripe-account."""
+        return stripe_account if stripe_account != self.gateway.settings.stripe_account else None
+
+    def _stripe_account(self, scope: Scope) -> str | None:
+        """The Stripe-Account a scope's objects were read under, for their findings."""
+        return scope.stripe_account or self.gateway.settings.stripe_account
 
     # -- orchestration ----------------------------------------------------------------------
 
@@ -198,8 +250,11 @@ class Scanner:
         except (KeyboardInterrupt, Cancelled):
             self.gateway.cancelled.set()
             if self._fatal is None:  # a real interrupt, not a worker's fatal error
+                learned, read = self._learned(), self._stripe_accounts()
                 with self._lock:
-                    return SourceOutcome(list(self._errors), interrupted=True)
+                    return SourceOutcome(
+                        list(self._errors), interrupted=True, scope=learned, stripe_accounts=read
+                    )
         except OutputFailed as err:
             self.gateway.cancelled.set()
             raise err.error from None
@@ -210,62 +265,302 @@ class Scanner:
             raise self._fatal.error
         if self._fatal is not None:
             raise self._fatal
-        return SourceOutcome(list(self._errors), contacts=dict(self._contacts))
+        return SourceOutcome(
+            list(self._errors),
+            contacts=dict(self._contacts),
+            scope=self._learned(),
+            stripe_accounts=self._stripe_accounts(),
+        )
+
+    def _stripe_accounts(self) -> list[str] | None:
+        if self._connected_request is None:
+            return None
+        with self._lock:
+            return list(self._connected)
+
+    def _learned(self) -> dict[str, Any]:
+        """`scope.discovery` for a whole-account scan: the mode asked for, the mode used
+        (`mixed` when Stripe accounts answered `auto` differently) and why."""
+        if self._scopes is not None:
+            return {}
+        with self._lock:
+            modes = set(self._modes.values())
+            refusals = list(self._refusals)
+            read = len(self._modes)
+        requested = self._discovery
+        mode: str | None
+        if len(modes) == 1:
+            mode = str(next(iter(modes)))
+        elif modes:
+            mode = "mixed"
+        else:  # nothing was discovered (interrupted, or every connected account failed)
+            mode = None if requested is Discovery.AUTO else str(requested)
+        if requested is Discovery.ACCOUNTS:
+            reason = "--discovery accounts: the unfiltered account list, every holder type"
+        elif requested is Discovery.CUSTOMERS:
+            reason = "--discovery customers: every customer, then each customer's accounts"
+        elif not refusals:
+            reason = "auto: Stripe accepted the unfiltered account list"
+        else:
+            where, err = refusals[0]
+            rid = f", request {err.request_id}" if err.request_id else ""
+            code = f" {err.code}" if err.code else ""
+            first = (
+                f"Stripe refused the unfiltered account list{' of ' + where if where else ''}"
+                f" (HTTP 400 invalid_request_error{code}{rid}): {err.message}"
+            )
+            if len(refusals) == read:
+                reason = f"auto: {first}; listed each customer's accounts instead"
+            else:
+                reason = (
+                    f"auto: {len(refusals)} of {read} Stripe accounts refused the unfiltered "
+                    f"account list and had each customer's accounts listed instead; the first: "
+                    f"{first}"
+                )
+        return {
+            "discovery": {
+                "requested": str(requested),
+                "mode": mode,
+                "reason": reason,
+                "refused": len(refusals),
+            }
+        }
 
     def _feed(self, pool: WorkPool, scopes: Iterable[Scope] | None) -> None:
         backlog = self._concurrency * 4
         if scopes is None:
-            self.scope_label = "customers"
-            seen: set[str] = set()  # a customer listed twice is scanned once
-            listing = Scope(ScopeType.CUSTOMER)
-            try:
-                pages = self.gateway.iter_pages(CUSTOMERS, {}, endpoint=f"GET {CUSTOMERS}")
-                for number, page in enumerate(pages, start=1):
-                    for position, customer in enumerate(page, start=1):
-                        cid = customer.get("id") if isinstance(customer, dict) else None
-                        if not is_stripe_id(cid, "cus_"):
-                            what = "a customer without a valid id"
-                            if not isinstance(customer, dict):
-                                what = f"{_kind(customer)}, not a customer"
-                            self._record(
-                                ScopeError(
-                                    listing,
-                                    f"listing customers: page {number}, item {position} is "
-                                    f"{what}; skipped",
-                                    page.request_id,
-                                )
-                            )
-                            continue
-                        assert isinstance(cid, str)
-                        if self._want_contacts:
-                            self._contacts[cid] = _contact(customer)
-                        if cid not in seen:
-                            seen.add(cid)
-                            self._submit(pool, Scope(ScopeType.CUSTOMER, cid), backlog)
-            except PaginationError as err:
-                # The customers before it are scanned; the listing itself is incomplete.
-                self._record(
-                    ScopeError(listing, f"listing customers: {err.message}", err.request_id)
-                )
-            except RequestFailed as err:
-                self.gateway.cancelled.set()
-                rid = f", request {err.request_id}" if err.request_id else ""
-                raise ApiError(
-                    f"listing customers failed after {self.scopes_listed} customers: "
-                    f"{err.message}{rid}. Tip: re-run later, or scan named customers with "
-                    "--customer / --customers-from."
-                ) from None
+            self._feed_whole(pool, backlog)
         else:
             if isinstance(scopes, list):
                 self.scopes_total = len(scopes)
             for scope in scopes:
                 self._submit(pool, scope, backlog)
 
-    def _submit(self, pool: WorkPool, scope: Scope, backlog: int) -> None:
+    # -- whole-account discovery ------------------------------------------------------------
+
+    def _feed_whole(self, pool: WorkPool, backlog: int) -> None:
+        """The platform (or the --stripe-account), then each connected account, discovered
+        alike; the fan-outs handed back by `auto` are run here, where waiting is safe."""
+        connected = self._connected_request is not None
+        self.scope_label = (
+            "Stripe accounts"
+            if connected
+            else ("customers" if self._discovery is Discovery.CUSTOMERS else "account pages")
+        )
+        self._start(pool, None, backlog)
+        if connected:
+            for acct in self._connected_ids():
+                self._start(pool, acct, backlog)
+                self._run_fanouts(pool, backlog, wait=False)
+        self._run_fanouts(pool, backlog, wait=True)
+
+    def _connected_ids(self) -> Iterator[str]:
+        """The connected accounts to read: the ones named, or every one GET /v1/accounts
+        lists (each once, in the order listed)."""
+        seen: set[str] = set()
+        if self._connected_request != ALL_CONNECTED:
+            for acct in self._connected_request or ():
+                if acct not in seen:
+                    seen.add(acct)
+                    yield acct
+            return
+        listing = Scope(ScopeType.CONNECTED_ACCOUNT)
+        try:
+            for number, page in enumerate(self.gateway.iter_connected_account_pages(), start=1):
+                for position, item in enumerate(page, start=1):
+                    found = item.get("id") if isinstance(item, dict) else None
+                    if not is_stripe_id(found, "acct_"):
+                        what = "an account without a valid id"
+                        if not isinstance(item, dict):
+                            what = f"{_kind(item)}, not an account"
+                        self._record(
+                            ScopeError(
+                                listing,
+                                f"listing connected accounts: page {number}, item {position} "
+                                f"is {what}; skipped",
+                                page.request_id,
+                            )
+                        )
+                        continue
+                    assert isinstance(found, str)
+                    if found not in seen:
+                        seen.add(found)
+                        yield found
+        except PaginationError as err:
+            self._record(
+                ScopeError(listing, f"listing connected accounts: {err.message}", err.request_id)
+            )
+        except RequestFailed as err:
+            self.gateway.cancelled.set()
+            rid = f", request {err.request_id}" if err.request_id else ""
+            raise ApiError(
+                f"listing connected accounts failed after {len(seen)}: {err.message}{rid}. "
+                "Tip: re-run later, or name them with --connected-accounts acct_1,acct_2."
+            ) from None
+
+    def _start(self, pool: WorkPool, acct: str | None, backlog: int) -> None:
+        """Begin discovering one Stripe account (None: the platform)."""
+        if self._fatal is not None:
+            raise Cancelled
+        if acct is not None:
+            with self._lock:
+                self._connected.append(acct)
+        if self._connected_request is not None:
+            self.scopes_listed += 1
+        if self._discovery is Discovery.CUSTOMERS:
+            self._fanout.put(acct)
+            return
+        pool.wait_below(backlog)
+        with self._lock:
+            self._discovering += 1
+        pool.submit(self._guarded, self._discover, self._context_scope(acct), pool)
+
+    def _context_scope(self, acct: str | None) -> Scope:
+        return Scope(ScopeType.CONNECTED_ACCOUNT, acct, acct) if acct else Scope(ScopeType.ACCOUNT)
+
+    def _run_fanouts(self, pool: WorkPool, backlog: int, *, wait: bool) -> None:
+        """List the customers of each Stripe account handed over for the fan-out; with
+        `wait`, until no discovery is left running on the pool."""
+        while True:
+            if self._fatal is not None:
+                raise Cancelled
+            try:
+                acct = self._fanout.get(timeout=0.05) if wait else self._fanout.get_nowait()
+            except queue.Empty:
+                if not wait:
+                    return
+                with self._lock:
+                    done = self._discovering == 0
+                if done and self._fanout.empty():
+                    return
+                continue
+            self._list_customers(pool, acct, backlog)
+
+    def _discover(self, scope: Scope, pool: WorkPool) -> None:
+        """A pool task: one Stripe account's unfiltered account list, every page; under
+        `auto`, a refusal hands the account to the fan-out instead."""
+        handed_over = False
+        try:
+            handed_over = self._list_accounts(scope, pool)
+        finally:
+            with self._lock:
+                self._discovering -= 1
+                if self._connected_request is not None and not handed_over:
+                    self.scopes_done += 1
+
+    def _list_accounts(self, scope: Scope, pool: WorkPool) -> bool:
+        """The unfiltered list of one Stripe account; True when `auto` handed the account
+        over to the fan-out."""
+        acct = scope.stripe_account
+        listing = Scope(ScopeType.ACCOUNT, None, acct)
+        pages = self.gateway.iter_account_pages({}, stripe_account=acct)
+        number = 0
+        try:
+            for number, page in enumerate(pages, start=1):
+                if number == 1:
+                    with self._lock:
+                        self._modes[acct] = Discovery.ACCOUNTS
+                if acct is None and self._connected_request is None:
+                    self.scopes_listed += 1
+                where = f"the account list{' of ' + acct if acct else ''}"
+                self._emit_page(listing, where, number, page, pool, prefix="listing accounts: ")
+                if acct is None and self._connected_request is None:
+                    with self._lock:
+                        self.scopes_done += 1
+        except PaginationError as err:
+            self._record(ScopeError(listing, f"listing accounts: {err.message}", err.request_id))
+        except RequestFailed as err:
+            if number == 0 and self._discovery is Discovery.AUTO and refused_unfiltered(err):
+                with self._lock:
+                    self._refusals.append((acct, err))
+                    self._modes[acct] = Discovery.CUSTOMERS
+                if acct is None and self._connected_request is None:
+                    self.scope_label = "customers"
+                self._fanout.put(acct)
+                return True
+            if acct is not None:
+                raise  # this connected account goes to errors[]; the others go on
+            self.gateway.cancelled.set()
+            rid = f", request {err.request_id}" if err.request_id else ""
+            tip = "re-run later, or try --discovery customers"
+            if err.http_status == 400:
+                tip = "Stripe may not accept the unfiltered list: use --discovery auto or customers"
+            raise ApiError(
+                f"listing accounts failed after {number} pages: {err.message}{rid}. Tip: {tip}."
+            ) from None
+        return False
+
+    def _list_customers(self, pool: WorkPool, acct: str | None, backlog: int) -> None:
+        """The fan-out of one Stripe account, on the feeding thread: every customer, each
+        submitted as its own scope (waiting for room in the pool)."""
+        with self._lock:
+            self._modes.setdefault(acct, Discovery.CUSTOMERS)
+        seen: set[str] = set()  # a customer listed twice is scanned once
+        listing = Scope(ScopeType.CUSTOMER, None, acct)
+        try:
+            pages = self.gateway.iter_customer_list(stripe_account=acct)
+            for number, page in enumerate(pages, start=1):
+                for position, customer in enumerate(page, start=1):
+                    cid = customer.get("id") if isinstance(customer, dict) else None
+                    if not is_stripe_id(cid, "cus_"):
+                        what = "a customer without a valid id"
+                        if not isinstance(customer, dict):
+                            what = f"{_kind(customer)}, not a customer"
+                        self._record(
+                            ScopeError(
+                                listing,
+                                f"listing customers: page {number}, item {position} is "
+                                f"{what}; skipped",
+                                page.request_id,
+                            )
+                        )
+                        continue
+                    assert isinstance(cid, str)
+                    if self._want_contacts:
+                        with self._lock:
+                            self._contacts[cid] = _contact(customer)
+                    if cid not in seen:
+                        seen.add(cid)
+                        self._submit(
+                            pool,
+                            Scope(ScopeType.CUSTOMER, cid, acct),
+                            backlog,
+                            count=self._connected_request is None,
+                        )
+        except PaginationError as err:
+            # The customers before it are scanned; the listing itself is incomplete.
+            self._record(ScopeError(listing, f"listing customers: {err.message}", err.request_id))
+        except RequestFailed as err:
+            if acct is not None:  # this connected account's listing: its own failure
+                self._record(
+                    ScopeError(
+                        Scope(ScopeType.CONNECTED_ACCOUNT, acct, acct),
+                        f"listing customers failed after {len(seen)} customers: {err.message}",
+                        err.request_id,
+                        err.http_status,
+                        err.code,
+                        err.attempts,
+                    )
+                )
+                return
+            self.gateway.cancelled.set()
+            rid = f", request {err.request_id}" if err.request_id else ""
+            raise ApiError(
+                f"listing customers failed after {self.scopes_listed} customers: "
+                f"{err.message}{rid}. Tip: re-run later, or scan named customers with "
+                "--customer / --customers-from."
+            ) from None
+        finally:
+            if self._connected_request is not None:
+                with self._lock:
+                    self.scopes_done += 1
+
+    def _submit(self, pool: WorkPool, scope: Scope, backlog: int, *, count: bool = True) -> None:
         if self._fatal is not None:
             raise Cancelled
         pool.wait_below(backlog)
-        self.scopes_listed += 1
+        if count:
+            self.scopes_listed += 1
         pool.submit(self._guarded, self._do_scope, scope, pool)
 
     def _guarded(self, fn: Callable[..., None], scope: Scope, *args: Any) -> None:
@@ -291,7 +586,8 @@ class Scanner:
         except Exception as err:
             self._record(ScopeError(scope, f"unexpected {type(err).__name__}: {err}"))
         finally:
-            if fn == self._do_scope:
+            counted = scope.stripe_account is None or self._connected_request is None
+            if fn == self._do_scope and counted:
                 with self._lock:
                     self.scopes_done += 1
 
@@ -302,21 +598,27 @@ class Scanner:
     # -- tasks ------------------------------------------------------------------------------
 
     def _do_scope(self, scope: Scope, pool: WorkPool) -> None:
+        acct = scope.stripe_account
         if scope.type is ScopeType.ACCOUNT:
-            obj, request_id = self.gateway.fetch_account(str(scope.id))
-            self._emit_account(obj, f"account {scope.id}", pool, request_id)
+            obj, request_id = self.gateway.fetch_account(str(scope.id), stripe_account=acct)
+            self._emit_account(obj, f"account {scope.id}", pool, request_id, stripe_account=acct)
         elif scope.type is ScopeType.AUTHORIZATION:
-            obj, request_id = self.gateway.fetch_authorization(str(scope.id))
+            obj, request_id = self.gateway.fetch_authorization(str(scope.id), stripe_account=acct)
             self._send(
                 Observed(
-                    obj, f"authorization {scope.id}", self.stripe_version, request_id=request_id
+                    obj,
+                    f"authorization {scope.id}",
+                    self.stripe_version,
+                    request_id=request_id,
+                    stripe_account=self._stripe_account(scope),
                 )
             )
         else:
             where = scope.label()
             found = False
             for number, page in enumerate(
-                self.gateway.iter_account_pages(account_filter(scope)), start=1
+                self.gateway.iter_account_pages(account_filter(scope), stripe_account=acct),
+                start=1,
             ):
                 found = found or bool(page)
                 self._emit_page(scope, where, number, page, pool)
@@ -324,11 +626,20 @@ class Scanner:
                 with self._lock:
                     known = str(scope.id) in self._contacts
                 if not known:
-                    customer, _ = self.gateway.fetch_customer(str(scope.id))
+                    customer, _ = self.gateway.fetch_customer(str(scope.id), stripe_account=acct)
                     with self._lock:
                         self._contacts[str(scope.id)] = _contact(customer)
 
-    def _emit_page(self, scope: Scope, where: str, number: int, page: Page, pool: WorkPool) -> None:
+    def _emit_page(
+        self,
+        scope: Scope,
+        where: str,
+        number: int,
+        page: Page,
+        pool: WorkPool,
+        *,
+        prefix: str = "",
+    ) -> None:
         """Every good element of a page; a bad one is an errors[] entry naming its place."""
         firsts: dict[str, int] = {}
         notes: dict[str, str] = {}
@@ -340,7 +651,9 @@ class Scanner:
                     what = f"{_kind(account)}, not an account"
                 self._record(
                     ScopeError(
-                        scope, f"page {number}, item {position} is {what}; skipped", page.request_id
+                        scope,
+                        f"{prefix}page {number}, item {position} is {what}; skipped",
+                        page.request_id,
                     )
                 )
                 continue
@@ -355,10 +668,20 @@ class Scanner:
         for oid, index in firsts.items():
             account = page[index]
             try:
-                self._emit_account(account, where, pool, page.request_id, notes.get(oid))
+                self._emit_account(
+                    account,
+                    where,
+                    pool,
+                    page.request_id,
+                    notes.get(oid),
+                    stripe_account=scope.stripe_account,
+                    holders=scope.type is ScopeType.ACCOUNT,
+                )
             except (ValueError, TypeError, KeyError, AttributeError) as err:
                 # One odd object is reported on its own; the rest of the scope goes on.
-                self._record(ScopeError(Scope(ScopeType.ACCOUNT, oid), f"{err}"))
+                self._record(
+                    ScopeError(Scope(ScopeType.ACCOUNT, oid, scope.stripe_account), f"{err}")
+                )
 
     def _emit_account(
         self,
@@ -367,7 +690,12 @@ class Scanner:
         pool: WorkPool,
         request_id: str | None = None,
         note: str | None = None,
+        *,
+        stripe_account: str | None = None,
+        holders: bool = False,
     ) -> None:
+        """One account to the pipeline, once. `holders`: found by the unfiltered list, so
+        with --contact its customer is retrieved (once) for the name and email."""
         oid = _id_of(account.get("id"))
         if oid is not None:
             holder = _holder(account)
@@ -381,7 +709,7 @@ class Scanner:
                 if known != holder:
                     self._record(
                         ScopeError(
-                            Scope(ScopeType.ACCOUNT, oid),
+                            Scope(ScopeType.ACCOUNT, oid, stripe_account),
                             f"listed again under {where} with {_conflict(known, holder)}; "
                             "reported once, with the first",
                             request_id,
@@ -395,7 +723,7 @@ class Scanner:
             key = self.gateway.settings.api_key
             self._record(
                 ScopeError(
-                    Scope(ScopeType.ACCOUNT, oid),
+                    Scope(ScopeType.ACCOUNT, oid, stripe_account),
                     f"its authorization {clean(auth_value, key, 60)!r} is not an fcauth_ id; "
                     "not retrieved",
                     request_id,
@@ -410,20 +738,65 @@ class Scanner:
                 pool.submit(
                     self._guarded,
                     self._fetch_authorization,
-                    Scope(ScopeType.AUTHORIZATION, auth),
+                    Scope(ScopeType.AUTHORIZATION, auth, stripe_account),
                 )
-        self._send(Observed(account, where, self.stripe_version, request_id=request_id, note=note))
+        if holders and self._want_contacts:
+            self._want_contact(account, stripe_account, pool)
+        self._send(
+            Observed(
+                account,
+                where,
+                self.stripe_version,
+                request_id=request_id,
+                note=note,
+                stripe_account=stripe_account or self.gateway.settings.stripe_account,
+            )
+        )
+
+    def _want_contact(
+        self, account: Mapping[str, Any], stripe_account: str | None, pool: WorkPool
+    ) -> None:
+        """--contact without the customer list: retrieve a customer holder once."""
+        holder = account.get("account_holder")
+        if not isinstance(holder, Mapping) or holder.get("type") != "customer":
+            return
+        cid = _id_of(holder.get("customer"))
+        if cid is None or not is_stripe_id(cid, "cus_"):
+            return
+        with self._lock:
+            first = cid not in self._contact_requested
+            self._contact_requested.add(cid)
+        if first:
+            scope = Scope(ScopeType.CUSTOMER, cid, stripe_account)
+            pool.submit(self._guarded, self._fetch_contact, scope)
+
+    def _fetch_contact(self, scope: Scope) -> None:
+        try:
+            customer, _ = self.gateway.fetch_customer(
+                str(scope.id), stripe_account=scope.stripe_account
+            )
+        except RequestFailed as err:
+            err.message = f"retrieving the customer for --contact: {err.message}"
+            raise
+        with self._lock:
+            self._contacts[str(scope.id)] = _contact(customer)
 
     def _fetch_authorization(self, scope: Scope) -> None:
-        found = self.gateway.fetch_authorization(str(scope.id))
+        obj, request_id = self.gateway.fetch_authorization(
+            str(scope.id), stripe_account=scope.stripe_account
+        )
         with self._lock:
-            self._authorization_objects[str(scope.id)] = found
+            self._authorization_objects[str(scope.id)] = (
+                obj,
+                request_id,
+                self._stripe_account(scope),
+            )
 
     def _emit_authorizations(self) -> None:
         """Authorizations last: only now is the full list of accounts each covers known."""
         for auth_id in sorted(self._authorization_objects):
             covered = tuple(sorted(self._covered.get(auth_id, ())))
-            obj, request_id = self._authorization_objects[auth_id]
+            obj, request_id, stripe_account = self._authorization_objects[auth_id]
             self._send(
                 Observed(
                     obj,
@@ -431,6 +804,7 @@ class Scanner:
                     self.stripe_version,
                     covered,
                     request_id=request_id,
+                    stripe_account=stripe_account,
                 )
             )
 

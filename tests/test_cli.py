@@ -79,7 +79,7 @@ def json_out(result: Any) -> dict[str, Any]:
 
 def test_scan_every_customer(stripe_api: responses.RequestsMock) -> None:
     fleet(stripe_api)
-    result = run("scan", *AS_OF, "--format", "json")
+    result = run("scan", *AS_OF, "--format", "json", "--discovery", "customers")
     doc = json_out(result)
     assert result.exit_code == ExitCode.FINDINGS
     assert doc["summary"]["accounts"] == 152
@@ -88,7 +88,8 @@ def test_scan_every_customer(stripe_api: responses.RequestsMock) -> None:
     assert doc["summary"]["by_category"]["active"] == 150
     assert [f["category"] for f in doc["findings"][:2]] == ["relink_required", "expiring"]
     assert doc["complete"] is True and doc["errors"] == []
-    assert doc["scope"] == {"type": "all_customers", "ids": None}
+    assert doc["scope"]["type"] == "all_customers" and doc["scope"]["ids"] is None
+    assert doc["scope"]["discovery"]["mode"] == "customers"
     assert doc["stripe_version"] == "2026-09-30.preview"
     assert doc["mode"] == "test"
     assert doc["as_of"] == "2026-11-26T12:00:00Z"
@@ -110,7 +111,9 @@ def test_scan_authorizations_retrieves_each_once(stripe_api: responses.RequestsM
     stripe_api.get(
         API + "/v1/financial_connections/authorizations/fcauth_b", json=authorization("fcauth_b")
     )
-    doc = json_out(run("scan", *AS_OF, "--authorizations", "-f", "json"))
+    doc = json_out(
+        run("scan", *AS_OF, "--authorizations", "-f", "json", "--discovery", "customers")
+    )
     auth_calls = [c for c in stripe_api.calls if "/authorizations/" in str(c.request.url)]
     assert len(auth_calls) == 2
     auths = {f["id"]: f for f in doc["findings"] if f["object"].endswith("authorization")}
@@ -122,7 +125,7 @@ def test_scan_authorizations_retrieves_each_once(stripe_api: responses.RequestsM
 
 def test_ndjson_one_finding_per_line(stripe_api: responses.RequestsMock) -> None:
     fleet(stripe_api)
-    result = run("scan", *AS_OF, "--format", "ndjson")
+    result = run("scan", *AS_OF, "--format", "ndjson", "--discovery", "customers")
     lines = result.stdout.splitlines()
     assert len(lines) == 152
     records = [json.loads(line) for line in lines]
@@ -134,7 +137,7 @@ def test_ndjson_one_finding_per_line(stripe_api: responses.RequestsMock) -> None
 
 def test_auto_format_is_json_when_piped(stripe_api: responses.RequestsMock) -> None:
     fleet(stripe_api)
-    json_out(run("scan", *AS_OF))
+    json_out(run("scan", *AS_OF, "--discovery", "customers"))
 
 
 def test_scope_flags(stripe_api: responses.RequestsMock) -> None:
@@ -233,7 +236,7 @@ def test_exit_3_on_bad_key_and_key_never_printed(
     add_error(stripe_api, "/v1/customers", 401, message=f"Invalid API Key provided: {TEST_KEY}")
     report = tmp_path / "report.json"
     report.write_text("previous report")
-    result = run("scan", "-o", str(report))
+    result = run("scan", "-o", str(report), "--discovery", "customers")
     assert result.exit_code == ExitCode.AUTH
     assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
     assert TEST_KEY not in result.stdout + result.stderr
@@ -252,7 +255,7 @@ def test_exit_3_on_permission_error_mid_scan(stripe_api: responses.RequestsMock)
 def test_exit_4_when_customer_listing_fails(stripe_api: responses.RequestsMock) -> None:
     for _ in range(10):
         add_error(stripe_api, "/v1/customers", 500, type="api_error", message="boom")
-    result = run("scan", "--max-retries", "2")
+    result = run("scan", "--max-retries", "2", "--discovery", "customers")
     assert result.exit_code == ExitCode.API
     assert "listing customers failed" in result.stderr
     assert len(stripe_api.calls) == 3
@@ -273,7 +276,7 @@ def test_exit_5_when_a_scope_fails(stripe_api: responses.RequestsMock, tmp_path:
         query={"account_holder[customer]": "cus_gone"},
     )
     out = tmp_path / "r.json"
-    result = run("scan", "-o", str(out))
+    result = run("scan", "-o", str(out), "--discovery", "customers")
     assert result.exit_code == ExitCode.INCOMPLETE
     doc = json.loads(out.read_text())
     validate_report(doc)
@@ -367,11 +370,14 @@ def test_json_escapes_terminal_controls(stripe_api: responses.RequestsMock) -> N
 
 def test_table_summary_and_hidden_active(stripe_api: responses.RequestsMock) -> None:
     fleet(stripe_api)
-    out = run("scan", *AS_OF, "-f", "table").stdout
+    out = run("scan", *AS_OF, "-f", "table", "--discovery", "customers").stdout
     assert "fca_a1" in out and "fca_a2" in out and "fca_b000" not in out
     assert "150 active findings not listed" in out
     assert "Summary: 152 accounts: 1 relink_required, 1 expiring, 150 active" in out
-    assert "fca_b000" in run("scan", *AS_OF, "-f", "table", "--show-active").stdout
+    assert (
+        "fca_b000"
+        in run("scan", *AS_OF, "-f", "table", "--show-active", "--discovery", "customers").stdout
+    )
 
 
 def test_account_detail_view_shows_status_signals(stripe_api: responses.RequestsMock) -> None:
@@ -578,7 +584,7 @@ def test_malformed_bodies_mid_scan_lose_nothing(stripe_api: responses.RequestsMo
     )
     add_accounts(stripe_api, "cus_a", [account("fca_a", customer="cus_a")])
     add_accounts(stripe_api, "cus_b", [account("fca_b", customer="cus_b")])
-    result = run("scan", "-f", "json")
+    result = run("scan", "-f", "json", "--discovery", "customers")
     doc = json_out(result)
     assert result.exit_code == 0, result.stderr
     assert sorted(f["id"] for f in doc["findings"]) == ["fca_a", "fca_b"]

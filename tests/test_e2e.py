@@ -275,7 +275,9 @@ def test_every_account_found_with_the_designed_category(
     assert proc.returncode == 1  # the data set has relink_required accounts
     truth = server.truth
     found = {f["id"]: f["category"] for f in doc["findings"]}
-    assert len(found) == doc["summary"]["accounts"] == truth["customer_accounts"]
+    # The default discovery (auto) reads the unfiltered list: every holder type.
+    assert len(found) == doc["summary"]["accounts"] == len(truth["accounts"])
+    assert doc["scope"]["discovery"]["mode"] == "accounts"
     assert_matches_truth(doc, truth)
     assert set(found.values()) == {
         "relink_required",
@@ -447,6 +449,8 @@ class Case:
 
 
 SCAN_JSON = ("scan", "-f", "json")
+# The fault cases script the fan-out's requests (customer pages, one account list each).
+FANOUT_JSON = (*SCAN_JSON, "--discovery", "customers")
 CASES: dict[str, Case] = {
     "hostile_json": Case({"customers": 4, "scenario": "adversarial"}, SCAN_JSON),
     "hostile_table": Case(
@@ -462,14 +466,17 @@ CASES: dict[str, Case] = {
                 f"drop:2@{ACCOUNTS}",
             ]
         },
-        SCAN_JSON,
+        FANOUT_JSON,
     ),
     # Fewer 429s than the first wave of account lists (8 customers): one round of retries.
-    "429_storm": Case({"cues": [f"429:6@{ACCOUNTS}"]}, SCAN_JSON),
+    "429_storm": Case({"cues": [f"429:6@{ACCOUNTS}"]}, FANOUT_JSON),
     "stalls": Case(
-        {"cues": [f"stall:3@{ACCOUNTS}"]}, (*SCAN_JSON, "--timeout", "0.2", "--max-retries", "3")
+        {"cues": [f"stall:3@{ACCOUNTS}"]}, (*FANOUT_JSON, "--timeout", "0.2", "--max-retries", "3")
     ),
-    "always_5xx": Case({"customers": 2, "error_rate": 1}, ("scan", "--max-retries", "1")),
+    "always_5xx": Case(
+        {"customers": 2, "error_rate": 1},
+        ("scan", "--max-retries", "1", "--discovery", "customers"),
+    ),
     "always_5xx_named": Case(
         {"customers": 2, "error_rate": 1},
         (*SCAN_JSON, "--max-retries", "1", "--customer", "cus_a1", "--customer", "cus_b2"),
@@ -505,7 +512,7 @@ def test_hostile_names_are_shown_literally(fault_runs: dict[str, Future[Run]]) -
     run = fault_runs["hostile_json"].result()
     doc = report(run.proc)
     assert run.proc.returncode == 1
-    assert doc["summary"]["accounts"] == run.box.truth["customer_accounts"]
+    assert doc["summary"]["accounts"] == len(run.box.truth["accounts"])
     assert_matches_truth(doc, run.box.truth)
     # JSON carries the names unchanged: nothing stripped, nothing interpreted.
     names = {f["display_name"] for f in doc["findings"]}
@@ -598,7 +605,7 @@ def test_interrupt_writes_a_partial_report(tmp_path: Path, sig: signal.Signals) 
         proc = subprocess.Popen(
             [
                 *(FCAUDIT, "scan", "--api-base", box.url, "--max-rps", "0"),
-                *("--concurrency", str(workers), "-o", str(out)),
+                *("--concurrency", str(workers), "-o", str(out), "--discovery", "customers"),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

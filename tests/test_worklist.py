@@ -62,7 +62,7 @@ def report(*args: str) -> dict[str, Any]:
 
 def test_groups_by_customer(stripe_api: responses.RequestsMock) -> None:
     fleet(stripe_api)
-    doc = report()
+    doc = report("--discovery", "customers")
     assert doc["group_by"] == "customer"
     groups = doc["groups"]
     assert [g["key"] for g in groups] == ["cus_a", "cus_b"]  # cus_c is all active: left out
@@ -83,17 +83,20 @@ def test_groups_by_customer(stripe_api: responses.RequestsMock) -> None:
 
 def test_groups_by_authorization_and_institution(stripe_api: responses.RequestsMock) -> None:
     fleet(stripe_api)
-    keys = [g["key"] for g in report("--group-by", "authorization")["groups"]]
+    keys = [
+        g["key"]
+        for g in report("--discovery", "customers", "--group-by", "authorization")["groups"]
+    ]
     assert keys == ["fcauth_a", "fcauth_x", "fcauth_1"]
     stripe_api.calls.reset()
-    by_bank = report("--group-by", "institution")["groups"]
+    by_bank = report("--discovery", "customers", "--group-by", "institution")["groups"]
     assert [(g["key"], g["accounts"]) for g in by_bank] == [("Bank of America", 5)]
-    assert report("--group-by", "none")["groups"] == []
+    assert report("--discovery", "customers", "--group-by", "none")["groups"] == []
 
 
 def test_contact_details_from_the_customer_list(stripe_api: responses.RequestsMock) -> None:
     fleet(stripe_api)
-    doc = report("--contact")
+    doc = report("--discovery", "customers", "--contact")
     assert doc["contains_contact_details"] is True
     contacts = {g["key"]: g["contact"] for g in doc["groups"]}
     assert contacts == {

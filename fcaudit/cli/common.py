@@ -136,8 +136,11 @@ def run_remote(
     authorizations: bool = False,
     needs_preview: str | None = None,
     contacts: bool = False,
+    **discovery: Any,
 ) -> ExitCode:
-    """Scan or retrieve through Stripe (or the embedded sandbox) and run the pipeline."""
+    """Scan or retrieve through Stripe (or the embedded sandbox) and run the pipeline.
+
+    `discovery`: the Scanner's `discovery` and `connected_accounts` (fcaudit scan)."""
     from fcaudit.app import DEFAULT_CONCURRENCY
     from fcaudit.runner import Pipeline, interruptible
     from fcaudit.scan import Scanner
@@ -155,6 +158,7 @@ def run_remote(
             concurrency=stripe.concurrency or DEFAULT_CONCURRENCY,
             authorizations=authorizations,
             contacts=contacts,
+            **discovery,
         )
         progress = None
         # A progress line only on a real terminal: --color must not send cursor controls

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
-from typing import IO
+from typing import IO, Any
 
 import click
 
@@ -16,6 +16,28 @@ from fcaudit.options import ReportOptions, StripeOptions, check_id
 from fcaudit.text import safe
 
 MAX_LINE = 4096  # a customer id is ~18 characters; a longer line is not an id list
+# The values of --discovery (fcaudit.scan.Discovery, not imported here: it pulls in stripe).
+DISCOVERY_MODES = ("auto", "accounts", "customers")
+MAX_CONNECTED_IDS = 10_000  # named on the command line; more: use `all`
+
+
+def parse_connected_accounts(value: str | None) -> list[str] | str | None:
+    """`--connected-accounts`: `all`, or a comma-separated list of acct_ ids (each once)."""
+    if value is None:
+        return None
+    if value.strip().lower() == "all":
+        return "all"
+    ids = [v.strip() for v in value.split(",") if v.strip()]
+    if not ids:
+        raise UsageError(
+            "--connected-accounts needs 'all' or acct_ ids. Tip: --connected-accounts all."
+        )
+    if len(ids) > MAX_CONNECTED_IDS:
+        raise UsageError(
+            f"--connected-accounts names {len(ids)} accounts; at most {MAX_CONNECTED_IDS}. "
+            "Tip: --connected-accounts all pages them from GET /v1/accounts."
+        )
+    return unique([check_id(i, "acct_", "connected account") for i in ids])
 
 
 def read_customer_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[str]:
@@ -98,6 +120,23 @@ def read_customer_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[s
     help="Also retrieve and classify every authorization the accounts reference (preview).",
 )
 @click.option(
+    "--discovery",
+    type=click.Choice(DISCOVERY_MODES),
+    default=None,
+    help="How a scan with no scope flag finds the accounts: 'accounts' pages the unfiltered "
+    "account list (1 request per 100 accounts, every holder type), 'customers' lists every "
+    "customer's accounts (1 request per customer), 'auto' tries the first and falls back to "
+    "the second only if Stripe refuses it (HTTP 400).  [default: auto]",
+)
+@click.option(
+    "--connected-accounts",
+    "connected_accounts",
+    metavar="all|acct_,...",
+    help="Connect platforms: also scan each connected account's own FC accounts (with its "
+    "Stripe-Account header): 'all' pages GET /v1/accounts, or a comma-separated list of ids. "
+    "The platform's own accounts are scanned too.",
+)
+@click.option(
     "--contact",
     is_flag=True,
     help="Add each affected customer's name and email to the groups (personal data: off by "
@@ -112,14 +151,16 @@ def scan(
     holders: tuple[str, ...],
     sessions: tuple[str, ...],
     authorizations: bool,
+    discovery: str | None,
+    connected_accounts: str | None,
     contact: bool,
     report: ReportOptions,
     stripe: StripeOptions,
 ) -> ExitCode:
     """Find every FC account in a scope and classify it.
 
-    With no scope flag, every customer of the Stripe account is scanned. Findings are
-    sorted by severity, then by expected deactivation date.
+    With no scope flag, every FC account of the Stripe account is scanned, found as
+    --discovery says. Findings are sorted by severity, then by expected deactivation date.
 
     \b
     Examples:
@@ -129,6 +170,8 @@ def scan(
       fcaudit scan --account-holder acct_123 --stripe-account acct_platform
       fcaudit scan --customer-account acct_1Nv0FG  # an Accounts v2 customer
       fcaudit scan --authorizations --format ndjson | jq 'select(.object|endswith("authorization"))'
+      fcaudit scan --discovery accounts -o fc.json   # 1 request per 100 accounts
+      fcaudit scan --connected-accounts all -o fc.json   # the platform and every connected account
       fcaudit scan --fail-on relink_required -q -o /srv/reports/fc.json  # cron
       fcaudit scan --contact -f csv -o worklist.csv   # with names and emails
     """
@@ -156,6 +199,22 @@ def scan(
         )
     if (customers or customers_from) and not customer_ids:
         raise UsageError("--customers-from: no customer ids found. Tip: one cus_ id per line.")
+    connected = parse_connected_accounts(connected_accounts)
+    if given and discovery is not None:
+        raise UsageError(
+            f"--discovery and {given[0]} conflict: --discovery finds the accounts of a scan "
+            "with no scope flag. Tip: drop --discovery (the scope is explicit)."
+        )
+    if given and connected is not None:
+        raise UsageError(
+            f"--connected-accounts and {given[0]} conflict: the ids of a scope belong to one "
+            "Stripe account. Tip: --stripe-account acct_... with the scope flag."
+        )
+    if connected is not None and stripe.stripe_account is not None:
+        raise UsageError(
+            "--connected-accounts and --stripe-account conflict: each connected account is "
+            "read with its own Stripe-Account header. Tip: --connected-accounts acct_1,acct_2."
+        )
     kind: ScopeType | None = None
     ids: list[str] | None = None
     for candidate, values in (
@@ -168,7 +227,12 @@ def scan(
             kind, ids = candidate, values
             break
     scopes = [Scope(kind, i) for i in ids] if kind and ids else None
-    scope = scope_record(kind, ids, stripe_account=stripe.stripe_account)
+    scope = scope_record(
+        kind, ids, stripe_account=stripe.stripe_account, connected_accounts=connected
+    )
+    whole: dict[str, Any] = {}
+    if scopes is None:
+        whole = {"discovery": discovery or "auto", "connected_accounts": connected}
     plan = make_plan(
         app, "scan", scope, report, stripe_account=stripe.stripe_account, contact=contact
     )
@@ -180,4 +244,5 @@ def scan(
         authorizations=authorizations,
         needs_preview="--authorizations" if authorizations else None,
         contacts=contact,
+        **whole,
     )

@@ -205,7 +205,7 @@ def test_6_the_customer_listing_is_bounded_too() -> None:
         return Reply(200, listing([holder("cus_a", "fca_1")]))
 
     with hostile(script) as server:
-        result = scan(server)
+        result = scan(server, "--discovery", "customers")
         sent = len(server.requests)
     report = doc(result)
     assert sent <= 4 and report["summary"]["accounts"] == 1
@@ -353,7 +353,7 @@ def test_10_each_object_is_reported_once() -> None:
         return Reply(200, listing([holder("cus_c", "fca_5"), holder("cus_x", "fca_5")]))
 
     with hostile(script) as server:
-        result = scan(server, "--concurrency", "1")
+        result = scan(server, "--concurrency", "1", "--discovery", "customers")
     report = doc(result)
     ids = sorted(f["id"] for f in report["findings"])
     assert ids == ["fca_1", "fca_2", "fca_3", "fca_4", "fca_5"]
@@ -373,7 +373,7 @@ def test_11_malformed_elements_are_errors_and_the_good_ones_are_kept() -> None:
         )
 
     with hostile(script) as server:
-        result = scan(server)
+        result = scan(server, "--discovery", "customers")
     report = doc(result)
     assert [f["id"] for f in report["findings"]] == ["fca_1"]
     messages = sorted(e["message"] for e in report["errors"])
