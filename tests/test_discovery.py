@@ -81,6 +81,23 @@ def test_accounts_mode_reads_every_holder_one_request_per_100(
     assert all(f["stripe_account"] is None for f in doc["findings"])
 
 
+def test_an_account_on_two_pages_is_reported_once_with_the_first_holder(
+    stripe_api: responses.RequestsMock,
+) -> None:
+    """Pages are classified while the next one is fetched, but in order: the first copy
+    of a duplicated account is always the one reported, whatever the thread timing."""
+    accounts = [held(f"fca_{i:03d}", "customer", "cus_first") for i in range(100)]
+    accounts += [held("fca_000", "customer", "cus_second"), held("fca_x", "customer", "cus_x")]
+    add_pages(stripe_api, ACCOUNTS, accounts)
+    doc = report_of(run("scan", "--discovery", "accounts", "-f", "json"))
+    assert doc["summary"]["accounts"] == 101
+    (dup,) = [f for f in doc["findings"] if f["id"] == "fca_000"]
+    assert dup["account_holder"]["id"] == "cus_first"
+    (error,) = doc["errors"]
+    assert "listed again under the account list with a conflicting holder" in error["message"]
+    assert error["scope"] == {"type": "account", "id": "fca_000"}
+
+
 def test_auto_uses_the_unfiltered_list_when_stripe_accepts_it(
     stripe_api: responses.RequestsMock,
 ) -> None:
