@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""fcaudit benchmark: rate-limit efficiency, fault tolerance, offline speed and memory.
+"""fcaudit benchmark: rate-limit efficiency, fault tolerance, discovery cost, offline speed and
+memory.
 
-Run with `make bench` (about 10 minutes). Every fcaudit and sandbox run is a real subprocess
+Run with `make bench` (about 16 minutes). Every fcaudit and sandbox run is a real subprocess
 on 127.0.0.1; peak memory is each child's own peak RSS (VmHWM, polled). Results are printed as a
 Markdown table and saved to bench/out/results.{json,md}.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import shlex
 import shutil
@@ -276,6 +278,83 @@ def fault_scans(customers: int, which: tuple[str, ...] = ("errors", "storm")) ->
     return {"rows": rows}
 
 
+# Stripe's test-mode limits (https://docs.stripe.com/rate-limits): the sandbox enforces them,
+# and fcaudit runs at its default budget for a test key (20 req/s, 20 per endpoint).
+STRIPE_TEST_LIMITS = {"rate_limit": 25, "endpoint_rate_limit": 25}
+LATENCY = {"latency_ms": 200, "jitter_ms": 50}  # as in the scan at the rate limit
+DEFAULT_TEST_RPS = 20.0
+
+
+def fan_out_requests(customers: int) -> int:
+    """The fan-out's cost model (#12): 1 + C/100 + C requests for C customers (the 1: auto's
+    refused unfiltered list, or the last page of customers)."""
+    return 1 + math.ceil(customers / 100) + customers
+
+
+def discovery(big: int, small: int, share: float) -> dict[str, Any]:
+    """--discovery accounts on a fleet of `big` customers against the fan-out, measured on
+    `small` customers (the fan-out of `big` takes more than an hour) and extrapolated with
+    the cost model at the rate it measured."""
+    rows: list[dict[str, Any]] = []
+    sandboxes: list[str] = []
+
+    def measure(box: Sandbox, mode: str, customers: int, latency: str) -> dict[str, Any]:
+        truth = box.get("/__sandbox/truth")
+        expected = len(truth["accounts"]) if mode == "accounts" else truth["customer_accounts"]
+        fc = scan(box, "--discovery", mode)
+        server = fc["server"]
+        report = fc["report"]
+        pages = math.ceil(len(truth["accounts"]) / 100)
+        return {
+            "mode": mode,
+            "customers": customers,
+            "latency": latency,
+            "command": fc["command"],
+            "wall_s": round(fc["wall"], 2),
+            "requests": server["requests"],
+            "by_endpoint": server["by_endpoint"],
+            "pages_expected": pages if mode == "accounts" else None,
+            "429s": server["by_status"].get("429", 0),
+            "rps": round(server["requests"] / fc["wall"], 2),
+            "bound_s": round(server["requests"] / DEFAULT_TEST_RPS, 2),
+            "accounts_found": report["summary"]["accounts"],
+            "accounts_expected": expected,
+            "customer_holders_accounts": truth["customer_accounts"],
+            "exit": fc["exit"],
+            "measured": True,
+        }
+
+    for latency_flags, label in ((LATENCY, "200±50 ms"), ({}, "none")):
+        with sandbox(customers=big, fc_share=share, **STRIPE_TEST_LIMITS, **latency_flags) as box:
+            sandboxes.append(box.command)
+            rows.append(measure(box, "accounts", big, label))
+    with sandbox(customers=small, fc_share=share, **STRIPE_TEST_LIMITS, **LATENCY) as box:
+        sandboxes.append(box.command)
+        rows.append(measure(box, "accounts", small, "200±50 ms"))
+        fan = measure(box, "customers", small, "200±50 ms")
+        rows.append(fan)
+    # The fan-out of the big fleet, from the cost model at the rate the small one sustained.
+    requests = fan_out_requests(big)
+    rows.append(
+        {
+            "mode": "customers",
+            "customers": big,
+            "latency": "200±50 ms",
+            "command": "extrapolated: 1 + C/100 + C requests at the measured rate",
+            "wall_s": round(requests / fan["rps"], 0),
+            "requests": requests,
+            "pages_expected": None,
+            "429s": None,
+            "rps": fan["rps"],
+            "bound_s": round(requests / DEFAULT_TEST_RPS, 0),
+            "accounts_found": None,
+            "accounts_expected": rows[0]["customer_holders_accounts"],
+            "measured": False,
+        }
+    )
+    return {"fc_share": share, "sandboxes": sandboxes, "rows": rows}
+
+
 def offline(n_accounts: int) -> dict[str, Any]:
     from datetime import UTC, datetime
 
@@ -415,6 +494,33 @@ def markdown(res: dict[str, Any]) -> str:
             )
         out += ["", "Sandboxes:", ""] + [f"- `{r['sandbox']}`" for r in res["faults"]["rows"]]
         out.append("")
+    if "discovery" in res:
+        disc = res["discovery"]
+        out += [
+            f"### Discovery (fleet: {disc['fc_share']:.0%} of customers have FC accounts; "
+            "default budget 20 req/s; sandbox limits 25/25 req/s)",
+            "",
+            "| `--discovery` | customers | latency | wall s | requests | 429s | req/s | "
+            "bound s (requests / 20) | accounts found/expected |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in disc["rows"]:
+            found = (
+                f"{r['accounts_found']:,}/{r['accounts_expected']:,}"
+                if r["measured"]
+                else f"(the {r['accounts_expected']:,} of customers)"
+            )
+            mode = r["mode"] if r["measured"] else f"{r['mode']} (extrapolated)"
+            wall = f"{r['wall_s']:,}" + ("" if r["measured"] else f" (~{r['wall_s'] / 60:.0f} min)")
+            out.append(
+                f"| {mode} | {r['customers']:,} | {r['latency']} | {wall} | {r['requests']:,} | "
+                f"{'' if r['429s'] is None else r['429s']} | {r['rps']} | {r['bound_s']:,} | "
+                f"{found} |"
+            )
+        out += ["", "Sandboxes:", ""] + [f"- `{c}`" for c in disc["sandboxes"]]
+        commands = dict.fromkeys(r["command"] for r in disc["rows"] if r["measured"])
+        out += ["", "Commands:", ""] + [f"- `{c}`" for c in commands]
+        out.append("")
     if "offline" in res:
         off = res["offline"]
         out += [
@@ -452,7 +558,7 @@ def markdown(res: dict[str, Any]) -> str:
 
 
 # Parts, in the order they run; `faults` is `errors` plus `storm`, `classify` is `offline`.
-PARTS = ("scan", "errors", "storm", "offline", "memory", "startup")
+PARTS = ("scan", "errors", "storm", "discovery", "offline", "memory", "startup")
 ALIASES = {"faults": ("errors", "storm"), "classify": ("offline",)}
 
 
@@ -470,6 +576,16 @@ def main() -> int:
     parser.add_argument(
         "--customers", type=int, default=1000, help="customers in the rate-limit scan"
     )
+    parser.add_argument(
+        "--discovery-customers", type=int, default=100_000, help="the fleet of --discovery accounts"
+    )
+    parser.add_argument(
+        "--fanout-customers",
+        type=int,
+        default=5_000,
+        help="the fleet the fan-out is measured on (then extrapolated)",
+    )
+    parser.add_argument("--fc-share", type=float, default=0.05, help="customers with FC accounts")
     parser.add_argument("--offline-accounts", type=int, default=100_000)
     parser.add_argument("--memory-small", type=int, default=5_000)
     parser.add_argument("--memory-large", type=int, default=50_000)
@@ -487,6 +603,8 @@ def main() -> int:
     cases = tuple(c for c in ("errors", "storm") if c in wanted)
     if cases:
         res["faults"] = fault_scans(args.customers, cases)
+    if "discovery" in wanted:
+        res["discovery"] = discovery(args.discovery_customers, args.fanout_customers, args.fc_share)
     if "offline" in wanted:
         res["offline"] = offline(args.offline_accounts)
     if "memory" in wanted:
