@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Literal
@@ -134,15 +133,6 @@ class WorkPool:
 
     def join(self) -> None:
         self.wait_below(1)
-
-
-class _PageLine:
-    """The pages of one listing waiting to be emitted, in order, by at most one task."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.pages: deque[tuple[int, Page]] = deque()
-        self.running = False
 
 
 class OutputFailed(Exception):
@@ -465,8 +455,6 @@ class Scanner:
         listing = Scope(ScopeType.ACCOUNT, None, acct)
         pages = self.gateway.iter_account_pages({}, stripe_account=acct)
         number = 0
-        where = f"the account list{' of ' + acct if acct else ''}"
-        line = _PageLine()
         try:
             for number, page in enumerate(pages, start=1):
                 if number == 1:
@@ -474,14 +462,11 @@ class Scanner:
                         self._modes[acct] = Discovery.ACCOUNTS
                 if acct is None and self._connected_request is None:
                     self.scopes_listed += 1
-                # The listing is a cursor, one page after the other: each page is classified
-                # and written on the pool while the next one is requested (in order, so the
-                # first of two copies of an account is always the same).
-                with line.lock:
-                    line.pages.append((number, page))
-                    start, line.running = not line.running, True
-                if start:
-                    pool.submit(self._guarded, self._emit_listed, listing, where, line, pool)
+                where = f"the account list{' of ' + acct if acct else ''}"
+                self._emit_page(listing, where, number, page, pool, prefix="listing accounts: ")
+                if acct is None and self._connected_request is None:
+                    with self._lock:
+                        self.scopes_done += 1
         except PaginationError as err:
             self._record(ScopeError(listing, f"listing accounts: {err.message}", err.request_id))
         except RequestFailed as err:
@@ -504,19 +489,6 @@ class Scanner:
                 f"listing accounts failed after {number} pages: {err.message}{rid}. Tip: {tip}."
             ) from None
         return False
-
-    def _emit_listed(self, listing: Scope, where: str, line: _PageLine, pool: WorkPool) -> None:
-        """Emit a listing's pages in order until none is waiting."""
-        while True:
-            with line.lock:
-                if not line.pages:
-                    line.running = False
-                    return
-                number, page = line.pages.popleft()
-            self._emit_page(listing, where, number, page, pool, prefix="listing accounts: ")
-            if listing.stripe_account is None and self._connected_request is None:
-                with self._lock:
-                    self.scopes_done += 1
 
     def _list_customers(self, pool: WorkPool, acct: str | None, backlog: int) -> None:
         """The fan-out of one Stripe account, on the feeding thread: every customer, each
