@@ -175,11 +175,19 @@ def sequential_baseline(box: Sandbox) -> dict[str, Any]:
     }
 
 
+# The parts that measure the limiter, faults and memory drive the fan-out (one request per
+# customer: the request volume they need, and what the sequential baseline does); the
+# default discovery would send one request per 100 accounts instead (part `discovery`).
+FANOUT = ("--discovery", "customers")
+
+
 def rate_limited_scan(customers: int) -> dict[str, Any]:
     limits = {"rate_limit": 100, "endpoint_rate_limit": 25}
     with sandbox(customers=customers, latency_ms=200, jitter_ms=50, **limits) as box:
         expected = customer_account_count(box)
-        fc = scan(box, "--max-rps", "100", "--max-endpoint-rps", "25", "--concurrency", "16")
+        fc = scan(
+            box, *FANOUT, "--max-rps", "100", "--max-endpoint-rps", "25", "--concurrency", "16"
+        )
         base = sequential_baseline(box)
         sandbox_cmd = box.command
     rows = []
@@ -234,7 +242,7 @@ def fault_scans(customers: int, which: tuple[str, ...] = ("errors", "storm")) ->
         n = customers if "storm" not in name else max(100, customers // 4)
         with sandbox(customers=n, **flags) as box:
             expected = customer_account_count(box)
-            fc = scan(box, *client)
+            fc = scan(box, *FANOUT, *client)
             cmd = box.command
         report = fc["report"]
         server = fc["server"]
@@ -412,7 +420,10 @@ def memory(small_accounts: int, large_accounts: int) -> dict[str, Any]:
         with sandbox(customers=customers) as box:
             expected = customer_account_count(box)
             fc = scan(
-                box, "--max-rps", "0", "--max-endpoint-rps", "0", "--concurrency", "8", fmt="ndjson"
+                box,
+                *FANOUT,
+                *("--max-rps", "0", "--max-endpoint-rps", "0", "--concurrency", "8"),
+                fmt="ndjson",
             )
         rows.append(
             {
