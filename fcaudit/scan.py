@@ -19,6 +19,7 @@ authorization fetched.
 from __future__ import annotations
 
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import StrEnum
@@ -305,9 +306,10 @@ class Scanner:
             where, err = refusals[0]
             rid = f", request {err.request_id}" if err.request_id else ""
             code = f" {err.code}" if err.code else ""
+            said = re.sub(r" \(HTTP 400[^()]*\)$", "", err.message)  # said once, before
             first = (
                 f"Stripe refused the unfiltered account list{' of ' + where if where else ''}"
-                f" (HTTP 400 invalid_request_error{code}{rid}): {err.message}"
+                f" (HTTP 400 invalid_request_error{code}{rid}): {said}"
             )
             if len(refusals) == read:
                 reason = f"auto: {first}; listed each customer's accounts instead"
