@@ -1,6 +1,6 @@
 """The report formats for people and other tools (CSV, Markdown, HTML, Prometheus): what they
 share. Each format has its own test file (tests/test_formats_<format>.py) with golden files
-from the sandbox's adversarial data and an independent reader (the csv module, ...).
+from the sandbox's adversarial data and an independent reader (the csv module, markdown-it-py, ...).
 
 The input (tests/golden/formats/input.ndjson) is pinned so that sandbox changes don't move the
 golden files: `adversarial_objects()` says which of the adversarial sandbox's objects it
@@ -37,6 +37,7 @@ UNSAFE = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u2028-\u2
 # Most hostile names are on active accounts: the grouped formats list those with --show-active.
 FORMATS = {
     "csv": ("-f", "csv"),
+    "markdown": ("-f", "markdown", "--show-active"),
 }
 
 
