@@ -1,6 +1,6 @@
 """The report formats for people and other tools (CSV, Markdown, HTML, Prometheus): what they
 share. Each format has its own test file (tests/test_formats_<format>.py) with golden files
-from the sandbox's adversarial data and an independent reader (the csv module, markdown-it-py, ...).
+from the sandbox's adversarial data and an independent reader (the csv module, markdown-it-py, Chromium, ...).
 
 The input (tests/golden/formats/input.ndjson) is pinned so that sandbox changes don't move the
 golden files: `adversarial_objects()` says which of the adversarial sandbox's objects it
@@ -38,6 +38,7 @@ UNSAFE = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u2028-\u2
 FORMATS = {
     "csv": ("-f", "csv"),
     "markdown": ("-f", "markdown", "--show-active"),
+    "html": ("-f", "html", "--show-active"),
 }
 
 
