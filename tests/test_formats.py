@@ -1,6 +1,7 @@
 """The report formats for people and other tools (CSV, Markdown, HTML, Prometheus): what they
 share. Each format has its own test file (tests/test_formats_<format>.py) with golden files
-from the sandbox's adversarial data and an independent reader (the csv module, markdown-it-py, Chromium, ...).
+from the sandbox's adversarial data and an independent reader (the csv module, markdown-it-py,
+Chromium, prometheus_client).
 
 The input (tests/golden/formats/input.ndjson) is pinned so that sandbox changes don't move the
 golden files: `adversarial_objects()` says which of the adversarial sandbox's objects it
@@ -39,6 +40,7 @@ FORMATS = {
     "csv": ("-f", "csv"),
     "markdown": ("-f", "markdown", "--show-active"),
     "html": ("-f", "html", "--show-active"),
+    "prometheus": ("-f", "prometheus"),
 }
 
 
