@@ -1,7 +1,7 @@
 """The report formats for people and other tools (CSV, Markdown, HTML, Prometheus): what they
-share. Each format has its own test file (tests/test_formats_<format>.py) with golden files
-from the sandbox's adversarial data and an independent reader (the csv module, markdown-it-py,
-Chromium, prometheus_client).
+share, and the options that pick and place them. Each format has its own test file
+(tests/test_formats_<format>.py) with golden files from the sandbox's adversarial data and an
+independent reader (the csv module, markdown-it-py, Chromium, prometheus_client).
 
 The input (tests/golden/formats/input.ndjson) is pinned so that sandbox changes don't move the
 golden files: `adversarial_objects()` says which of the adversarial sandbox's objects it
@@ -23,8 +23,12 @@ import pytest
 from click.testing import Result
 
 from fcaudit.app import AppContext
-from fcaudit.errors import ExitCode
-from fcaudit.model import Category, Finding, ReportMeta, iso
+from fcaudit.errors import ExitCode, UsageError
+from fcaudit.model import Category, Finding, ReportMeta, ScanResult, iso
+from fcaudit.options import ReportOptions
+from fcaudit.render import EXTENSIONS, OutputFormat
+from fcaudit.render.csv import CsvRenderer
+from fcaudit.render.prometheus import PrometheusRenderer
 from fcaudit.sandbox import build_dataset
 from fcaudit.sandbox.data import HOSTILE_DISPLAY_NAMES, HOSTILE_INSTITUTIONS
 from tests.conftest import SLEPT, run, validate_report
@@ -146,3 +150,85 @@ def test_the_input_holds_every_hostile_name() -> None:
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_no_terminal_unsafe_character_reaches_a_file(fmt: str) -> None:
     assert not UNSAFE.search(output(*FORMATS[fmt]))
+
+
+# -- choosing and placing a format ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("ext", "fmt"), list(EXTENSIONS.items()))
+def test_the_output_extension_picks_the_format(tmp_path: Path, ext: str, fmt: OutputFormat) -> None:
+    out = tmp_path / f"report{ext.upper()}"  # any case
+    result = classify("-o", str(out))
+    assert result.exit_code == ExitCode.FINDINGS, result.stderr
+    assert result.stdout == ""
+    assert out.read_bytes().decode() == output("-f", str(fmt))
+
+
+def one_line_exit_2(result: Result) -> None:
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_format_that_contradicts_the_extension_is_exit_2_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "report.csv"
+    result = classify("-f", "html", "-o", str(out), "--metrics", str(tmp_path / "m.prom"))
+    one_line_exit_2(result)
+    assert "--format html does not match the .csv extension" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_metrics_into_a_missing_directory_is_exit_2_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = classify("-o", str(out), "--metrics", str(tmp_path / "nope" / "fc.prom"))
+    one_line_exit_2(result)
+    assert "does not exist" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", [OutputFormat.NDJSON, OutputFormat.PROMETHEUS])
+def test_contact_with_a_format_without_groups_is_a_usage_error(fmt: OutputFormat) -> None:
+    from fcaudit.cli.common import make_plan
+
+    options = ReportOptions(
+        fmt=str(fmt), output=None, fail_on=frozenset(), as_of=None, horizon_days=30,
+        show_active=False, quiet=True, color=None,
+    )  # fmt: skip
+    with pytest.raises(UsageError, match=f"--format {fmt} does not carry"):
+        make_plan(AppContext(), "scan", {}, options, contact=True)
+
+
+def fail_writing(monkeypatch: pytest.MonkeyPatch, cls: type[Any]) -> None:
+    def finish(self: Any, result: ScanResult, meta: ReportMeta) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cls, "finish", finish)
+
+
+def test_a_failed_metrics_file_leaves_the_report_written(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    out, prom = tmp_path / "fc.csv", tmp_path / "fc.prom"
+    prom.write_text("old metrics\n")
+    fail_writing(monkeypatch, PrometheusRenderer)
+    result = classify("-o", str(out), "--metrics", str(prom))
+    assert result.exit_code == ExitCode.API
+    assert "No space left on device" in result.stderr
+    assert out.read_bytes().decode() == output("-f", "csv")
+    assert prom.read_text() == "old metrics\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fc.csv", "fc.prom"]
+
+
+def test_a_failed_report_leaves_the_metrics_written(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    out, prom = tmp_path / "fc.csv", tmp_path / "fc.prom"
+    out.write_text("old report\n")
+    fail_writing(monkeypatch, CsvRenderer)
+    result = classify("-o", str(out), "--metrics", str(prom))
+    assert result.exit_code == ExitCode.API
+    assert out.read_text() == "old report\n"
+    assert prom.read_text() == output("-f", "prometheus")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fc.csv", "fc.prom"]
