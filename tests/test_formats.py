@@ -27,8 +27,8 @@ from fcaudit.errors import ExitCode, UsageError
 from fcaudit.model import Category, Finding, ReportMeta, ScanResult, iso
 from fcaudit.options import ReportOptions
 from fcaudit.render import EXTENSIONS, OutputFormat
-from fcaudit.render.csv import CsvRenderer
-from fcaudit.render.prometheus import PrometheusRenderer
+from fcaudit.render.csv import COLUMNS, CONTACT_COLUMNS, CsvRenderer
+from fcaudit.render.prometheus import METRICS, PrometheusRenderer
 from fcaudit.sandbox import build_dataset
 from fcaudit.sandbox.data import HOSTILE_DISPLAY_NAMES, HOSTILE_INSTITUTIONS
 from tests.conftest import SLEPT, run, validate_report
@@ -232,3 +232,46 @@ def test_a_failed_report_leaves_the_metrics_written(
     assert out.read_text() == "old report\n"
     assert prom.read_text() == output("-f", "prometheus")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fc.csv", "fc.prom"]
+
+
+# -- the README ----------------------------------------------------------------------------------
+
+
+def formats_section() -> str:
+    """The README's Formats section: up to the next `## ` heading outside a code block (the
+    Markdown example has its own)."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    lines = readme.split("\n")
+    assert "## Formats" in lines, "README has no Formats section"
+    start = lines.index("## Formats") + 1
+    fenced = False
+    for end in range(start, len(lines)):
+        fenced ^= lines[end].startswith("```")
+        if not fenced and lines[end].startswith("## "):
+            return "\n".join(lines[start:end])
+    return "\n".join(lines[start:])
+
+
+def test_readme_documents_every_csv_column_and_metric() -> None:
+    text = formats_section()
+    for column in (*COLUMNS, *CONTACT_COLUMNS):
+        assert f"`{column}`" in text, column
+    for name in METRICS:
+        assert f"`fcaudit_{name}`" in text, name
+    assert "--metrics" in text and "node_exporter" in text
+
+
+def test_readme_examples_are_real_output() -> None:
+    """Each example in the Formats section is lines of a golden file, in their order ("..."
+    stands for lines left out)."""
+    blocks = re.findall(r"```(csv|markdown|html|prometheus)\n(.*?)```", formats_section(), re.S)
+    assert sorted(kind for kind, _ in blocks) == ["csv", "html", "markdown", "prometheus"]
+    golden = {"csv": "classify.csv", "markdown": "classify.md", "html": "classify.html"}
+    golden["prometheus"] = "classify.prom"
+    for kind, block in blocks:
+        lines = (GOLDEN / golden[kind]).read_bytes().decode().replace("\r\n", "\n").split("\n")
+        at = 0
+        for line in block.splitlines():
+            if line != "...":
+                assert line in lines[at:], (kind, line)
+                at = lines.index(line, at) + 1
