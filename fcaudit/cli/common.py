@@ -118,6 +118,7 @@ def make_plan(
             group_by=report.group_by,
             pager=app.out.isatty() if report.pager is None else report.pager,
             show_suppressed=report.show_suppressed,
+            contact=contact,
         ),
         keep_raw=detail,
     )

@@ -21,6 +21,7 @@ class RenderOptions:
     group_by: GroupBy = GroupBy.CUSTOMER  # the table and grouped formats
     pager: bool = False  # table: page through $FCAUDIT_PAGER/$PAGER when taller than the terminal
     show_suppressed: bool = False  # table: list findings set aside by --ignore too
+    contact: bool = False  # --contact: CSV adds contact columns (rows held to the end)
 
 
 class Renderer(Protocol):

@@ -75,7 +75,7 @@ def cell(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
-    shown = safe(text)
+    shown = safe(text, limit=None)  # a data format: whole values, as in JSON
     return "'" + shown if text.startswith(FORMULA_TRIGGERS) else shown
 
 
@@ -122,8 +122,8 @@ class CsvRenderer:
         self._group_by = options.group_by
         self._flush = options.flush_each
         # Contact details belong to groups, which exist only at the end of the run: with
-        # them, rows are held until then. (RenderOptions grows `contact` with --contact.)
-        self._contact = bool(getattr(options, "contact", False))
+        # them, rows are held until then.
+        self._contact = options.contact
         self._held: list[Finding] = []
         self._started = False
 
