@@ -422,6 +422,7 @@ class ScopeType(StrEnum):
     SESSION = "session"
     ACCOUNT = "account"
     AUTHORIZATION = "authorization"
+    EVENTS = "events"  # fcaudit events: the event listing (its report scope is built apart)
 
     @property
     def plural(self) -> str:

@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import click
 
 from fcaudit.cli.classify import classify
+from fcaudit.cli.events import events
 from fcaudit.cli.retrieve import account, authorization
 from fcaudit.cli.scan import scan
 from fcaudit.errors import ExitCode, FcauditError
@@ -135,7 +136,7 @@ def cli() -> None:
     """
 
 
-for _command in (scan, account, authorization, classify):
+for _command in (scan, account, authorization, classify, events):
     cli.add_command(_command)
 
 

@@ -20,6 +20,7 @@ class RenderOptions:
     flush_each: bool = True  # ndjson: flush after every line (scans), not for offline files
     group_by: GroupBy = GroupBy.CUSTOMER  # the table and grouped formats
     pager: bool = False  # table: page through $FCAUDIT_PAGER/$PAGER when taller than the terminal
+    timeline: bool = False  # table: fcaudit events' timeline (render/timeline.py), not a worklist
 
 
 class Renderer(Protocol):
