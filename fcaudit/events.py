@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fcaudit.classify import NotClassifiable
-from fcaudit.client import Cancelled, RequestFailed, StripeGateway, clean
+from fcaudit.client import Cancelled, Page, RequestFailed, StripeGateway, clean
 from fcaudit.errors import UsageError
 from fcaudit.inputs import FC_OBJECTS
 from fcaudit.model import (
@@ -61,7 +61,10 @@ def parse_duration(text: str, flag: str) -> timedelta:
             f"{flag} {safe(text)!r} is not a duration. Tip: a number and a unit (d, h, m or "
             "s), such as 7d, 36h or 1d12h."
         )
-    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+    seconds = sum(int(n) * _UNITS[u] for n, u in parts)
+    if seconds > 10 * 365 * 86_400:
+        raise UsageError(f"{flag} {safe(text)!r} is more than ten years. Tip: e.g. 7d or 1h.")
+    return timedelta(seconds=seconds)
 
 
 def parse_since(text: str, now: datetime) -> datetime:
@@ -210,7 +213,9 @@ class EventSource:
                 )
             )
 
-    def _event(self, emit: Emit, outcome: SourceOutcome, event: Any, where: str, page: Any) -> None:
+    def _event(
+        self, emit: Emit, outcome: SourceOutcome, event: Any, where: str, page: Page
+    ) -> None:
         eid = event.get("id") if isinstance(event, dict) else None
         data = event.get("data") if isinstance(event, dict) else None
         obj = data.get("object") if isinstance(data, dict) else None

@@ -296,7 +296,7 @@ class EventRef:
             eid if isinstance(eid, str) else None,
             etype if isinstance(etype, str) else None,
             when,
-            pending if isinstance(pending, int) and not isinstance(pending, bool) else None,
+            pending if type(pending) is int and pending >= 0 else None,
         )
 
     def order(self) -> tuple[float, str]:

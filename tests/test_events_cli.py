@@ -273,6 +273,7 @@ def test_ndjson_streams_and_ctrl_c_keeps_what_was_listed(
         (("--since", "2027-01-01"), "after now"),
         (("--since", "last week"), "neither a duration nor a date"),
         (("--grace", "soon"), "not a duration"),
+        (("--since", "999999999d"), "more than ten years"),
         (("--type", "customer.created"), "not a Financial Connections event type"),
         (("--type", "financial_connections.nothing.*"), "matches no"),
         (("--fail-on", "undeliverd"), "undelivered"),

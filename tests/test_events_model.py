@@ -39,6 +39,7 @@ def test_event_ref_reads_pending_webhooks() -> None:
     assert (ref.id, ref.pending_webhooks, ref.undelivered) == ("evt_1", 2, None)
     assert EventRef.of({"pending_webhooks": True}).pending_webhooks is None
     assert EventRef.of({"pending_webhooks": "1"}).pending_webhooks is None
+    assert EventRef.of({"pending_webhooks": -1}).pending_webhooks is None  # never a count
 
 
 def test_records_carry_the_event_and_read_back() -> None:
