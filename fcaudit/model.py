@@ -637,6 +637,49 @@ class SavedReport:
         return bool(self.envelope.get("complete"))
 
 
+@dataclass(frozen=True)
+class BaselineInfo:
+    """The report a run is compared with, and whether the comparison is like for like."""
+
+    source: str
+    report: SavedReport
+    comparable: bool  # same scope, Stripe account and mode: missing objects are gone
+    warnings: tuple[str, ...] = ()
+
+    def record(self) -> dict[str, Any]:
+        env = self.report.envelope
+        return {
+            "source": self.source,
+            "generated_at": env.get("generated_at"),
+            "scope": env.get("scope"),
+            "mode": env.get("mode"),
+            "complete": self.report.complete,
+            "comparable": self.comparable,
+            "warnings": list(self.warnings),
+        }
+
+
+def baseline_info(
+    report: SavedReport, source: str, *, scope: Mapping[str, Any], mode: str | None
+) -> BaselineInfo:
+    """Compare a baseline's envelope with this run's scope and mode; say what differs."""
+    env = report.envelope
+    warnings = []
+    old_scope = env.get("scope") or {}
+    if old_scope.get("stripe_account") != scope.get("stripe_account"):
+        warnings.append(
+            f"the baseline is from Stripe account {old_scope.get('stripe_account') or '(own)'}, "
+            f"this run reads {scope.get('stripe_account') or '(own)'}"
+        )
+    elif dict(old_scope) != dict(scope):
+        warnings.append(f"the baseline covers another scope ({old_scope.get('type')})")
+    if mode is not None and env.get("mode") not in (None, mode):
+        warnings.append(f"the baseline is from {env.get('mode')} mode, this run is {mode} mode")
+    if not report.complete:
+        warnings.append("the baseline report was incomplete")
+    return BaselineInfo(source, report, comparable=not warnings, warnings=tuple(warnings))
+
+
 def load_report(text: str, name: str) -> SavedReport:
     """Parse an fcaudit JSON report; `InputError` (exit 2) names what is wrong with it."""
     tip = "Tip: give a report written by 'fcaudit ... --format json'."

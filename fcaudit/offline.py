@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from fcaudit.classify import NotClassifiable
 from fcaudit.errors import InputError
 from fcaudit.inputs import Utf8Lines, read_items
-from fcaudit.model import ScopeError
+from fcaudit.model import SavedReport, ScopeError
 from fcaudit.runner import Emit, Observed, SourceOutcome
 from fcaudit.text import safe
 
@@ -68,3 +68,26 @@ def open_source(source: str) -> Iterator[TextIO]:
         yield Utf8Lines(handle, name)  # type: ignore[misc]
     finally:
         handle.close()
+
+
+class ReportSource:
+    """The findings of a saved report, as they were classified (fcaudit diff)."""
+
+    def __init__(self, report: SavedReport, name: str) -> None:
+        self._report = report
+        self._name = name
+        env = report.envelope
+        version, mode = env.get("stripe_version"), env.get("mode")
+        self.stripe_version: str | None = version if isinstance(version, str) else None
+        self.mode: str | None = mode if mode in ("live", "test") else None
+
+    def run(self, emit: Emit) -> SourceOutcome:
+        for i, finding in enumerate(self._report.findings):
+            emit(Observed({}, f"{self._name} findings[{i}]", finding=finding))
+        return SourceOutcome()
+
+    def rejected(self, item: Observed, error: NotClassifiable) -> ScopeError:
+        raise InputError(f"{item.where}: {error}.")  # never: findings are not reclassified
+
+    def stats(self) -> Mapping[str, Any]:
+        return {}

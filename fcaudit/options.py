@@ -158,6 +158,10 @@ class ReportOptions:
     group_by: GroupBy = GroupBy.CUSTOMER
     metrics: str | None = None  # --metrics FILE: Prometheus textfile beside the main output
     pager: bool | None = None  # --pager/--no-pager; None: when stdout is a terminal
+    baseline: str | None = None  # --baseline FILE: an earlier JSON report
+    fail_on_change: str | None = None  # --fail-on-change new,worse
+    ignore: str | None = None  # --ignore FILE: suppressions (TOML)
+    show_suppressed: bool = False
 
 
 def resolve_key(key: str | None) -> str:

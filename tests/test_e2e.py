@@ -467,7 +467,7 @@ CASES: dict[str, Case] = {
     # Fewer 429s than the first wave of account lists (8 customers): one round of retries.
     "429_storm": Case({"cues": [f"429:6@{ACCOUNTS}"]}, SCAN_JSON),
     "stalls": Case(
-        {"cues": [f"stall:3@{ACCOUNTS}"]}, (*SCAN_JSON, "--timeout", "0.2", "--max-retries", "3")
+        {"cues": [f"stall:3@{ACCOUNTS}"]}, (*SCAN_JSON, "--timeout", "0.6", "--max-retries", "3")
     ),
     "always_5xx": Case({"customers": 2, "error_rate": 1}, ("scan", "--max-retries", "1")),
     "always_5xx_named": Case(

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from fcaudit import suppress
 from fcaudit.app import AppContext
 from fcaudit.errors import ExitCode, UsageError
-from fcaudit.model import GroupBy
+from fcaudit.model import GroupBy, SavedReport, load_report
 from fcaudit.options import ReportOptions, StripeOptions, parse_as_of
+from fcaudit.policy import parse_fail_on_change
 from fcaudit.render import EXTENSIONS, WITH_GROUPS, OutputFormat
 from fcaudit.stripe_api import PREVIEW_VERSION, is_preview
 from fcaudit.text import safe
@@ -91,7 +93,12 @@ def make_plan(
     sinks = [SinkSpec(fmt, report.output)]
     if report.metrics is not None:
         sinks.append(SinkSpec(OutputFormat.PROMETHEUS, report.metrics))
+    if report.fail_on_change is not None and report.baseline is None and command != "diff":
+        raise UsageError("--fail-on-change needs --baseline. Tip: --baseline yesterday.json.")
     return Plan(
+        baseline=load_baseline(report.baseline) if report.baseline else None,
+        fail_on_change=parse_fail_on_change(report.fail_on_change),
+        ignore=suppress.load(report.ignore) if report.ignore else (),
         group_by=report.group_by,
         stripe_account=stripe_account,
         contact=contact,
@@ -110,9 +117,19 @@ def make_plan(
             flush_each=flush_each,
             group_by=report.group_by,
             pager=app.out.isatty() if report.pager is None else report.pager,
+            show_suppressed=report.show_suppressed,
+            contact=contact,
         ),
         keep_raw=detail,
     )
+
+
+def load_baseline(path: str) -> tuple[str, SavedReport]:
+    """An earlier fcaudit JSON report; anything else is exit 2 before anything is written."""
+    from fcaudit import tomlfile  # the same readable-file checks
+
+    text = tomlfile.read(path, "--baseline")
+    return path, load_report(text, safe(path))
 
 
 def load_ruleset(report: ReportOptions) -> Ruleset | None:

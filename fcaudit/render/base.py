@@ -20,6 +20,8 @@ class RenderOptions:
     flush_each: bool = True  # ndjson: flush after every line (scans), not for offline files
     group_by: GroupBy = GroupBy.CUSTOMER  # the table and grouped formats
     pager: bool = False  # table: page through $FCAUDIT_PAGER/$PAGER when taller than the terminal
+    show_suppressed: bool = False  # table: list findings set aside by --ignore too
+    contact: bool = False  # --contact: CSV adds contact columns (rows held to the end)
     timeline: bool = False  # table: fcaudit events' timeline (render/timeline.py), not a worklist
 
 

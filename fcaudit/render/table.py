@@ -22,6 +22,7 @@ from rich.text import Text
 from fcaudit.console import make_console
 from fcaudit.model import (
     Category,
+    Change,
     Finding,
     Group,
     GroupBy,
@@ -72,6 +73,8 @@ class _Layout:
         def widest(values: Sequence[str], cap: int) -> int:
             return min(cap, max((len(safe(v)) for v in values), default=0))
 
+        # With a baseline (or shown suppressions), a first column marks new and worse rows.
+        self.marks = any(f.change is not None or f.suppressed is not None for f in rows)
         self.category = max(len(str(f.category)) for f in rows)
         self.id = max(len(safe(f.id)) for f in rows)
         self.when = max(4, widest([_when(f) for f in rows], 40))
@@ -79,6 +82,7 @@ class _Layout:
         self.label = widest([_label(f) for f in rows], MAX_LABEL)
         self.cause = widest([f.cause or "-" for f in rows], MAX_CAUSE)
         fixed = len(INDENT) + self.category + self.id + self.when + 3 * len(GAP)
+        fixed += 5 + len(GAP) if self.marks else 0
         self.show_label = self.show_cause = True
         for drop in ("label", "cause"):  # the display name goes first, then the cause
             if fixed + MIN_INSTITUTION + self._optional() <= width:
@@ -94,6 +98,12 @@ class _Layout:
 
     def row(self, f: Finding) -> Text:
         line = Text(INDENT)
+        if self.marks:
+            mark = {Change.NEW: "new", Change.WORSE: "worse"}.get(f.change, "") if f.change else ""
+            if f.suppressed is not None:
+                mark = "supp"
+            line.append(_cell(mark, 5, "bold"))
+            line.append(GAP)
         parts = [
             _cell(str(f.category), self.category, STYLES[f.category]),
             _cell(f.id, self.id),
@@ -114,8 +124,12 @@ class TableRenderer:
         self._stream = stream
         self._options = options
         self._findings: list[Finding] = []
+        self._suppressed = 0  # hidden (--show-suppressed lists them)
 
     def finding(self, finding: Finding) -> None:
+        if finding.suppressed is not None and not self._options.show_suppressed:
+            self._suppressed += 1
+            return
         self._findings.append(finding)
 
     def finish(self, result: ScanResult, meta: ReportMeta) -> None:
@@ -144,11 +158,14 @@ class TableRenderer:
             return
         self._headline(console, result, meta)
         self._worklist(console, result)
+        self._resolved(console, result)
         self._summary(console, result, meta)
         self._chart(console, meta)
 
     def _headline(self, console: Console, result: ScanResult, meta: ReportMeta) -> None:
-        attention = [f for f in self._findings if f.category is not Category.ACTIVE]
+        attention = [
+            f for f in self._findings if f.category is not Category.ACTIVE and f.suppressed is None
+        ]
         line = Text()
         if not attention:
             line.append("Nothing needs attention", style="bold green")
@@ -162,6 +179,14 @@ class TableRenderer:
                 line.append(", " if i else "")
                 line.append(f"{n} {c}", style=STYLES[c])
         console.print(line)
+        if result.baseline is not None:
+            new, worse = result.by_change.get(Change.NEW, 0), result.by_change.get(Change.WORSE, 0)
+            console.print(
+                Text(
+                    f"Since the baseline ({result.baseline.get('generated_at') or '?'}): "
+                    f"{new} new, {worse} worse, {len(result.resolved)} resolved"
+                )
+            )
         today = meta.as_of.date()
         upcoming = [
             (f.deadline, f)
@@ -245,6 +270,16 @@ class TableRenderer:
                 part.rstrip()
                 console.print(Text(INDENT) + part, soft_wrap=True)
 
+    def _resolved(self, console: Console, result: ScanResult) -> None:
+        if not result.resolved:
+            return
+        console.print(Text(f"Resolved since the baseline ({len(result.resolved)}):", style="bold"))
+        for entry in result.resolved:
+            line = Text(f"{INDENT}{safe(entry['id'])}  {entry['old_category']} → ")
+            line.append(entry["new_category"], style="green")
+            console.print(line, soft_wrap=True)
+        console.print()
+
     # -- the end ----------------------------------------------------------------------------
 
     def _summary(self, console: Console, result: ScanResult, meta: ReportMeta) -> None:
@@ -261,6 +296,16 @@ class TableRenderer:
             console.print(
                 Text(f"{plural(hidden, 'active finding')} not listed; --show-active lists them.")
             )
+        if self._suppressed:
+            console.print(
+                Text(
+                    f"{plural(self._suppressed, 'suppressed finding')} not listed (--ignore); "
+                    "--show-suppressed lists them."
+                )
+            )
+        if result.baseline is not None:
+            changes = ", ".join(f"{n} {c}" for c, n in result.by_change.items() if n)
+            console.print(Text(f"Against the baseline: {changes or 'nothing'}."))
         signals = [(c, result.by_signal[c]) for c in SignalCode if result.by_signal.get(c)]
         if signals:
             console.print(Text("Signals: " + ", ".join(f"{n} {c}" for c, n in signals)))
