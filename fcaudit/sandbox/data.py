@@ -2379,18 +2379,24 @@ class Changed:
 def expected_change(
     before: str | None, after: str, before_deadline: int | None, after_deadline: int | None
 ) -> str:
-    """new / worse / same / better, by the README's definition of `change`."""
-    if before is None or before == ACTIVE:
+    """new / worse / same / better, by the README's definition of `change`: new when absent
+    before or active then (still active: same); worse / better by urgency, and for the same
+    category by the deadline's UTC date (one appearing: worse; one going: better)."""
+    if before is None:
         return "new"
+    if before == ACTIVE:
+        return "same" if after == ACTIVE else "new"
     b, a = URGENCY.index(before), URGENCY.index(after)
     if a != b:
         return "worse" if a < b else "better"
-    if before_deadline is not None and after_deadline is not None:
-        if after_deadline < before_deadline:
-            return "worse"
-        if after_deadline > before_deadline:
-            return "better"
-    return "same"
+    if before_deadline is None or after_deadline is None:
+        if before_deadline is None and after_deadline is None:
+            return "same"
+        return "worse" if after_deadline is not None else "better"
+    old_day, new_day = before_deadline // DAY, after_deadline // DAY
+    if old_day == new_day:
+        return "same"
+    return "worse" if new_day < old_day else "better"
 
 
 def _deadline(spec: AccountSpec) -> int | None:

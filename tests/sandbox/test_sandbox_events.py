@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email.message import Message
 from typing import Any, cast
 
@@ -13,16 +14,20 @@ import pytest
 import stripe
 
 from fcaudit.classify import classify
+from fcaudit.model import Category, Finding
 from fcaudit.sandbox import RunningSandbox, running_sandbox
 from fcaudit.sandbox.api import Api, ApiError, Request
 from fcaudit.sandbox.control import CONTROL_PATH, handle
 from fcaudit.sandbox.data import (
     DAY,
     OPERATIONS,
+    URGENCY,
     build_dataset,
     candidates,
     delivery_truth,
+    expected_change,
 )
+from fcaudit.stages import compare
 from fcaudit.stripe_api import FC_EVENT_TYPES
 from tests.sandbox.sandbox_support import NOW, MakeClient, RawGet
 
@@ -214,3 +219,23 @@ def test_control_resets_request_counters(small: RunningSandbox, raw: RawGet) -> 
     status, answer = post(raw, small, {"reset_stats": True})
     assert status == 200 and answer == {"changed": [], "resolved": [], "events": []}
     assert small.stats.requests == 0  # control and helper requests are never counted
+
+
+@pytest.mark.parametrize("before", [None, *URGENCY])
+def test_expected_change_agrees_with_fcaudits_baseline_comparison(before: str | None) -> None:
+    """The sandbox's own reading of `change` (README) and fcaudit's, on every pair of
+    categories and on deadlines that move within a day, a day earlier or later, or vanish."""
+    noon = NOW_TS + DAY // 2
+
+    def finding(category: str, deadline: int | None) -> Finding:
+        edd = datetime.fromtimestamp(deadline, UTC) if deadline is not None else None
+        return Finding("fca_1", "financial_connections.account", Category(category), None, "-",
+                       expected_deactivation_date=edd)  # fmt: skip
+
+    deadlines = [None, noon, noon + 3600, noon + DAY, noon - DAY]
+    for after in URGENCY:
+        for old_d in deadlines:
+            for new_d in deadlines:
+                old = finding(before, old_d) if before is not None else None
+                want = str(compare(old, finding(after, new_d)))
+                assert expected_change(before, after, old_d, new_d) == want, (before, after)
