@@ -71,6 +71,13 @@ class SignalCode(StrEnum):
     PREDICTED_DATE_PASSED = "predicted_date_passed"
 
 
+class EventFlag(StrEnum):
+    """What `--fail-on` may name besides categories and signals: a property of the event a
+    finding came from (fcaudit events). The strings are part of the contract."""
+
+    UNDELIVERED = "undelivered"  # a webhook endpoint has not acknowledged it within --grace
+
+
 class Change(StrEnum):
     """How a finding compares with the baseline report. Part of the contract."""
 
@@ -136,8 +143,12 @@ class Finding:
     # For a snapshot taken from an Event (classify of event streams).
     event_type: str | None = None
     event_created: datetime | None = None
-    # The event's id: orders snapshots of equal `created`; not part of the report.
+    # The event's id (also orders snapshots of equal `created`).
     event_id: str | None = field(default=None, compare=False, repr=False)
+    # fcaudit events: the event's pending_webhooks, and whether that makes it undelivered
+    # (a webhook endpoint has not acknowledged it within --grace); None when not judged.
+    pending_webhooks: int | None = None
+    undelivered: bool | None = None
     # The Stripe Dashboard page of the holder (where a hosted relink is started).
     dashboard_url: str | None = None
     # Compared with a baseline report (--baseline, fcaudit diff): new/worse/same/better.
@@ -192,6 +203,9 @@ class Finding:
             "expected_deactivation_source": self.expected_deactivation_source,
             "event_type": self.event_type,
             "event_created": iso(self.event_created) if self.event_created else None,
+            "event_id": self.event_id,
+            "pending_webhooks": self.pending_webhooks,
+            "undelivered": self.undelivered,
             "dashboard_url": self.dashboard_url,
             "change": str(self.change) if self.change is not None else None,
             "suppressed": self.suppressed.to_record() if self.suppressed is not None else None,
@@ -239,6 +253,9 @@ def from_record(record: Mapping[str, Any]) -> Finding:
         expected_deactivation_source=record.get("expected_deactivation_source"),
         event_type=record.get("event_type"),
         event_created=parse_iso(created) if isinstance(created, str) else None,
+        event_id=record.get("event_id"),
+        pending_webhooks=record.get("pending_webhooks"),
+        undelivered=record.get("undelivered"),
         dashboard_url=record.get("dashboard_url"),
     )  # change and suppressed describe the run that wrote the report, not the finding
 
@@ -254,11 +271,15 @@ def _signal(record: Mapping[str, Any]) -> Signal:
 
 @dataclass(frozen=True, slots=True)
 class EventRef:
-    """The Event an object's snapshot came from (classify of event streams)."""
+    """The Event an object's snapshot came from (classify of event streams, fcaudit events).
+
+    `undelivered` is set by the events source, which knows the grace period."""
 
     id: str | None
     type: str | None
     created: datetime | None
+    pending_webhooks: int | None = None
+    undelivered: bool | None = None
 
     @classmethod
     def of(cls, event: Mapping[str, Any]) -> EventRef:
@@ -270,10 +291,12 @@ class EventRef:
             except (OverflowError, OSError, ValueError):
                 when = None
         eid, etype = event.get("id"), event.get("type")
+        pending = event.get("pending_webhooks")
         return cls(
             eid if isinstance(eid, str) else None,
             etype if isinstance(etype, str) else None,
             when,
+            pending if type(pending) is int and pending >= 0 else None,
         )
 
     def order(self) -> tuple[float, str]:
@@ -399,6 +422,7 @@ class ScopeType(StrEnum):
     SESSION = "session"
     ACCOUNT = "account"
     AUTHORIZATION = "authorization"
+    EVENTS = "events"  # fcaudit events: the event listing (its report scope is built apart)
 
     @property
     def plural(self) -> str:
@@ -465,6 +489,7 @@ class ScanResult:
     accounts: int = 0
     authorizations: int = 0
     events_skipped: int = 0  # events whose object is not an FC account or authorization
+    undelivered: int = 0  # findings from events a webhook endpoint has not acknowledged
     by_object: dict[str, Counter[Category]] = field(default_factory=dict)
     holders_affected: set[str] = field(default_factory=set)  # with a non-active finding
     group_by: GroupBy = GroupBy.CUSTOMER
@@ -499,6 +524,8 @@ class ScanResult:
             self.by_change[finding.change] += 1
         if finding.suppressed is not None:
             self.suppressed += 1
+        if finding.undelivered:
+            self.undelivered += 1
         kind = "authorization" if finding.object == AUTHORIZATION_OBJECT else "account"
         self.by_object.setdefault(kind, Counter())[finding.category] += 1
         if finding.category is not Category.ACTIVE and finding.account_holder:
@@ -567,6 +594,8 @@ class ReportMeta:
                 # Findings with each signal (a finding counts once per code).
                 "by_signal": {str(c): result.by_signal.get(c, 0) for c in SignalCode},
                 "events_skipped": result.events_skipped,
+                # fcaudit events: findings from events not acknowledged within --grace.
+                "undelivered": result.undelivered,
                 # Holders (customers or connected accounts) with a finding that is not active.
                 "customers_affected": len(result.holders_affected),
                 "by_object": {

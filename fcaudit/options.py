@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from fcaudit.errors import UsageError
-from fcaudit.model import Category, GroupBy, SignalCode
+from fcaudit.model import Category, EventFlag, GroupBy, SignalCode
 from fcaudit.stripe_api import is_loopback
 from fcaudit.text import safe
 
@@ -147,7 +147,7 @@ class ReportOptions:
 
     fmt: str
     output: str | None
-    fail_on: frozenset[Category | SignalCode]
+    fail_on: frozenset[Category | SignalCode | EventFlag]
     as_of: str | None
     horizon_days: int
     show_active: bool

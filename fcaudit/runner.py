@@ -221,7 +221,12 @@ class Pipeline:
         if item.event is not None:
             event = item.event
             finding = dataclasses.replace(
-                finding, event_type=event.type, event_created=event.created, event_id=event.id
+                finding,
+                event_type=event.type,
+                event_created=event.created,
+                event_id=event.id,
+                pending_webhooks=event.pending_webhooks,
+                undelivered=event.undelivered,
             )
         if item.note:
             detail = f"{finding.detail}; {item.note}" if finding.detail else item.note

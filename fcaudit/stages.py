@@ -75,7 +75,8 @@ class RelinkCount:
 
     def __init__(self) -> None:
         self._held: list[Finding] = []
-        self._per_authorization: Counter[str] = Counter()
+        # Distinct accounts: fcaudit events reports an account once per event.
+        self._per_authorization: dict[str, set[str]] = {}
 
     def finding(self, finding: Finding) -> Iterable[Finding]:
         if (
@@ -83,14 +84,14 @@ class RelinkCount:
             and finding.object == ACCOUNT_OBJECT
             and finding.authorization
         ):
-            self._per_authorization[finding.authorization] += 1
+            self._per_authorization.setdefault(finding.authorization, set()).add(finding.id)
             self._held.append(finding)
             return ()
         return (finding,)
 
     def finish(self, result: ScanResult) -> Iterable[Finding]:
         for f in self._held:
-            repairs = self._per_authorization[f.authorization or ""]
+            repairs = len(self._per_authorization.get(f.authorization or "", ()))
             yield dataclasses.replace(f, recommendation=relink_advice_for(f, repairs))
 
 

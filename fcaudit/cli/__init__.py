@@ -13,6 +13,7 @@ import click
 
 from fcaudit.cli.classify import classify
 from fcaudit.cli.diff import diff
+from fcaudit.cli.events import events
 from fcaudit.cli.retrieve import account, authorization
 from fcaudit.cli.scan import scan
 from fcaudit.errors import ExitCode, FcauditError
@@ -138,7 +139,7 @@ def cli() -> None:
     """
 
 
-for _command in (scan, account, authorization, classify, diff):
+for _command in (scan, account, authorization, classify, diff, events):
     cli.add_command(_command)
 
 

@@ -22,6 +22,7 @@ class RenderOptions:
     pager: bool = False  # table: page through $FCAUDIT_PAGER/$PAGER when taller than the terminal
     show_suppressed: bool = False  # table: list findings set aside by --ignore too
     contact: bool = False  # --contact: CSV adds contact columns (rows held to the end)
+    timeline: bool = False  # table: fcaudit events' timeline (render/timeline.py), not a worklist
 
 
 class Renderer(Protocol):
