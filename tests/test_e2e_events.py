@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from fcaudit.policy import DEFAULT_FAIL_ON
 from fcaudit.sandbox import running_sandbox
 from tests.test_e2e import NOW, NOW_DT, Proc, Sandbox, fcaudit, report
 
@@ -35,7 +36,9 @@ def control(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def changed() -> Iterator[tuple[Sandbox, dict[str, Any], dict[str, Proc]]]:
+def changed(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Sandbox, dict[str, Any], dict[str, Proc]]]:
     """The runs before and after two changes: one two hours ago whose events no webhook
     endpoint acknowledged, and one just now (pending, but within the grace period)."""
     with running_sandbox(customers=8, now=NOW_DT) as running:
@@ -46,11 +49,22 @@ def changed() -> Iterator[tuple[Sandbox, dict[str, Any], dict[str, Proc]]]:
             "old": control(sandbox, old),
             "new": control(sandbox, {"disconnect": 1, "link_new": 1, "pending_webhooks": 1}),
         }
+        baseline = tmp_path_factory.mktemp("baseline") / "before.json"
+        baseline.write_text(runs["before"].stdout)
         since = ("--since", "30d")
         undelivered = ("--undelivered", "--fail-on", "undelivered")
         commands = {
             "undelivered": ("events", *undelivered, *since, "-f", "json"),
             "verify": ("events", "--latest", "--verify", *since, "-f", "json"),
+            "after": (
+                "scan",
+                "-f",
+                "json",
+                "--baseline",
+                str(baseline),
+                "--fail-on-change",
+                "new,worse",
+            ),
         }
         with ThreadPoolExecutor(len(commands)) as pool:
             futures = {k: pool.submit(fcaudit, sandbox, *args) for k, args in commands.items()}
@@ -120,3 +134,27 @@ def test_the_changes_are_seen_as_the_control_answer_says(
         assert now[c["id"]] == c["after"] == sandbox.truth["accounts"][c["id"]]
     assert {c["id"] for c in changes if c["resolved"]} == set(answers["old"]["resolved"])
     assert NOW in runs["before"].stdout
+
+
+def test_a_scan_against_its_baseline_sees_every_change_and_resolution(
+    changed: tuple[Sandbox, dict[str, Any], dict[str, Proc]],
+) -> None:
+    """The alert-once cron recipe: scan, the data changes, scan again with --baseline."""
+    _, answers, runs = changed
+    doc = report(runs["after"])
+    by_id = {f["id"]: f for f in doc["findings"]}
+    changes = [c for a in answers.values() for c in a["changed"]]
+    for c in changes:
+        assert by_id[c["id"]]["change"] == c["change"], c
+    expected_resolved = {c["id"] for c in changes if c["resolved"]}
+    assert {r["id"] for r in doc["resolved"] if r["new_category"] == "active"} == expected_resolved
+    assert not [r for r in doc["resolved"] if r["new_category"] == "gone"]  # nothing went away
+    untouched = set(by_id) - {c["id"] for c in changes}
+    assert {by_id[i]["change"] for i in untouched} <= {"same"}
+    # Exit 1 only if one of the changes is new or worse and matches --fail-on.
+    fail_on = set(DEFAULT_FAIL_ON.split(","))
+    alert = any(
+        c["change"] in ("new", "worse") and by_id[c["id"]]["category"] in fail_on for c in changes
+    )
+    assert runs["after"].returncode == (1 if alert else 0)
+    assert doc["baseline"]["comparable"] is True
