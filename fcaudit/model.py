@@ -9,6 +9,7 @@ depend on this module alone. `Finding.to_record()` / `from_record()` and
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -308,6 +309,7 @@ class EventRef:
 # -- the Stripe Dashboard --------------------------------------------------------------------
 
 DASHBOARD = "https://dashboard.stripe.com"
+_LINK_ID = re.compile(r"[a-z]{2,8}_[A-Za-z0-9]{1,255}")
 
 
 def dashboard_url(
@@ -323,7 +325,10 @@ def dashboard_url(
     /customers/<id> (Accounts v2 customers too: /customers/<acct_id>), a connected account
     /connect/accounts/<id>; test-mode objects add /test, and a connected account's own objects
     (--stripe-account) are prefixed with /<acct_id>."""
-    if not holder:
+    # Only an id of Stripe's shape goes into a link (the holder comes from the network).
+    if not holder or not _LINK_ID.fullmatch(holder):
+        return None
+    if stripe_account is not None and not _LINK_ID.fullmatch(stripe_account):
         return None
     prefix = DASHBOARD + (f"/{stripe_account}" if stripe_account else "")
     prefix += "" if livemode else "/test"
@@ -516,7 +521,8 @@ class ScanResult:
             self.authorizations += 1
         else:
             self.accounts += 1
-        if finding.category is not Category.ACTIVE:
+        attention = finding.category is not Category.ACTIVE and finding.suppressed is None
+        if attention:
             self.by_institution[finding.institution_name or "(unknown)"] += 1
         for code in {s.code for s in finding.signals}:
             self.by_signal[code] += 1
@@ -528,7 +534,7 @@ class ScanResult:
             self.undelivered += 1
         kind = "authorization" if finding.object == AUTHORIZATION_OBJECT else "account"
         self.by_object.setdefault(kind, Counter())[finding.category] += 1
-        if finding.category is not Category.ACTIVE and finding.account_holder:
+        if attention and finding.account_holder:
             self.holders_affected.add(finding.account_holder)
 
 

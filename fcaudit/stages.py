@@ -123,7 +123,7 @@ class Grouping:
 
     def finding(self, finding: Finding) -> Iterable[Finding]:
         key = group_key(finding, self._by)
-        if key is None or finding.suppressed is not None:  # set aside: not on the worklist
+        if key is None:
             return (finding,)
         acc = self._groups.get(key)
         if acc is None:
@@ -131,13 +131,15 @@ class Grouping:
             if self._by is GroupBy.CUSTOMER:
                 acc.holder_type = finding.account_holder_type
                 acc.url = finding.dashboard_url
+        acc.ids.append((finding.sort_key(), finding.id))
+        if finding.suppressed is not None:
+            return (finding,)  # set aside: listed with the group, but it sets no priority
         if SEVERITY[finding.category] < SEVERITY[acc.worst]:
             acc.worst = finding.category
         if finding.category is not Category.ACTIVE:
             when = finding.deadline
             if when is not None and (acc.deadline is None or when < acc.deadline):
                 acc.deadline = when
-        acc.ids.append((finding.sort_key(), finding.id))
         auth = finding.id if finding.object != ACCOUNT_OBJECT else finding.authorization
         if finding.object == ACCOUNT_OBJECT:
             acc.accounts += 1

@@ -49,6 +49,7 @@ def test_csv_has_one_row_per_finding_each_cell_as_json_says() -> None:
     assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")
     assert len(text.split("\r\n")) == len(rows) + 2
     flat = {"account_holder", "account_holder_type", "accounts", "signals", "group_key"}
+    flat |= {"suppressed", "suppressed_until"}
     for row in rows:
         rec = by_id[row["id"]]
         for column in COLUMNS:
@@ -60,6 +61,9 @@ def test_csv_has_one_row_per_finding_each_cell_as_json_says() -> None:
         assert row["group_key"] == expected_cell(holder.get("id") or "(no holder)")
         assert row["accounts"] == ";".join(rec["accounts"] or [])
         assert row["signals"] == ";".join(dict.fromkeys(s["code"] for s in rec["signals"]))
+        suppressed = rec["suppressed"] or {}
+        assert row["suppressed"] == expected_cell(suppressed.get("reason"))
+        assert row["suppressed_until"] == expected_cell(suppressed.get("until"))
 
 
 def test_csv_cells_never_start_a_formula() -> None:

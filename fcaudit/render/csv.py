@@ -59,6 +59,9 @@ COLUMNS: tuple[str, ...] = (
     "event_type",
     "event_created",
     "dashboard_url",
+    "change",  # with --baseline: new, worse, same, better
+    "suppressed",  # with --ignore: the entry's reason
+    "suppressed_until",
 )
 # Added after the others with --contact (the group's customer; personal data).
 CONTACT_COLUMNS: tuple[str, ...] = ("contact_name", "contact_email")
@@ -112,6 +115,9 @@ def values(finding: Finding, key: str | None) -> tuple[object, ...]:
         f.event_type,
         iso(f.event_created) if f.event_created is not None else None,
         f.dashboard_url,
+        f.change,
+        f.suppressed.reason if f.suppressed is not None else None,
+        f.suppressed.until.isoformat() if f.suppressed and f.suppressed.until else None,
     )
 
 

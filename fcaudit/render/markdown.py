@@ -70,9 +70,15 @@ def sections(
 ) -> list[Section]:
     """The findings to list, in groups: `result.groups` order (most urgent first), then,
     with --show-active, groups whose findings are all active, by key. Findings in a group are
-    sorted as findings[] is. Active findings are listed only with --show-active."""
+    sorted as findings[] is. Active findings are listed only with --show-active, suppressed ones
+    only with --show-suppressed."""
     shown = sorted(
-        (f for f in findings if options.show_active or f.category is not Category.ACTIVE),
+        (
+            f
+            for f in findings
+            if (options.show_active or f.category is not Category.ACTIVE)
+            and (options.show_suppressed or f.suppressed is None)  # set aside by --ignore
+        ),
         key=Finding.sort_key,
     )
     by = options.group_by

@@ -20,7 +20,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TextIO
 
-from fcaudit.model import Category, Finding, ReportMeta, ScanResult, SignalCode
+from fcaudit.model import (
+    AUTHORIZATION_OBJECT,
+    Category,
+    Finding,
+    ReportMeta,
+    ScanResult,
+    SignalCode,
+)
 from fcaudit.render.base import RenderOptions
 from fcaudit.text import safe
 
@@ -31,7 +38,8 @@ OBJECT_TYPES = ("account", "authorization")
 
 # name (without the prefix) -> HELP text, in output order.
 METRICS: Mapping[str, str] = {
-    "findings": "Findings of the last run, by object type and category.",
+    "findings": "Findings of the last run, by object type and category (suppressed ones left out).",
+    "suppressed_findings": "Findings of the last run set aside by --ignore entries.",
     "institution_findings": (
         "Findings needing attention (not active) of the last run, by institution: the 20 "
         'with most, the rest summed as institution="other".'
@@ -86,8 +94,13 @@ class PrometheusRenderer:
     def __init__(self, stream: TextIO, options: RenderOptions) -> None:
         self._stream = stream
         self._deadlines: list[float] = []
+        self._counts: Counter[tuple[str, Category]] = Counter()
 
     def finding(self, finding: Finding) -> None:
+        if finding.suppressed is not None:
+            return  # handled by the operator: no alert should fire on it
+        kind = "authorization" if finding.object == AUTHORIZATION_OBJECT else "account"
+        self._counts[(kind, finding.category)] += 1
         when = finding.deadline
         if when is not None:
             self._deadlines.append(when.timestamp())
@@ -102,7 +115,7 @@ class PrometheusRenderer:
                 (
                     (
                         f'{{object="{kind}",category="{c}"}}',
-                        result.by_object.get(kind, Counter()).get(c, 0),
+                        self._counts.get((kind, c), 0),
                     )
                     for kind in OBJECT_TYPES
                     for c in Category
@@ -119,6 +132,7 @@ class PrometheusRenderer:
                 "signal_findings",
                 ((f'{{signal="{c}"}}', result.by_signal.get(c, 0)) for c in SignalCode),
             ),
+            ("suppressed_findings", [("", result.suppressed)]),
             ("customers_affected", [("", len(result.holders_affected))]),
             ("next_deactivation_timestamp_seconds", [("", upcoming)]),
             ("last_run_timestamp_seconds", [("", int(meta.generated_at.timestamp()))]),

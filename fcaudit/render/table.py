@@ -12,6 +12,7 @@ import os
 import shlex
 import shutil
 import subprocess
+from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TextIO
@@ -172,18 +173,18 @@ class TableRenderer:
         else:
             who = plural(len(result.holders_affected), "customer")
             line.append(f"{who} to contact", style="bold")
-            line.append(f", {plural(len(attention), 'finding')} need attention: ")
-            for i, (c, n) in enumerate(summary_parts(result)[1]):
-                if c is Category.ACTIVE:
-                    continue
+            verb = "needs" if len(attention) == 1 else "need"
+            line.append(f", {plural(len(attention), 'finding')} {verb} attention: ")
+            counts = Counter(f.category for f in attention)  # suppressed ones left out
+            for i, c in enumerate(c for c in Category if counts.get(c)):
                 line.append(", " if i else "")
-                line.append(f"{n} {c}", style=STYLES[c])
+                line.append(f"{counts[c]} {c}", style=STYLES[c])
         console.print(line)
         if result.baseline is not None:
             new, worse = result.by_change.get(Change.NEW, 0), result.by_change.get(Change.WORSE, 0)
             console.print(
                 Text(
-                    f"Since the baseline ({result.baseline.get('generated_at') or '?'}): "
+                    f"Since the baseline ({safe(result.baseline.get('generated_at') or '?')}): "
                     f"{new} new, {worse} worse, {len(result.resolved)} resolved"
                 )
             )
@@ -224,9 +225,12 @@ class TableRenderer:
             self._group_header(console, group)
             self._rows(console, layout, rows)
             console.print()
-        rest = [f for f in shown if f.id not in listed]  # --show-active: groups all active
+        # --show-active / --show-suppressed: what is in no group needing attention.
+        rest = [f for f in shown if f.id not in listed]
         if rest:
-            console.print(Text(f"Nothing to do ({plural(len(rest), 'finding')}, all active)"))
+            console.print(
+                Text(f"Nothing to do ({plural(len(rest), 'finding')}, active or suppressed)")
+            )
             self._rows(console, layout, rest)
             console.print()
 
@@ -248,7 +252,7 @@ class TableRenderer:
             auths = ", ".join(safe(a) for a in group.relink_authorizations)
             console.print(Text(f"{INDENT}one relink repairs several accounts: {auths}"))
         if group.dashboard_url:
-            console.print(Text(f"{INDENT}{group.dashboard_url}", style="dim"), soft_wrap=True)
+            console.print(Text(f"{INDENT}{safe(group.dashboard_url)}", style="dim"), soft_wrap=True)
 
     def _rows(self, console: Console, layout: _Layout, rows: Sequence[Finding]) -> None:
         for f in rows:

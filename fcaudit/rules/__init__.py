@@ -10,6 +10,7 @@ days after linking, or "rolling" (no date known). Rules only speak where Stripe 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -27,8 +28,10 @@ _WHEN_KEYS = {"linked_from", "linked_until", "deactivates_on", "deactivates_afte
 
 
 def normalise_name(name: str) -> str:
-    """`Bank of America, N.A.` -> `bankofamericana`: case, punctuation and spaces ignored."""
-    return re.sub(r"[^0-9a-z]", "", name.casefold().replace("&", "and"))
+    """`Bank of America, N.A.` -> `bankofamericana`: case, punctuation and spaces ignored,
+    letters of every script kept (`Сбербанк` -> `сбербанк`, `Crédit` -> `crédit`)."""
+    folded = unicodedata.normalize("NFKC", name).casefold().replace("&", "and")
+    return "".join(c for c in folded if c.isalnum())
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,10 @@ def _rule(raw: Mapping[str, Any], fail: Any) -> Rule:
     if not isinstance(rid, str) or not _ID.match(rid):
         raise fail("id", "must be a short lower-case name such as 'boa-auth-1y'")
     names = _strings(raw.get("institution_names", []), "institution_names", fail)
+    if any(not normalise_name(n) for n in names):
+        raise fail(
+            "institution_names", "a name has no letters or digits, so it would match nothing"
+        )
     ids = _strings(raw.get("institution_ids", []), "institution_ids", fail)
     if not names and not ids:
         raise fail("institution_names", "a rule must name at least one institution")

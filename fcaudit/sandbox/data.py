@@ -110,6 +110,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import random
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -1006,7 +1007,7 @@ BOA_ROLLING_BEFORE: Final = int(datetime(2026, 4, 18, tzinfo=UTC).timestamp())
 
 def normalise_institution(name: str) -> str:
     """casefold, "&" -> "and", every non-alphanumeric character removed."""
-    folded = name.casefold().replace("&", "and")
+    folded = unicodedata.normalize("NFKC", name).casefold().replace("&", "and")
     return "".join(c for c in folded if c.isalnum())
 
 
