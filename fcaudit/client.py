@@ -33,7 +33,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from fcaudit.errors import AuthError, UsageError
 from fcaudit.ratelimit import RateLimiter
-from fcaudit.stripe_api import MAX_EVENT_TYPES, is_stripe_id
+from fcaudit.stripe_api import KEY_PATTERN, MAX_EVENT_TYPES, is_stripe_id
 from fcaudit.text import safe
 
 # NOTE: fcaudit sends no client telemetry header (last request's timings) to Stripe.
@@ -47,7 +47,6 @@ MAX_REDIRECTS = 5  # same-origin redirects followed per request
 MAX_MESSAGE = 300  # characters of a network string (message, code) kept in reports
 MAX_REQUEST_ID = 100  # Stripe's are ~20 characters
 # Not \b-anchored: a key glued to word characters (`xsk_live_...`) is still a key.
-KEY_PATTERN = re.compile(r"(sk|rk|pk)_(live|test)_[0-9A-Za-z_*]+")
 # A run of 16 or more consecutive characters of the key's secret part is redacted.
 _KEY_WINDOW, _KEY_STEP = 12, 5
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from fcaudit.errors import UsageError
 from fcaudit.model import Category, EventFlag, GroupBy, SignalCode
-from fcaudit.stripe_api import is_loopback
+from fcaudit.stripe_api import is_loopback, without_secrets
 from fcaudit.text import safe
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")
@@ -38,7 +38,7 @@ def check_api_base(value: str) -> None:
     """
     import urllib3
 
-    shown = safe(value, limit=80)
+    shown = safe(without_secrets(value), limit=80)  # a key in a URL must not be echoed
     tip = "Tip: e.g. http://127.0.0.1:12111 or https://proxy.example.com."
     if not _URL_CHARS.fullmatch(value):
         raise UsageError(

@@ -115,6 +115,7 @@ class SinkSpec:
 
     fmt: OutputFormat
     path: str | None = None
+    flag: str = "--output"  # the option that named it, for messages
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ class Plan:
 
 class _Sink:
     def __init__(self, spec: SinkSpec, stdout: Any, render: RenderOptions) -> None:
-        self.target = OutputTarget(spec.path, stdout=stdout)
+        self.target = OutputTarget(spec.path, stdout=stdout, flag=spec.flag)
         self.fmt = resolve_format(
             spec.fmt, stdout_is_tty=self.target.stream.isatty(), to_file=self.target.is_file
         )

@@ -79,3 +79,14 @@ def is_stripe_id(value: object, prefix: str = "") -> bool:
         and len(value) > len(prefix)
         and _ID_SHAPE.fullmatch(value) is not None
     )
+
+
+# Anything shaped like a Stripe key; redacted wherever text leaves the process.
+KEY_PATTERN: Final = re.compile(r"(sk|rk|pk)_(live|test)_[0-9A-Za-z_*]+")
+
+
+def without_secrets(url: str) -> str:
+    """A URL fit for an error message: userinfo and query dropped, key-shaped text redacted."""
+    text = re.sub(r"(?<=://)[^/@]*@", "***@", url)
+    text = re.sub(r"[?#].*", "?…", text)
+    return KEY_PATTERN.sub(lambda m: f"{m.group(1)}_{m.group(2)}_[redacted]", text)

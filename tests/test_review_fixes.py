@@ -119,3 +119,48 @@ def test_suppressed_findings_leave_every_worklist_format(tmp_path: Path) -> None
     ).stdout
     row = next(line for line in shown.splitlines() if "fca_mine" in line)
     assert row.split()[0] == "supp"
+
+
+LIVE_KEY = "sk_live_" + "Q7" * 14
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://{LIVE_KEY}@x.example",
+        f"https://x.example/?k={LIVE_KEY}",
+        "https://me:pw@x.example",
+    ],
+)
+def test_api_base_errors_never_echo_secrets(url: str) -> None:
+    result = run("scan", "--api-base", url, key=LIVE_KEY)
+    assert result.exit_code == ExitCode.USAGE
+    assert LIVE_KEY not in result.stderr and "Q7Q7Q7" not in result.stderr
+    assert "pw" not in result.stderr.replace("spaces", "")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["-o", "x.json", "--metrics", "x.json"], "-o and --metrics name the same file"),
+        (["-o", "newdir/"], "--output newdir/ names a directory"),
+        (["--metrics", "/nonexistent-dir/m.prom"], "--metrics: directory /nonexistent-dir"),
+        (["-o", "md"], "--format markdown"),
+        (["-o", "prom"], "--format prometheus"),
+    ],
+)
+def test_output_paths_are_checked_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], needle: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run("classify", "-", *args, input=ndjson([account()]), key=None)
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.count("\n") == 1 and needle in result.stderr, result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_diff_names_which_report_is_missing(tmp_path: Path) -> None:
+    old = tmp_path / "old.json"
+    old.write_text(run("classify", "-", "-f", "json", input=ndjson([account()]), key=None).stdout)
+    result = run("diff", str(old), str(tmp_path / "nope.json"), key=None)
+    assert result.exit_code == ExitCode.USAGE and result.stderr.startswith("Error: NEW ")

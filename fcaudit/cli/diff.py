@@ -36,8 +36,8 @@ def diff(old: str, new: str, report: ReportOptions) -> ExitCode:
     if report.baseline is not None:
         raise UsageError("fcaudit diff compares OLD with NEW: --baseline has no place here.")
     app = app_for(report)
-    old_report = load_baseline(old)
-    new_name, new_report = load_baseline(new)
+    old_report = load_baseline(old, "OLD")
+    new_name, new_report = load_baseline(new, "NEW")
     env = new_report.envelope
     plan = make_plan(app, "diff", env.get("scope") or {}, report)
     as_of, horizon = env.get("as_of"), env.get("expiring_within_days")
