@@ -203,7 +203,7 @@ def classify_event_history(srv: Server, path: Path) -> Proc:
     return subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=60, check=False)
 
 
-FORMATS = ("ndjson", "table", "json")
+FORMATS = ("ndjson", "table", "json", "csv", "markdown", "html")
 
 
 @pytest.fixture(scope="module")

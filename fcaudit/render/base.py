@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TextIO
 
 from fcaudit.model import Finding, GroupBy, ReportMeta, ScanResult
 
@@ -53,3 +53,14 @@ def upcoming_by_week(
         if 0 <= days < weeks * 7:
             counts[days // 7] += 1
     return counts
+
+
+CHUNK = 16 * 1024
+
+
+def write_all(stream: TextIO, text: str) -> None:
+    """Write a whole document in chunks. One large write to a pipe whose reader has gone
+    (`| head -1`) can end in a partial write that CPython's buffered writer never reports,
+    so the run would look successful; chunk by chunk, the broken pipe is seen (exit 141)."""
+    for start in range(0, len(text), CHUNK):
+        stream.write(text[start : start + CHUNK])

@@ -33,7 +33,7 @@ from fcaudit.model import (
     summary_parts,
     summary_text,
 )
-from fcaudit.render.base import WEEKS_AHEAD, RenderOptions, upcoming_by_week
+from fcaudit.render.base import WEEKS_AHEAD, RenderOptions, upcoming_by_week, write_all
 from fcaudit.render.markdown import (
     PLAIN_ID,
     Section,
@@ -199,7 +199,7 @@ class HtmlRenderer:
                 "</section>",
             ]
         out += ["</body>", "</html>", ""]
-        self._stream.write("\n".join(out))
+        write_all(self._stream, "\n".join(out))
         self._stream.flush()
 
     def _summary(self, result: ScanResult, meta: ReportMeta) -> list[str]:

@@ -38,7 +38,7 @@ from fcaudit.model import (
     plural,
     summary_text,
 )
-from fcaudit.render.base import RenderOptions
+from fcaudit.render.base import RenderOptions, write_all
 from fcaudit.text import safe
 
 # -- shared with the HTML report --------------------------------------------------------------
@@ -214,7 +214,7 @@ class MarkdownRenderer:
             lines.append(_row(("---",) * 4))
             lines += [_row(md(c) for c in error_cells(e)) for e in result.errors]
             lines.append("")
-        self._stream.write("\n".join(lines))
+        write_all(self._stream, "\n".join(lines))
         self._stream.flush()
 
     def _summary(self, result: ScanResult, meta: ReportMeta) -> list[str]:

@@ -28,7 +28,7 @@ from fcaudit.model import (
     ScanResult,
     SignalCode,
 )
-from fcaudit.render.base import RenderOptions
+from fcaudit.render.base import RenderOptions, write_all
 from fcaudit.text import safe
 
 PREFIX = "fcaudit_"
@@ -153,5 +153,5 @@ class PrometheusRenderer:
                 continue
             help_text = METRICS[name].replace("\\", "\\\\").replace("\n", "\\n")
             lines += [f"# HELP {PREFIX}{name} {help_text}", f"# TYPE {PREFIX}{name} gauge", *rows]
-        self._stream.write("\n".join(lines) + "\n")
+        write_all(self._stream, "\n".join(lines) + "\n")
         self._stream.flush()

@@ -34,7 +34,7 @@ from fcaudit.model import (
     plural,
     summary_parts,
 )
-from fcaudit.render.base import RenderOptions, upcoming_by_week
+from fcaudit.render.base import RenderOptions, upcoming_by_week, write_all
 from fcaudit.render.detail import STYLES, deactivation, print_detail
 from fcaudit.text import safe
 
@@ -147,7 +147,7 @@ class TableRenderer:
         self._render(paged, result, meta)
         text = buffer.getvalue()
         if text.count("\n") < screen.height or not _page(text):
-            self._stream.write(text)
+            write_all(self._stream, text)
 
     # -- the whole view ---------------------------------------------------------------------
 
