@@ -47,18 +47,17 @@ MIN_INSTITUTION = 8
 MAX_IDS_NAMED = 3  # advice that applies to some rows of a group names at most this many
 
 
-def _label(f: Finding) -> str:
-    name = f.display_name or ""
-    last4 = f"••{f.last4}" if f.last4 else ""
-    return " ".join(p for p in (name, last4) if p)
+def _date(f: Finding) -> str:
+    """The deadline's day (an expected deactivation or account-number expiry), or ''."""
+    return f.deadline.date().isoformat() if f.deadline is not None else ""
 
 
-def _when(f: Finding) -> str:
-    """`2026-12-01 in 5d` (or the account-number expiry), '' when nothing is dated."""
-    text = deactivation(f).replace("(", "").replace(")", "")
-    if not text and f.deadline is not None:
-        text = f"{f.deadline.date().isoformat()} number"
-    return text
+def _relative(f: Finding) -> str:
+    """`in 5d`, `today`, `2d ago`: the deadline counted from the report's as-of day."""
+    text = deactivation(f)
+    if text:
+        return text.split("(", 1)[1].rstrip(")")
+    return "number" if f.deadline is not None else ""
 
 
 def _cell(value: str, width: int, style: str = "") -> Text:
@@ -68,7 +67,14 @@ def _cell(value: str, width: int, style: str = "") -> Text:
 
 
 class _Layout:
-    """Column widths for the rows of one report, fitted to the terminal width."""
+    """Column widths for the rows of one report, fitted to the terminal width.
+
+    The category, the id and the date are never cut. When the row does not fit, columns go
+    in this order: the display name, the cause, the last four digits, the relative day count
+    ("in 5d"), then the institution shrinks and finally goes too.
+    """
+
+    DROPS = ("name", "cause", "last4", "relative")
 
     def __init__(self, rows: Sequence[Finding], width: int) -> None:
         def widest(values: Sequence[str], cap: int) -> int:
@@ -78,24 +84,30 @@ class _Layout:
         self.marks = any(f.change is not None or f.suppressed is not None for f in rows)
         self.category = max(len(str(f.category)) for f in rows)
         self.id = max(len(safe(f.id)) for f in rows)
-        self.when = max(4, widest([_when(f) for f in rows], 40))
+        self.widths = {
+            "name": widest([f.display_name or "" for f in rows], MAX_LABEL),
+            "cause": widest([f.cause or "-" for f in rows], MAX_CAUSE),
+            "last4": 6 if any(f.last4 for f in rows) else 0,
+            "relative": widest([_relative(f) for f in rows], 20),
+        }
+        self.shown = {name: bool(w) for name, w in self.widths.items()}
         institution = widest([f.institution_name or "-" for f in rows], MAX_INSTITUTION)
-        self.label = widest([_label(f) for f in rows], MAX_LABEL)
-        self.cause = widest([f.cause or "-" for f in rows], MAX_CAUSE)
-        fixed = len(INDENT) + self.category + self.id + self.when + 3 * len(GAP)
-        fixed += 5 + len(GAP) if self.marks else 0
-        self.show_label = self.show_cause = True
-        for drop in ("label", "cause"):  # the display name goes first, then the cause
-            if fixed + MIN_INSTITUTION + self._optional() <= width:
+        for drop in (None, *self.DROPS):
+            if drop is not None:
+                self.shown[drop] = False
+            if self._fixed() + MIN_INSTITUTION <= width:
                 break
-            setattr(self, f"show_{drop}", False)
-        room = width - fixed - self._optional()
-        self.institution = max(MIN_INSTITUTION, min(institution, room))
+        room = width - self._fixed()
+        self.institution = min(institution, room) if room >= 4 else 0
 
-    def _optional(self) -> int:
-        return (self.label + len(GAP) if self.show_label else 0) + (
-            self.cause + len(GAP) if self.show_cause else 0
-        )
+    def _date_width(self) -> int:
+        return 10 + (self.widths["relative"] + 1 if self.shown["relative"] else 0)
+
+    def _fixed(self) -> int:
+        columns = [self.category, self.id, self._date_width()]
+        columns += [self.widths[c] for c in ("name", "last4", "cause") if self.shown[c]]
+        width = len(INDENT) + sum(columns) + len(GAP) * len(columns)  # a gap before the name
+        return width + (5 + len(GAP) if self.marks else 0)
 
     def row(self, f: Finding) -> Text:
         line = Text(INDENT)
@@ -108,13 +120,19 @@ class _Layout:
         parts = [
             _cell(str(f.category), self.category, STYLES[f.category]),
             _cell(f.id, self.id),
-            _cell(f.institution_name or "-", self.institution, "bold"),
         ]
-        if self.show_label:
-            parts.append(_cell(_label(f), self.label))
-        if self.show_cause:
-            parts.append(_cell(f.cause or "-", self.cause))
-        parts.append(_cell(_when(f), self.when))
+        if self.institution:
+            parts.append(_cell(f.institution_name or "-", self.institution, "bold"))
+        if self.shown["name"]:
+            parts.append(_cell(f.display_name or "", self.widths["name"]))
+        if self.shown["last4"]:
+            parts.append(_cell(f"••{f.last4}" if f.last4 else "", 6))
+        if self.shown["cause"]:
+            parts.append(_cell(f.cause or "-", self.widths["cause"]))
+        when = _date(f)
+        if self.shown["relative"] and _relative(f):
+            when += " " + _relative(f)
+        parts.append(_cell(when, self._date_width()))
         line.append(Text(GAP).join(parts))
         line.rstrip()
         return line
