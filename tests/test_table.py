@@ -104,8 +104,11 @@ def test_unknown_group_by_is_a_usage_error() -> None:
 # -- the pager ----------------------------------------------------------------------------
 
 
-def _on_a_terminal(args: list[str], env: dict[str, str], rows: int = 10) -> str:
-    """Run fcaudit with stdout on a pseudo-terminal of `rows` rows; return what it printed."""
+def _on_a_terminal(
+    args: list[str], env: dict[str, str], rows: int = 10, codes: list[int] | None = None
+) -> str:
+    """Run fcaudit with stdout on a pseudo-terminal of `rows` rows (in its own process group,
+    as a shell runs it); return what it printed, and its exit code in `codes`."""
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, 100, 0, 0))
     with subprocess.Popen(
@@ -114,6 +117,7 @@ def _on_a_terminal(args: list[str], env: dict[str, str], rows: int = 10) -> str:
         stdout=follower,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "NO_COLOR": "1", "COLUMNS": "100", "LINES": str(rows), **env},
+        start_new_session=True,
     ) as child:
         os.close(follower)
         assert child.stdin is not None
@@ -128,8 +132,10 @@ def _on_a_terminal(args: list[str], env: dict[str, str], rows: int = 10) -> str:
             if not data:
                 break
             chunks.append(data)
-        child.wait(timeout=30)
+        code = child.wait(timeout=30)
     os.close(leader)
+    if codes is not None:
+        codes.append(code)
     return b"".join(chunks).decode("utf-8", "replace")
 
 
@@ -172,3 +178,15 @@ def test_never_a_pager_when_stdout_is_not_a_terminal(tmp_path: Path) -> None:
         FCAUDIT_PAGER=f"tee {paged}",
     )
     assert "fca_broken" in result.stdout and not paged.exists()
+
+
+def test_ctrl_c_in_the_pager_does_not_make_a_finished_run_interrupted() -> None:
+    # The pager reads everything, then Ctrl-C reaches the whole process group, as it does
+    # when a user presses it in less.
+    codes: list[int] = []
+    _on_a_terminal(
+        ["classify", "-", "-f", "table", *AS_OF],
+        {"FCAUDIT_PAGER": "sh -c 'cat >/dev/null; kill -INT 0'"},
+        codes=codes,
+    )
+    assert codes == [1]  # findings matched --fail-on, as without a pager; not 130

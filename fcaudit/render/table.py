@@ -11,7 +11,9 @@ import io
 import os
 import shlex
 import shutil
+import signal
 import subprocess
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
@@ -370,6 +372,10 @@ def _page(text: str) -> bool:
     argv = shlex.split(command)
     if not argv or shutil.which(argv[0]) is None:
         return False
+    # Ctrl-C in the pager is the pager's (less uses it to stop a search): the run is over, and
+    # fcaudit must not turn a finished report into "interrupted" (git does the same).
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
     try:
         with subprocess.Popen(argv, stdin=subprocess.PIPE, text=True, encoding="utf-8") as pager:
             assert pager.stdin is not None
@@ -381,4 +387,7 @@ def _page(text: str) -> bool:
             pager.wait()
     except OSError:
         return False
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
     return True
