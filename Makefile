@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: help demo test lint fmt bench sandbox clean
+.PHONY: help demo test test-tools lint fmt bench sandbox clean
 
 help:
 	@echo "make demo    set up .venv and run 'fcaudit scan --sandbox' (no Stripe key needed)"
@@ -29,7 +29,19 @@ $(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-run
 demo: $(VENV)/.stamp-run
 	$(BIN)/fcaudit scan --sandbox --format table || [ $$? -eq 1 ]
 
-test: $(VENV)/.stamp-dev
+# Programs some tests run: jq (the README's jq examples) and Chromium (the HTML report is
+# checked in headless Chromium). Installed from Debian's packages when missing (as root).
+SYSTEM_TOOLS := jq chromium
+
+test-tools:
+	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "make test needs:$$missing (Debian: sudo apt-get install$$missing)"; exit 1; fi; \
+	  echo "installing$$missing (Debian packages)"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+test: $(VENV)/.stamp-dev test-tools
 	$(BIN)/python -m pytest $(if $(K),-x -k "$(K)",)
 
 lint: $(VENV)/.stamp-dev

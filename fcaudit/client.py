@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -33,7 +33,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from fcaudit.errors import AuthError, UsageError
 from fcaudit.ratelimit import RateLimiter
-from fcaudit.stripe_api import is_stripe_id
+from fcaudit.stripe_api import KEY_PATTERN, MAX_EVENT_TYPES, is_stripe_id
 from fcaudit.text import safe
 
 # NOTE: fcaudit sends no client telemetry header (last request's timings) to Stripe.
@@ -47,7 +47,6 @@ MAX_REDIRECTS = 5  # same-origin redirects followed per request
 MAX_MESSAGE = 300  # characters of a network string (message, code) kept in reports
 MAX_REQUEST_ID = 100  # Stripe's are ~20 characters
 # Not \b-anchored: a key glued to word characters (`xsk_live_...`) is still a key.
-KEY_PATTERN = re.compile(r"(sk|rk|pk)_(live|test)_[0-9A-Za-z_*]+")
 # A run of 16 or more consecutive characters of the key's secret part is redacted.
 _KEY_WINDOW, _KEY_STEP = 12, 5
 
@@ -55,6 +54,7 @@ ACCOUNTS = "/v1/financial_connections/accounts"
 AUTHORIZATIONS = "/v1/financial_connections/authorizations"
 CUSTOMERS = "/v1/customers"
 CONNECTED_ACCOUNTS = "/v1/accounts"  # a Connect platform's connected accounts
+EVENTS = "/v1/events"
 
 
 def max_pages(environ: Mapping[str, str] | None = None) -> int:
@@ -726,6 +726,61 @@ class StripeGateway:
     def iter_connected_account_pages(self) -> Iterator[Page]:
         """The platform's connected accounts (`GET /v1/accounts`), a page at a time."""
         return self.iter_pages(CONNECTED_ACCOUNTS, {}, endpoint=f"GET {CONNECTED_ACCOUNTS}")
+
+    def iter_event_pages(
+        self,
+        types: Sequence[str] | None = None,
+        *,
+        created_gte: int | None = None,
+        created_gt: int | None = None,
+        delivery_success: bool | None = None,
+    ) -> Iterator[Page]:
+        """`GET /v1/events`, every page (newest first), with `iter_pages`' guards.
+
+        `types`: exact event names (`types[]`, at most `MAX_EVENT_TYPES`; None or empty: every
+        type). `created_gte` / `created_gt`: Unix seconds (`created[gte]`, `created[gt]`; an
+        incremental reader passes the last `created` it has seen). `delivery_success=False`:
+        only events that at least one webhook endpoint has not acknowledged (still pending,
+        or every attempt failed); `True`: only events delivered everywhere. Stripe lists
+        events of the last 30 days only, and renders each event's `data.object` in the
+        event's own `api_version` (https://docs.stripe.com/api/events/list).
+
+        Elements are yielded as the API sent them: the caller checks each is an event.
+        Raises `ValueError` for more than 20 types (a bug in the caller, never sent).
+        """
+        params: dict[str, Any] = {}
+        if types:
+            names = list(dict.fromkeys(types))
+            if len(names) > MAX_EVENT_TYPES:
+                raise ValueError(f"at most {MAX_EVENT_TYPES} event types, got {len(names)}")
+            params["types"] = names
+        created = {
+            op: value
+            for op, value in (("gte", created_gte), ("gt", created_gt))
+            if value is not None
+        }
+        if created:
+            params["created"] = created
+        if delivery_success is not None:
+            params["delivery_success"] = delivery_success  # the SDK sends "true" / "false"
+        return self.iter_pages(EVENTS, params, endpoint=f"GET {EVENTS}")
+
+    def iter_events(
+        self,
+        types: Sequence[str] | None = None,
+        *,
+        created_gte: int | None = None,
+        created_gt: int | None = None,
+        delivery_success: bool | None = None,
+    ) -> Iterator[Any]:
+        """Every event `iter_event_pages` lists, one at a time (newest first)."""
+        for page in self.iter_event_pages(
+            types,
+            created_gte=created_gte,
+            created_gt=created_gt,
+            delivery_success=delivery_success,
+        ):
+            yield from page
 
     def retrieve_account(self, account_id: str) -> dict[str, Any]:
         return self.fetch_account(account_id)[0]

@@ -9,6 +9,7 @@ depend on this module alone. `Finding.to_record()` / `from_record()` and
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -69,6 +70,13 @@ class SignalCode(StrEnum):
     INFERRED_BALANCES_REFRESH_FAILED = "inferred_balances_refresh_failed"
     PREDICTED_DEACTIVATION = "predicted_deactivation"
     PREDICTED_DATE_PASSED = "predicted_date_passed"
+
+
+class EventFlag(StrEnum):
+    """What `--fail-on` may name besides categories and signals: a property of the event a
+    finding came from (fcaudit events). The strings are part of the contract."""
+
+    UNDELIVERED = "undelivered"  # a webhook endpoint has not acknowledged it within --grace
 
 
 class Change(StrEnum):
@@ -136,8 +144,12 @@ class Finding:
     # For a snapshot taken from an Event (classify of event streams).
     event_type: str | None = None
     event_created: datetime | None = None
-    # The event's id: orders snapshots of equal `created`; not part of the report.
+    # The event's id (also orders snapshots of equal `created`).
     event_id: str | None = field(default=None, compare=False, repr=False)
+    # fcaudit events: the event's pending_webhooks, and whether that makes it undelivered
+    # (a webhook endpoint has not acknowledged it within --grace); None when not judged.
+    pending_webhooks: int | None = None
+    undelivered: bool | None = None
     # The Stripe Dashboard page of the holder (where a hosted relink is started).
     dashboard_url: str | None = None
     # Compared with a baseline report (--baseline, fcaudit diff): new/worse/same/better.
@@ -194,6 +206,9 @@ class Finding:
             "expected_deactivation_source": self.expected_deactivation_source,
             "event_type": self.event_type,
             "event_created": iso(self.event_created) if self.event_created else None,
+            "event_id": self.event_id,
+            "pending_webhooks": self.pending_webhooks,
+            "undelivered": self.undelivered,
             "dashboard_url": self.dashboard_url,
             "change": str(self.change) if self.change is not None else None,
             "suppressed": self.suppressed.to_record() if self.suppressed is not None else None,
@@ -242,6 +257,9 @@ def from_record(record: Mapping[str, Any]) -> Finding:
         expected_deactivation_source=record.get("expected_deactivation_source"),
         event_type=record.get("event_type"),
         event_created=parse_iso(created) if isinstance(created, str) else None,
+        event_id=record.get("event_id"),
+        pending_webhooks=record.get("pending_webhooks"),
+        undelivered=record.get("undelivered"),
         dashboard_url=record.get("dashboard_url"),
         stripe_account=record.get("stripe_account"),
     )  # change and suppressed describe the run that wrote the report, not the finding
@@ -258,11 +276,15 @@ def _signal(record: Mapping[str, Any]) -> Signal:
 
 @dataclass(frozen=True, slots=True)
 class EventRef:
-    """The Event an object's snapshot came from (classify of event streams)."""
+    """The Event an object's snapshot came from (classify of event streams, fcaudit events).
+
+    `undelivered` is set by the events source, which knows the grace period."""
 
     id: str | None
     type: str | None
     created: datetime | None
+    pending_webhooks: int | None = None
+    undelivered: bool | None = None
 
     @classmethod
     def of(cls, event: Mapping[str, Any]) -> EventRef:
@@ -274,10 +296,12 @@ class EventRef:
             except (OverflowError, OSError, ValueError):
                 when = None
         eid, etype = event.get("id"), event.get("type")
+        pending = event.get("pending_webhooks")
         return cls(
             eid if isinstance(eid, str) else None,
             etype if isinstance(etype, str) else None,
             when,
+            pending if type(pending) is int and pending >= 0 else None,
         )
 
     def order(self) -> tuple[float, str]:
@@ -289,6 +313,7 @@ class EventRef:
 # -- the Stripe Dashboard --------------------------------------------------------------------
 
 DASHBOARD = "https://dashboard.stripe.com"
+_LINK_ID = re.compile(r"[a-z]{2,8}_[A-Za-z0-9]{1,255}")
 
 
 def dashboard_url(
@@ -304,7 +329,10 @@ def dashboard_url(
     /customers/<id> (Accounts v2 customers too: /customers/<acct_id>), a connected account
     /connect/accounts/<id>; test-mode objects add /test, and a connected account's own objects
     (--stripe-account) are prefixed with /<acct_id>."""
-    if not holder:
+    # Only an id of Stripe's shape goes into a link (the holder comes from the network).
+    if not holder or not _LINK_ID.fullmatch(holder):
+        return None
+    if stripe_account is not None and not _LINK_ID.fullmatch(stripe_account):
         return None
     prefix = DASHBOARD + (f"/{stripe_account}" if stripe_account else "")
     prefix += "" if livemode else "/test"
@@ -406,6 +434,7 @@ class ScopeType(StrEnum):
     ACCOUNT = "account"
     AUTHORIZATION = "authorization"
     CONNECTED_ACCOUNT = "connected_account"  # --connected-accounts: one connected account
+    EVENTS = "events"  # fcaudit events: the event listing (its report scope is built apart)
 
     @property
     def plural(self) -> str:
@@ -501,6 +530,7 @@ class ScanResult:
     accounts: int = 0
     authorizations: int = 0
     events_skipped: int = 0  # events whose object is not an FC account or authorization
+    undelivered: int = 0  # findings from events a webhook endpoint has not acknowledged
     by_object: dict[str, Counter[Category]] = field(default_factory=dict)
     holders_affected: set[str] = field(default_factory=set)  # with a non-active finding
     group_by: GroupBy = GroupBy.CUSTOMER
@@ -531,7 +561,8 @@ class ScanResult:
             self.authorizations += 1
         else:
             self.accounts += 1
-        if finding.category is not Category.ACTIVE:
+        attention = finding.category is not Category.ACTIVE and finding.suppressed is None
+        if attention:
             self.by_institution[finding.institution_name or "(unknown)"] += 1
         for code in {s.code for s in finding.signals}:
             self.by_signal[code] += 1
@@ -539,9 +570,11 @@ class ScanResult:
             self.by_change[finding.change] += 1
         if finding.suppressed is not None:
             self.suppressed += 1
+        if finding.undelivered:
+            self.undelivered += 1
         kind = "authorization" if finding.object == AUTHORIZATION_OBJECT else "account"
         self.by_object.setdefault(kind, Counter())[finding.category] += 1
-        if finding.category is not Category.ACTIVE and finding.account_holder:
+        if attention and finding.account_holder:
             self.holders_affected.add(finding.account_holder)
         tally = self.by_stripe_account.get(finding.stripe_account)
         if tally is None:
@@ -625,6 +658,8 @@ class ReportMeta:
                 # Findings with each signal (a finding counts once per code).
                 "by_signal": {str(c): result.by_signal.get(c, 0) for c in SignalCode},
                 "events_skipped": result.events_skipped,
+                # fcaudit events: findings from events not acknowledged within --grace.
+                "undelivered": result.undelivered,
                 # Holders (customers or connected accounts) with a finding that is not active.
                 "customers_affected": len(result.holders_affected),
                 "by_object": {
@@ -666,6 +701,49 @@ class SavedReport:
     @property
     def complete(self) -> bool:
         return bool(self.envelope.get("complete"))
+
+
+@dataclass(frozen=True)
+class BaselineInfo:
+    """The report a run is compared with, and whether the comparison is like for like."""
+
+    source: str
+    report: SavedReport
+    comparable: bool  # same scope, Stripe account and mode: missing objects are gone
+    warnings: tuple[str, ...] = ()
+
+    def record(self) -> dict[str, Any]:
+        env = self.report.envelope
+        return {
+            "source": self.source,
+            "generated_at": env.get("generated_at"),
+            "scope": env.get("scope"),
+            "mode": env.get("mode"),
+            "complete": self.report.complete,
+            "comparable": self.comparable,
+            "warnings": list(self.warnings),
+        }
+
+
+def baseline_info(
+    report: SavedReport, source: str, *, scope: Mapping[str, Any], mode: str | None
+) -> BaselineInfo:
+    """Compare a baseline's envelope with this run's scope and mode; say what differs."""
+    env = report.envelope
+    warnings = []
+    old_scope = env.get("scope") or {}
+    if old_scope.get("stripe_account") != scope.get("stripe_account"):
+        warnings.append(
+            f"the baseline is from Stripe account {old_scope.get('stripe_account') or '(own)'}, "
+            f"this run reads {scope.get('stripe_account') or '(own)'}"
+        )
+    elif dict(old_scope) != dict(scope):
+        warnings.append(f"the baseline covers another scope ({old_scope.get('type')})")
+    if mode is not None and env.get("mode") not in (None, mode):
+        warnings.append(f"the baseline is from {env.get('mode')} mode, this run is {mode} mode")
+    if not report.complete:
+        warnings.append("the baseline report was incomplete")
+    return BaselineInfo(source, report, comparable=not warnings, warnings=tuple(warnings))
 
 
 def load_report(text: str, name: str) -> SavedReport:

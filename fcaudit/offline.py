@@ -9,8 +9,8 @@ from typing import Any, TextIO
 
 from fcaudit.classify import NotClassifiable
 from fcaudit.errors import InputError
-from fcaudit.inputs import Utf8Lines, read_items
-from fcaudit.model import ScopeError
+from fcaudit.inputs import Item, Utf8Lines, read_items
+from fcaudit.model import SavedReport, ScopeError
 from fcaudit.runner import Emit, Observed, SourceOutcome
 from fcaudit.text import safe
 
@@ -32,6 +32,7 @@ class FileSource:
                 if item.foreign:  # e.g. financial_connections.session.updated
                     outcome.events_skipped += 1
                     continue
+                _refuse_fcaudit_output(item)
                 emit(Observed(item.obj, item.where, item.stripe_version, event=item.event))
         except KeyboardInterrupt:
             outcome.interrupted = True  # what was classified is still written
@@ -68,3 +69,45 @@ def open_source(source: str) -> Iterator[TextIO]:
         yield Utf8Lines(handle, name)  # type: ignore[misc]
     finally:
         handle.close()
+
+
+def _refuse_fcaudit_output(item: Item) -> None:
+    """fcaudit's own output is not a Stripe object: classifying a finding again would read
+    its flattened fields as if Stripe had sent them, and give wrong categories silently."""
+    obj = item.obj
+    tool = obj.get("tool")
+    if isinstance(tool, Mapping) and tool.get("name") == "fcaudit":
+        raise InputError(
+            f"{item.where} is an fcaudit report, not Stripe objects. Tip: to compare two "
+            "reports use 'fcaudit diff OLD.json NEW.json'; to classify again, give the Stripe "
+            "objects (or events) themselves."
+        )
+    if "recommendation" in obj and "category" in obj:
+        raise InputError(
+            f"{item.where} is an fcaudit finding (NDJSON output), not a Stripe object. Tip: "
+            "classify the Stripe objects (or events) themselves; 'fcaudit diff' compares JSON "
+            "reports."
+        )
+
+
+class ReportSource:
+    """The findings of a saved report, as they were classified (fcaudit diff)."""
+
+    def __init__(self, report: SavedReport, name: str) -> None:
+        self._report = report
+        self._name = name
+        env = report.envelope
+        version, mode = env.get("stripe_version"), env.get("mode")
+        self.stripe_version: str | None = version if isinstance(version, str) else None
+        self.mode: str | None = mode if mode in ("live", "test") else None
+
+    def run(self, emit: Emit) -> SourceOutcome:
+        for i, finding in enumerate(self._report.findings):
+            emit(Observed({}, f"{self._name} findings[{i}]", finding=finding))
+        return SourceOutcome()
+
+    def rejected(self, item: Observed, error: NotClassifiable) -> ScopeError:
+        raise InputError(f"{item.where}: {error}.")  # never: findings are not reclassified
+
+    def stats(self) -> Mapping[str, Any]:
+        return {}

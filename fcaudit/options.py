@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from fcaudit.errors import UsageError
-from fcaudit.model import Category, GroupBy, SignalCode
-from fcaudit.stripe_api import is_loopback
+from fcaudit.model import Category, EventFlag, GroupBy, SignalCode
+from fcaudit.stripe_api import is_loopback, without_secrets
 from fcaudit.text import safe
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")
@@ -38,7 +38,7 @@ def check_api_base(value: str) -> None:
     """
     import urllib3
 
-    shown = safe(value, limit=80)
+    shown = safe(without_secrets(value), limit=80)  # a key in a URL must not be echoed
     tip = "Tip: e.g. http://127.0.0.1:12111 or https://proxy.example.com."
     if not _URL_CHARS.fullmatch(value):
         raise UsageError(
@@ -147,7 +147,7 @@ class ReportOptions:
 
     fmt: str
     output: str | None
-    fail_on: frozenset[Category | SignalCode]
+    fail_on: frozenset[Category | SignalCode | EventFlag]
     as_of: str | None
     horizon_days: int
     show_active: bool
@@ -158,6 +158,10 @@ class ReportOptions:
     group_by: GroupBy = GroupBy.CUSTOMER
     metrics: str | None = None  # --metrics FILE: Prometheus textfile beside the main output
     pager: bool | None = None  # --pager/--no-pager; None: when stdout is a terminal
+    baseline: str | None = None  # --baseline FILE: an earlier JSON report
+    fail_on_change: str | None = None  # --fail-on-change new,worse
+    ignore: str | None = None  # --ignore FILE: suppressions (TOML)
+    show_suppressed: bool = False
 
 
 def resolve_key(key: str | None) -> str:

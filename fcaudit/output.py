@@ -52,14 +52,19 @@ def same_file(source: str, output: str | None) -> bool:
 class OutputTarget:
     """A text stream plus `commit()` / `discard()`."""
 
-    def __init__(self, path: str | None, stdout: TextIO | None = None) -> None:
+    def __init__(
+        self, path: str | None, stdout: TextIO | None = None, *, flag: str = "--output"
+    ) -> None:
         self.path = Path(path) if path and path != "-" else None
+        self._flag = flag
         self._tmp: Path | None = None
         self._replace: Path | None = None
         self._owned = False  # a stream we opened, closed on commit/discard
         if path is None or path == "-":
             self.stream: TextIO = stdout or sys.stdout
             return
+        if path.endswith(os.sep):
+            raise UsageError(f"{flag} {safe(path)} names a directory. Tip: name a file in it.")
         fd = _own_descriptor(path)
         if fd is not None:
             self.stream = self._dup(fd, path)
@@ -69,9 +74,9 @@ class OutputTarget:
         except FileNotFoundError:
             mode = None
         except OSError as err:
-            raise UsageError(f"--output {safe(path)}: {err.strerror}.") from None
+            raise UsageError(f"{self._flag} {safe(path)}: {err.strerror}.") from None
         if mode is not None and stat.S_ISDIR(mode):
-            raise UsageError(f"--output {safe(path)} is a directory. Tip: name a file.")
+            raise UsageError(f"{self._flag} {safe(path)} is a directory. Tip: name a file.")
         if mode is not None and not stat.S_ISREG(mode):
             self.stream = self._open_direct(path)
             return
@@ -79,14 +84,14 @@ class OutputTarget:
         real = Path(os.path.realpath(path))
         if not real.parent.is_dir():
             raise UsageError(
-                f"--output: directory {safe(real.parent)} does not exist. Tip: create it first."
+                f"{self._flag}: directory {safe(real.parent)} does not exist. Tip: create it first."
             )
         self._replace = real
         try:
             handle, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
         except OSError as err:
             raise UsageError(
-                f"--output: cannot write {safe(real)}: {err.strerror}. Tip: check permissions."
+                f"{self._flag}: cannot write {safe(real)}: {err.strerror}. Tip: check permissions."
             ) from None
         self._tmp = Path(tmp)
         self._owned = True
@@ -96,7 +101,7 @@ class OutputTarget:
         try:
             copy = os.dup(fd)
         except OSError as err:
-            raise UsageError(f"--output {safe(path)}: {err.strerror}.") from None
+            raise UsageError(f"{self._flag} {safe(path)}: {err.strerror}.") from None
         self._owned = True
         return open(copy, "w", encoding="utf-8", newline="\n")
 
@@ -105,7 +110,7 @@ class OutputTarget:
             stream = open(path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
         except OSError as err:
             raise UsageError(
-                f"--output: cannot write {safe(path)}: {err.strerror}. Tip: check permissions."
+                f"{self._flag}: cannot write {safe(path)}: {err.strerror}. Tip: check permissions."
             ) from None
         self._owned = True
         return stream

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fcaudit.errors import ExitCode, UsageError
-from fcaudit.model import Category, Change, Finding, SignalCode
+from fcaudit.model import Category, Change, EventFlag, Finding, SignalCode
 
 DEFAULT_FAIL_ON = (
     "relink_required,inactive_unrepairable,inactive_unknown,account_number_unusable,expiring"
 )
 
-FailOn = Category | SignalCode
+FailOn = Category | SignalCode | EventFlag
 
 
 def parse_fail_on(text: str) -> frozenset[FailOn]:
@@ -31,8 +31,10 @@ def parse_fail_on(text: str) -> frozenset[FailOn]:
             chosen.add(Category(word))
         elif word in SignalCode.__members__.values():
             chosen.add(SignalCode(word))
+        elif word in EventFlag.__members__.values():
+            chosen.add(EventFlag(word))  # fcaudit events: `undelivered`
         else:
-            names = ", ".join(sorted({*map(str, Category), *map(str, SignalCode)}))
+            names = ", ".join(sorted({*map(str, Category), *map(str, SignalCode), *EventFlag}))
             raise UsageError(
                 f"--fail-on: unknown category or signal {word!r}. Tip: use a comma list of "
                 f"{names}, or 'any' or 'none'."
@@ -68,6 +70,8 @@ class Policy:
         if self.fail_on_change is not None and finding.change not in self.fail_on_change:
             return False
         if finding.category in self.fail_on:
+            return True
+        if finding.undelivered and EventFlag.UNDELIVERED in self.fail_on:
             return True
         return any(s.code in self.fail_on for s in finding.signals)
 

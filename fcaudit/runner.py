@@ -30,8 +30,10 @@ from fcaudit.model import (
     Finding,
     GroupBy,
     ReportMeta,
+    SavedReport,
     ScanResult,
     ScopeError,
+    baseline_info,
     dashboard_url,
     plural,
     summary_text,
@@ -40,7 +42,15 @@ from fcaudit.output import OutputTarget
 from fcaudit.policy import Policy, exit_code
 from fcaudit.render import OutputFormat, RenderOptions, get_renderer, resolve_format
 from fcaudit.signals import arm_watchdog, disarm_watchdog
-from fcaudit.stages import Grouping, LatestSnapshot, RelinkCount, Tally
+from fcaudit.stages import (
+    BaselineDiff,
+    Grouping,
+    LatestSnapshot,
+    RelinkCount,
+    Suppress,
+    Tally,
+)
+from fcaudit.suppress import Entry
 from fcaudit.text import safe
 
 if TYPE_CHECKING:
@@ -61,6 +71,7 @@ class Observed:
     request_id: str | None = None  # the Request-Id of the response that carried it
     event: EventRef | None = None  # the Event it was a snapshot in (classify of events)
     note: str | None = None  # something the source noticed (a conflicting duplicate)
+    finding: Finding | None = None  # already classified: passed on as it is
     stripe_account: str | None = None  # the connected account it was read under
 
 
@@ -109,6 +120,7 @@ class SinkSpec:
 
     fmt: OutputFormat
     path: str | None = None
+    flag: str = "--output"  # the option that named it, for messages
 
 
 @dataclass(frozen=True)
@@ -129,11 +141,13 @@ class Plan:
     stripe_account: str | None = None  # --stripe-account: Dashboard links point into it
     contact: bool = False  # --contact: groups carry customers' names and emails
     fail_on_change: frozenset[Change] | None = None
+    baseline: tuple[str, SavedReport] | None = None  # --baseline FILE, read and checked
+    ignore: tuple[Entry, ...] = ()  # --ignore FILE
 
 
 class _Sink:
     def __init__(self, spec: SinkSpec, stdout: Any, render: RenderOptions) -> None:
-        self.target = OutputTarget(spec.path, stdout=stdout)
+        self.target = OutputTarget(spec.path, stdout=stdout, flag=spec.flag)
         self.fmt = resolve_format(
             spec.fmt, stdout_is_tty=self.target.stream.isatty(), to_file=self.target.is_file
         )
@@ -150,23 +164,43 @@ class Pipeline:
         self.app = app
         self.plan = plan
         self.result = ScanResult()
-        # Order matters: the latest snapshot must be chosen before relink counts are made.
-        self._stages: list[Stage] = [
-            *([LatestSnapshot()] if plan.events else []),
-            RelinkCount(),
-            Grouping(plan.group_by),
-            Tally(self.result, Policy(plan.fail_on, plan.fail_on_change)),
-        ]
+        self._stages: list[Stage] = []  # built by run(), once the source is known
         self.result.contact = plan.contact
         self._lock = threading.Lock()
         self._sinks: list[_Sink] = []
         self._source: Source | None = None
         self._scope_learned: dict[str, Any] = {}  # SourceOutcome.scope
 
+    def _build_stages(self, source: Source) -> list[Stage]:
+        plan = self.plan
+        baseline = None
+        if plan.baseline is not None:
+            source_name, report = plan.baseline
+            info = baseline_info(report, source_name, scope=plan.scope, mode=source.mode)
+            for warning in info.warnings:
+                self.app.warn(f"--baseline {source_name}: {warning}.")
+            baseline = BaselineDiff(info)
+        # Order matters: the latest snapshot is chosen before relink counts are made, the
+        # change is known before the exit policy looks at it, and suppressed findings are
+        # set aside before grouping.
+        return [
+            *([LatestSnapshot()] if plan.events else []),
+            RelinkCount(),
+            *([baseline] if baseline else []),
+            *([Suppress(plan.ignore, plan.as_of.date())] if plan.ignore else []),
+            Grouping(plan.group_by),
+            Tally(self.result, Policy(plan.fail_on, plan.fail_on_change)),
+        ]
+
     # -- the flow --------------------------------------------------------------------------
 
     def emit(self, item: Observed) -> None:
         """Classify one object and pass it on. Thread-safe. OSError from a sink propagates."""
+        if item.finding is not None:  # already classified (fcaudit diff reads a report)
+            with self._lock:
+                if not self.result.interrupted:
+                    self._through(item.finding, 0)
+            return
         try:
             finding = classify(
                 item.obj,
@@ -195,7 +229,12 @@ class Pipeline:
         if item.event is not None:
             event = item.event
             finding = dataclasses.replace(
-                finding, event_type=event.type, event_created=event.created, event_id=event.id
+                finding,
+                event_type=event.type,
+                event_created=event.created,
+                event_id=event.id,
+                pending_webhooks=event.pending_webhooks,
+                undelivered=event.undelivered,
             )
         if item.note:
             detail = f"{finding.detail}; {item.note}" if finding.detail else item.note
@@ -221,6 +260,7 @@ class Pipeline:
         progress: Callable[[ScanResult], AbstractContextManager[None]] | None = None,
     ) -> ExitCode:
         self._source = source
+        self._stages = self._build_stages(source)
         with contextlib.ExitStack() as stack:
             for spec in self.plan.sinks:
                 sink = _Sink(spec, self.app.out, self.plan.render)
@@ -302,6 +342,15 @@ class Pipeline:
         if len(errors) > MAX_ERRORS_SHOWN:
             more = plural(len(errors) - MAX_ERRORS_SHOWN, "more failed scope")
             self.app.error(f"... and {more} in the report's errors[].")
+        for entry in self.result.expired_suppressions:
+            self.app.warn(
+                f"--ignore line {entry['line']}: the entry for {entry['id']} expired on "
+                f"{entry['until']} and no longer suppresses anything."
+            )
+        for entry in self.result.unmatched_suppressions:
+            self.app.warn(
+                f"--ignore line {entry['line']}: the entry for {entry['id']} matched nothing."
+            )
         line = f"fcaudit: {summary_text(self.result)}"
         if self.result.interrupted:
             line += "; interrupted, report incomplete"

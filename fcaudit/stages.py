@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 
 from fcaudit.classify import relink_advice_for
 from fcaudit.model import (
     ACCOUNT_OBJECT,
     SEVERITY,
+    BaselineInfo,
     Category,
+    Change,
     Finding,
     Group,
     GroupBy,
@@ -20,6 +22,7 @@ from fcaudit.model import (
     group_key,
 )
 from fcaudit.policy import Policy
+from fcaudit.suppress import Entry
 
 
 class Tally:
@@ -72,7 +75,8 @@ class RelinkCount:
 
     def __init__(self) -> None:
         self._held: list[Finding] = []
-        self._per_authorization: Counter[str] = Counter()
+        # Distinct accounts: fcaudit events reports an account once per event.
+        self._per_authorization: dict[str, set[str]] = {}
 
     def finding(self, finding: Finding) -> Iterable[Finding]:
         if (
@@ -80,14 +84,14 @@ class RelinkCount:
             and finding.object == ACCOUNT_OBJECT
             and finding.authorization
         ):
-            self._per_authorization[finding.authorization] += 1
+            self._per_authorization.setdefault(finding.authorization, set()).add(finding.id)
             self._held.append(finding)
             return ()
         return (finding,)
 
     def finish(self, result: ScanResult) -> Iterable[Finding]:
         for f in self._held:
-            repairs = self._per_authorization[f.authorization or ""]
+            repairs = len(self._per_authorization.get(f.authorization or "", ()))
             yield dataclasses.replace(f, recommendation=relink_advice_for(f, repairs))
 
 
@@ -139,13 +143,15 @@ class Grouping:
                 acc.holder_type = finding.account_holder_type
                 acc.url = finding.dashboard_url
                 acc.stripe_account = finding.stripe_account
+        acc.ids.append((finding.sort_key(), finding.id))
+        if finding.suppressed is not None:
+            return (finding,)  # set aside: listed with the group, but it sets no priority
         if SEVERITY[finding.category] < SEVERITY[acc.worst]:
             acc.worst = finding.category
         if finding.category is not Category.ACTIVE:
             when = finding.deadline
             if when is not None and (acc.deadline is None or when < acc.deadline):
                 acc.deadline = when
-        acc.ids.append((finding.sort_key(), finding.id))
         auth = finding.id if finding.object != ACCOUNT_OBJECT else finding.authorization
         if finding.object == ACCOUNT_OBJECT:
             acc.accounts += 1
@@ -176,4 +182,86 @@ class Grouping:
             if acc.worst is not Category.ACTIVE
         ]
         result.groups = sorted(groups, key=Group.sort_key)
+        return ()
+
+
+def compare(old: Finding | None, new: Finding) -> Change:
+    """How `new` compares with the same object in the baseline."""
+    if old is None or old.category is Category.ACTIVE:
+        return Change.SAME if old is not None and new.category is Category.ACTIVE else Change.NEW
+    if new.category is Category.ACTIVE:
+        return Change.BETTER  # fixed; also listed in resolved[]
+    if SEVERITY[new.category] != SEVERITY[old.category]:
+        return Change.WORSE if SEVERITY[new.category] < SEVERITY[old.category] else Change.BETTER
+    before, now = old.deadline, new.deadline
+    if before is None or now is None:
+        return Change.SAME if before is now else (Change.WORSE if now else Change.BETTER)
+    if now.date() == before.date():
+        return Change.SAME
+    return Change.WORSE if now.date() < before.date() else Change.BETTER
+
+
+class BaselineDiff:
+    """--baseline / fcaudit diff: each finding gets `change`; at the end, baseline findings
+    that are now active or gone are `resolved`. "Gone" is only said when this run is complete
+    and covers the baseline's scope: otherwise an object not seen may simply not be scanned."""
+
+    def __init__(self, baseline: BaselineInfo) -> None:
+        self._info = baseline
+        self._old = {(f.object, f.id): f for f in baseline.report.findings}
+        self._now: dict[tuple[str, str], Category] = {}
+
+    def finding(self, finding: Finding) -> Iterable[Finding]:
+        key = (finding.object, finding.id)
+        self._now[key] = finding.category
+        change = compare(self._old.get(key), finding)
+        return (dataclasses.replace(finding, change=change),)
+
+    def finish(self, result: ScanResult) -> Iterable[Finding]:
+        gone_known = result.complete and self._info.comparable
+        resolved = []
+        for (kind, oid), old in sorted(self._old.items(), key=lambda item: item[0][1]):
+            if old.category is Category.ACTIVE:
+                continue
+            now = self._now.get((kind, oid))
+            if now is Category.ACTIVE or (now is None and gone_known):
+                resolved.append(
+                    {
+                        "id": oid,
+                        "object": kind,
+                        "old_category": str(old.category),
+                        "new_category": str(now) if now is not None else "gone",
+                    }
+                )
+        result.resolved = resolved
+        warnings = list(self._info.warnings)
+        if not gone_known:
+            warnings.append(
+                "objects missing from this run are not listed as gone: "
+                + ("the run is incomplete" if not result.complete else "the scopes differ")
+            )
+        result.baseline = {**self._info.record(), "warnings": warnings}
+        return ()
+
+
+class Suppress:
+    """--ignore: set aside what an operator already handles (fcaudit/suppress.py)."""
+
+    def __init__(self, entries: Sequence[Entry], today: date) -> None:
+        self._live = [e for e in entries if not e.expired(today)]
+        self._expired = [e for e in entries if e.expired(today)]
+        self._matched: set[int] = set()
+
+    def finding(self, finding: Finding) -> Iterable[Finding]:
+        for i, entry in enumerate(self._live):
+            if entry.applies_to(finding):
+                self._matched.add(i)
+                return (dataclasses.replace(finding, suppressed=entry.suppression),)
+        return (finding,)
+
+    def finish(self, result: ScanResult) -> Iterable[Finding]:
+        result.expired_suppressions = [e.to_record() for e in self._expired]
+        result.unmatched_suppressions = [
+            e.to_record() for i, e in enumerate(self._live) if i not in self._matched
+        ]
         return ()

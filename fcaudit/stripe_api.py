@@ -17,6 +17,34 @@ PREVIEW_VERSION: Final = "2026-09-30.preview"
 DEFAULT_HORIZON_DAYS: Final = 30
 
 
+# GET /v1/events lists the events of the last 30 days only; `types[]` takes at most 20 exact
+# names (https://docs.stripe.com/api/events/list).
+EVENT_RETENTION_DAYS: Final = 30
+MAX_EVENT_TYPES: Final = 20
+
+# The v1 event types whose data.object is an FC account or authorization: 12 account and 2
+# authorization types (GA; stripe-python 16.1.0 `_event.py`, webhook endpoint enum) and the
+# preview-only refreshed_inferred_balances (https://docs.stripe.com/api/events/types).
+# financial_connections.session.updated carries a session, so it is not one of them.
+FC_EVENT_TYPES: Final = (
+    "financial_connections.account.account_numbers_updated",
+    "financial_connections.account.created",
+    "financial_connections.account.deactivated",
+    "financial_connections.account.disconnected",
+    "financial_connections.account.expected_deactivation_date_updated",
+    "financial_connections.account.reactivated",
+    "financial_connections.account.refreshed_balance",
+    "financial_connections.account.refreshed_inferred_balances",
+    "financial_connections.account.refreshed_ownership",
+    "financial_connections.account.refreshed_transactions",
+    "financial_connections.account.supported_payment_method_types_updated",
+    "financial_connections.account.upcoming_account_number_expiry",
+    "financial_connections.account.upcoming_deactivation",
+    "financial_connections.authorization.expected_deactivation_date_updated",
+    "financial_connections.authorization.upcoming_deactivation",
+)
+
+
 def is_preview(version: str | None) -> bool:
     """True for a preview API version (`YYYY-MM-DD.preview`)."""
     return bool(version) and str(version).strip().endswith(".preview")
@@ -51,3 +79,14 @@ def is_stripe_id(value: object, prefix: str = "") -> bool:
         and len(value) > len(prefix)
         and _ID_SHAPE.fullmatch(value) is not None
     )
+
+
+# Anything shaped like a Stripe key; redacted wherever text leaves the process.
+KEY_PATTERN: Final = re.compile(r"(sk|rk|pk)_(live|test)_[0-9A-Za-z_*]+")
+
+
+def without_secrets(url: str) -> str:
+    """A URL fit for an error message: userinfo and query dropped, key-shaped text redacted."""
+    text = re.sub(r"(?<=://)[^/@]*@", "***@", url)
+    text = re.sub(r"[?#].*", "?…", text)
+    return KEY_PATTERN.sub(lambda m: f"{m.group(1)}_{m.group(2)}_[redacted]", text)

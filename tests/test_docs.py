@@ -53,3 +53,13 @@ def test_the_rules_example_in_the_readme_parses_and_the_shipped_rules_are_listed
     assert [r.id for r in rules] == ["acme-90d"]
     listed = re.findall(r"^\| `([a-z0-9.-]+)` \|", text, re.M)
     assert listed == [r.id for r in default_rules().rules]
+
+
+def test_the_suppressions_example_in_the_readme_parses() -> None:
+    from fcaudit.suppress import parse
+
+    example = re.search(r"```toml\n(.*?)```", section("Suppressions"), re.S)
+    assert example, "the README shows no ignore file"
+    entries = parse(example.group(1), "README example")
+    assert [e.id for e in entries] == ["fca_1MwVK2"]
+    assert entries[0].suppression.categories == frozenset({"expiring"})

@@ -203,7 +203,7 @@ def classify_event_history(srv: Server, path: Path) -> Proc:
     return subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=60, check=False)
 
 
-FORMATS = ("ndjson", "table", "json")
+FORMATS = ("ndjson", "table", "json", "csv", "markdown", "html")
 
 
 @pytest.fixture(scope="module")
@@ -471,7 +471,7 @@ CASES: dict[str, Case] = {
     # Fewer 429s than the first wave of account lists (8 customers): one round of retries.
     "429_storm": Case({"cues": [f"429:6@{ACCOUNTS}"]}, FANOUT_JSON),
     "stalls": Case(
-        {"cues": [f"stall:3@{ACCOUNTS}"]}, (*FANOUT_JSON, "--timeout", "0.2", "--max-retries", "3")
+        {"cues": [f"stall:3@{ACCOUNTS}"]}, (*FANOUT_JSON, "--timeout", "0.6", "--max-retries", "3")
     ),
     "always_5xx": Case(
         {"customers": 2, "error_rate": 1},

@@ -39,25 +39,27 @@ def test_ids_dates_and_categories_are_never_split(columns: int) -> None:
     lines = out.splitlines()
     for i in range(3):
         assert any(f"fca_{i:024d}" in line for line in lines), f"fca_{i:024d} split at {columns}"
-    assert any("2026-11-29 in 3d" in line for line in lines)
+    assert any("2026-11-29" in line for line in lines)
     assert any(line.lstrip().startswith("relink_required  ") for line in lines)
 
 
-def test_narrow_terminals_drop_the_display_name_then_the_cause() -> None:
-    wide = run(
-        "classify", "-", "-f", "table", *AS_OF, input=objects(), key=None, COLUMNS="200"
+def _row(columns: int, oid: str = "fca_broken") -> str:
+    out = run(
+        "classify", "-", "-f", "table", *AS_OF, input=objects(), key=None, COLUMNS=str(columns)
     ).stdout
-    mid = run(
-        "classify", "-", "-f", "table", *AS_OF, input=objects(), key=None, COLUMNS="100"
-    ).stdout
-    narrow = run(
-        "classify", "-", "-f", "table", *AS_OF, input=objects(), key=None, COLUMNS="80"
-    ).stdout
-    assert "Checking ••6789" in wide and "access_expired" in wide.split("→")[0]
-    row = next(line for line in mid.splitlines() if "fca_broken" in line)
-    assert "Checking" not in row and "access_expired" in row
-    row = next(line for line in narrow.splitlines() if "fca_broken" in line)
-    assert "Checking" not in row and "access_expired" not in row
+    return next(line for line in out.splitlines() if oid in line and line.startswith("  "))
+
+
+def test_narrow_terminals_drop_columns_in_order() -> None:
+    dated = "fca_000000000000000000000000"
+    assert "Checking" in _row(200) and "••6789" in _row(200) and "access_expired" in _row(200)
+    assert "in 3d" in _row(200, dated)
+    # The display name goes first, then the cause, the last four, the relative days.
+    assert "Checking" not in _row(100) and "access_expired" in _row(100)
+    assert "access_expired" not in _row(90) and "••6789" in _row(90)
+    assert "••6789" not in _row(80) and "in 3d" in _row(80, dated)
+    row = _row(72, dated)
+    assert "in 3d" not in row and "2026-11-29" in row and "Bank" in row
 
 
 def test_headline_first_groups_then_summary_and_chart() -> None:
@@ -102,8 +104,11 @@ def test_unknown_group_by_is_a_usage_error() -> None:
 # -- the pager ----------------------------------------------------------------------------
 
 
-def _on_a_terminal(args: list[str], env: dict[str, str], rows: int = 10) -> str:
-    """Run fcaudit with stdout on a pseudo-terminal of `rows` rows; return what it printed."""
+def _on_a_terminal(
+    args: list[str], env: dict[str, str], rows: int = 10, codes: list[int] | None = None
+) -> str:
+    """Run fcaudit with stdout on a pseudo-terminal of `rows` rows (in its own process group,
+    as a shell runs it); return what it printed, and its exit code in `codes`."""
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, 100, 0, 0))
     with subprocess.Popen(
@@ -112,6 +117,7 @@ def _on_a_terminal(args: list[str], env: dict[str, str], rows: int = 10) -> str:
         stdout=follower,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "NO_COLOR": "1", "COLUMNS": "100", "LINES": str(rows), **env},
+        start_new_session=True,
     ) as child:
         os.close(follower)
         assert child.stdin is not None
@@ -126,8 +132,10 @@ def _on_a_terminal(args: list[str], env: dict[str, str], rows: int = 10) -> str:
             if not data:
                 break
             chunks.append(data)
-        child.wait(timeout=30)
+        code = child.wait(timeout=30)
     os.close(leader)
+    if codes is not None:
+        codes.append(code)
     return b"".join(chunks).decode("utf-8", "replace")
 
 
@@ -170,3 +178,15 @@ def test_never_a_pager_when_stdout_is_not_a_terminal(tmp_path: Path) -> None:
         FCAUDIT_PAGER=f"tee {paged}",
     )
     assert "fca_broken" in result.stdout and not paged.exists()
+
+
+def test_ctrl_c_in_the_pager_does_not_make_a_finished_run_interrupted() -> None:
+    # The pager reads everything, then Ctrl-C reaches the whole process group, as it does
+    # when a user presses it in less.
+    codes: list[int] = []
+    _on_a_terminal(
+        ["classify", "-", "-f", "table", *AS_OF],
+        {"FCAUDIT_PAGER": "sh -c 'cat >/dev/null; kill -INT 0'"},
+        codes=codes,
+    )
+    assert codes == [1]  # findings matched --fail-on, as without a pager; not 130

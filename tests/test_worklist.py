@@ -203,3 +203,16 @@ def test_output_extension_and_format_must_agree(tmp_path: Path) -> None:
     result = run("classify", "-", "-f", "json", "-o", str(out), input="{}", key=None)
     assert result.exit_code == ExitCode.USAGE and ".csv extension" in result.stderr
     assert not out.exists()
+
+
+def test_csv_with_contact_has_contact_columns(stripe_api: responses.RequestsMock) -> None:
+    import csv
+    import io
+
+    fleet(stripe_api)
+    result = run("scan", "-f", "csv", "--contact", *AS_OF, "--discovery", "customers")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["fca_a1"]["contact_name"] == "Ada <b>L</b>"
+    assert by_id["fca_a1"]["contact_email"] == "ada@example.com"
+    assert by_id["fca_c1"]["contact_email"] == ""  # cus_c needs nothing: no group, no contact

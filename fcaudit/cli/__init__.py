@@ -12,6 +12,8 @@ from typing import Any, NoReturn
 import click
 
 from fcaudit.cli.classify import classify
+from fcaudit.cli.diff import diff
+from fcaudit.cli.events import events
 from fcaudit.cli.retrieve import account, authorization
 from fcaudit.cli.scan import scan
 from fcaudit.errors import ExitCode, FcauditError
@@ -132,10 +134,12 @@ def cli() -> None:
       fcaudit scan -q -o /var/lib/fcaudit/report.json || alert "fcaudit exit $?"
       fcaudit account fca_123 fca_456
       fcaudit classify webhook-event.json
+      fcaudit scan -q -o today.json --baseline yesterday.json --fail-on-change new,worse
+      fcaudit diff yesterday.json today.json
     """
 
 
-for _command in (scan, account, authorization, classify):
+for _command in (scan, account, authorization, classify, diff, events):
     cli.add_command(_command)
 
 

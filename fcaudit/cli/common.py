@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from fcaudit import suppress
 from fcaudit.app import AppContext
 from fcaudit.errors import ExitCode, UsageError
-from fcaudit.model import GroupBy
+from fcaudit.model import GroupBy, SavedReport, load_report
 from fcaudit.options import ReportOptions, StripeOptions, parse_as_of
+from fcaudit.policy import parse_fail_on_change
 from fcaudit.render import EXTENSIONS, WITH_GROUPS, OutputFormat
 from fcaudit.stripe_api import PREVIEW_VERSION, is_preview
 from fcaudit.text import safe
@@ -36,12 +38,19 @@ def app_for(report: ReportOptions) -> AppContext:
 def check_output(report: ReportOptions) -> None:
     """`-o json` is almost always `--format json` (the kubectl habit): refuse it, write nothing."""
     name = report.output
-    if name is not None and name.lower() in {str(f) for f in OutputFormat}:
+    words = {str(f) for f in OutputFormat} | {e.lstrip(".") for e in EXTENSIONS}
+    if name is not None and name.lower() in words:
         raise UsageError(
             f"-o/--output names a file, not a format: '-o {safe(name)}' would write a file "
-            f"called {safe(name)}. Tip: use --format {safe(name.lower())} (or -o ./{safe(name)} "
+            f"called {safe(name)}. Tip: use --format {_format_for(name)} (or -o ./{safe(name)} "
             "for a file of that name)."
         )
+
+
+def _format_for(word: str) -> str:
+    """`md` -> `markdown`: the format a bare extension or format name stands for."""
+    word = word.lower()
+    return str(EXTENSIONS.get("." + word, word))
 
 
 def output_format(report: ReportOptions) -> OutputFormat:
@@ -59,6 +68,15 @@ def output_format(report: ReportOptions) -> OutputFormat:
             f"Tip: drop --format (the extension picks {by_extension}), or rename the file."
         )
     return fmt
+
+
+def _same_path(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 def make_plan(
@@ -90,8 +108,18 @@ def make_plan(
         )
     sinks = [SinkSpec(fmt, report.output)]
     if report.metrics is not None:
-        sinks.append(SinkSpec(OutputFormat.PROMETHEUS, report.metrics))
+        if report.output is not None and _same_path(report.output, report.metrics):
+            raise UsageError(
+                "-o and --metrics name the same file: one would replace the other. Tip: "
+                "give the metrics their own file (e.g. fcaudit.prom)."
+            )
+        sinks.append(SinkSpec(OutputFormat.PROMETHEUS, report.metrics, flag="--metrics"))
+    if report.fail_on_change is not None and report.baseline is None and command != "diff":
+        raise UsageError("--fail-on-change needs --baseline. Tip: --baseline yesterday.json.")
     return Plan(
+        baseline=load_baseline(report.baseline) if report.baseline else None,
+        fail_on_change=parse_fail_on_change(report.fail_on_change),
+        ignore=suppress.load(report.ignore) if report.ignore else (),
         group_by=report.group_by,
         stripe_account=stripe_account,
         contact=contact,
@@ -110,9 +138,19 @@ def make_plan(
             flush_each=flush_each,
             group_by=report.group_by,
             pager=app.out.isatty() if report.pager is None else report.pager,
+            show_suppressed=report.show_suppressed,
+            contact=contact,
         ),
         keep_raw=detail,
     )
+
+
+def load_baseline(path: str, what: str = "--baseline") -> tuple[str, SavedReport]:
+    """An earlier fcaudit JSON report; anything else is exit 2 before anything is written."""
+    from fcaudit import tomlfile  # the same readable-file checks
+
+    text = tomlfile.read(path, what)
+    return path, load_report(text, safe(path))
 
 
 def load_ruleset(report: ReportOptions) -> Ruleset | None:

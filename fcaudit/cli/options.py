@@ -141,6 +141,10 @@ def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
             group_by=GroupBy(kw.pop("group_by").lower()),
             metrics=kw.pop("metrics"),
             pager=kw.pop("pager"),
+            baseline=kw.pop("baseline"),
+            fail_on_change=kw.pop("fail_on_change"),
+            ignore=kw.pop("ignore"),
+            show_suppressed=kw.pop("show_suppressed"),
         )
         return f(*args, **kw)
 
@@ -189,6 +193,29 @@ def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
                 show_default=True,
                 help="Exit 1 when a finding has one of these categories or signals (comma list, "
                 "'any' or 'none').",
+            ),
+            click.option(
+                "--baseline",
+                metavar="FILE",
+                help="Compare with an earlier JSON report: each finding gets change "
+                "(new, worse, same, better) and the report lists what was resolved.",
+            ),
+            click.option(
+                "--fail-on-change",
+                metavar="CHANGES",
+                help="With --baseline: exit 1 only for --fail-on findings with one of these "
+                "changes (e.g. new,worse: alert once per problem).",
+            ),
+            click.option(
+                "--ignore",
+                metavar="FILE",
+                help="Suppressions (TOML, README 'Suppressions'): findings set aside with a "
+                "reason, out of the exit decision and the table.",
+            ),
+            click.option(
+                "--show-suppressed",
+                is_flag=True,
+                help="Table: list suppressed findings too.",
             ),
             click.option(
                 "--as-of",

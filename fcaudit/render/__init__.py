@@ -65,8 +65,13 @@ def resolve_format(fmt: OutputFormat, *, stdout_is_tty: bool, to_file: bool) -> 
     return OutputFormat.TABLE if stdout_is_tty and not to_file else OutputFormat.JSON
 
 
+# The table of fcaudit events is a timeline of events, not a worklist (RenderOptions.timeline).
+TIMELINE = "fcaudit.render.timeline:TimelineRenderer"
+
+
 def get_renderer(fmt: OutputFormat, stream: TextIO, options: RenderOptions) -> Renderer:
-    module, _, name = RENDERERS[fmt].partition(":")
+    where = TIMELINE if fmt is OutputFormat.TABLE and options.timeline else RENDERERS[fmt]
+    module, _, name = where.partition(":")
     cls = getattr(importlib.import_module(module), name)
     renderer: Renderer = cls(stream, options)
     return renderer

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TextIO
 
 from fcaudit.model import Finding, GroupBy, ReportMeta, ScanResult
 
@@ -20,6 +20,9 @@ class RenderOptions:
     flush_each: bool = True  # ndjson: flush after every line (scans), not for offline files
     group_by: GroupBy = GroupBy.CUSTOMER  # the table and grouped formats
     pager: bool = False  # table: page through $FCAUDIT_PAGER/$PAGER when taller than the terminal
+    show_suppressed: bool = False  # table: list findings set aside by --ignore too
+    contact: bool = False  # --contact: CSV adds contact columns (rows held to the end)
+    timeline: bool = False  # table: fcaudit events' timeline (render/timeline.py), not a worklist
 
 
 class Renderer(Protocol):
@@ -50,3 +53,14 @@ def upcoming_by_week(
         if 0 <= days < weeks * 7:
             counts[days // 7] += 1
     return counts
+
+
+CHUNK = 16 * 1024
+
+
+def write_all(stream: TextIO, text: str) -> None:
+    """Write a whole document in chunks. One large write to a pipe whose reader has gone
+    (`| head -1`) can end in a partial write that CPython's buffered writer never reports,
+    so the run would look successful; chunk by chunk, the broken pipe is seen (exit 141)."""
+    for start in range(0, len(text), CHUNK):
+        stream.write(text[start : start + CHUNK])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from fcaudit.model import Finding, ReportMeta, ScanResult
-from fcaudit.render.base import RenderOptions
+from fcaudit.render.base import RenderOptions, write_all
 from fcaudit.text import dumps
 
 
@@ -21,5 +21,4 @@ class JsonRenderer:
         doc = meta.envelope(result)
         self._findings.sort(key=Finding.sort_key)
         doc["findings"] = [f.to_record() for f in self._findings]
-        self._stream.write(dumps(doc, indent=2))
-        self._stream.write("\n")
+        write_all(self._stream, dumps(doc, indent=2) + "\n")

@@ -11,7 +11,10 @@ import io
 import os
 import shlex
 import shutil
+import signal
 import subprocess
+import threading
+from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TextIO
@@ -22,6 +25,7 @@ from rich.text import Text
 from fcaudit.console import make_console
 from fcaudit.model import (
     Category,
+    Change,
     Finding,
     Group,
     GroupBy,
@@ -32,7 +36,7 @@ from fcaudit.model import (
     plural,
     summary_parts,
 )
-from fcaudit.render.base import RenderOptions, upcoming_by_week
+from fcaudit.render.base import RenderOptions, upcoming_by_week, write_all
 from fcaudit.render.detail import STYLES, deactivation, print_detail
 from fcaudit.text import safe
 
@@ -45,18 +49,17 @@ MIN_INSTITUTION = 8
 MAX_IDS_NAMED = 3  # advice that applies to some rows of a group names at most this many
 
 
-def _label(f: Finding) -> str:
-    name = f.display_name or ""
-    last4 = f"••{f.last4}" if f.last4 else ""
-    return " ".join(p for p in (name, last4) if p)
+def _date(f: Finding) -> str:
+    """The deadline's day (an expected deactivation or account-number expiry), or ''."""
+    return f.deadline.date().isoformat() if f.deadline is not None else ""
 
 
-def _when(f: Finding) -> str:
-    """`2026-12-01 in 5d` (or the account-number expiry), '' when nothing is dated."""
-    text = deactivation(f).replace("(", "").replace(")", "")
-    if not text and f.deadline is not None:
-        text = f"{f.deadline.date().isoformat()} number"
-    return text
+def _relative(f: Finding) -> str:
+    """`in 5d`, `today`, `2d ago`: the deadline counted from the report's as-of day."""
+    text = deactivation(f)
+    if text:
+        return text.split("(", 1)[1].rstrip(")")
+    return "number" if f.deadline is not None else ""
 
 
 def _cell(value: str, width: int, style: str = "") -> Text:
@@ -66,44 +69,72 @@ def _cell(value: str, width: int, style: str = "") -> Text:
 
 
 class _Layout:
-    """Column widths for the rows of one report, fitted to the terminal width."""
+    """Column widths for the rows of one report, fitted to the terminal width.
+
+    The category, the id and the date are never cut. When the row does not fit, columns go
+    in this order: the display name, the cause, the last four digits, the relative day count
+    ("in 5d"), then the institution shrinks and finally goes too.
+    """
+
+    DROPS = ("name", "cause", "last4", "relative")
 
     def __init__(self, rows: Sequence[Finding], width: int) -> None:
         def widest(values: Sequence[str], cap: int) -> int:
             return min(cap, max((len(safe(v)) for v in values), default=0))
 
+        # With a baseline (or shown suppressions), a first column marks new and worse rows.
+        self.marks = any(f.change is not None or f.suppressed is not None for f in rows)
         self.category = max(len(str(f.category)) for f in rows)
         self.id = max(len(safe(f.id)) for f in rows)
-        self.when = max(4, widest([_when(f) for f in rows], 40))
+        self.widths = {
+            "name": widest([f.display_name or "" for f in rows], MAX_LABEL),
+            "cause": widest([f.cause or "-" for f in rows], MAX_CAUSE),
+            "last4": 6 if any(f.last4 for f in rows) else 0,
+            "relative": widest([_relative(f) for f in rows], 20),
+        }
+        self.shown = {name: bool(w) for name, w in self.widths.items()}
         institution = widest([f.institution_name or "-" for f in rows], MAX_INSTITUTION)
-        self.label = widest([_label(f) for f in rows], MAX_LABEL)
-        self.cause = widest([f.cause or "-" for f in rows], MAX_CAUSE)
-        fixed = len(INDENT) + self.category + self.id + self.when + 3 * len(GAP)
-        self.show_label = self.show_cause = True
-        for drop in ("label", "cause"):  # the display name goes first, then the cause
-            if fixed + MIN_INSTITUTION + self._optional() <= width:
+        for drop in (None, *self.DROPS):
+            if drop is not None:
+                self.shown[drop] = False
+            if self._fixed() + MIN_INSTITUTION <= width:
                 break
-            setattr(self, f"show_{drop}", False)
-        room = width - fixed - self._optional()
-        self.institution = max(MIN_INSTITUTION, min(institution, room))
+        room = width - self._fixed()
+        self.institution = min(institution, room) if room >= 4 else 0
 
-    def _optional(self) -> int:
-        return (self.label + len(GAP) if self.show_label else 0) + (
-            self.cause + len(GAP) if self.show_cause else 0
-        )
+    def _date_width(self) -> int:
+        return 10 + (self.widths["relative"] + 1 if self.shown["relative"] else 0)
+
+    def _fixed(self) -> int:
+        columns = [self.category, self.id, self._date_width()]
+        columns += [self.widths[c] for c in ("name", "last4", "cause") if self.shown[c]]
+        width = len(INDENT) + sum(columns) + len(GAP) * len(columns)  # a gap before the name
+        return width + (5 + len(GAP) if self.marks else 0)
 
     def row(self, f: Finding) -> Text:
         line = Text(INDENT)
+        if self.marks:
+            mark = {Change.NEW: "new", Change.WORSE: "worse"}.get(f.change, "") if f.change else ""
+            if f.suppressed is not None:
+                mark = "supp"
+            line.append(_cell(mark, 5, "bold"))
+            line.append(GAP)
         parts = [
             _cell(str(f.category), self.category, STYLES[f.category]),
             _cell(f.id, self.id),
-            _cell(f.institution_name or "-", self.institution, "bold"),
         ]
-        if self.show_label:
-            parts.append(_cell(_label(f), self.label))
-        if self.show_cause:
-            parts.append(_cell(f.cause or "-", self.cause))
-        parts.append(_cell(_when(f), self.when))
+        if self.institution:
+            parts.append(_cell(f.institution_name or "-", self.institution, "bold"))
+        if self.shown["name"]:
+            parts.append(_cell(f.display_name or "", self.widths["name"]))
+        if self.shown["last4"]:
+            parts.append(_cell(f"••{f.last4}" if f.last4 else "", 6))
+        if self.shown["cause"]:
+            parts.append(_cell(f.cause or "-", self.widths["cause"]))
+        when = _date(f)
+        if self.shown["relative"] and _relative(f):
+            when += " " + _relative(f)
+        parts.append(_cell(when, self._date_width()))
         line.append(Text(GAP).join(parts))
         line.rstrip()
         return line
@@ -114,8 +145,12 @@ class TableRenderer:
         self._stream = stream
         self._options = options
         self._findings: list[Finding] = []
+        self._suppressed = 0  # hidden (--show-suppressed lists them)
 
     def finding(self, finding: Finding) -> None:
+        if finding.suppressed is not None and not self._options.show_suppressed:
+            self._suppressed += 1
+            return
         self._findings.append(finding)
 
     def finish(self, result: ScanResult, meta: ReportMeta) -> None:
@@ -132,7 +167,7 @@ class TableRenderer:
         self._render(paged, result, meta)
         text = buffer.getvalue()
         if text.count("\n") < screen.height or not _page(text):
-            self._stream.write(text)
+            write_all(self._stream, text)
 
     # -- the whole view ---------------------------------------------------------------------
 
@@ -144,24 +179,35 @@ class TableRenderer:
             return
         self._headline(console, result, meta)
         self._worklist(console, result)
+        self._resolved(console, result)
         self._summary(console, result, meta)
         self._chart(console, meta)
 
     def _headline(self, console: Console, result: ScanResult, meta: ReportMeta) -> None:
-        attention = [f for f in self._findings if f.category is not Category.ACTIVE]
+        attention = [
+            f for f in self._findings if f.category is not Category.ACTIVE and f.suppressed is None
+        ]
         line = Text()
         if not attention:
             line.append("Nothing needs attention", style="bold green")
         else:
             who = plural(len(result.holders_affected), "customer")
             line.append(f"{who} to contact", style="bold")
-            line.append(f", {plural(len(attention), 'finding')} need attention: ")
-            for i, (c, n) in enumerate(summary_parts(result)[1]):
-                if c is Category.ACTIVE:
-                    continue
+            verb = "needs" if len(attention) == 1 else "need"
+            line.append(f", {plural(len(attention), 'finding')} {verb} attention: ")
+            counts = Counter(f.category for f in attention)  # suppressed ones left out
+            for i, c in enumerate(c for c in Category if counts.get(c)):
                 line.append(", " if i else "")
-                line.append(f"{n} {c}", style=STYLES[c])
+                line.append(f"{counts[c]} {c}", style=STYLES[c])
         console.print(line)
+        if result.baseline is not None:
+            new, worse = result.by_change.get(Change.NEW, 0), result.by_change.get(Change.WORSE, 0)
+            console.print(
+                Text(
+                    f"Since the baseline ({safe(result.baseline.get('generated_at') or '?')}): "
+                    f"{new} new, {worse} worse, {len(result.resolved)} resolved"
+                )
+            )
         today = meta.as_of.date()
         upcoming = [
             (f.deadline, f)
@@ -199,9 +245,12 @@ class TableRenderer:
             self._group_header(console, group)
             self._rows(console, layout, rows)
             console.print()
-        rest = [f for f in shown if f.id not in listed]  # --show-active: groups all active
+        # --show-active / --show-suppressed: what is in no group needing attention.
+        rest = [f for f in shown if f.id not in listed]
         if rest:
-            console.print(Text(f"Nothing to do ({plural(len(rest), 'finding')}, all active)"))
+            console.print(
+                Text(f"Nothing to do ({plural(len(rest), 'finding')}, active or suppressed)")
+            )
             self._rows(console, layout, rest)
             console.print()
 
@@ -223,7 +272,7 @@ class TableRenderer:
             auths = ", ".join(safe(a) for a in group.relink_authorizations)
             console.print(Text(f"{INDENT}one relink repairs several accounts: {auths}"))
         if group.dashboard_url:
-            console.print(Text(f"{INDENT}{group.dashboard_url}", style="dim"), soft_wrap=True)
+            console.print(Text(f"{INDENT}{safe(group.dashboard_url)}", style="dim"), soft_wrap=True)
 
     def _rows(self, console: Console, layout: _Layout, rows: Sequence[Finding]) -> None:
         for f in rows:
@@ -245,6 +294,16 @@ class TableRenderer:
                 part.rstrip()
                 console.print(Text(INDENT) + part, soft_wrap=True)
 
+    def _resolved(self, console: Console, result: ScanResult) -> None:
+        if not result.resolved:
+            return
+        console.print(Text(f"Resolved since the baseline ({len(result.resolved)}):", style="bold"))
+        for entry in result.resolved:
+            line = Text(f"{INDENT}{safe(entry['id'])}  {entry['old_category']} → ")
+            line.append(entry["new_category"], style="green")
+            console.print(line, soft_wrap=True)
+        console.print()
+
     # -- the end ----------------------------------------------------------------------------
 
     def _summary(self, console: Console, result: ScanResult, meta: ReportMeta) -> None:
@@ -261,6 +320,16 @@ class TableRenderer:
             console.print(
                 Text(f"{plural(hidden, 'active finding')} not listed; --show-active lists them.")
             )
+        if self._suppressed:
+            console.print(
+                Text(
+                    f"{plural(self._suppressed, 'suppressed finding')} not listed (--ignore); "
+                    "--show-suppressed lists them."
+                )
+            )
+        if result.baseline is not None:
+            changes = ", ".join(f"{n} {c}" for c, n in result.by_change.items() if n)
+            console.print(Text(f"Against the baseline: {changes or 'nothing'}."))
         signals = [(c, result.by_signal[c]) for c in SignalCode if result.by_signal.get(c)]
         if signals:
             console.print(Text("Signals: " + ", ".join(f"{n} {c}" for c, n in signals)))
@@ -303,6 +372,10 @@ def _page(text: str) -> bool:
     argv = shlex.split(command)
     if not argv or shutil.which(argv[0]) is None:
         return False
+    # Ctrl-C in the pager is the pager's (less uses it to stop a search): the run is over, and
+    # fcaudit must not turn a finished report into "interrupted" (git does the same).
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
     try:
         with subprocess.Popen(argv, stdin=subprocess.PIPE, text=True, encoding="utf-8") as pager:
             assert pager.stdin is not None
@@ -314,4 +387,7 @@ def _page(text: str) -> bool:
             pager.wait()
     except OSError:
         return False
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
     return True

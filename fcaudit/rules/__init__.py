@@ -10,13 +10,14 @@ days after linking, or "rolling" (no date known). Rules only speak where Stripe 
 from __future__ import annotations
 
 import re
-import tomllib
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from typing import Any
 
+from fcaudit import tomlfile
 from fcaudit.errors import UsageError
 from fcaudit.text import safe
 
@@ -27,8 +28,10 @@ _WHEN_KEYS = {"linked_from", "linked_until", "deactivates_on", "deactivates_afte
 
 
 def normalise_name(name: str) -> str:
-    """`Bank of America, N.A.` -> `bankofamericana`: case, punctuation and spaces ignored."""
-    return re.sub(r"[^0-9a-z]", "", name.casefold().replace("&", "and"))
+    """`Bank of America, N.A.` -> `bankofamericana`: case, punctuation and spaces ignored,
+    letters of every script kept (`Сбербанк` -> `сбербанк`, `Crédit` -> `crédit`)."""
+    folded = unicodedata.normalize("NFKC", name).casefold().replace("&", "and")
+    return "".join(c for c in folded if c.isalnum())
 
 
 @dataclass(frozen=True)
@@ -109,44 +112,14 @@ def default_rules() -> Ruleset:
 
 
 def load_rules(path: str) -> Ruleset:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except OSError as err:
-        raise UsageError(f"--rules {safe(path)}: {err.strerror}. Tip: check the path.") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"--rules {safe(path)} is not UTF-8 text.") from None
-    return parse_rules(text, path)
-
-
-class _Locator:
-    """Line numbers for error messages: where rule N, and a field in it, are written."""
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.starts = [i for i, line in enumerate(self.lines) if line.strip() == "[[rule]]"]
-
-    def line(self, index: int, field: str | None = None) -> int:
-        if index >= len(self.starts):
-            return 1
-        start = self.starts[index]
-        end = self.starts[index + 1] if index + 1 < len(self.starts) else len(self.lines)
-        if field is not None:
-            pattern = re.compile(rf"^\s*{re.escape(field)}\s*=")
-            for i in range(start, end):
-                if pattern.match(self.lines[i]):
-                    return i + 1
-        return start + 1
+    return parse_rules(tomlfile.read(path, "--rules"), path)
 
 
 def parse_rules(text: str, name: str) -> Ruleset:
     """Parse a rules file; a mistake is a UsageError naming the file, line and field."""
     where = safe(name)
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise UsageError(f"{where}: {err}. Tip: see README 'Institution rules'.") from None
-    locate = _Locator(text)
+    doc = tomlfile.parse(text, name, "see README 'Institution rules'.")
+    locate = tomlfile.Locator(text, "rule")
     unknown = set(doc) - {"rule"}
     if unknown:
         raise UsageError(f"{where}: unknown table {sorted(unknown)[0]!r}; rules are [[rule]].")
@@ -179,6 +152,10 @@ def _rule(raw: Mapping[str, Any], fail: Any) -> Rule:
     if not isinstance(rid, str) or not _ID.match(rid):
         raise fail("id", "must be a short lower-case name such as 'boa-auth-1y'")
     names = _strings(raw.get("institution_names", []), "institution_names", fail)
+    if any(not normalise_name(n) for n in names):
+        raise fail(
+            "institution_names", "a name has no letters or digits, so it would match nothing"
+        )
     ids = _strings(raw.get("institution_ids", []), "institution_ids", fail)
     if not names and not ids:
         raise fail("institution_names", "a rule must name at least one institution")

@@ -11,17 +11,19 @@ import binascii
 import bisect
 import heapq
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, overload
 from urllib.parse import parse_qsl, unquote
 
 from fcaudit.sandbox.data import (
+    DAY,
     Dataset,
     render_account,
     render_connected_account,
     render_customer,
 )
+from fcaudit.stripe_api import EVENT_RETENTION_DAYS, MAX_EVENT_TYPES
 
 SANDBOX_API_KEY: Final = "sk_test_fcaudit_sandbox"
 _TEST_KEY_PREFIXES: Final = ("sk_test_", "rk_test_")
@@ -276,13 +278,7 @@ class Api:
     def __init__(self, dataset: Dataset, *, require_account_filter: bool = False) -> None:
         self.ds = dataset
         self.require_account_filter = require_account_filter
-        self.events_by_id = {str(e["id"]): e for e in dataset.events}
-        self.event_ids = [str(e["id"]) for e in dataset.events]
-        self.event_position = {event_id: i for i, event_id in enumerate(self.event_ids)}
-        self.neg_created = [-int(e["created"]) for e in dataset.events]
-        self.events_by_type: dict[str, list[int]] = {}
-        for i, e in enumerate(dataset.events):
-            self.events_by_type.setdefault(str(e["type"]), []).append(i)
+        self.index = EventIndex(dataset.events)
         self.routes: list[tuple[re.Pattern[str], str, Endpoint]] = [
             (re.compile(r"/v1/customers"), "/v1/customers", self.list_customers),
             (re.compile(r"/v1/customers/(?P<id>[^/]+)"), "/v1/customers/{id}", self.customer),
@@ -433,45 +429,107 @@ class Api:
         return self.ds.authorization(spec.id)
 
     # -- events ----------------------------------------------------------------------------------
+    def reindex_events(self) -> None:
+        """Index `dataset.events` again after it changed (the control endpoint appends
+        events): one new index, swapped in whole, so a listing never sees half of it."""
+        self.index = EventIndex(self.ds.events)
+
+    def _retained_after(self) -> int:
+        """Events at or before this time are gone: Stripe lists the last 30 days only
+        (https://docs.stripe.com/api/events/list), counted from the sandbox's clock."""
+        return self.ds.now_ts - EVENT_RETENTION_DAYS * DAY
+
     def list_events(self, req: Request) -> dict[str, Any]:
-        _check_params(req, _PAGINATION | _CREATED | {"type"}, lists=frozenset({"types"}))
+        _check_params(
+            req, _PAGINATION | _CREATED | {"type", "delivery_success"}, lists=frozenset({"types"})
+        )
+        index = self.index
         etype = req.params.get("type")
         types = req.lists.get("types")
         if etype is not None and types is not None:
             raise ApiError(
                 400, "You may only specify one of these parameters: type, types.", param="types"
             )
+        if types is not None and len(types) > MAX_EVENT_TYPES:
+            raise ApiError(
+                400,
+                f"Invalid array: types must have at most {MAX_EVENT_TYPES} elements "
+                f"(got {len(types)})",
+                code="parameter_invalid_array",
+                param="types",
+            )
+        delivered = _boolean(req, "delivery_success")
         if etype is not None:
             pattern = re.compile(".*".join(re.escape(part) for part in etype.split("*")))
-            matched = [t for t in self.events_by_type if pattern.fullmatch(t)]
+            matched = [t for t in index.by_type if pattern.fullmatch(t)]
         elif types is not None:
-            matched = [t for t in self.events_by_type if t in set(types)]
+            matched = [t for t in index.by_type if t in set(types)]
         else:
             matched = None
         # Events are sorted newest first, so a created range is one slice of positions.
-        lo, hi = self._created_range(req)
+        lo, hi = index.created_range(req, self._retained_after())
         positions: Sequence[int]
         if matched is None:
             positions = range(lo, hi)
         else:
-            merged = sorted(heapq.merge(*(self.events_by_type[t] for t in matched)))
+            merged = sorted(heapq.merge(*(index.by_type[t] for t in matched)))
             positions = merged[bisect.bisect_left(merged, lo) : bisect.bisect_left(merged, hi)]
-        events = self.ds.events
-        view = _EventIds(positions, self.event_ids)
+        events = index.events
+        if delivered is not None:
+            # delivery_success=false: events a webhook endpoint has not acknowledged (still
+            # pending, or every attempt failed): pending_webhooks > 0. true: the others.
+            positions = [p for p in positions if (_pending(events[p]) == 0) is delivered]
+        view = _EventIds(positions, index.ids)
 
         def position(event_id: str) -> int | None:
-            index = self.event_position.get(event_id)
-            if index is None:
+            at = index.position.get(event_id)
+            if at is None:
                 return None
-            k = bisect.bisect_left(positions, index)
-            return k if k < len(positions) and positions[k] == index else None
+            k = bisect.bisect_left(positions, at)
+            return k if k < len(positions) and positions[k] == at else None
 
-        return _paginate(req, view, lambda i: events[self.event_position[i]], "event", position)
+        return _paginate(req, view, lambda i: events[index.position[i]], "event", position)
 
-    def _created_range(self, req: Request) -> tuple[int, int]:
-        """The [lo, hi) positions of events matching the created[...] filters."""
-        neg = self.neg_created  # ascending
-        lo, hi = 0, len(neg)
+    def event(self, req: Request) -> dict[str, Any]:
+        _check_params(req, frozenset({"expand"}))
+        event = self.index.by_id.get(req.match["id"])
+        if event is None or int(event["created"]) <= self._retained_after():
+            raise _missing("event", req.match["id"], "id")
+        return event
+
+
+def _boolean(req: Request, key: str) -> bool | None:
+    raw = req.params.get(key)
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        raise ApiError(400, f"Invalid boolean: {raw}", code="parameter_invalid_boolean", param=key)
+    return raw == "true"
+
+
+def _pending(event: Mapping[str, Any]) -> int:
+    value = event.get("pending_webhooks")
+    return value if isinstance(value, int) else 0
+
+
+class EventIndex:
+    """The event list (newest first) and its lookups: by id, by type, by `created`."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.events = events
+        self.ids = [str(e["id"]) for e in events]
+        self.by_id = dict(zip(self.ids, events, strict=True))
+        self.position = {event_id: i for i, event_id in enumerate(self.ids)}
+        self.neg_created = [-int(e["created"]) for e in events]  # ascending
+        self.by_type: dict[str, list[int]] = {}
+        for i, e in enumerate(events):
+            self.by_type.setdefault(str(e["type"]), []).append(i)
+
+    def created_range(self, req: Request, retained_after: int) -> tuple[int, int]:
+        """The [lo, hi) positions of events matching the created[...] filters, and newer
+        than `retained_after`."""
+        neg = self.neg_created
+        lo, hi = 0, bisect.bisect_left(neg, -retained_after)
         for op, key in _created_keys():
             value = _integer(req, key)
             if value is None:
@@ -483,13 +541,6 @@ class Api:
                 cut = bisect.bisect_right if op == "lt" else bisect.bisect_left
                 lo = max(lo, cut(neg, -value))
         return lo, max(lo, hi)
-
-    def event(self, req: Request) -> dict[str, Any]:
-        _check_params(req, frozenset({"expand"}))
-        event = self.events_by_id.get(req.match["id"])
-        if event is None:
-            raise _missing("event", req.match["id"], "id")
-        return event
 
 
 # ---------------------------------------------------------------------------------------------

@@ -217,7 +217,8 @@ def serve(
     authorizations endpoint need a Stripe-Version ending in ".preview". GET /__sandbox/truth
     gives the expected category, signals and expected_deactivation_source of every account
     and authorization, and each object's latest category in GET /v1/events; GET
-    /__sandbox/stats gives request counters.
+    /__sandbox/stats gives request counters. POST /__sandbox/control changes accounts between
+    two runs and emits the matching events (a sandbox feature: fcaudit.sandbox.control).
 
     \b
     Examples:

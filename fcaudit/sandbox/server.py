@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from fcaudit.sandbox import control
 from fcaudit.sandbox.api import (
     SANDBOX_API_KEY,
     Api,
@@ -263,9 +264,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         self._request_id = "req_" + secrets.token_hex(7)
-        self._discard_body()
         split = urlsplit(self.path)
         path = split.path
+        if path == control.CONTROL_PATH:  # a sandbox feature: changes data between runs
+            self._control()
+            return
+        self._discard_body()
         if path.startswith("/__sandbox/"):
             self._helper(path)
             return
@@ -277,6 +281,18 @@ class _Handler(BaseHTTPRequestHandler):
         server.stats.record(endpoint, answer[0] if answer else None)
         if answer is not None:
             self._send(*answer)
+
+    def _control(self) -> None:
+        try:
+            host = str(self.client_address[0])
+            status, body = control.handle(
+                self.sandbox, self.command, host, self.headers, self.rfile
+            )
+        except ApiError as err:
+            self.close_connection = True  # the body may not have been read
+            self._send(err.status, err.body(self._request_id), err.headers)
+            return
+        self._send(status, body)
 
     def _helper(self, path: str) -> None:
         server = self.sandbox

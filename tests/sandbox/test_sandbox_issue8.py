@@ -353,7 +353,7 @@ def test_event_history_truth(sandbox: RunningSandbox) -> None:
     }
     assert max(len(v) for v in by_object.values()) >= 3
     truth = ds.truth()["events"]
-    assert truth == {
+    assert {k: truth[k] for k in ("count", "skipped", "latest")} == {
         "count": len(ds.events),
         "skipped": ds.events_skipped,
         "latest": ds.expected_event_category,

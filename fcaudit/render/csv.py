@@ -1,0 +1,162 @@
+"""CSV: one row per finding, written (and, in a scan, flushed) as soon as it arrives.
+
+RFC 4180 through the standard library's writer (comma, CRLF, quotes only where needed), with a
+header row of `COLUMNS`. Every cell is plain text made safe twice over:
+
+- terminal-unsafe characters (C0/C1 controls, DEL, bidi overrides, line separators) become
+  visible escapes as the table shows them (`fcaudit.text.safe`: `\\x1b`, `\\u202e`), so a
+  newline inside a name is `\\x0a` and every row is one physical line;
+- a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`
+  so a spreadsheet shows it as text instead of running it as a formula. This applies to every
+  cell, ids and numbers included (`days_until_deactivation` of a passed date reads `'-2`).
+
+Rows come in the order findings arrive, as NDJSON lines do: relink_required accounts last in a
+scan (their advice needs every account seen first). The group key is known per finding, so
+nothing is held, except with contact details, which are known only at the end of the run.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping
+from typing import TextIO
+
+from fcaudit.model import (
+    AUTHORIZATION_OBJECT,
+    Contact,
+    Finding,
+    ReportMeta,
+    ScanResult,
+    group_key,
+    iso,
+)
+from fcaudit.render.base import RenderOptions
+from fcaudit.text import safe
+
+# The documented columns, in order (README "Formats"). Multi-valued cells join with ";".
+COLUMNS: tuple[str, ...] = (
+    "group_key",  # the finding's group under --group-by (empty with --group-by none)
+    "id",
+    "object",
+    "category",
+    "status",
+    "cause",
+    "action",
+    "expected_deactivation_date",  # ISO 8601, UTC
+    "days_until_deactivation",
+    "expected_deactivation_source",  # stripe, rule:<id>
+    "institution_name",
+    "account_holder_type",
+    "account_holder",
+    "authorization",
+    "accounts",  # authorizations: the scanned accounts they cover
+    "last4",
+    "display_name",
+    "livemode",  # true / false
+    "signals",  # signal codes, each once
+    "detail",
+    "recommendation",
+    "event_type",
+    "event_created",
+    "dashboard_url",
+    "change",  # with --baseline: new, worse, same, better
+    "suppressed",  # with --ignore: the entry's reason
+    "suppressed_until",
+)
+# Added after the others with --contact (the group's customer; personal data).
+CONTACT_COLUMNS: tuple[str, ...] = ("contact_name", "contact_email")
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+JOIN = ";"
+
+
+def cell(value: object) -> str:
+    """One value as a safe CSV cell: None is empty, booleans as JSON spells them, controls
+    escaped, and anything a spreadsheet would run as a formula prefixed with `'`."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    shown = safe(text, limit=None)  # a data format: whole values, as in JSON
+    return "'" + shown if text.startswith(FORMULA_TRIGGERS) else shown
+
+
+def _join(values: Iterable[str]) -> str:
+    return JOIN.join(dict.fromkeys(values))  # each once, in order
+
+
+def values(finding: Finding, key: str | None) -> tuple[object, ...]:
+    """The finding's values in `COLUMNS` order, before `cell()`."""
+    f = finding
+    edd = f.expected_deactivation_date
+    return (
+        key,
+        f.id,
+        f.object,
+        str(f.category),
+        f.status,
+        f.cause,
+        f.action,
+        iso(edd) if edd is not None else None,
+        f.days_until_deactivation,
+        f.expected_deactivation_source,
+        f.institution_name,
+        f.account_holder_type,
+        f.account_holder,
+        f.authorization,
+        _join(f.accounts) if f.object == AUTHORIZATION_OBJECT else None,
+        f.last4,
+        f.display_name,
+        f.livemode,
+        _join(str(s.code) for s in f.signals),
+        f.detail,
+        f.recommendation,
+        f.event_type,
+        iso(f.event_created) if f.event_created is not None else None,
+        f.dashboard_url,
+        f.change,
+        f.suppressed.reason if f.suppressed is not None else None,
+        f.suppressed.until.isoformat() if f.suppressed and f.suppressed.until else None,
+    )
+
+
+class CsvRenderer:
+    def __init__(self, stream: TextIO, options: RenderOptions) -> None:
+        self._stream = stream
+        self._writer = csv.writer(stream, lineterminator="\r\n")
+        self._group_by = options.group_by
+        self._flush = options.flush_each
+        # Contact details belong to groups, which exist only at the end of the run: with
+        # them, rows are held until then.
+        self._contact = options.contact
+        self._held: list[Finding] = []
+        self._started = False
+
+    def _header(self) -> None:
+        # Written with the first row, not before: a run that fails before finding anything
+        # prints nothing to stdout.
+        if not self._started:
+            self._started = True
+            self._writer.writerow(COLUMNS + (CONTACT_COLUMNS if self._contact else ()))
+
+    def finding(self, finding: Finding) -> None:
+        if self._contact:
+            self._held.append(finding)
+            return
+        self._header()
+        self._writer.writerow(
+            [cell(v) for v in values(finding, group_key(finding, self._group_by))]
+        )
+        if self._flush:
+            self._stream.flush()
+
+    def finish(self, result: ScanResult, meta: ReportMeta) -> None:
+        self._header()
+        contacts: Mapping[str, Contact | None] = {g.key: g.contact for g in result.groups}
+        for f in self._held:
+            key = group_key(f, self._group_by)
+            contact = contacts.get(key) if key is not None else None
+            extra = (contact.name, contact.email) if contact is not None else (None, None)
+            self._writer.writerow([cell(v) for v in (*values(f, key), *extra)])
+        self._stream.flush()

@@ -1,0 +1,157 @@
+"""Prometheus metrics in the node_exporter textfile-collector format (text exposition 0.0.4).
+
+To stdout with `-f prometheus`, or beside any other output with `--metrics FILE` (written to a
+temporary file in the same directory and renamed into place, so the collector never reads
+half a file). Every metric is a gauge describing the last run, with HELP and TYPE lines and no
+timestamps (the collector refuses them). `METRICS` is the list the README documents.
+
+Labels hold bounded values only: category, object type, signal code, and institution name
+capped to the 20 with most findings needing attention plus `other` (the rest, and an
+institution that is itself called "other"). No account, customer or authorization id is ever a
+label. Institution names are untrusted: terminal-unsafe characters become visible escapes
+(`fcaudit.text.safe`), then backslash, double quote and newline are escaped as the exposition
+format requires.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import TextIO
+
+from fcaudit.model import (
+    AUTHORIZATION_OBJECT,
+    Category,
+    Finding,
+    ReportMeta,
+    ScanResult,
+    SignalCode,
+)
+from fcaudit.render.base import RenderOptions, write_all
+from fcaudit.text import safe
+
+PREFIX = "fcaudit_"
+TOP_INSTITUTIONS = 20
+OTHER = "other"
+OBJECT_TYPES = ("account", "authorization")
+
+# name (without the prefix) -> HELP text, in output order.
+METRICS: Mapping[str, str] = {
+    "findings": "Findings of the last run, by object type and category (suppressed ones left out).",
+    "suppressed_findings": "Findings of the last run set aside by --ignore entries.",
+    "institution_findings": (
+        "Findings needing attention (not active) of the last run, by institution: the 20 "
+        'with most, the rest summed as institution="other".'
+    ),
+    "signal_findings": (
+        "Findings of the last run with each signal (a finding counts once per code)."
+    ),
+    "customers_affected": (
+        "Account holders (customers or connected accounts) with a finding that is not active."
+    ),
+    "next_deactivation_timestamp_seconds": (
+        "Unix time of the earliest upcoming deactivation or account-number expiry after the "
+        "run's as-of time; +Inf when none is known."
+    ),
+    "last_run_timestamp_seconds": "Unix time the last run finished.",
+    "run_complete": "1 when the last run covered every scope, 0 when scopes failed or it was "
+    "interrupted.",
+    "run_duration_seconds": "How long the last run took (scans only).",
+    "run_requests": "Stripe API requests the last run made, retries included.",
+    "run_retries": "Requests the last run retried.",
+    "run_rate_limited": "Responses of the last run that were rate limited (429).",
+    "run_errors": "Scopes of the last run that failed for good (the report's errors[]).",
+}
+
+
+def label_value(value: str) -> str:
+    """An untrusted string as a label value: shown safely, escaped per the format."""
+    text = safe(value)
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def number(value: float) -> str:
+    if isinstance(value, float) and math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if isinstance(value, float) and not value.is_integer():
+        return repr(value)
+    return str(int(value))
+
+
+def institutions(by_institution: Mapping[str, int]) -> list[tuple[str, int]]:
+    """The top institutions by count (ties by name) and `other` for the rest, as labels."""
+    merged: Counter[str] = Counter()
+    for name, n in by_institution.items():
+        merged[label_value(name)] += n  # two names can look alike once made safe
+    ranked = sorted(merged.items(), key=lambda item: (-item[1], item[0]))
+    top = [(name, n) for name, n in ranked if name != OTHER][:TOP_INSTITUTIONS]
+    rest = sum(merged.values()) - sum(n for _, n in top)
+    return [*top, (OTHER, rest)]
+
+
+class PrometheusRenderer:
+    def __init__(self, stream: TextIO, options: RenderOptions) -> None:
+        self._stream = stream
+        self._deadlines: list[float] = []
+        self._counts: Counter[tuple[str, Category]] = Counter()
+
+    def finding(self, finding: Finding) -> None:
+        if finding.suppressed is not None:
+            return  # handled by the operator: no alert should fire on it
+        kind = "authorization" if finding.object == AUTHORIZATION_OBJECT else "account"
+        self._counts[(kind, finding.category)] += 1
+        when = finding.deadline
+        if when is not None:
+            self._deadlines.append(when.timestamp())
+
+    def finish(self, result: ScanResult, meta: ReportMeta) -> None:
+        stats = meta.stats
+        as_of = meta.as_of.timestamp()
+        upcoming = min((t for t in self._deadlines if t > as_of), default=math.inf)
+        families: list[tuple[str, Iterable[tuple[str, float]]]] = [
+            (
+                "findings",
+                (
+                    (
+                        f'{{object="{kind}",category="{c}"}}',
+                        self._counts.get((kind, c), 0),
+                    )
+                    for kind in OBJECT_TYPES
+                    for c in Category
+                ),
+            ),
+            (
+                "institution_findings",
+                (
+                    (f'{{institution="{name}"}}', n)
+                    for name, n in institutions(result.by_institution)
+                ),
+            ),
+            (
+                "signal_findings",
+                ((f'{{signal="{c}"}}', result.by_signal.get(c, 0)) for c in SignalCode),
+            ),
+            ("suppressed_findings", [("", result.suppressed)]),
+            ("customers_affected", [("", len(result.holders_affected))]),
+            ("next_deactivation_timestamp_seconds", [("", upcoming)]),
+            ("last_run_timestamp_seconds", [("", int(meta.generated_at.timestamp()))]),
+            ("run_complete", [("", int(result.complete))]),
+            (
+                "run_duration_seconds",
+                [("", float(stats["duration_seconds"]))] if "duration_seconds" in stats else [],
+            ),
+            ("run_requests", [("", int(stats.get("requests", 0)))]),
+            ("run_retries", [("", int(stats.get("retries", 0)))]),
+            ("run_rate_limited", [("", int(stats.get("rate_limited", 0)))]),
+            ("run_errors", [("", len(result.errors))]),
+        ]
+        lines: list[str] = []
+        for name, samples in families:
+            rows = [f"{PREFIX}{name}{labels} {number(v)}" for labels, v in samples]
+            if not rows:
+                continue
+            help_text = METRICS[name].replace("\\", "\\\\").replace("\n", "\\n")
+            lines += [f"# HELP {PREFIX}{name} {help_text}", f"# TYPE {PREFIX}{name} gauge", *rows]
+        write_all(self._stream, "\n".join(lines) + "\n")
+        self._stream.flush()

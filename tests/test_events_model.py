@@ -1,0 +1,83 @@
+"""The report's event fields (event_id, pending_webhooks, undelivered) and --fail-on
+undelivered: the model and policy additions of fcaudit events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from fcaudit.errors import UsageError
+from fcaudit.model import (
+    Category,
+    EventFlag,
+    EventRef,
+    Finding,
+    ReportMeta,
+    ScanResult,
+    from_record,
+)
+from fcaudit.policy import Policy, parse_fail_on
+from tests.conftest import validate_finding
+
+WHEN = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def finding(**kw: object) -> Finding:
+    base: dict[str, object] = {
+        "id": "fca_1",
+        "object": "financial_connections.account",
+        "category": Category.ACTIVE,
+        "status": "active",
+        "recommendation": "No action needed now.",
+    }
+    return Finding(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def test_event_ref_reads_pending_webhooks() -> None:
+    ref = EventRef.of({"id": "evt_1", "type": "t", "created": 1, "pending_webhooks": 2})
+    assert (ref.id, ref.pending_webhooks, ref.undelivered) == ("evt_1", 2, None)
+    assert EventRef.of({"pending_webhooks": True}).pending_webhooks is None
+    assert EventRef.of({"pending_webhooks": "1"}).pending_webhooks is None
+    assert EventRef.of({"pending_webhooks": -1}).pending_webhooks is None  # never a count
+
+
+def test_records_carry_the_event_and_read_back() -> None:
+    f = finding(
+        event_type="financial_connections.account.deactivated",
+        event_created=WHEN,
+        event_id="evt_1",
+        pending_webhooks=1,
+        undelivered=True,
+    )
+    record = f.to_record()
+    validate_finding(record)
+    assert (record["event_id"], record["pending_webhooks"], record["undelivered"]) == (
+        "evt_1",
+        1,
+        True,
+    )
+    back = from_record(record)
+    assert (back.event_id, back.pending_webhooks, back.undelivered) == ("evt_1", 1, True)
+    plain = finding().to_record()
+    assert (plain["event_id"], plain["pending_webhooks"], plain["undelivered"]) == (None,) * 3
+
+
+def test_the_summary_counts_undelivered_findings() -> None:
+    result = ScanResult()
+    for undelivered in (True, False, None, True):
+        result.count(finding(undelivered=undelivered))
+    meta = ReportMeta("events", WHEN, WHEN, 30, ["undelivered"], {"type": "events"}, "0")
+    assert meta.envelope(result)["summary"]["undelivered"] == 2
+
+
+def test_fail_on_undelivered() -> None:
+    chosen = parse_fail_on("relink_required, undelivered")
+    assert chosen == {Category.RELINK_REQUIRED, EventFlag.UNDELIVERED}
+    policy = Policy(chosen)
+    assert policy.matches(finding(undelivered=True))
+    assert not policy.matches(finding(undelivered=False))
+    assert not Policy(parse_fail_on("relink_required")).matches(finding(undelivered=True))
+    assert EventFlag.UNDELIVERED not in parse_fail_on("any")  # any: the categories
+    with pytest.raises(UsageError, match="undelivered"):
+        parse_fail_on("undeliverd")
