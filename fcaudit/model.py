@@ -548,6 +548,8 @@ class ScanResult:
     # --connected-accounts: the connected accounts the run read (None: one Stripe account),
     # and every Stripe account's share of the counts (None: the platform).
     stripe_accounts: list[str] | None = None
+    # What the source learned about its scope (SourceOutcome.scope: `discovery`).
+    scope_learned: dict[str, Any] = field(default_factory=dict)
     by_stripe_account: dict[str | None, AccountTally] = field(default_factory=dict)
 
     @property
@@ -732,6 +734,10 @@ def baseline_info(
     env = report.envelope
     warnings = []
     old_scope = env.get("scope") or {}
+    # `discovery` says how a run found its accounts (with request ids), learned during the
+    # run: BaselineDiff compares the modes once this run's is known.
+    old_scope = {k: v for k, v in old_scope.items() if k != "discovery"}
+    scope = {k: v for k, v in scope.items() if k != "discovery"}
     if old_scope.get("stripe_account") != scope.get("stripe_account"):
         warnings.append(
             f"the baseline is from Stripe account {old_scope.get('stripe_account') or '(own)'}, "
@@ -744,6 +750,14 @@ def baseline_info(
     if not report.complete:
         warnings.append("the baseline report was incomplete")
     return BaselineInfo(source, report, comparable=not warnings, warnings=tuple(warnings))
+
+
+def discovery_mode(scope: Mapping[str, Any]) -> str | None:
+    """The discovery mode a report's scope records (`accounts`, `customers`, `mixed`), if any:
+    the unfiltered list covers every holder type, the fan-out customers' accounts only."""
+    discovery = scope.get("discovery")
+    mode = discovery.get("mode") if isinstance(discovery, Mapping) else None
+    return mode if isinstance(mode, str) else None
 
 
 def load_report(text: str, name: str) -> SavedReport:

@@ -169,7 +169,6 @@ class Pipeline:
         self._lock = threading.Lock()
         self._sinks: list[_Sink] = []
         self._source: Source | None = None
-        self._scope_learned: dict[str, Any] = {}  # SourceOutcome.scope
 
     def _build_stages(self, source: Source) -> list[Stage]:
         plan = self.plan
@@ -278,7 +277,7 @@ class Pipeline:
                 self.result.events_skipped += outcome.events_skipped
                 self.result.contacts.update(outcome.contacts)
                 self.result.stripe_accounts = outcome.stripe_accounts
-                self._scope_learned = outcome.scope
+                self.result.scope_learned = outcome.scope
                 # Completion order varies run to run; a stable order keeps reports diffable.
                 self.result.errors.sort(
                     key=lambda e: (str(e.scope.type), e.scope.id or "", e.message)
@@ -314,7 +313,7 @@ class Pipeline:
             as_of=self.plan.as_of,
             horizon_days=self.plan.horizon_days,
             fail_on=sorted(self.plan.fail_on),
-            scope={**self.plan.scope, **self._scope_learned},
+            scope={**self.plan.scope, **self.result.scope_learned},
             tool_version=__version__,
             stripe_version=source.stripe_version,
             mode=source.mode,

@@ -19,6 +19,7 @@ from fcaudit.model import (
     Group,
     GroupBy,
     ScanResult,
+    discovery_mode,
     group_key,
 )
 from fcaudit.policy import Policy
@@ -218,7 +219,11 @@ class BaselineDiff:
         return (dataclasses.replace(finding, change=change),)
 
     def finish(self, result: ScanResult) -> Iterable[Finding]:
-        gone_known = result.complete and self._info.comparable
+        mode_before = discovery_mode(self._info.report.envelope.get("scope") or {})
+        mode_now = discovery_mode(result.scope_learned)
+        other_mode = mode_before is not None and mode_now is not None and mode_before != mode_now
+        comparable = self._info.comparable and not other_mode
+        gone_known = result.complete and comparable
         resolved = []
         for (kind, oid), old in sorted(self._old.items(), key=lambda item: item[0][1]):
             if old.category is Category.ACTIVE:
@@ -235,12 +240,17 @@ class BaselineDiff:
                 )
         result.resolved = resolved
         warnings = list(self._info.warnings)
+        if other_mode:
+            warnings.append(
+                f"the baseline found its accounts with --discovery {mode_before}, this run "
+                f"with {mode_now}"
+            )
         if not gone_known:
             warnings.append(
                 "objects missing from this run are not listed as gone: "
                 + ("the run is incomplete" if not result.complete else "the scopes differ")
             )
-        result.baseline = {**self._info.record(), "warnings": warnings}
+        result.baseline = {**self._info.record(), "comparable": comparable, "warnings": warnings}
         return ()
 
 

@@ -400,3 +400,37 @@ def test_connected_accounts_with_the_fan_out(stripe_api: responses.RequestsMock)
     assert doc["scope"]["discovery"]["mode"] == "customers"
     platform = [c for c in stripe_api.calls if "Stripe-Account" not in c.request.headers]
     assert len(platform) == 2 and len(stripe_api.calls) == 4
+
+
+# -- baselines ----------------------------------------------------------------------------
+
+
+def test_a_baseline_is_comparable_only_with_the_same_discovery_mode(
+    stripe_api: responses.RequestsMock, tmp_path: Any
+) -> None:
+    """The reason (with its request ids) differs every run and never matters; the mode does:
+    the unfiltered list covers every holder, the fan-out customers only, so an account
+    missing after a change of mode is not gone."""
+    holder_account = held(
+        "fca_h1", "account", "acct_h", status="inactive", status_details=inactive()
+    )
+    customer_account = held("fca_c1", "customer", "cus_a", status_details=expiring(3))
+    add_pages(stripe_api, ACCOUNTS, [holder_account, customer_account])
+    add_customers(stripe_api, ["cus_a"])
+    add_accounts(stripe_api, "cus_a", [customer_account])
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(run("scan", "--discovery", "accounts", "-f", "json").stdout)
+
+    same = report_of(
+        run("scan", "--discovery", "accounts", "-f", "json", "--baseline", str(baseline))
+    )
+    assert same["baseline"]["comparable"] is True and same["baseline"]["warnings"] == []
+
+    other = report_of(
+        run("scan", "--discovery", "customers", "-f", "json", "--baseline", str(baseline))
+    )
+    assert other["baseline"]["comparable"] is False
+    assert any(
+        "--discovery accounts, this run with customers" in w for w in other["baseline"]["warnings"]
+    )
+    assert [r["id"] for r in other["resolved"]] == []  # fca_h1 was not read, not gone
