@@ -25,15 +25,15 @@ def test_fc_share_sets_the_share_of_customers_with_accounts() -> None:
 
 
 def test_a_customer_keeps_its_data_whatever_the_share_and_the_fleet_size() -> None:
-    small = build_dataset(7, 300, NOW, fc_share=0.2)
-    big = build_dataset(7, 900, NOW, fc_share=0.2)
-    everyone = build_dataset(7, 300, NOW, fc_share=1.0)
+    small = build_dataset(7, 100, NOW, fc_share=0.2)
+    big = build_dataset(7, 300, NOW, fc_share=0.2)
+    everyone = build_dataset(7, 100, NOW, fc_share=1.0)
     for cid in small.customer_ids:
         assert small.accounts_for_customer(cid) == big.accounts_for_customer(cid)
         mine = small.accounts_for_customer(cid)
         if mine:  # linked at 20%: linked, with the same accounts, at 100%
             assert everyone.accounts_for_customer(cid) == mine
-    assert build_dataset(7, 300, NOW).truth() == build_dataset(7, 300, NOW).truth()
+    assert build_dataset(7, 100, NOW).truth() == build_dataset(7, 100, NOW).truth()
 
 
 def test_fc_share_zero_leaves_only_the_scripted_customers_linked() -> None:
