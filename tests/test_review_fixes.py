@@ -164,3 +164,9 @@ def test_diff_names_which_report_is_missing(tmp_path: Path) -> None:
     old.write_text(run("classify", "-", "-f", "json", input=ndjson([account()]), key=None).stdout)
     result = run("diff", str(old), str(tmp_path / "nope.json"), key=None)
     assert result.exit_code == ExitCode.USAGE and result.stderr.startswith("Error: NEW ")
+
+
+def test_usage_errors_point_at_the_command_that_was_run() -> None:
+    result = run("scan", "--group-by")
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.strip().endswith("Tip: see 'fcaudit scan --help'.")

@@ -41,8 +41,10 @@ class FcauditGroup(click.Group):
             typed = list(argv) if argv is not None else sys.argv[1:]
             _fail(_no_such_option(err, typed), ExitCode.USAGE)
         except click.UsageError as err:
-            where = err.ctx.command_path if err.ctx else "fcaudit"
-            _fail(f"{err.format_message()} Tip: see '{where} --help'.", ExitCode.USAGE)
+            message = err.format_message()
+            if "Tip:" not in message:  # the message may carry its own, better tip
+                message += f" Tip: see '{_where(err, args, kwargs)} --help'."
+            _fail(message, ExitCode.USAGE)
         except click.ClickException as err:
             _fail(err.format_message(), ExitCode(err.exit_code))
         except click.exceptions.Abort:
@@ -64,6 +66,16 @@ class FcauditGroup(click.Group):
                 "choose another output; an existing --output file is left untouched.",
                 ExitCode.API,
             )
+
+
+def _where(err: click.UsageError, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """The command the user ran (`fcaudit scan`), for the help tip."""
+    if err.ctx is not None and err.ctx.command_path != "fcaudit":
+        return err.ctx.command_path
+    argv = args[0] if args else kwargs.get("args")
+    typed = list(argv) if argv is not None else sys.argv[1:]
+    command = next((w for w in typed if w in cli.commands), None)
+    return f"fcaudit {command}" if command else "fcaudit"
 
 
 def _no_such_option(err: click.NoSuchOption, typed: list[str]) -> str:

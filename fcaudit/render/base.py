@@ -64,3 +64,15 @@ def write_all(stream: TextIO, text: str) -> None:
     so the run would look successful; chunk by chunk, the broken pipe is seen (exit 141)."""
     for start in range(0, len(text), CHUNK):
         stream.write(text[start : start + CHUNK])
+
+
+class Collector:
+    """A renderer that needs every finding before it writes (sorted or grouped output)."""
+
+    def __init__(self, stream: TextIO, options: RenderOptions) -> None:
+        self._stream = stream
+        self._options = options
+        self._findings: list[Finding] = []
+
+    def finding(self, finding: Finding) -> None:
+        self._findings.append(finding)

@@ -19,7 +19,6 @@ import hashlib
 import html
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from typing import TextIO
 
 from fcaudit.model import (
     AUTHORIZATION_OBJECT,
@@ -33,7 +32,7 @@ from fcaudit.model import (
     summary_parts,
     summary_text,
 )
-from fcaudit.render.base import WEEKS_AHEAD, RenderOptions, upcoming_by_week, write_all
+from fcaudit.render.base import WEEKS_AHEAD, Collector, upcoming_by_week, write_all
 from fcaudit.render.markdown import (
     PLAIN_ID,
     Section,
@@ -151,15 +150,7 @@ def chart(counts: Sequence[int], meta: ReportMeta) -> str:
     return "\n".join(parts)
 
 
-class HtmlRenderer:
-    def __init__(self, stream: TextIO, options: RenderOptions) -> None:
-        self._stream = stream
-        self._options = options
-        self._findings: list[Finding] = []
-
-    def finding(self, finding: Finding) -> None:
-        self._findings.append(finding)
-
+class HtmlRenderer(Collector):
     def finish(self, result: ScanResult, meta: ReportMeta) -> None:
         out = [
             "<!DOCTYPE html>",

@@ -21,7 +21,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TextIO
 
 from fcaudit.model import (
     AUTHORIZATION_OBJECT,
@@ -38,7 +37,7 @@ from fcaudit.model import (
     plural,
     summary_text,
 )
-from fcaudit.render.base import RenderOptions, write_all
+from fcaudit.render.base import Collector, RenderOptions, write_all
 from fcaudit.text import safe
 
 # -- shared with the HTML report --------------------------------------------------------------
@@ -193,15 +192,7 @@ def _row(cells: Iterable[str]) -> str:
     return "| " + " | ".join(c or " " for c in cells) + " |"
 
 
-class MarkdownRenderer:
-    def __init__(self, stream: TextIO, options: RenderOptions) -> None:
-        self._stream = stream
-        self._options = options
-        self._findings: list[Finding] = []
-
-    def finding(self, finding: Finding) -> None:
-        self._findings.append(finding)
-
+class MarkdownRenderer(Collector):
     def finish(self, result: ScanResult, meta: ReportMeta) -> None:
         lines = self._summary(result, meta)
         parts = sections(self._findings, result, self._options)

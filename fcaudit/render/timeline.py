@@ -11,14 +11,13 @@ type column is shortened with an ellipsis.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TextIO
 
 from rich.console import Console
 from rich.text import Text
 
 from fcaudit.console import make_console
 from fcaudit.model import Category, Finding, ReportMeta, ScanResult, iso, plural
-from fcaudit.render.base import RenderOptions
+from fcaudit.render.base import Collector
 from fcaudit.render.detail import STYLES
 from fcaudit.text import safe
 
@@ -74,15 +73,7 @@ def _cells(values: Sequence[tuple[str, int, str]]) -> Text:
     return line
 
 
-class TimelineRenderer:
-    def __init__(self, stream: TextIO, options: RenderOptions) -> None:
-        self._stream = stream
-        self._options = options
-        self._findings: list[Finding] = []
-
-    def finding(self, finding: Finding) -> None:
-        self._findings.append(finding)
-
+class TimelineRenderer(Collector):
     def finish(self, result: ScanResult, meta: ReportMeta) -> None:
         console = make_console(self._stream, color=self._options.color, wide=True)
         events = sorted((f for f in self._findings if f.event_type is not None), key=_order)
