@@ -806,6 +806,16 @@ class StripeGateway:
         """Preview-only endpoint; the SDK has no service for it, hence `raw_request`."""
         return self._fetch_object(AUTHORIZATIONS, authorization_id, "fcauth_", stripe_account)
 
+    def own_account_id(self) -> str | None:
+        """The id of the account the key reads (`GET /v1/account`), or None when the key may
+        not read it (a restricted key without that permission) or the answer has no id."""
+        try:
+            body, _ = self.fetch("/v1/account", endpoint="GET /v1/account")
+        except (AuthError, RequestFailed):
+            return None
+        oid = body.get("id") if isinstance(body, dict) else None
+        return oid if is_stripe_id(oid, "acct_") else None
+
     def _fetch_object(
         self, base: str, object_id: str, prefix: str, stripe_account: str | None = None
     ) -> tuple[dict[str, Any], str | None]:

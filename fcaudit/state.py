@@ -90,6 +90,7 @@ class Identity:
 class Header:
     identity: Identity
     last_full_run: datetime | None
+    last_run: datetime | None
     cursor: int | None  # unix seconds: events from here on are not processed yet
     objects: int
 
@@ -143,11 +144,13 @@ class StateStore:
         if self._new:
             return None
         full = self._meta("last_full_run")
+        last = self._meta("last_run")
         cursor = self._meta("cursor")
         count = self._db.execute("SELECT count(*) FROM objects").fetchone()[0]
         return Header(
             identity=Identity(self._meta("mode") or "?", self._meta("account") or "?"),
             last_full_run=datetime.fromisoformat(full) if full else None,
+            last_run=datetime.fromisoformat(last) if last else None,
             cursor=int(cursor) if cursor else None,
             objects=int(count),
         )
@@ -170,9 +173,6 @@ class StateStore:
         for (body,) in self._db.execute("SELECT body FROM objects ORDER BY id"):
             yield json.loads(body)
 
-    def ids(self) -> set[str]:
-        return {r[0] for r in self._db.execute("SELECT id FROM objects")}
-
     # -- writing ----------------------------------------------------------------------------
 
     def commit_run(
@@ -183,9 +183,11 @@ class StateStore:
         cursor: int,
         when: datetime,
         full: bool,
+        gone: Iterable[str] = (),
     ) -> int:
-        """Record a complete run in one transaction; a full run also drops what it no longer
-        saw (returns how many were dropped). Nothing is written if anything fails."""
+        """Record a complete run in one transaction: upsert what it saw, drop what is `gone`,
+        and a full run also drops what it no longer saw (returns how many were dropped).
+        Nothing is written if anything fails."""
         stamp = when.astimezone(UTC).isoformat()
         if self._new:
             self._db.close()
@@ -208,8 +210,10 @@ class StateStore:
                 if full:
                     db.execute("INSERT OR IGNORE INTO seen_ids VALUES (?)", (oid,))
             dropped = 0
+            for oid in gone:
+                dropped += db.execute("DELETE FROM objects WHERE id = ?", (oid,)).rowcount
             if full:
-                dropped = db.execute(
+                dropped += db.execute(
                     "DELETE FROM objects WHERE id NOT IN (SELECT id FROM seen_ids)"
                 ).rowcount
             meta = {

@@ -174,6 +174,7 @@ def run_remote(
     authorizations: bool = False,
     needs_preview: str | None = None,
     contacts: bool = False,
+    state: Any = None,
     **discovery: Any,
 ) -> ExitCode:
     """Scan or retrieve through Stripe (or the embedded sandbox) and run the pipeline.
@@ -210,7 +211,16 @@ def run_remote(
                 console = make_console(app.err, color=app.color)
                 return ProgressDisplay(console, scanner, result, gateway.stats)
 
-        return Pipeline(app, plan).run(scanner, progress)
+        if state is None:
+            return Pipeline(app, plan).run(scanner, progress)
+        from fcaudit.incremental import StateRun
+
+        run = StateRun(gateway, state, plan.as_of)  # --as-of is "now" for the store too
+        source, plan = run.prepare(scanner, plan)
+        pipeline = Pipeline(app, plan)
+        code = pipeline.run(source, progress if run.full_because is not None else None)
+        app.info(run.commit(pipeline.result.complete))
+        return code
 
 
 def unique(values: Sequence[str]) -> list[str]:

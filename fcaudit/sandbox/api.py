@@ -80,6 +80,10 @@ def _missing(noun: str, object_id: str, param: str | None, status: int = 404) ->
     return ApiError(status, f"No such {noun}: '{object_id}'", code="resource_missing", param=param)
 
 
+# The id GET /v1/account gives for the sandbox's own (platform) account.
+PLATFORM_ACCOUNT = "acct_1FcauditSandbox00"
+
+
 def unknown_stripe_account(account_id: str) -> ApiError:
     """Stripe's answer to a Stripe-Account header naming an account the key cannot act for
     (unknown, or access revoked): error code ``account_invalid``, "The account ID provided
@@ -275,9 +279,16 @@ class Api:
     requires a holder or session filter would (a 400 ``invalid_request_error``), so the
     fan-out fallback of ``fcaudit scan --discovery auto`` can be exercised."""
 
-    def __init__(self, dataset: Dataset, *, require_account_filter: bool = False) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        *,
+        require_account_filter: bool = False,
+        account_id: str = PLATFORM_ACCOUNT,
+    ) -> None:
         self.ds = dataset
         self.require_account_filter = require_account_filter
+        self.account_id = account_id  # what GET /v1/account answers
         self.index = EventIndex(dataset.events)
         self.routes: list[tuple[re.Pattern[str], str, Endpoint]] = [
             (re.compile(r"/v1/customers"), "/v1/customers", self.list_customers),
@@ -298,6 +309,7 @@ class Api:
                 self.authorization,
             ),
             (re.compile(r"/v1/accounts"), "/v1/accounts", self.list_connected_accounts),
+            (re.compile(r"/v1/account"), "/v1/account", self.own_account),
             (re.compile(r"/v1/events"), "/v1/events", self.list_events),
             (re.compile(r"/v1/events/(?P<id>[^/]+)"), "/v1/events/{id}", self.event),
         ]
@@ -336,6 +348,11 @@ class Api:
         return render_customer(spec)
 
     # -- connected accounts ----------------------------------------------------------------------
+    def own_account(self, req: Request) -> dict[str, Any]:
+        """GET /v1/account: the account the key (or the Stripe-Account header) acts for."""
+        _check_params(req, frozenset())
+        return {"id": self.account_id, "object": "account", "livemode": False}
+
     def list_connected_accounts(self, req: Request) -> dict[str, Any]:
         """The platform's connected accounts, newest first (none in a connected account's
         own data set)."""

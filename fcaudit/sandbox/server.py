@@ -196,7 +196,11 @@ class SandboxServer(ThreadingHTTPServer):
         dataset = self.dataset.connected(stripe_account)
         if dataset is None:
             return None
-        api = Api(dataset, require_account_filter=self.api.require_account_filter)
+        api = Api(
+            dataset,
+            require_account_filter=self.api.require_account_filter,
+            account_id=stripe_account,
+        )
         with self._connected_lock:
             return self._connected_apis.setdefault(stripe_account, api)
 

@@ -1,0 +1,320 @@
+"""Incremental runs from a state store (`fcaudit scan --state FILE`).
+
+A full run discovers every account as a plain scan does and records the inventory. The next
+run reads only the FC events since the store's cursor, fetches each object an event names
+(once), lists the accounts of holders that linked new ones
+(`financial_connections.account.created`), and reclassifies the whole stored inventory as of
+now: time-based categories such as `expiring` move without a request. A full run happens
+instead when there is no state, the cursor is older than Stripe keeps events (30 days),
+`--full` is given, or `--reconcile-every` has passed since the last full run; it reconciles
+the store (objects no longer listed are dropped, and reported as gone).
+
+The previous run is the baseline (`change`, `resolved`), unless `--baseline` names another.
+The store is written only after a complete run, in one transaction: an incomplete or
+interrupted run never advances the cursor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from fcaudit.classify import NotClassifiable, classify
+from fcaudit.client import Cancelled, RequestFailed
+from fcaudit.errors import UsageError
+from fcaudit.model import (
+    ACCOUNT_OBJECT,
+    AUTHORIZATION_OBJECT,
+    SavedReport,
+    Scope,
+    ScopeError,
+    ScopeType,
+    iso,
+)
+from fcaudit.runner import Emit, Observed, Plan, SourceOutcome
+from fcaudit.scan import account_filter
+from fcaudit.state import Header, Identity, StateStore, holder_of, kept
+from fcaudit.stripe_api import EVENT_RETENTION_DAYS, FC_EVENT_TYPES, is_stripe_id, key_mode
+
+if TYPE_CHECKING:
+    from fcaudit.client import StripeGateway
+    from fcaudit.runner import Source
+
+# Events can become visible a little after their `created` time: the next run reads again
+# from this far before the start of this one (re-reading an event only re-fetches its object).
+MARGIN_SECONDS = 300
+DEFAULT_RECONCILE = timedelta(days=7)
+_DURATION = re.compile(r"^(\d{1,5})([dh])$")
+
+
+def parse_duration(text: str, flag: str) -> timedelta:
+    """`7d`, `36h` -> a timedelta; anything else is a usage error."""
+    match = _DURATION.match(text.strip().lower())
+    if not match or int(match.group(1)) == 0:
+        raise UsageError(f"{flag} {text!r} is not a duration. Tip: e.g. 7d or 36h.")
+    n = int(match.group(1))
+    return timedelta(days=n) if match.group(2) == "d" else timedelta(hours=n)
+
+
+@dataclass(frozen=True)
+class StateOptions:
+    path: str
+    full: bool = False
+    reconcile_every: timedelta = DEFAULT_RECONCILE
+
+
+def decide(header: Header | None, now: datetime, options: StateOptions) -> str | None:
+    """Why this run must be a full one, or None for an incremental run."""
+    if header is None or header.cursor is None or header.last_full_run is None:
+        return "no state yet"
+    if options.full:
+        return "--full"
+    oldest = now.timestamp() - EVENT_RETENTION_DAYS * 86400 + MARGIN_SECONDS
+    if header.cursor < oldest:
+        return f"the events cursor is older than the {EVENT_RETENTION_DAYS} days Stripe keeps"
+    if now - header.last_full_run >= options.reconcile_every:
+        return f"the last full run ({iso(header.last_full_run)}) is older than --reconcile-every"
+    return None
+
+
+def _kind(obj: Mapping[str, Any]) -> str | None:
+    oid, kind = obj.get("id"), obj.get("object")
+    if kind == ACCOUNT_OBJECT or (kind is None and is_stripe_id(oid, "fca_")):
+        return ACCOUNT_OBJECT
+    if kind == AUTHORIZATION_OBJECT or (kind is None and is_stripe_id(oid, "fcauth_")):
+        return AUTHORIZATION_OBJECT
+    return None
+
+
+class Recording:
+    """A source that keeps what the store needs of every account and authorization it
+    emits (a full run)."""
+
+    def __init__(self, source: Source) -> None:
+        self._source = source
+        self.seen: list[dict[str, Any]] = []
+
+    def run(self, emit: Emit) -> SourceOutcome:
+        def record(item: Observed) -> None:
+            if _kind(item.obj) is not None and is_stripe_id(item.obj.get("id"), "fc"):
+                self.seen.append(kept(item.obj))
+            emit(item)
+
+        return self._source.run(record)
+
+    def __getattr__(self, name: str) -> Any:  # stripe_version, mode, stats, progress counters
+        return getattr(self._source, name)
+
+
+@dataclass
+class IncrementalSource:
+    """The stored inventory, refreshed by the events since the cursor."""
+
+    gateway: StripeGateway
+    store: StateStore
+    cursor: int
+    last_full_run: datetime
+    stripe_version: str | None = None
+    mode: str | None = None
+    fresh: dict[str, dict[str, Any]] = field(default_factory=dict)  # fetched now, by id
+    gone: set[str] = field(default_factory=set)  # named by events, and no longer there
+    events: int = 0
+
+    def stats(self) -> Mapping[str, Any]:
+        return self.gateway.stats.snapshot()
+
+    def rejected(self, item: Observed, error: NotClassifiable) -> ScopeError:
+        oid = str(item.obj.get("id") or "(no id)")
+        return ScopeError(Scope(ScopeType.ACCOUNT, oid), str(error))
+
+    def run(self, emit: Emit) -> SourceOutcome:
+        outcome = SourceOutcome()
+        try:
+            named, holders = self._read_events(outcome)
+            for oid in sorted(named):
+                self._fetch(oid, outcome)
+            for holder in sorted(holders):
+                self._list_holder(holder, outcome)
+        except Cancelled:
+            outcome.interrupted = True
+            return outcome
+        for obj in self._inventory():
+            emit(Observed(obj, f"state {obj.get('id')}", self.stripe_version))
+        outcome.scope = {
+            "discovery": {
+                "requested": "state",
+                "mode": "incremental",
+                "reason": f"events since {iso(datetime.fromtimestamp(self.cursor, tz=UTC))}",
+                "last_full_run": iso(self.last_full_run),
+                "events": self.events,
+                "fetched": len(self.fresh),
+            }
+        }
+        return outcome
+
+    def _read_events(self, outcome: SourceOutcome) -> tuple[set[str], set[str]]:
+        """The objects the events name, and the holders that linked new accounts."""
+        named: set[str] = set()
+        holders: set[str] = set()
+        try:
+            for event in self.gateway.iter_events(FC_EVENT_TYPES, created_gte=self.cursor):
+                self.events += 1
+                data = event.get("data") if isinstance(event, Mapping) else None
+                obj = data.get("object") if isinstance(data, Mapping) else None
+                if not isinstance(obj, Mapping) or _kind(obj) is None:
+                    continue
+                oid = obj.get("id")
+                if isinstance(oid, str):
+                    named.add(oid)
+                holder = holder_of(obj)
+                if event.get("type") == "financial_connections.account.created" and holder:
+                    holders.add(holder)
+        except RequestFailed as err:
+            outcome.errors.append(
+                ScopeError(
+                    Scope(ScopeType.EVENTS), f"listing events: {err.message}", err.request_id
+                )
+            )
+        return named, holders
+
+    def _fetch(self, oid: str, outcome: SourceOutcome) -> None:
+        fetch: Callable[[str], tuple[dict[str, Any], str | None]]
+        if oid.startswith("fcauth_"):
+            fetch, kind = self.gateway.fetch_authorization, ScopeType.AUTHORIZATION
+        else:
+            fetch, kind = self.gateway.fetch_account, ScopeType.ACCOUNT
+        try:
+            obj, _ = fetch(oid)
+        except RequestFailed as err:
+            if err.http_status == 404:
+                self.gone.add(oid)  # deleted at Stripe: reported as gone
+                return
+            outcome.errors.append(ScopeError(Scope(kind, oid), err.message, err.request_id))
+            return
+        self.fresh[oid] = obj
+
+    def _list_holder(self, holder: str, outcome: SourceOutcome) -> None:
+        kind = {
+            "cus_": ScopeType.CUSTOMER,
+            "acct_": ScopeType.ACCOUNT_HOLDER,
+        }.get(holder[: holder.index("_") + 1] if "_" in holder else "", ScopeType.CUSTOMER)
+        scope = Scope(kind, holder)
+        try:
+            for page in self.gateway.iter_account_pages(account_filter(scope)):
+                for obj in page:
+                    if isinstance(obj, dict) and is_stripe_id(obj.get("id"), "fca_"):
+                        self.fresh.setdefault(str(obj["id"]), obj)
+        except RequestFailed as err:
+            outcome.errors.append(ScopeError(scope, err.message, err.request_id))
+
+    def _inventory(self) -> Iterator[Mapping[str, Any]]:
+        """Every stored object (refreshed where fetched now), then the new ones."""
+        fresh = dict(self.fresh)
+        for obj in self.store.objects():
+            oid = str(obj.get("id"))
+            if oid in self.gone:
+                continue
+            yield fresh.pop(oid, obj)
+        yield from fresh.values()
+
+
+def state_baseline(store: StateStore, header: Header, plan: Plan) -> SavedReport:
+    """The previous run as a baseline: the stored objects classified as of that run."""
+    when = header.last_run or header.last_full_run or datetime.now(UTC)
+    findings = []
+    for obj in store.objects():
+        try:
+            findings.append(
+                classify(obj, now=when, horizon_days=plan.horizon_days, rules=plan.rules)
+            )
+        except NotClassifiable:
+            continue
+    envelope = {
+        "generated_at": iso(when),
+        "scope": dict(plan.scope),
+        "mode": header.identity.mode,
+        "complete": True,
+    }
+    return SavedReport(envelope=envelope, findings=tuple(findings))
+
+
+class StateRun:
+    """One scan with --state: decide full or incremental, run, then record it."""
+
+    def __init__(self, gateway: StripeGateway, options: StateOptions, now: datetime) -> None:
+        self.gateway = gateway
+        self.options = options
+        self.now = now
+        self.store = StateStore(options.path)
+        account = gateway.settings.stripe_account or gateway.own_account_id() or "(own account)"
+        self.identity = Identity(key_mode(gateway.settings.api_key), account)
+        self.store.check_identity(self.identity)
+        self.header = self.store.header()
+        self.full_because = decide(self.header, now, options)
+        self._recording: Recording | None = None
+        self._incremental: IncrementalSource | None = None
+
+    def prepare(self, scanner: Source, plan: Plan) -> tuple[Source, Plan]:
+        """The source to run and the plan (with the previous run as its baseline)."""
+        if self.header is not None and plan.baseline is None:
+            plan = dataclasses.replace(
+                plan,
+                baseline=(
+                    f"--state {self.options.path}",
+                    state_baseline(self.store, self.header, plan),
+                ),
+            )
+        if self.full_because is not None:
+            self._recording = Recording(scanner)
+            return self._recording, plan
+        assert self.header is not None and self.header.cursor is not None
+        assert self.header.last_full_run is not None
+        self._incremental = IncrementalSource(
+            self.gateway,
+            self.store,
+            self.header.cursor,
+            self.header.last_full_run,
+            stripe_version=self.gateway.settings.stripe_version,
+            mode=self.identity.mode,
+        )
+        return self._incremental, plan
+
+    def commit(self, complete: bool) -> str:
+        """Record the run if it was complete; a line for stderr saying what happened."""
+        cursor = max(int(self.now.timestamp()) - MARGIN_SECONDS, self._old_cursor())
+        if not complete:
+            self.store.close()
+            return f"--state {self.options.path}: not updated (the run was incomplete)."
+        try:
+            if self._recording is not None:
+                dropped = self.store.commit_run(
+                    identity=self.identity,
+                    seen=self._recording.seen,
+                    cursor=cursor,
+                    when=self.now,
+                    full=True,
+                )
+                what = f"full run ({self.full_because}); {len(self._recording.seen)} objects"
+                what += f", {dropped} gone" if dropped else ""
+            else:
+                assert self._incremental is not None
+                inc = self._incremental
+                self.store.commit_run(
+                    identity=self.identity,
+                    seen=[kept(o) for o in inc.fresh.values()],
+                    cursor=cursor,
+                    when=self.now,
+                    full=False,
+                    gone=inc.gone,
+                )
+                what = f"incremental run; {inc.events} events, {len(inc.fresh)} objects fetched"
+        finally:
+            self.store.close()
+        return f"--state {self.options.path}: {what}."
+
+    def _old_cursor(self) -> int:
+        return self.header.cursor if self.header and self.header.cursor else 0
