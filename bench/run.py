@@ -363,6 +363,73 @@ def discovery(big: int, small: int, share: float) -> dict[str, Any]:
     return {"fc_share": share, "sandboxes": sandboxes, "rows": rows}
 
 
+def _control(box: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        box.url + "/__sandbox/control", data=json.dumps(body).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=120) as resp:
+        answer: dict[str, Any] = json.load(resp)
+    return answer
+
+
+def incremental(customers: int, share: float, memory_share: float) -> dict[str, Any]:
+    """--state: a full run, a change to 1% of the accounts plus new links, then an incremental
+    run whose requests are compared with a full fan-out scan's (1 + C/100 + C) and whose
+    categories are checked against the sandbox's truth; then the peak memory of an incremental
+    run over a store of about 100,000 accounts."""
+    out: dict[str, Any] = {"customers": customers, "fc_share": share}
+    with tempfile.TemporaryDirectory() as tmp:
+        state = str(Path(tmp) / "fc.sqlite")
+        with sandbox(customers=customers, fc_share=share, **STRIPE_TEST_LIMITS) as box:
+            out["sandbox"] = box.command
+            full = scan(box, "--state", state)
+            accounts = full["report"]["summary"]["accounts"]
+            changed = max(1, accounts // 100)
+            answer = _control(box, {"deactivate": changed, "link_new": max(1, changed // 10)})
+            inc = scan(box, "--state", state)
+            truth = box.get("/__sandbox/truth")["accounts"]
+        found = {f["id"]: f["category"] for f in inc["report"]["findings"]}
+        wrong = sum(1 for i, c in truth.items() if found.get(i) != c) + len(set(found) - set(truth))
+        fan_out = fan_out_requests(customers)
+        out["runs"] = [
+            {
+                "run": "full (--discovery auto: the unfiltered list)",
+                "command": full["command"].replace(state, "fc.sqlite"),
+                "wall_s": round(full["wall"], 2),
+                "requests": full["server"]["requests"],
+                "rss_mib": full["rss_mib"],
+                "accounts": accounts,
+            },
+            {
+                "run": f"incremental, after {len(answer['changed'])} changed or new accounts",
+                "command": inc["command"].replace(state, "fc.sqlite"),
+                "wall_s": round(inc["wall"], 2),
+                "requests": inc["server"]["requests"],
+                "rss_mib": inc["rss_mib"],
+                "accounts": inc["report"]["summary"]["accounts"],
+            },
+        ]
+        out["fan_out_requests"] = fan_out
+        out["incremental_share_of_fan_out"] = round(inc["server"]["requests"] / fan_out, 5)
+        out["wrong_categories"] = wrong
+    with tempfile.TemporaryDirectory() as tmp:
+        state = str(Path(tmp) / "fc.sqlite")
+        with sandbox(customers=customers, fc_share=memory_share) as box:
+            out["memory_sandbox"] = box.command
+            unlimited = ("--max-rps", "0", "--max-endpoint-rps", "0")
+            full = scan(box, "--state", state, *unlimited)
+            _control(box, {"deactivate": 100, "link_new": 10})
+            inc = scan(box, "--state", state, *unlimited)
+        out["memory"] = {
+            "stored_accounts": full["report"]["summary"]["accounts"],
+            "command": inc["command"].replace(state, "fc.sqlite"),
+            "wall_s": round(inc["wall"], 2),
+            "rss_mib": inc["rss_mib"],
+            "requests": inc["server"]["requests"],
+        }
+    return out
+
+
 def offline(n_accounts: int) -> dict[str, Any]:
     from datetime import UTC, datetime
 
@@ -505,6 +572,42 @@ def markdown(res: dict[str, Any]) -> str:
             )
         out += ["", "Sandboxes:", ""] + [f"- `{r['sandbox']}`" for r in res["faults"]["rows"]]
         out.append("")
+    if "incremental" in res:
+        inc = res["incremental"]
+        mem = inc["memory"]
+        out += [
+            f"### Incremental runs (--state; {inc['customers']:,} customers, "
+            f"{inc['fc_share']:.0%} with FC accounts; default budget)",
+            "",
+            "| run | wall s | requests | peak RSS MiB | accounts |",
+            "|---|---|---|---|---|",
+        ]
+        for r in inc["runs"]:
+            out.append(
+                f"| {r['run']} | {r['wall_s']} | {r['requests']:,} | {r['rss_mib']} | "
+                f"{r['accounts']:,} |"
+            )
+        out += [
+            "",
+            f"The incremental run made {inc['incremental_share_of_fan_out']:.3%} of the "
+            f"requests of a full fan-out scan ({inc['fan_out_requests']:,}: 1 + C/100 + C); "
+            f"accounts whose category differs from the sandbox's truth: "
+            f"{inc['wrong_categories']}.",
+            "",
+            f"Memory: an incremental run over a store of {mem['stored_accounts']:,} accounts "
+            f"(JSON report to a file): peak RSS {mem['rss_mib']} MiB, {mem['wall_s']} s, "
+            f"{mem['requests']} requests.",
+            "",
+            "Sandboxes:",
+            "",
+            f"- `{inc['sandbox']}`",
+            f"- `{inc['memory_sandbox']}`",
+            "",
+            "Commands:",
+            "",
+            *[f"- `{r['command']}`" for r in inc["runs"][:1]],
+            "",
+        ]
     if "discovery" in res:
         disc = res["discovery"]
         out += [
@@ -569,7 +672,7 @@ def markdown(res: dict[str, Any]) -> str:
 
 
 # Parts, in the order they run; `faults` is `errors` plus `storm`, `classify` is `offline`.
-PARTS = ("scan", "errors", "storm", "discovery", "offline", "memory", "startup")
+PARTS = ("scan", "errors", "storm", "discovery", "incremental", "offline", "memory", "startup")
 ALIASES = {"faults": ("errors", "storm"), "classify": ("offline",)}
 
 
@@ -597,6 +700,12 @@ def main() -> int:
         help="the fleet the fan-out is measured on (then extrapolated)",
     )
     parser.add_argument("--fc-share", type=float, default=0.05, help="customers with FC accounts")
+    parser.add_argument(
+        "--incremental-memory-share",
+        type=float,
+        default=0.28,
+        help="the FC share of the fleet whose store of ~100,000 accounts is measured",
+    )
     parser.add_argument("--offline-accounts", type=int, default=100_000)
     parser.add_argument("--memory-small", type=int, default=5_000)
     parser.add_argument("--memory-large", type=int, default=50_000)
@@ -616,6 +725,10 @@ def main() -> int:
         res["faults"] = fault_scans(args.customers, cases)
     if "discovery" in wanted:
         res["discovery"] = discovery(args.discovery_customers, args.fanout_customers, args.fc_share)
+    if "incremental" in wanted:
+        res["incremental"] = incremental(
+            args.discovery_customers, args.fc_share, args.incremental_memory_share
+        )
     if "offline" in wanted:
         res["offline"] = offline(args.offline_accounts)
     if "memory" in wanted:

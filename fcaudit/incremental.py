@@ -29,6 +29,7 @@ from fcaudit.errors import UsageError
 from fcaudit.model import (
     ACCOUNT_OBJECT,
     AUTHORIZATION_OBJECT,
+    Prior,
     SavedReport,
     Scope,
     ScopeError,
@@ -225,21 +226,22 @@ class IncrementalSource:
 def state_baseline(store: StateStore, header: Header, plan: Plan) -> SavedReport:
     """The previous run as a baseline: the stored objects classified as of that run."""
     when = header.last_run or header.last_full_run or datetime.now(UTC)
-    findings = []
+    priors: dict[str, Prior] = {}
     for obj in store.objects():
         try:
-            findings.append(
-                classify(obj, now=when, horizon_days=plan.horizon_days, rules=plan.rules)
-            )
+            found = classify(obj, now=when, horizon_days=plan.horizon_days, rules=plan.rules)
         except NotClassifiable:
             continue
+        # Only what the comparison reads: a store of 100,000 accounts must not be held as
+        # 100,000 whole findings.
+        priors[found.id] = Prior(found.object, found.category, found.deadline)
     envelope = {
         "generated_at": iso(when),
         "scope": dict(plan.scope),
         "mode": header.identity.mode,
         "complete": True,
     }
-    return SavedReport(envelope=envelope, findings=tuple(findings))
+    return SavedReport(envelope=envelope, findings=(), priors=priors)
 
 
 class StateRun:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, NewType
+from typing import Any, NamedTuple, NewType
 
 from fcaudit.errors import InputError
 
@@ -637,8 +637,9 @@ class ReportMeta:
     mode: str | None = None  # live | test | None (offline)
     stats: Mapping[str, Any] = field(default_factory=dict)
 
-    def envelope(self, result: ScanResult) -> dict[str, Any]:
-        """The report document minus findings[]."""
+    def envelope(self, result: ScanResult, *, groups: Any = None) -> dict[str, Any]:
+        """The report document minus findings[]; `groups`, when given, stands in for the
+        groups[] array (a renderer that writes the groups one by one)."""
         by_category = {str(c): result.counts.get(c, 0) for c in Category}
         return {
             "schema_version": SCHEMA_VERSION,
@@ -687,18 +688,34 @@ class ReportMeta:
             "resolved": result.resolved,
             "group_by": str(result.group_by),
             "contains_contact_details": result.contact,
-            "groups": [g.to_record() for g in result.groups],
+            "groups": [g.to_record() for g in result.groups] if groups is None else groups,
             "errors": [e.to_record() for e in result.errors],
             "stats": dict(self.stats),
         }
 
 
+class Prior(NamedTuple):
+    """What a baseline comparison needs of an object: small, for stores of 100,000."""
+
+    object: str
+    category: Category
+    deadline: datetime | None
+
+
 @dataclass(frozen=True)
 class SavedReport:
-    """A report read back from disk: its envelope (as written) and its findings."""
+    """A report read back from disk: its envelope (as written) and its findings; or, for the
+    previous run of a state store, only what a comparison needs of each object (`priors`)."""
 
     envelope: Mapping[str, Any]
     findings: tuple[Finding, ...]
+    priors: Mapping[str, Prior] | None = None
+
+    def prior_findings(self) -> Mapping[str, Prior]:
+        """By id: each object's type, category and deadline."""
+        if self.priors is not None:
+            return self.priors
+        return {f.id: Prior(f.object, f.category, f.deadline) for f in self.findings}
 
     @property
     def complete(self) -> bool:

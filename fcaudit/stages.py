@@ -18,6 +18,7 @@ from fcaudit.model import (
     Finding,
     Group,
     GroupBy,
+    Prior,
     ScanResult,
     discovery_mode,
     group_key,
@@ -186,7 +187,7 @@ class Grouping:
         return ()
 
 
-def compare(old: Finding | None, new: Finding) -> Change:
+def compare(old: Finding | Prior | None, new: Finding) -> Change:
     """How `new` compares with the same object in the baseline."""
     if old is None or old.category is Category.ACTIVE:
         return Change.SAME if old is not None and new.category is Category.ACTIVE else Change.NEW
@@ -209,14 +210,15 @@ class BaselineDiff:
 
     def __init__(self, baseline: BaselineInfo) -> None:
         self._info = baseline
-        self._old = {(f.object, f.id): f for f in baseline.report.findings}
-        self._now: dict[tuple[str, str], Category] = {}
+        self._old = baseline.report.prior_findings()
+        # Only what resolved[] needs: the category now of what needed attention before.
+        self._now: dict[str, Category] = {}
 
     def finding(self, finding: Finding) -> Iterable[Finding]:
-        key = (finding.object, finding.id)
-        self._now[key] = finding.category
-        change = compare(self._old.get(key), finding)
-        return (dataclasses.replace(finding, change=change),)
+        old = self._old.get(finding.id)
+        if old is not None and old.category is not Category.ACTIVE:
+            self._now[finding.id] = finding.category
+        return (dataclasses.replace(finding, change=compare(old, finding)),)
 
     def finish(self, result: ScanResult) -> Iterable[Finding]:
         mode_before = discovery_mode(self._info.report.envelope.get("scope") or {})
@@ -225,15 +227,15 @@ class BaselineDiff:
         comparable = self._info.comparable and not other_mode
         gone_known = result.complete and comparable
         resolved = []
-        for (kind, oid), old in sorted(self._old.items(), key=lambda item: item[0][1]):
+        for oid, old in sorted(self._old.items()):
             if old.category is Category.ACTIVE:
                 continue
-            now = self._now.get((kind, oid))
+            now = self._now.get(oid)
             if now is Category.ACTIVE or (now is None and gone_known):
                 resolved.append(
                     {
                         "id": oid,
-                        "object": kind,
+                        "object": old.object,
                         "old_category": str(old.category),
                         "new_category": str(now) if now is not None else "gone",
                     }

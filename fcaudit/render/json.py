@@ -1,24 +1,76 @@
-"""One JSON document: the versioned envelope with findings[] sorted by severity then date."""
+"""One JSON document: the versioned envelope with findings[] sorted by severity then date.
+
+Each finding is serialized as it arrives into a temporary file, and only its sort key and
+place are kept; at the end the items are written out in order. The bytes are exactly those of
+one `dumps(doc, indent=2)`, but a report of 100,000 findings never sits in memory as findings,
+dicts or one string (an incremental run over a large store stays in flat memory).
+"""
 
 from __future__ import annotations
 
+import tempfile
+import weakref
 from typing import TextIO
 
 from fcaudit.model import Finding, ReportMeta, ScanResult
 from fcaudit.render.base import RenderOptions, write_all
 from fcaudit.text import dumps
 
+ITEM_INDENT = "    "  # groups[] and findings[] items sit two levels deep
+# A marker standing for the two long arrays while the rest of the document is serialized.
+# Found as `"groups": "@@"`: quotes inside data are escaped, so only our keys look like that.
+MARK = "@@"
+
 
 class JsonRenderer:
     def __init__(self, stream: TextIO, options: RenderOptions) -> None:
         self._stream = stream
-        self._findings: list[Finding] = []
+        self._spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish(), or below
+        # A run that fails before finish() drops the renderer: the spool goes with it.
+        weakref.finalize(self, self._spool.close)
+        self._index: list[tuple[tuple[int, float, str], int, int]] = []
 
     def finding(self, finding: Finding) -> None:
-        self._findings.append(finding)
+        # A JSON string never holds a raw newline, so every line of an item can be indented.
+        item = dumps(finding.to_record(), indent=2).replace("\n", "\n" + ITEM_INDENT)
+        data = (ITEM_INDENT + item).encode("utf-8")
+        self._index.append((finding.sort_key(), self._spool.tell(), len(data)))
+        self._spool.write(data)
 
     def finish(self, result: ScanResult, meta: ReportMeta) -> None:
-        doc = meta.envelope(result)
-        self._findings.sort(key=Finding.sort_key)
-        doc["findings"] = [f.to_record() for f in self._findings]
-        write_all(self._stream, dumps(doc, indent=2) + "\n")
+        try:
+            # Groups and findings are arrays of many items: the head is written with a
+            # marker in their place, and each item is written on its own.
+            head = dumps({**meta.envelope(result, groups=MARK), "findings": MARK}, indent=2)
+            before, _, after = head.partition(f'"groups": "{MARK}"')
+            middle, _, end = after.partition(f'"findings": "{MARK}"')
+            write_all(self._stream, before + '"groups": ')
+            self._array([g.to_record() for g in result.groups])
+            write_all(self._stream, middle + '"findings": ')
+            self._findings_array()
+            write_all(self._stream, end + "\n")
+        finally:
+            self._spool.close()
+
+    def _array(self, records: list[dict[str, object]]) -> None:
+        if not records:
+            self._stream.write("[]")
+            return
+        self._stream.write("[\n")
+        for i, record in enumerate(records):
+            item = dumps(record, indent=2).replace("\n", "\n" + ITEM_INDENT)
+            self._stream.write(ITEM_INDENT + item + (",\n" if i < len(records) - 1 else "\n"))
+        self._stream.write("  ]")
+
+    def _findings_array(self) -> None:
+        if not self._index:
+            self._stream.write("[]")
+            return
+        self._stream.write("[\n")
+        self._index.sort()
+        last = len(self._index) - 1
+        for i, (_, offset, length) in enumerate(self._index):
+            self._spool.seek(offset)
+            item = self._spool.read(length).decode("utf-8")
+            self._stream.write(item + ("\n" if i == last else ",\n"))
+        self._stream.write("  ]")
