@@ -42,7 +42,7 @@ test-tools:
 	fi
 
 test: $(VENV)/.stamp-dev test-tools
-	$(BIN)/python -m pytest $(if $(K),-x -k "$(K)",)
+	$(BIN)/python -m pytest -n 2 $(if $(K),-x -k "$(K)",)
 
 lint: $(VENV)/.stamp-dev
 	$(BIN)/ruff format --check fcaudit tests bench
