@@ -262,14 +262,19 @@ class StateRun:
 
     def prepare(self, scanner: Source, plan: Plan) -> tuple[Source, Plan]:
         """The source to run and the plan (with the previous run as its baseline)."""
-        if self.header is not None and plan.baseline is None:
-            plan = dataclasses.replace(
-                plan,
-                baseline=(
-                    f"--state {self.options.path}",
-                    state_baseline(self.store, self.header, plan),
-                ),
+        if plan.baseline is None:
+            # The previous run is the baseline; before the first, nothing was known, so
+            # everything that needs attention is new (--fail-on-change new alerts on it).
+            previous = (
+                state_baseline(self.store, self.header, plan)
+                if self.header is not None
+                else SavedReport(
+                    envelope={"scope": dict(plan.scope), "complete": True},
+                    findings=(),
+                    priors={},
+                )
             )
+            plan = dataclasses.replace(plan, baseline=(f"--state {self.options.path}", previous))
         if self.full_because is not None:
             self._recording = Recording(scanner)
             return self._recording, plan

@@ -171,3 +171,17 @@ def test_a_corrupt_store_is_refused_never_reset(sandbox: Sandbox, tmp_path: Path
     assert refused.exit_code == 2
     assert "not a readable fcaudit state file" in refused.stderr and "Tip:" in refused.stderr
     assert state.read_bytes() == b"not a database at all" * 100
+
+
+def test_the_cron_recipe_alerts_once(sandbox: Sandbox, tmp_path: Path) -> None:
+    state = tmp_path / "fc.sqlite"
+    recipe = ("--state", str(state), "--fail-on-change", "new,worse")
+    first = fcaudit(sandbox, *SCAN[:3], "--as-of", NOW, *recipe)  # the default --fail-on
+    assert first.exit_code == 1  # the first day: everything that needs attention is new
+    assert {f["change"] for f in report(first)["findings"] if f["category"] != "active"} == {"new"}
+    quiet = fcaudit(sandbox, *SCAN[:3], "--as-of", NOW, *recipe)
+    assert quiet.exit_code == 0, quiet.stderr  # the same findings again: no alert
+    control(sandbox, {"deactivate": 1})
+    again = fcaudit(sandbox, *SCAN[:3], "--as-of", NOW, *recipe)
+    assert again.exit_code == 1  # one new problem
+    assert [f["change"] for f in report(again)["findings"]].count("new") == 1

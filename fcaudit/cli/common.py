@@ -90,6 +90,7 @@ def make_plan(
     events: bool = False,
     stripe_account: str | None = None,
     contact: bool = False,
+    with_state: bool = False,
 ) -> Plan:
     from fcaudit.render import RenderOptions
     from fcaudit.runner import Plan, SinkSpec
@@ -114,8 +115,12 @@ def make_plan(
                 "give the metrics their own file (e.g. fcaudit.prom)."
             )
         sinks.append(SinkSpec(OutputFormat.PROMETHEUS, report.metrics, flag="--metrics"))
-    if report.fail_on_change is not None and report.baseline is None and command != "diff":
-        raise UsageError("--fail-on-change needs --baseline. Tip: --baseline yesterday.json.")
+    compared = report.baseline is not None or command == "diff" or with_state
+    if report.fail_on_change is not None and not compared:
+        raise UsageError(
+            "--fail-on-change needs something to compare with. Tip: --baseline "
+            "yesterday.json (or --state FILE on a scan)."
+        )
     return Plan(
         baseline=load_baseline(report.baseline) if report.baseline else None,
         fail_on_change=parse_fail_on_change(report.fail_on_change),

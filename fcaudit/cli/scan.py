@@ -254,7 +254,13 @@ def scan(
     if scopes is None:
         whole = {"discovery": discovery or "auto", "connected_accounts": connected}
     plan = make_plan(
-        app, "scan", scope, report, stripe_account=stripe.stripe_account, contact=contact
+        app,
+        "scan",
+        scope,
+        report,
+        stripe_account=stripe.stripe_account,
+        contact=contact,
+        with_state=state is not None,
     )
     return run_remote(
         app,
