@@ -69,7 +69,7 @@ def _modules_after_cli(*argv: str, stdin: str = "") -> set[str]:
 def test_help_loads_neither_stripe_nor_rich_nor_metadata(argv: list[str]) -> None:
     modules = _modules_after_cli(*argv)
     assert "fcaudit.cli" in modules  # the probe works
-    assert not {"stripe", "rich", "requests", "importlib.metadata"} & modules
+    assert not {"stripe", "rich", "requests", "importlib.metadata", "fcaudit.sandbox"} & modules
 
 
 def test_offline_classify_does_not_load_stripe() -> None:
@@ -77,3 +77,14 @@ def test_offline_classify_does_not_load_stripe() -> None:
     modules = _modules_after_cli("classify", "-", "-f", "json", "-q", stdin=line)
     assert "fcaudit.classify" in modules
     assert not {"stripe", "requests", "fcaudit.client", "fcaudit.scan"} & modules
+
+
+def test_lazy_commands_are_listed_as_they_describe_themselves() -> None:
+    import importlib
+    import inspect
+
+    from fcaudit.cli import LAZY_COMMANDS
+
+    for module, attr, summary in LAZY_COMMANDS.values():
+        command = getattr(importlib.import_module(module), attr)
+        assert (inspect.getdoc(command.callback) or "").splitlines()[0] == summary

@@ -5,6 +5,7 @@ pipeline."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import sys
 from typing import Any, NoReturn
@@ -23,8 +24,41 @@ from fcaudit.text import safe
 _HABITS = {"--json": "--format json", "--ndjson": "--format ndjson", "--table": "--format table"}
 
 
+# Commands imported only when used: `fcaudit --help` lists them with this text. The
+# sandbox's module brings an HTTP server and its data generator (half of the start-up).
+LAZY_COMMANDS = {
+    "sandbox": (
+        "fcaudit.sandbox.cli",
+        "sandbox",
+        "A local Stripe-compatible server with deterministic test data.",
+    ),
+}
+
+
 class FcauditGroup(click.Group):
     """Turns every error into one line on stderr and a documented exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            module, attr, _ = LAZY_COMMANDS[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in LAZY_COMMANDS and name not in self.commands:
+                rows.append((name, LAZY_COMMANDS[name][2]))
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def main(self, *args: Any, **kwargs: Any) -> NoReturn:
         # click prints usage errors as Usage/Try/blank/Error; cron mail and log lines want
@@ -153,15 +187,6 @@ def cli() -> None:
 
 for _command in (scan, account, authorization, classify, diff, events):
     cli.add_command(_command)
-
-
-def _register_sandbox() -> None:
-    from fcaudit.sandbox.cli import sandbox
-
-    cli.add_command(sandbox)
-
-
-_register_sandbox()
 
 
 def main() -> None:

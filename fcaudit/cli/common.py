@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from fcaudit import suppress
 from fcaudit.app import AppContext
 from fcaudit.errors import ExitCode, UsageError
 from fcaudit.model import GroupBy, SavedReport, load_report
@@ -124,7 +123,7 @@ def make_plan(
     return Plan(
         baseline=load_baseline(report.baseline) if report.baseline else None,
         fail_on_change=parse_fail_on_change(report.fail_on_change),
-        ignore=suppress.load(report.ignore) if report.ignore else (),
+        ignore=_load_ignore(report.ignore) if report.ignore else (),
         group_by=report.group_by,
         stripe_account=stripe_account,
         contact=contact,
@@ -148,6 +147,12 @@ def make_plan(
         ),
         keep_raw=detail,
     )
+
+
+def _load_ignore(path: str) -> Any:
+    from fcaudit import suppress  # tomllib and the rest only when --ignore is given
+
+    return suppress.load(path)
 
 
 def load_baseline(path: str, what: str = "--baseline") -> tuple[str, SavedReport]:

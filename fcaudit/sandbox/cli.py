@@ -65,7 +65,7 @@ _MS = click.FloatRange(min=0.0)
 
 @click.group(name="sandbox")
 def sandbox() -> None:
-    """A local Stripe-compatible server with a deterministic Financial Connections data set.
+    """A local Stripe-compatible server with deterministic test data.
 
     \b
     Examples:
