@@ -36,6 +36,7 @@ from fcaudit.model import (
     Finding,
     Signal,
     SignalCode,
+    dashboard_url,
     plural,
 )
 from fcaudit.stripe_api import DEFAULT_HORIZON_DAYS, is_preview
@@ -143,6 +144,7 @@ def classify(
     accounts: tuple[str, ...] = (),
     rules: Ruleset | None = None,
     request_id: str | None = None,
+    stripe_account: str | None = None,
 ) -> Finding:
     """Classify one FC account or authorization (a plain dict as Stripe returns it).
 
@@ -180,6 +182,15 @@ def classify(
         "display_name": _str(get("display_name")),
         "livemode": livemode if type(livemode) is bool else None,
         "accounts": accounts,
+        "stripe_account": stripe_account,
+        # Built here, not patched on afterwards: a copy of every finding costs a fifth of an
+        # offline classify's time.
+        "dashboard_url": dashboard_url(
+            holder_type,
+            holder_id,
+            livemode=livemode if type(livemode) is bool else None,
+            stripe_account=stripe_account,
+        ),
     }
     today = now.astimezone(UTC).date()
     signals: list[Signal] = []

@@ -34,7 +34,6 @@ from fcaudit.model import (
     ScanResult,
     ScopeError,
     baseline_info,
-    dashboard_url,
     plural,
     summary_text,
 )
@@ -209,6 +208,7 @@ class Pipeline:
                 accounts=item.accounts,
                 rules=self.plan.rules,
                 request_id=item.request_id,
+                stripe_account=item.stripe_account or self.plan.stripe_account,
             )
         except NotClassifiable as err:
             assert self._source is not None
@@ -216,15 +216,6 @@ class Pipeline:
             with self._lock:
                 self.result.errors.append(entry)
             return
-        stripe_account = item.stripe_account or self.plan.stripe_account
-        url = dashboard_url(
-            finding.account_holder_type,
-            finding.account_holder,
-            livemode=finding.livemode,
-            stripe_account=stripe_account,
-        )
-        if url is not None or stripe_account is not None:
-            finding = dataclasses.replace(finding, dashboard_url=url, stripe_account=stripe_account)
         if item.event is not None:
             event = item.event
             finding = dataclasses.replace(
@@ -246,9 +237,15 @@ class Pipeline:
             self._through(finding, 0)
 
     def _through(self, finding: Finding, start: int) -> None:
-        batch: Iterable[Finding] = (finding,)
+        batch: Sequence[Finding] = (finding,)
         for stage in self._stages[start:]:
-            batch = [out for f in batch for out in stage.finding(f)]
+            if len(batch) == 1:  # the common case: one finding in, its tuple out
+                out = stage.finding(batch[0])
+                batch = out if isinstance(out, tuple) else tuple(out)
+            else:
+                batch = [out for f in batch for out in stage.finding(f)]
+            if not batch:
+                return
         for f in batch:
             for sink in self._sinks:
                 sink.renderer.finding(f)

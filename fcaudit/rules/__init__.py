@@ -9,6 +9,7 @@ days after linking, or "rolling" (no date known). Rules only speak where Stripe 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,6 +28,7 @@ _RULE_KEYS = {"id", "description", "institution_names", "institution_ids", "sour
 _WHEN_KEYS = {"linked_from", "linked_until", "deactivates_on", "deactivates_after_days"}
 
 
+@functools.lru_cache(maxsize=4096)  # a fleet has few institutions and many accounts
 def normalise_name(name: str) -> str:
     """`Bank of America, N.A.` -> `bankofamericana`: case, punctuation and spaces ignored,
     letters of every script kept (`Сбербанк` -> `сбербанк`, `Crédit` -> `crédit`)."""
