@@ -356,6 +356,29 @@ class Scanner:
                 self._run_fanouts(pool, backlog, wait=False)
         self._run_fanouts(pool, backlog, wait=True)
 
+    def _valid(
+        self, pages: Iterable[Page], listing: Scope, listed: str, prefix: str, noun: str
+    ) -> Iterator[tuple[dict[str, Any], str]]:
+        """Each element of a listing with an id of the right shape; any other element is an
+        errors[] entry naming its page and position, and the rest of the page is kept."""
+        for number, page in enumerate(pages, start=1):
+            for position, item in enumerate(page, start=1):
+                found = item.get("id") if isinstance(item, dict) else None
+                if isinstance(found, str) and is_stripe_id(found, prefix):
+                    yield item, found
+                    continue
+                article = "an" if noun[0] in "aeiou" else "a"
+                what = f"{article} {noun} without a valid id"
+                if not isinstance(item, dict):
+                    what = f"{_kind(item)}, not {article} {noun}"
+                self._record(
+                    ScopeError(
+                        listing,
+                        f"listing {listed}: page {number}, item {position} is {what}; skipped",
+                        page.request_id,
+                    )
+                )
+
     def _connected_ids(self) -> Iterator[str]:
         """The connected accounts to read: the ones named, or every one GET /v1/accounts
         lists (each once, in the order listed)."""
@@ -368,26 +391,11 @@ class Scanner:
             return
         listing = Scope(ScopeType.CONNECTED_ACCOUNT)
         try:
-            for number, page in enumerate(self.gateway.iter_connected_account_pages(), start=1):
-                for position, item in enumerate(page, start=1):
-                    found = item.get("id") if isinstance(item, dict) else None
-                    if not is_stripe_id(found, "acct_"):
-                        what = "an account without a valid id"
-                        if not isinstance(item, dict):
-                            what = f"{_kind(item)}, not an account"
-                        self._record(
-                            ScopeError(
-                                listing,
-                                f"listing connected accounts: page {number}, item {position} "
-                                f"is {what}; skipped",
-                                page.request_id,
-                            )
-                        )
-                        continue
-                    assert isinstance(found, str)
-                    if found not in seen:
-                        seen.add(found)
-                        yield found
+            pages = self.gateway.iter_connected_account_pages()
+            for _, found in self._valid(pages, listing, "connected accounts", "acct_", "account"):
+                if found not in seen:
+                    seen.add(found)
+                    yield found
         except PaginationError as err:
             self._record(
                 ScopeError(listing, f"listing connected accounts: {err.message}", err.request_id)
@@ -501,34 +509,18 @@ class Scanner:
         listing = Scope(ScopeType.CUSTOMER, None, acct)
         try:
             pages = self.gateway.iter_customer_list(stripe_account=acct)
-            for number, page in enumerate(pages, start=1):
-                for position, customer in enumerate(page, start=1):
-                    cid = customer.get("id") if isinstance(customer, dict) else None
-                    if not is_stripe_id(cid, "cus_"):
-                        what = "a customer without a valid id"
-                        if not isinstance(customer, dict):
-                            what = f"{_kind(customer)}, not a customer"
-                        self._record(
-                            ScopeError(
-                                listing,
-                                f"listing customers: page {number}, item {position} is "
-                                f"{what}; skipped",
-                                page.request_id,
-                            )
-                        )
-                        continue
-                    assert isinstance(cid, str)
-                    if self._want_contacts:
-                        with self._lock:
-                            self._contacts[cid] = _contact(customer)
-                    if cid not in seen:
-                        seen.add(cid)
-                        self._submit(
-                            pool,
-                            Scope(ScopeType.CUSTOMER, cid, acct),
-                            backlog,
-                            count=self._connected_request is None,
-                        )
+            for customer, cid in self._valid(pages, listing, "customers", "cus_", "customer"):
+                if self._want_contacts:
+                    with self._lock:
+                        self._contacts[cid] = _contact(customer)
+                if cid not in seen:
+                    seen.add(cid)
+                    self._submit(
+                        pool,
+                        Scope(ScopeType.CUSTOMER, cid, acct),
+                        backlog,
+                        count=self._connected_request is None,
+                    )
         except PaginationError as err:
             # The customers before it are scanned; the listing itself is incomplete.
             self._record(ScopeError(listing, f"listing customers: {err.message}", err.request_id))
