@@ -220,7 +220,3 @@ def _when(raw: Any, fail: Any) -> When:
     if on == ROLLING:
         return When(start, until, None, None)
     return When(start, until, _date(on, "deactivates_on", fail) or None, None)
-
-
-def describe(rules: Iterable[Rule]) -> Sequence[str]:
-    return [f"{r.id}: {r.description}" for r in rules]
