@@ -39,7 +39,13 @@ from fcaudit.model import (
 )
 from fcaudit.output import OutputTarget
 from fcaudit.policy import Policy, exit_code
-from fcaudit.render import OutputFormat, RenderOptions, get_renderer, resolve_format
+from fcaudit.render import (
+    WITH_GROUPS,
+    OutputFormat,
+    RenderOptions,
+    get_renderer,
+    resolve_format,
+)
 from fcaudit.signals import arm_watchdog, disarm_watchdog
 from fcaudit.stages import (
     BaselineDiff,
@@ -169,6 +175,11 @@ class Pipeline:
         self._sinks: list[_Sink] = []
         self._source: Source | None = None
 
+    def _shows_groups(self) -> bool:
+        return any(
+            spec.fmt in WITH_GROUPS or spec.fmt is OutputFormat.AUTO for spec in self.plan.sinks
+        )
+
     def _build_stages(self, source: Source) -> list[Stage]:
         plan = self.plan
         baseline = None
@@ -186,7 +197,8 @@ class Pipeline:
             RelinkCount(),
             *([baseline] if baseline else []),
             *([Suppress(plan.ignore, plan.as_of.date())] if plan.ignore else []),
-            Grouping(plan.group_by),
+            # Groups are for the formats that show them: an NDJSON run stays in flat memory.
+            *([Grouping(plan.group_by)] if self._shows_groups() else []),
             Tally(self.result, Policy(plan.fail_on, plan.fail_on_change)),
         ]
 
