@@ -61,12 +61,33 @@ def dumps(obj: Any, *, indent: int | None = None) -> str:
     orjson has). One known difference: a float below 1e-4 prints as 0.00001, not 1e-05;
     fcaudit writes no such float (its only floats are durations rounded to milliseconds).
     """
+    return dumps_bytes(obj, indent=indent).decode()
+
+
+def dumps_bytes(obj: Any, *, indent: int | None = None, newline: bool = False) -> bytes:
+    """`dumps()` as UTF-8 bytes (JSON's own encoding), optionally ending in a newline: what
+    NDJSON and the JSON report write, without decoding to str and encoding again."""
     if indent not in (None, 2):
         raise ValueError(f"indent must be None or 2, got {indent!r}")
-    data = orjson.dumps(obj, option=(_ORJSON | orjson.OPT_INDENT_2) if indent else _ORJSON)
-    text = data.decode()
-    # Most lines have no DEL/C1 lead byte (memchr-fast checks): search from the first 0xE2.
-    start = 0 if b"\x7f" in data or b"\xc2" in data else data.find(b"\xe2")
-    if start < 0 or _JSON_UTF8_RE.search(data, start) is None:
-        return text
-    return text.translate(_JSON)
+    option = (_ORJSON | orjson.OPT_INDENT_2) if indent else _ORJSON
+    data = orjson.dumps(obj, option=(option | orjson.OPT_APPEND_NEWLINE) if newline else option)
+    if not _may_need_escape(data) or _JSON_UTF8_RE.search(data) is None:
+        return data
+    return data.decode().translate(_JSON).encode()
+
+
+# U+2022 BULLET, which fcaudit's own advice writes on most lines ("the ... account ••1234").
+_BULLET = "\u2022".encode()
+
+
+def _may_need_escape(data: bytes) -> bool:
+    """A cheap pre-check (substring counts run at memchr speed; the regex search over a line
+    costs more than encoding it): False when `data` holds no lead byte of an unsafe character
+    (DEL, 0xC2 for C1, 0xE2 for the bidi and separator characters) other than the 0xE2 of
+    bullets."""
+    if data.isascii():  # half the lines of a typical run
+        return False
+    if b"\x7f" in data or b"\xc2" in data:
+        return True
+    leads = data.count(b"\xe2")
+    return leads != 0 and leads != data.count(_BULLET)

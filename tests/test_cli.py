@@ -524,6 +524,19 @@ def test_classify_bad_input(tmp_path: Path, content: str, needle: str) -> None:
     assert result.stderr.count("\n") == 1
 
 
+def test_classify_ndjson_stopped_by_bad_input_keeps_the_lines_before_it(tmp_path: Path) -> None:
+    # NDJSON gathers lines into chunks offline; a run stopped by an error still writes what it
+    # classified (minus relink_required findings, held to the end of a run for their counts).
+    good = [account(f"fca_{i}", display_name="x" * 200) for i in range(300)]
+    text = "".join(json.dumps(a) + "\n" for a in good) + "{oops\n"
+    result = run("classify", "-", "-f", "ndjson", input=text, key=None)
+    assert result.exit_code == ExitCode.USAGE
+    assert "line 301: invalid JSON" in result.stderr
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [
+        a["id"] for a in good
+    ]
+
+
 def test_classify_missing_file() -> None:
     result = run("classify", "/nonexistent/x.json", key=None)
     assert result.exit_code == ExitCode.USAGE

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from fcaudit.render import RENDERERS, OutputFormat, RenderOptions, get_renderer
+from fcaudit.render.base import write_bytes
 from fcaudit.render.detail import status_signals
+from fcaudit.text import dumps, dumps_bytes
 from tests.factories import account, inactive, ts
 
 
@@ -88,3 +93,51 @@ def test_lazy_commands_are_listed_as_they_describe_themselves() -> None:
     for module, attr, summary in LAZY_COMMANDS.values():
         command = getattr(importlib.import_module(module), attr)
         assert (inspect.getdoc(command.callback) or "").splitlines()[0] == summary
+
+
+@pytest.mark.parametrize(
+    ("value", "escaped"),
+    [
+        ("plain", '"plain"'),
+        ("the Chase account ••1234", '"the Chase account ••1234"'),  # bullets are safe
+        ("Café 日本 …", '"Café 日本 …"'),
+        ("••1234 \u202egnp.exe", '"••1234 \\u202egnp.exe"'),  # a bidi override after bullets
+        ("a\x85b\u00a0c", '"a\\u0085b\u00a0c"'),  # C1 NEL escaped, no-break space kept
+        ("x\x7fy\u2028z\u2066", '"x\\u007fy\\u2028z\\u2066"'),
+    ],
+)
+def test_json_bytes_escape_exactly_the_unsafe_characters(value: str, escaped: str) -> None:
+    assert dumps_bytes({"v": value}) == ('{"v":' + escaped + "}").encode()
+    assert dumps_bytes([value], newline=True) == f"[{escaped}]\n".encode()
+    assert dumps({"v": value}) == '{"v":' + escaped + "}"
+
+
+class _Trickle(io.RawIOBase):
+    """A raw file that takes at most 7 bytes per write, as a pipe under `python -u` may."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        chunk = bytes(b[:7])
+        self.data += chunk
+        return len(chunk)
+
+
+def test_partial_writes_of_a_raw_stream_are_completed() -> None:
+    raw = _Trickle()
+    write_bytes(raw, b"0123456789" * 10)  # type: ignore[arg-type]
+    assert bytes(raw.data) == b"0123456789" * 10
+
+
+def test_ndjson_lines_survive_an_unbuffered_stdout(tmp_path: Path) -> None:
+    # PYTHONUNBUFFERED makes stdout's binary layer the raw pipe; every line must arrive whole.
+    golden = Path(__file__).parent / "golden"
+    command = [sys.executable, "-m", "fcaudit", "classify", str(golden / "input.ndjson")]
+    command += ["-f", "ndjson", "--as-of", "2026-11-26T12:00:00Z", "--fail-on", "none", "-q"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    out = subprocess.run(command, capture_output=True, env=env, check=True).stdout
+    assert out.decode("utf-8") == (golden / "classify.ndjson.200").read_text(encoding="utf-8")
