@@ -21,7 +21,7 @@ class FileSource:
     stripe_version: str | None = None
     mode: str | None = None
 
-    def __init__(self, stream: TextIO, name: str) -> None:
+    def __init__(self, stream: TextIO | Utf8Lines, name: str) -> None:
         self._stream = stream
         self._name = name
 
@@ -51,13 +51,13 @@ class FileSource:
 
 
 @contextlib.contextmanager
-def open_source(source: str) -> Iterator[TextIO]:
+def open_source(source: str) -> Iterator[TextIO | Utf8Lines]:
     """The named file, or stdin for '-', read as bytes and decoded line by line: bytes that
     are not UTF-8 are an input error naming the line."""
     name = "stdin" if source == "-" else safe(source)
     if source == "-":
         raw = getattr(sys.stdin, "buffer", None)
-        yield Utf8Lines(raw, name) if raw is not None else sys.stdin  # type: ignore[misc]
+        yield Utf8Lines(raw, name) if raw is not None else sys.stdin
         return
     try:
         handle = open(source, "rb")  # noqa: SIM115
@@ -66,7 +66,7 @@ def open_source(source: str) -> Iterator[TextIO]:
             f"cannot read {safe(source)}: {err.strerror}. Tip: check the path."
         ) from None
     try:
-        yield Utf8Lines(handle, name)  # type: ignore[misc]
+        yield Utf8Lines(handle, name)
     finally:
         handle.close()
 
@@ -76,7 +76,7 @@ def _refuse_fcaudit_output(item: Item) -> None:
     its flattened fields as if Stripe had sent them, and give wrong categories silently."""
     obj = item.obj
     tool = obj.get("tool")
-    if isinstance(tool, Mapping) and tool.get("name") == "fcaudit":
+    if tool is not None and isinstance(tool, Mapping) and tool.get("name") == "fcaudit":
         raise InputError(
             f"{item.where} is an fcaudit report, not Stripe objects. Tip: to compare two "
             "reports use 'fcaudit diff OLD.json NEW.json'; to classify again, give the Stripe "

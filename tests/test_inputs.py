@@ -8,7 +8,7 @@ import json
 import pytest
 
 from fcaudit.errors import InputError
-from fcaudit.inputs import read_items
+from fcaudit.inputs import Item, Utf8Lines, read_items
 
 
 def ids(text: str) -> list[str]:
@@ -67,3 +67,45 @@ def test_plain_objects_lists_and_events_mix_line_by_line() -> None:
     items = list(read_items(io.StringIO("".join(json.dumps(x) + "\n" for x in lines)), "in"))
     assert [i.obj["id"] for i in items] == ["fca_1", "fca_e", "fca_a"]
     assert [i.where for i in items] == ["in line 1", "in line 2 (event evt_1)", "in line 3, item 1"]
+
+
+# -- the binary path: a file or stdin is read as bytes, which orjson decodes as they are ---
+
+
+def _binary(data: bytes) -> list[Item]:
+    return list(read_items(Utf8Lines(io.BytesIO(data), "in"), "in"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"id": "fca_1"}\n\n  \n{"id": "fca_2", "x": NaN, "y": "\\ud800"}\n[{"id": "fca_3"}]\n',
+        '\ufeff{"id": "fca_1"}\n{"object": "event", "id": "evt_1", "data": {"object": {}}}\n',
+        '{\n  "object": "list",\n  "data": [{"id": "fca_1"}, {"id": "fca_2"}]\n}\n',
+        '[{"id": "fca_é", "display_name": "Café 日本"}]',
+    ],
+)
+def test_bytes_and_text_read_alike(text: str) -> None:
+    as_text = list(read_items(io.StringIO(text), "in"))
+    as_bytes = _binary(text.encode("utf-8"))
+    assert [(i.obj, i.where, i.event) for i in as_bytes] == [
+        (i.obj, i.where, i.event) for i in as_text
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [
+        (b'{"id": "fca_\xff"}\n', 1),  # the first line decides NDJSON or one document
+        (b'{"id": "fca_1"}\n\n{"id": "fca_\xc3("}\n', 3),
+        (b'{\n  "id": "fca_1",\n  "x": "\xfe"\n}\n', 3),  # one multi-line document
+    ],
+)
+def test_bytes_that_are_not_utf8_name_their_line(data: bytes, line: int) -> None:
+    with pytest.raises(InputError, match=f"^in line {line} is not UTF-8 text"):
+        _binary(data)
+
+
+def test_bytes_decode_errors_keep_the_json_module_messages() -> None:
+    with pytest.raises(InputError, match="in line 2: invalid JSON at column 8: Expecting value"):
+        _binary(b'{"id": "fca_1"}\n{"id": }\n')
