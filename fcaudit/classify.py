@@ -23,10 +23,11 @@ financial_connections.account object in the 2026-09-30.preview OpenAPI spec.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from fcaudit.model import (
@@ -86,8 +87,10 @@ _EMPTY: Mapping[str, Any] = {}
 
 
 def _dict(value: Any) -> Mapping[str, Any]:
-    # `type() is dict` first: the ABC isinstance check is slow on the classify hot path.
-    if type(value) is dict or isinstance(value, Mapping):
+    # `type() is dict` and None first: the ABC isinstance check is slow on the hot path.
+    if type(value) is dict:
+        return value
+    if value is not None and isinstance(value, Mapping):
         return value
     return _EMPTY
 
@@ -126,13 +129,22 @@ def _timestamp(value: Any) -> datetime | None:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        # Always UTC, like Stripe's own timestamps: _days() then reads the date directly.
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return None
 
 
-def _days(when: datetime, today: Any) -> int:
+def _days(when: datetime, today: date) -> int:
     # Calendar days (UTC): a date 30 days out is within a 30-day horizon whatever its time.
-    return int((when.astimezone(UTC).date() - today).days)
+    if when.tzinfo is not UTC:
+        when = when.astimezone(UTC)
+    return (when.date() - today).days
+
+
+@functools.lru_cache(maxsize=8)
+def _utc_day(now: datetime) -> date:
+    """`now`'s UTC day; a run classifies every object at the same `now`."""
+    return now.astimezone(UTC).date()
 
 
 def classify(
@@ -192,7 +204,7 @@ def classify(
             stripe_account=stripe_account,
         ),
     }
-    today = now.astimezone(UTC).date()
+    today = _utc_day(now)
     signals: list[Signal] = []
     numbers = _numbers(get("account_numbers"))
     number_expiry = _number_signals(numbers, signals, today, horizon_days)
@@ -222,7 +234,7 @@ def classify(
         )
     elif status == "active":
         finding = _active(
-            base, details, subject, now, horizon_days, number_expiry, rules, obj, signals
+            base, details, subject, today, horizon_days, number_expiry, rules, obj, signals
         )
     else:
         finding = Finding(
@@ -232,8 +244,11 @@ def classify(
             f"know status {status!r}.",
             **base,
         )
-    # Most objects have no signal: only then is the finding built a second time.
-    return finding.with_signals(tuple(signals)) if signals else finding
+    if signals:
+        # Set on the finding just built, which nothing else has seen yet: a copy of it
+        # (dataclasses.replace) cost as much as classifying the object.
+        finding.signals = tuple(signals)
+    return finding
 
 
 def _numbers(value: Any) -> list[Mapping[str, Any]]:
@@ -243,7 +258,7 @@ def _numbers(value: Any) -> list[Mapping[str, Any]]:
 
 
 def _number_signals(
-    numbers: list[Mapping[str, Any]], signals: list[Signal], today: Any, horizon_days: int
+    numbers: list[Mapping[str, Any]], signals: list[Signal], today: date, horizon_days: int
 ) -> datetime | None:
     """Signals for the account numbers; returns the date the account runs out of transactable
     numbers, when every transactable number expires within the horizon (else None)."""
@@ -403,7 +418,7 @@ def _active(
     base: dict[str, Any],
     details: Mapping[str, Any],
     subject: str,
-    now: datetime,
+    today: date,
     horizon_days: int,
     number_expiry: datetime | None,
     rules: Ruleset | None,
@@ -425,7 +440,6 @@ def _active(
             "expected deactivation date fcaudit cannot read, so it may break soon.",
             **base,
         )
-    today = now.astimezone(UTC).date()
     # The earliest date Stripe gives: its own, or the last transactable number's expiry.
     when, source, why = stripe_date, "stripe", "status"
     if number_expiry is not None and (when is None or number_expiry < when):
@@ -491,7 +505,7 @@ def _active(
 
 
 def _predict(
-    rules: Ruleset, obj: Mapping[str, Any], signals: list[Signal], today: Any
+    rules: Ruleset, obj: Mapping[str, Any], signals: list[Signal], today: date
 ) -> tuple[datetime | None, Any]:
     """The earliest date a matching rule predicts that is today or later, and its rule;
     every prediction also becomes a signal (passed dates only a signal)."""

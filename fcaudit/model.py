@@ -12,7 +12,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple, NewType
@@ -167,9 +167,6 @@ class Finding:
     @property
     def severity(self) -> int:
         return SEVERITY[self.category]
-
-    def with_signals(self, signals: tuple[Signal, ...]) -> Finding:
-        return replace(self, signals=signals)
 
     def sort_key(self) -> tuple[int, float, str]:
         """Severity first, then soonest expected deactivation, then id: deterministic."""
