@@ -8,6 +8,7 @@ depend on this module alone. `Finding.to_record()` / `from_record()` and
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
@@ -31,7 +32,18 @@ ObjectId = NewType("ObjectId", str)
 
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with a `Z`, to the second: the one timestamp format of every output."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    # Formatted by hand: isoformat() with a time zone costs twice as much, for every date of
+    # every finding written.
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (  # noqa: UP031 - the fastest of the three
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+    )
 
 
 def parse_iso(text: str) -> datetime:
@@ -180,10 +192,11 @@ class Finding:
     def to_record(self) -> dict[str, Any]:
         """The finding as a JSON-ready dict; the shape is schema/report.schema.json."""
         edd = self.expected_deactivation_date
+        # The enums are str: they are written as their values, without a str() copy.
         return {
             "id": self.id,
             "object": self.object,
-            "category": str(self.category),
+            "category": self.category,
             "status": self.status,
             "cause": self.cause,
             "action": self.action,
@@ -202,7 +215,7 @@ class Finding:
             "accounts": list(self.accounts) if self.object == AUTHORIZATION_OBJECT else None,
             "detail": self.detail,
             "recommendation": self.recommendation,
-            "signals": [s.to_record() for s in self.signals],
+            "signals": [s.to_record() for s in self.signals] if self.signals else [],
             "expected_deactivation_source": self.expected_deactivation_source,
             "event_type": self.event_type,
             "event_created": iso(self.event_created) if self.event_created else None,
@@ -210,7 +223,7 @@ class Finding:
             "pending_webhooks": self.pending_webhooks,
             "undelivered": self.undelivered,
             "dashboard_url": self.dashboard_url,
-            "change": str(self.change) if self.change is not None else None,
+            "change": self.change,
             "suppressed": self.suppressed.to_record() if self.suppressed is not None else None,
             "stripe_account": self.stripe_account,
         }
@@ -316,10 +329,10 @@ DASHBOARD = "https://dashboard.stripe.com"
 _LINK_ID = re.compile(r"[a-z]{2,8}_[A-Za-z0-9]{1,255}")
 
 
+@functools.lru_cache(maxsize=4096)  # a customer's accounts share one page
 def dashboard_url(
     holder_type: str | None,
     holder: str | None,
-    *,
     livemode: bool | None,
     stripe_account: str | None,
 ) -> str | None:
@@ -558,36 +571,47 @@ class ScanResult:
 
     def count(self, finding: Finding) -> None:
         """Add one finding to the summary counters (by category, object, institution)."""
-        self.counts[finding.category] += 1
-        if finding.object == AUTHORIZATION_OBJECT:
+        # Once per finding: the common case (no signal, change, suppression or event) takes
+        # the fewest steps.
+        category = finding.category
+        authorization = finding.object == AUTHORIZATION_OBJECT
+        self.counts[category] += 1
+        if authorization:
             self.authorizations += 1
         else:
             self.accounts += 1
-        attention = finding.category is not Category.ACTIVE and finding.suppressed is None
-        if attention:
-            self.by_institution[finding.institution_name or "(unknown)"] += 1
-        for code in {s.code for s in finding.signals}:
-            self.by_signal[code] += 1
+        kind = "authorization" if authorization else "account"
+        by_kind = self.by_object.get(kind)
+        if by_kind is None:
+            by_kind = self.by_object[kind] = Counter()
+        by_kind[category] += 1
+        suppressed = finding.suppressed is not None
+        if suppressed:
+            self.suppressed += 1
+        if finding.signals:
+            for code in {s.code for s in finding.signals}:
+                self.by_signal[code] += 1
         if finding.change is not None:
             self.by_change[finding.change] += 1
-        if finding.suppressed is not None:
-            self.suppressed += 1
         if finding.undelivered:
             self.undelivered += 1
-        kind = "authorization" if finding.object == AUTHORIZATION_OBJECT else "account"
-        self.by_object.setdefault(kind, Counter())[finding.category] += 1
-        if attention and finding.account_holder:
-            self.holders_affected.add(finding.account_holder)
         tally = self.by_stripe_account.get(finding.stripe_account)
         if tally is None:
             tally = self.by_stripe_account[finding.stripe_account] = AccountTally()
-        tally.counts[finding.category] += 1
-        if finding.object == AUTHORIZATION_OBJECT:
+        tally.counts[category] += 1
+        if authorization:
             tally.authorizations += 1
         else:
             tally.accounts += 1
-        if finding.category is not Category.ACTIVE and finding.account_holder:
-            tally.holders_affected.add(finding.account_holder)
+        if category is Category.ACTIVE:
+            return
+        holder = finding.account_holder
+        if holder:
+            tally.holders_affected.add(holder)
+        if not suppressed:
+            self.by_institution[finding.institution_name or "(unknown)"] += 1
+            if holder:
+                self.holders_affected.add(holder)
 
     def stripe_account_summary(self) -> list[dict[str, Any]] | None:
         """`summary.by_stripe_account`: the platform, then each connected account read, in

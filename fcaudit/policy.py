@@ -73,7 +73,7 @@ class Policy:
             return True
         if finding.undelivered and EventFlag.UNDELIVERED in self.fail_on:
             return True
-        return any(s.code in self.fail_on for s in finding.signals)
+        return bool(finding.signals) and any(s.code in self.fail_on for s in finding.signals)
 
 
 def exit_code(matched: int, *, incomplete: bool = False, interrupted: bool = False) -> ExitCode:

@@ -183,6 +183,9 @@ class Pipeline:
         self.result.contact = plan.contact
         self._lock = threading.Lock()
         self._sinks: list[_Sink] = []
+        # Bound once: every finding goes through these.
+        self._steps: list[Callable[[Finding], Iterable[Finding]]] = []
+        self._writes: list[Callable[[Finding], None]] = []
         self._source: Source | None = None
 
     def _shows_groups(self) -> bool:
@@ -238,21 +241,19 @@ class Pipeline:
             with self._lock:
                 self.result.errors.append(entry)
             return
+        # The finding was just built and nothing else holds it yet: it is completed in place
+        # (a dataclasses.replace copy costs as much as the classification).
         if item.event is not None:
             event = item.event
-            finding = dataclasses.replace(
-                finding,
-                event_type=event.type,
-                event_created=event.created,
-                event_id=event.id,
-                pending_webhooks=event.pending_webhooks,
-                undelivered=event.undelivered,
-            )
+            finding.event_type = event.type
+            finding.event_created = event.created
+            finding.event_id = event.id
+            finding.pending_webhooks = event.pending_webhooks
+            finding.undelivered = event.undelivered
         if item.note:
-            detail = f"{finding.detail}; {item.note}" if finding.detail else item.note
-            finding = dataclasses.replace(finding, detail=detail)
+            finding.detail = f"{finding.detail}; {item.note}" if finding.detail else item.note
         if self.plan.keep_raw:
-            finding = dataclasses.replace(finding, raw=item.obj)
+            finding.raw = item.obj
         with self._lock:
             if self.result.interrupted:
                 return  # the report is being written; late arrivals are dropped
@@ -260,17 +261,17 @@ class Pipeline:
 
     def _through(self, finding: Finding, start: int) -> None:
         batch: Sequence[Finding] = (finding,)
-        for stage in self._stages[start:]:
+        for step in self._steps[start:] if start else self._steps:
             if len(batch) == 1:  # the common case: one finding in, its tuple out
-                out = stage.finding(batch[0])
+                out = step(batch[0])
                 batch = out if isinstance(out, tuple) else tuple(out)
             else:
-                batch = [out for f in batch for out in stage.finding(f)]
+                batch = [out for f in batch for out in step(f)]
             if not batch:
                 return
         for f in batch:
-            for sink in self._sinks:
-                sink.renderer.finding(f)
+            for write in self._writes:
+                write(f)
 
     def run(
         self,
@@ -279,12 +280,14 @@ class Pipeline:
     ) -> ExitCode:
         self._source = source
         self._stages = self._build_stages(source)
+        self._steps = [stage.finding for stage in self._stages]
         with contextlib.ExitStack() as stack:
             for spec in self.plan.sinks:
                 sink = _Sink(spec, self.app.out, self.plan.render)
                 stack.callback(sink.target.discard)  # a no-op once committed
                 stack.callback(sink.abandon)  # so is this
                 self._sinks.append(sink)
+                self._writes.append(sink.renderer.finding)
             outcome = SourceOutcome()
             try:
                 with progress(self.result) if progress else contextlib.nullcontext():
