@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -167,10 +166,7 @@ def classify(
     """
     kind = object_type(obj)
     get = obj.get  # this function runs once per object: bound lookups add up
-    # Interned: the same id is held by several stages (groups, a baseline, the JSON index).
-    oid = sys.intern(_str(get("id")) or "(no id)")
     status = _str(get("status"))
-    details = _dict(get("status_details"))
     holder = _dict(get("account_holder"))
     holder_type = _str(holder.get("type"))
     holder_id = _id_of(holder.get(holder_type)) if holder_type else None
@@ -182,71 +178,74 @@ def classify(
             or _id_of(holder.get("account"))
         )
     livemode = get("livemode")
-    base: dict[str, Any] = {
-        "id": oid,
-        "object": kind,
-        "status": status,
-        "institution_name": _str(get("institution_name")),
-        "account_holder_type": holder_type,
-        "account_holder": holder_id,
-        "authorization": _id_of(get("authorization")) if kind == ACCOUNT_OBJECT else None,
-        "last4": _str(get("last4")),
-        "display_name": _str(get("display_name")),
-        "livemode": livemode if type(livemode) is bool else None,
-        "accounts": accounts,
-        "stripe_account": stripe_account,
-        # Built here, not patched on afterwards: a copy of every finding costs a fifth of an
-        # offline classify's time.
-        "dashboard_url": dashboard_url(
-            holder_type,
-            holder_id,
-            livemode=livemode if type(livemode) is bool else None,
-            stripe_account=stripe_account,
-        ),
-    }
+    if type(livemode) is not bool:
+        livemode = None
+    # One finding per object, built here and completed by the rule that matches below:
+    # building it again, or copying it, per rule cost as much as the rule itself.
+    finding = Finding(
+        id=_str(get("id")) or "(no id)",
+        object=kind,
+        category=Category.UNKNOWN,
+        status=status,
+        recommendation="",
+        institution_name=_str(get("institution_name")),
+        account_holder_type=holder_type,
+        account_holder=holder_id,
+        authorization=_id_of(get("authorization")) if kind == ACCOUNT_OBJECT else None,
+        last4=_str(get("last4")),
+        display_name=_str(get("display_name")),
+        livemode=livemode,
+        accounts=accounts,
+        stripe_account=stripe_account,
+        dashboard_url=dashboard_url(holder_type, holder_id, livemode, stripe_account),
+    )
     today = _utc_day(now)
     signals: list[Signal] = []
     numbers = _numbers(get("account_numbers"))
-    number_expiry = _number_signals(numbers, signals, today, horizon_days)
+    number_expiry, numbers_unusable = _number_signals(numbers, signals, today, horizon_days)
     for field, code in REFRESHES:
         refresh = get(field)
         if refresh and _dict(refresh).get("status") == "failed":
             at = _timestamp(_dict(refresh).get("last_attempted_at"))
             signals.append(Signal(code, f"{field}.status is failed: that data is stale", at))
-    subject = _subject(kind, base, len(accounts))
+    subject = _subject(finding, len(accounts))
 
     if status == "inactive":
-        finding = _inactive(base, details, subject, kind, stripe_version, request_id)
+        _inactive(finding, _dict(get("status_details")), subject, stripe_version, request_id)
     elif status == "disconnected":
-        finding = Finding(
-            category=Category.DISCONNECTED,
-            recommendation=f"Access to {subject} was turned off; the customer must link it "
-            "again (a new Financial Connections session) to restore data access.",
-            **base,
+        finding.category = Category.DISCONNECTED
+        finding.recommendation = (
+            f"Access to {subject} was turned off; the customer must link it again (a new "
+            "Financial Connections session) to restore data access."
         )
-    elif numbers and not any(n.get("status") in USABLE_NUMBER for n in numbers):
-        finding = Finding(
-            category=Category.ACCOUNT_NUMBER_UNUSABLE,
-            detail=f"status {status}, but none of its account numbers is transactable or pending",
-            recommendation=f"Payments by {subject} will fail: every account number is "
-            "deactivated or expired. Ask the customer to relink it to get a new number.",
-            **base,
+    elif numbers_unusable:
+        finding.category = Category.ACCOUNT_NUMBER_UNUSABLE
+        finding.detail = (
+            f"status {status}, but none of its account numbers is transactable or pending"
+        )
+        finding.recommendation = (
+            f"Payments by {subject} will fail: every account number is deactivated or "
+            "expired. Ask the customer to relink it to get a new number."
         )
     elif status == "active":
-        finding = _active(
-            base, details, subject, today, horizon_days, number_expiry, rules, obj, signals
+        _active(
+            finding,
+            _dict(get("status_details")),
+            subject,
+            today,
+            horizon_days,
+            number_expiry,
+            rules,
+            obj,
+            signals,
         )
     else:
-        finding = Finding(
-            category=Category.UNKNOWN,
-            detail=f"status {status!r} is not one fcaudit recognises",
-            recommendation=f"Check {subject} in the Stripe Dashboard; a newer fcaudit may "
-            f"know status {status!r}.",
-            **base,
+        finding.category = Category.UNKNOWN
+        finding.detail = f"status {status!r} is not one fcaudit recognises"
+        finding.recommendation = (
+            f"Check {subject} in the Stripe Dashboard; a newer fcaudit may know status {status!r}."
         )
     if signals:
-        # Set on the finding just built, which nothing else has seen yet: a copy of it
-        # (dataclasses.replace) cost as much as classifying the object.
         finding.signals = tuple(signals)
     return finding
 
@@ -254,34 +253,38 @@ def classify(
 def _numbers(value: Any) -> list[Mapping[str, Any]]:
     if not value or type(value) is not list:
         return []
-    return [n for n in value if isinstance(n, Mapping)]
+    return [n for n in value if type(n) is dict or isinstance(n, Mapping)]
 
 
 def _number_signals(
     numbers: list[Mapping[str, Any]], signals: list[Signal], today: date, horizon_days: int
-) -> datetime | None:
-    """Signals for the account numbers; returns the date the account runs out of transactable
-    numbers, when every transactable number expires within the horizon (else None)."""
+) -> tuple[datetime | None, bool]:
+    """Signals for the account numbers. Returns the date the account runs out of
+    transactable numbers, when every transactable number expires within the horizon (else
+    None), and whether no number is transactable or pending."""
     if not numbers:
-        return None
+        return None, False
     statuses = [n.get("status") for n in numbers]
-    if not any(s in USABLE_NUMBER for s in statuses):
+    if USABLE_NUMBER.isdisjoint(statuses):
         signals.append(
             Signal(
                 SignalCode.ACCOUNT_NUMBER_UNUSABLE,
                 f"no transactable or pending account number ({', '.join(map(str, statuses))})",
             )
         )
-        return None
+        return None, True
     if "pending" in statuses:
         signals.append(Signal(SignalCode.ACCOUNT_NUMBER_PENDING, "an account number is pending"))
-    expiries: list[datetime | None] = []
+    last: datetime | None = None
+    open_ended = False
     for n in numbers:
         if n.get("status") != "transactable":
             continue
         when = _timestamp(n.get("expected_expiry_date"))
-        expiries.append(when)
-        if when is not None and _days(when, today) <= horizon_days:
+        if when is None:
+            open_ended = True
+            continue
+        if _days(when, today) <= horizon_days:
             kind = _str(n.get("identifier_type")) or "account number"
             signals.append(
                 Signal(
@@ -290,90 +293,81 @@ def _number_signals(
                     when,
                 )
             )
-    if not expiries or any(e is None for e in expiries):
-        return None  # a number without an expiry keeps the account transactable
-    last = max(e for e in expiries if e is not None)
-    return last if _days(last, today) <= horizon_days else None
+        if last is None or when > last:
+            last = when
+    # A number without an expiry keeps the account transactable.
+    if open_ended or last is None or _days(last, today) > horizon_days:
+        return None, False
+    return last, False
 
 
-def _subject(kind: str, base: Mapping[str, Any], n_accounts: int) -> str:
-    institution = base["institution_name"] or "unknown institution"
-    if kind == AUTHORIZATION_OBJECT:
+def _subject(finding: Finding, n_accounts: int) -> str:
+    institution = finding.institution_name or "unknown institution"
+    if finding.object == AUTHORIZATION_OBJECT:
         covers = f", covering {plural(n_accounts, 'scanned account')}" if n_accounts else ""
         return f"the {institution} authorization{covers}"
-    last4 = f" ••{base['last4']}" if base["last4"] else ""
+    last4 = f" ••{finding.last4}" if finding.last4 else ""
     return f"the {institution} account{last4}"
 
 
 def _inactive(
-    base: dict[str, Any],
+    finding: Finding,
     details: Mapping[str, Any],
     subject: str,
-    kind: str,
     stripe_version: str | None,
     request_id: str | None,
-) -> Finding:
+) -> None:
     inactive = details.get("inactive")
     if not isinstance(inactive, Mapping) or not inactive:
+        finding.category = Category.INACTIVE_UNKNOWN
         if stripe_version and not is_preview(stripe_version):
-            return Finding(
-                category=Category.INACTIVE_UNKNOWN,
-                detail=f"status_details.inactive is absent: API version {stripe_version} "
-                "does not expose it (preview versions only)",
-                recommendation=f"Re-check {subject} with a preview API version "
-                f"(--stripe-version {DEFAULT_PREVIEW_VERSION}) to learn whether a relink "
-                "can repair it.",
-                **base,
+            finding.detail = (
+                f"status_details.inactive is absent: API version {stripe_version} does not "
+                "expose it (preview versions only)"
             )
+            finding.recommendation = (
+                f"Re-check {subject} with a preview API version (--stripe-version "
+                f"{DEFAULT_PREVIEW_VERSION}) to learn whether a relink can repair it."
+            )
+            return
         # Fetched with a preview version and still no reason: another version won't help.
         quote = f", quoting request {request_id}" if request_id else ""
         told = "a preview API version" if stripe_version else "the object as given"
-        return Finding(
-            category=Category.INACTIVE_UNKNOWN,
-            detail=f"status_details.inactive is absent or empty in {told}, so Stripe did "
-            "not say why",
-            recommendation=f"Check {subject} in the Stripe Dashboard, or ask Stripe support "
-            f"why it is inactive{quote}.",
-            **base,
+        finding.detail = (
+            f"status_details.inactive is absent or empty in {told}, so Stripe did not say why"
         )
+        finding.recommendation = (
+            f"Check {subject} in the Stripe Dashboard, or ask Stripe support why it is "
+            f"inactive{quote}."
+        )
+        return
     action = _str(inactive.get("action"))
     # Authorizations carry no cause; for accounts an unknown cause is passed through raw.
-    cause = _str(inactive.get("cause")) if kind == ACCOUNT_OBJECT else None
+    account = finding.object == ACCOUNT_OBJECT
+    cause = _str(inactive.get("cause")) if account else None
+    finding.cause, finding.action = cause, action
     if action == "relink_required":
-        return Finding(
-            category=Category.RELINK_REQUIRED,
-            cause=cause,
-            action=action,
-            # An authorization is itself what gets relinked.
-            recommendation=relink_advice(
-                subject, base["authorization"] if kind == ACCOUNT_OBJECT else base["id"], None
-            ),
-            **base,
+        finding.category = Category.RELINK_REQUIRED
+        # An authorization is itself what gets relinked.
+        finding.recommendation = relink_advice(
+            subject, finding.authorization if account else finding.id, None
         )
-    if action == "none":
-        return Finding(
-            category=Category.INACTIVE_UNREPAIRABLE,
-            cause=cause,
-            action=action,
-            recommendation=_no_action_advice(subject, cause),
-            **base,
+    elif action == "none":
+        finding.category = Category.INACTIVE_UNREPAIRABLE
+        finding.recommendation = _no_action_advice(subject, cause)
+    else:
+        finding.category = Category.INACTIVE_UNKNOWN
+        finding.detail = f"status_details.inactive.action {action!r} is not one fcaudit knows"
+        finding.recommendation = (
+            f"Check {subject} in the Stripe Dashboard before contacting the customer; a "
+            "newer fcaudit may know this action."
         )
-    return Finding(
-        category=Category.INACTIVE_UNKNOWN,
-        cause=cause,
-        action=action,
-        detail=f"status_details.inactive.action {action!r} is not one fcaudit knows",
-        recommendation=f"Check {subject} in the Stripe Dashboard before contacting the "
-        "customer; a newer fcaudit may know this action.",
-        **base,
-    )
 
 
 def relink_advice_for(finding: Finding, repairs: int) -> str:
     """The relink advice of an account finding, now that the scan knows how many scanned
     accounts its authorization's relink repairs."""
-    base = {"institution_name": finding.institution_name, "last4": finding.last4}
-    return relink_advice(_subject(finding.object, base, 0), finding.authorization, repairs)
+    return relink_advice(_subject(finding, 0), finding.authorization, repairs)
 
 
 def relink_advice(subject: str, authorization: str | None, repairs: int | None) -> str:
@@ -415,7 +409,7 @@ def _no_action_advice(subject: str, cause: str | None) -> str:
 
 
 def _active(
-    base: dict[str, Any],
+    finding: Finding,
     details: Mapping[str, Any],
     subject: str,
     today: date,
@@ -424,84 +418,81 @@ def _active(
     rules: Ruleset | None,
     obj: Mapping[str, Any],
     signals: list[Signal],
-) -> Finding:
+) -> None:
     active = _dict(details.get("active"))
     raw_date = active.get("expected_deactivation_date")
     stripe_date = _timestamp(raw_date)
-    cause = _str(active.get("cause")) if base["object"] == ACCOUNT_OBJECT else None
+    account = finding.object == ACCOUNT_OBJECT
     action = _str(active.get("action"))
     if active:
-        base = {**base, "cause": cause, "action": action}
+        finding.cause = _str(active.get("cause")) if account else None
+        finding.action = action
     if raw_date is not None and stripe_date is None:
-        return Finding(
-            category=Category.UNKNOWN,
-            detail=f"unreadable status_details.active.expected_deactivation_date {raw_date!r}",
-            recommendation=f"Check {subject} in the Stripe Dashboard: Stripe sent an "
-            "expected deactivation date fcaudit cannot read, so it may break soon.",
-            **base,
+        finding.category = Category.UNKNOWN
+        finding.detail = f"unreadable status_details.active.expected_deactivation_date {raw_date!r}"
+        finding.recommendation = (
+            f"Check {subject} in the Stripe Dashboard: Stripe sent an expected deactivation "
+            "date fcaudit cannot read, so it may break soon."
         )
+        return
     # The earliest date Stripe gives: its own, or the last transactable number's expiry.
     when, source, why = stripe_date, "stripe", "status"
     if number_expiry is not None and (when is None or number_expiry < when):
         when, why = number_expiry, "number"
     rule = None
-    if when is None and rules is not None and base["object"] == ACCOUNT_OBJECT:
+    if when is None and rules is not None and account:
         when, rule = _predict(rules, obj, signals, today)
         source = f"rule:{rule.id}" if rule else source
     if when is None:
-        return Finding(category=Category.ACTIVE, recommendation="No action needed now.", **base)
+        finding.category = Category.ACTIVE
+        finding.recommendation = "No action needed now."
+        return
     days = _days(when, today)
-    dated = {
-        **base,
-        "expected_deactivation_date": when,
-        "days_until_deactivation": days,
-        "expected_deactivation_source": source,
-    }
+    finding.expected_deactivation_date = when
+    finding.days_until_deactivation = days
+    finding.expected_deactivation_source = source
     day = when.date().isoformat()
     if days > horizon_days:
-        return Finding(
-            category=Category.ACTIVE,
-            recommendation=f"No action needed now; expected to go inactive on {day}.",
-            **dated,
-        )
+        finding.category = Category.ACTIVE
+        finding.recommendation = f"No action needed now; expected to go inactive on {day}."
+        return
+    finding.category = Category.EXPIRING
     within = f"in {plural(days, 'day')}"
     if rule is not None:
-        advice = (
+        finding.recommendation = (
             f"Predicted by rule {rule.id} ({rule.description.rstrip('.')}): {subject} is "
             f"expected to go inactive on {day} ({within}); Stripe has not announced a date. "
             "Ask the customer to relink before then."
         )
-        return Finding(category=Category.EXPIRING, recommendation=advice, **dated)
-    if why == "number":
-        return Finding(
-            category=Category.EXPIRING,
-            detail=f"the account number expires on {day}; no other transactable number outlives it",
-            recommendation=f"The account number of {subject} expires on {day} ({within}): "
-            "ask the customer to relink before then to get a new number.",
-            **dated,
+    elif why == "number":
+        finding.detail = (
+            f"the account number expires on {day}; no other transactable number outlives it"
         )
-    if days < 0:
-        advice = (
+        finding.recommendation = (
+            f"The account number of {subject} expires on {day} ({within}): ask the "
+            "customer to relink before then to get a new number."
+        )
+    elif days < 0:
+        finding.recommendation = (
             f"Expected to go inactive on {day}, which has passed: ask the customer to relink "
             f"{subject} now."
         )
     elif action == "relink_required":
-        advice = (
+        finding.recommendation = (
             f"Ask the customer to relink {subject} before {day} ({within}); relinking now "
             "keeps it working."
         )
     elif action == "none":
-        advice = (
+        finding.recommendation = (
             f"{subject[0].upper()}{subject[1:]} is expected to go inactive on {day} "
             f"({within}); relinking does not help yet, so warn the customer and re-check "
             "closer to the date."
         )
     else:
-        advice = (
+        finding.recommendation = (
             f"{subject[0].upper()}{subject[1:]} is expected to go inactive on {day} "
             f"({within}); unrecognised action {action!r}: check the Dashboard."
         )
-    return Finding(category=Category.EXPIRING, recommendation=advice, **dated)
 
 
 def _predict(
@@ -509,12 +500,14 @@ def _predict(
 ) -> tuple[datetime | None, Any]:
     """The earliest date a matching rule predicts that is today or later, and its rule;
     every prediction also becomes a signal (passed dates only a signal)."""
+    institution = _id_of(obj.get("institution"))
+    name = _str(obj.get("institution_name"))
+    if not rules.matching(institution, name):
+        return None, None  # most accounts: no rule for their bank
     created = _timestamp(obj.get("created"))
     if created is None:
         return None, None
-    predictions = rules.predict(
-        _id_of(obj.get("institution")), _str(obj.get("institution_name")), created
-    )
+    predictions = rules.predict(institution, name, created)
     best: tuple[datetime | None, Any] = (None, None)
     for p in predictions:
         if p.date is None:

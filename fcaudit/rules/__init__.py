@@ -13,7 +13,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from typing import Any
@@ -82,9 +82,31 @@ class Prediction:
     date: datetime | None  # None: "rolling basis", no date known
 
 
+# How many (institution id, name) pairs a ruleset remembers the matching rules of.
+_MATCH_CACHE = 4096
+
+
 @dataclass(frozen=True)
 class Ruleset:
     rules: tuple[Rule, ...]
+    # The rules matching each (institution id, name) seen: a fleet has many accounts at few
+    # institutions, and matching normalises the name. Not part of the value.
+    _matching: dict[tuple[str | None, str | None], tuple[Rule, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def matching(
+        self, institution_id: str | None, institution_name: str | None
+    ) -> tuple[Rule, ...]:
+        """The rules that apply to an institution."""
+        key = (institution_id, institution_name)
+        found = self._matching.get(key)
+        if found is None:
+            found = tuple(r for r in self.rules if r.matches(institution_id, institution_name))
+            if len(self._matching) >= _MATCH_CACHE:
+                self._matching.clear()
+            self._matching[key] = found
+        return found
 
     def predict(
         self, institution_id: str | None, institution_name: str | None, created: datetime
@@ -92,9 +114,7 @@ class Ruleset:
         """What every matching rule predicts for an account linked at `created`."""
         out = []
         linked = created.astimezone(UTC).date()
-        for rule in self.rules:
-            if not rule.matches(institution_id, institution_name):
-                continue
+        for rule in self.matching(institution_id, institution_name):
             for when in rule.when:
                 if when.matches(linked):
                     out.append(Prediction(rule, when.predicted(created)))
