@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, TextIO
 
@@ -80,21 +80,17 @@ def _expand(value: Any, where: str) -> Iterator[Item]:
 _LONG_NUMBER = re.compile(r"\d{4300,}")
 
 
-def _loads(text: str | bytes, to_text: Callable[[bytes], str] = bytes.decode) -> Any:
+def _loads(text: str) -> Any:
     """Decode one JSON document; an error is json.loads' own (`json.JSONDecodeError`).
 
-    Bytes go to orjson as they are (decoding them to str first cost as much as a tenth of a
-    classify run); only what orjson refuses is turned into text, by `to_text` (which raises
-    for bytes that are not UTF-8), and read by json.loads. What json.loads raises besides
-    (RecursionError on deep nesting, ValueError on an integer of thousands of digits) becomes
-    a `json.JSONDecodeError` too, with its position.
+    What orjson refuses goes to json.loads. What json.loads raises besides (RecursionError
+    on deep nesting, ValueError on an integer of thousands of digits) becomes a
+    `json.JSONDecodeError` too, with its position.
     """
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         pass
-    if isinstance(text, bytes):
-        text = to_text(text)
     try:
         return json.loads(text)
     except json.JSONDecodeError:
@@ -114,41 +110,29 @@ class Utf8Lines:
     """A binary stream read as UTF-8, line by line: bytes that are not UTF-8 are an
     `InputError` naming the line, never a traceback, and never reach the terminal raw.
 
-    Iterating yields each line as bytes (orjson reads them as they are); `text()` decodes
-    one, and `read()` the rest of the stream."""
+    Iterating yields each line as bytes, at the speed of the file's own iterator (orjson
+    reads them as they are); `text()` decodes one, `read_text()` the rest of the stream."""
 
     def __init__(self, raw: IO[bytes], name: str) -> None:
         self._raw = raw
         self._name = name
-        self.line_no = 0
 
-    def text(self, data: bytes, first_line: int | None = None) -> str:
-        """`data` (starting at `first_line`, by default the line last read) as text."""
+    def text(self, data: bytes, line: int) -> str:
+        """`data`, which starts at line `line`, as text."""
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as err:
-            line = (self.line_no if first_line is None else first_line) + data.count(
-                b"\n", 0, err.start
-            )
+            line += data.count(b"\n", 0, err.start)
             raise InputError(
                 f"{self._name} line {line} is not UTF-8 text. Tip: the input must be JSON (UTF-8)."
             ) from None
 
     def __iter__(self) -> Iterator[bytes]:
-        return self
+        return iter(self._raw)
 
-    def __next__(self) -> bytes:
-        data = self._raw.readline()
-        if not data:
-            raise StopIteration
-        self.line_no += 1
-        return data
-
-    def read(self) -> str:
-        data = self._raw.read()
-        text = self.text(data, self.line_no + 1)
-        self.line_no += data.count(b"\n")
-        return text
+    def read_text(self, line: int) -> str:
+        """The rest of the stream, which starts at line `line`, as text."""
+        return self.text(self._raw.read(), line)
 
 
 def _decode_error(err: json.JSONDecodeError, name: str, line_offset: int = 0) -> InputError:
@@ -164,15 +148,17 @@ _BOM = "\ufeff"  # a byte-order mark left by some editors
 def read_items(stream: TextIO | Utf8Lines, name: str) -> Iterator[Item]:
     """Yield every classifiable item in `stream`, raising `InputError` with a location.
 
-    A `Utf8Lines` stream is read as bytes (the fast path of a big NDJSON file); any other
-    text stream as str."""
-    to_text: Callable[[Any], str] = stream.text if isinstance(stream, Utf8Lines) else str
+    A `Utf8Lines` stream is read as bytes, which orjson decodes as they are (decoding each
+    line to str first cost a tenth of a big classify run); a line is turned into text only
+    when orjson refuses it. Any other stream is read as str."""
+    binary = stream if isinstance(stream, Utf8Lines) else None
+    lines: Iterator[Any] = iter(stream)  # bytes from Utf8Lines, else str
     first = ""
     line_no = 0
-    for raw in stream:
+    for raw in lines:
         line_no += 1
         if raw.strip():
-            first = to_text(raw).lstrip(_BOM)
+            first = (binary.text(raw, line_no) if binary else raw).lstrip(_BOM)
             break
     if not first:
         raise InputError(f"{name}: no input. Tip: give a JSON file, or pipe JSON into '-'.")
@@ -183,7 +169,10 @@ def read_items(stream: TextIO | Utf8Lines, name: str) -> Iterator[Item]:
         whole_line = False
     if not whole_line:
         # One multi-line document: read the rest and parse it whole.
-        text = first + stream.read()
+        if isinstance(stream, Utf8Lines):
+            text = first + stream.read_text(line_no + 1)
+        else:
+            text = first + stream.read()
         try:
             doc = _loads(text)
         except json.JSONDecodeError as err:
@@ -192,12 +181,17 @@ def read_items(stream: TextIO | Utf8Lines, name: str) -> Iterator[Item]:
         return
     # The first line is a complete value: treat the input as NDJSON.
     yield from _expand(head, f"{name} line {line_no}")
-    for raw in stream:
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    for raw in lines:
         line_no += 1
         if raw.isspace():
             continue
         try:
-            value = _loads(raw, to_text)
+            try:
+                value = loads(raw)
+            except decode_error:  # NaN, not UTF-8, or not JSON: as json.loads reads it
+                value = _loads(binary.text(raw, line_no) if binary else raw)
         except json.JSONDecodeError as err:
             raise InputError(
                 f"{name} line {line_no}: invalid JSON at column {err.colno}: {err.msg}. "
