@@ -2,19 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-
-def __getattr__(name: str) -> Any:
-    # The version is read from the installed metadata only when asked for: importing
-    # importlib.metadata costs more than the rest of `fcaudit --help`.
-    if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            value = version("fcaudit")
-        except PackageNotFoundError:  # pragma: no cover - a source tree without install
-            value = "0.0.0"
-        globals()["__version__"] = value
-        return value
-    raise AttributeError(f"module 'fcaudit' has no attribute {name!r}")
+# The one place the version is written: pyproject.toml reads it (tool.setuptools.dynamic), so
+# a run never imports importlib.metadata to learn it (a tenth of a second's start-up).
+__version__ = "0.1.0"

@@ -560,8 +560,14 @@ def test_help_has_examples(command: list[str]) -> None:
     assert "Examples:" in result.stdout
 
 
-def test_version() -> None:
-    assert run("--version").stdout.startswith("fcaudit, version ")
+def test_version_is_the_packages_own() -> None:
+    from importlib.metadata import version
+
+    import fcaudit
+
+    # One source: fcaudit/__init__.py, which pyproject.toml reads for the package metadata.
+    assert version("fcaudit") == fcaudit.__version__
+    assert run("--version").stdout == f"fcaudit, version {fcaudit.__version__}\n"
 
 
 def test_progress_display_counts(stripe_api: responses.RequestsMock) -> None:

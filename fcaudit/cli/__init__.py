@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 import click
 
+from fcaudit import __version__
 from fcaudit.cli.classify import classify
 from fcaudit.cli.diff import diff
 from fcaudit.cli.events import events
@@ -162,7 +163,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 @click.group(name="fcaudit", cls=FcauditGroup, context_settings=CONTEXT)
-@click.version_option(package_name="fcaudit", prog_name="fcaudit")
+@click.version_option(version=__version__, prog_name="fcaudit")
 def cli() -> None:
     """Audit Stripe Financial Connections accounts: find bank links that are broken or about
     to break, and say what to do about each.
