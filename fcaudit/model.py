@@ -128,8 +128,9 @@ class Signal:
 
 
 # Not frozen: a frozen dataclass sets each of its 30-odd fields through object.__setattr__,
-# which made building findings a fifth of an offline classify. Treat findings as immutable
-# all the same (change them with dataclasses.replace).
+# which made building findings a fifth of an offline classify. A finding is completed in
+# place while it belongs to the run that made it (classify, then the stages: see
+# runner.Stage); once a sink has it, treat it as immutable.
 @dataclass(slots=True, eq=True)
 class Finding:
     """One classified object. `to_record()` is the only place its JSON shape is defined."""

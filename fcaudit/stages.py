@@ -3,7 +3,6 @@ run, and may hold, drop or add findings (runner.Stage). The runner always ends w
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -94,7 +93,8 @@ class RelinkCount:
     def finish(self, result: ScanResult) -> Iterable[Finding]:
         for f in self._held:
             repairs = len(self._per_authorization.get(f.authorization or "", ()))
-            yield dataclasses.replace(f, recommendation=relink_advice_for(f, repairs))
+            f.recommendation = relink_advice_for(f, repairs)
+            yield f
 
 
 class _Acc:
@@ -218,7 +218,8 @@ class BaselineDiff:
         old = self._old.get(finding.id)
         if old is not None and old.category is not Category.ACTIVE:
             self._now[finding.id] = finding.category
-        return (dataclasses.replace(finding, change=compare(old, finding)),)
+        finding.change = compare(old, finding)
+        return (finding,)
 
     def finish(self, result: ScanResult) -> Iterable[Finding]:
         mode_before = discovery_mode(self._info.report.envelope.get("scope") or {})
@@ -268,7 +269,8 @@ class Suppress:
         for i, entry in enumerate(self._live):
             if entry.applies_to(finding):
                 self._matched.add(i)
-                return (dataclasses.replace(finding, suppressed=entry.suppression),)
+                finding.suppressed = entry.suppression
+                return (finding,)
         return (finding,)
 
     def finish(self, result: ScanResult) -> Iterable[Finding]:
