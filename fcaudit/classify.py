@@ -208,14 +208,13 @@ def classify(
         if refresh and _dict(refresh).get("status") == "failed":
             at = _timestamp(_dict(refresh).get("last_attempted_at"))
             signals.append(Signal(code, f"{field}.status is failed: that data is stale", at))
-    subject = _subject(finding, len(accounts))
 
     if status == "inactive":
-        _inactive(finding, _dict(get("status_details")), subject, stripe_version, request_id)
+        _inactive(finding, _dict(get("status_details")), stripe_version, request_id)
     elif status == "disconnected":
         finding.category = Category.DISCONNECTED
         finding.recommendation = (
-            f"Access to {subject} was turned off; the customer must link it again (a new "
+            f"Access to {_subject(finding)} was turned off; the customer must link it again (a new "
             "Financial Connections session) to restore data access."
         )
     elif numbers_unusable:
@@ -224,14 +223,13 @@ def classify(
             f"status {status}, but none of its account numbers is transactable or pending"
         )
         finding.recommendation = (
-            f"Payments by {subject} will fail: every account number is deactivated or "
+            f"Payments by {_subject(finding)} will fail: every account number is deactivated or "
             "expired. Ask the customer to relink it to get a new number."
         )
     elif status == "active":
         _active(
             finding,
             _dict(get("status_details")),
-            subject,
             today,
             horizon_days,
             number_expiry,
@@ -243,7 +241,8 @@ def classify(
         finding.category = Category.UNKNOWN
         finding.detail = f"status {status!r} is not one fcaudit recognises"
         finding.recommendation = (
-            f"Check {subject} in the Stripe Dashboard; a newer fcaudit may know status {status!r}."
+            f"Check {_subject(finding)} in the Stripe Dashboard; a newer fcaudit may know "
+            f"status {status!r}."
         )
     if signals:
         finding.signals = tuple(signals)
@@ -301,9 +300,12 @@ def _number_signals(
     return last, False
 
 
-def _subject(finding: Finding, n_accounts: int) -> str:
+def _subject(finding: Finding) -> str:
+    """How advice names the object: "the Chase account ••1234". Built only by the advice that
+    uses it (most active accounts get none)."""
     institution = finding.institution_name or "unknown institution"
     if finding.object == AUTHORIZATION_OBJECT:
+        n_accounts = len(finding.accounts)
         covers = f", covering {plural(n_accounts, 'scanned account')}" if n_accounts else ""
         return f"the {institution} authorization{covers}"
     last4 = f" ••{finding.last4}" if finding.last4 else ""
@@ -313,10 +315,10 @@ def _subject(finding: Finding, n_accounts: int) -> str:
 def _inactive(
     finding: Finding,
     details: Mapping[str, Any],
-    subject: str,
     stripe_version: str | None,
     request_id: str | None,
 ) -> None:
+    subject = _subject(finding)
     inactive = details.get("inactive")
     if not isinstance(inactive, Mapping) or not inactive:
         finding.category = Category.INACTIVE_UNKNOWN
@@ -367,7 +369,7 @@ def _inactive(
 def relink_advice_for(finding: Finding, repairs: int) -> str:
     """The relink advice of an account finding, now that the scan knows how many scanned
     accounts its authorization's relink repairs."""
-    return relink_advice(_subject(finding, 0), finding.authorization, repairs)
+    return relink_advice(_subject(finding), finding.authorization, repairs)
 
 
 def relink_advice(subject: str, authorization: str | None, repairs: int | None) -> str:
@@ -411,7 +413,6 @@ def _no_action_advice(subject: str, cause: str | None) -> str:
 def _active(
     finding: Finding,
     details: Mapping[str, Any],
-    subject: str,
     today: date,
     horizon_days: int,
     number_expiry: datetime | None,
@@ -431,8 +432,8 @@ def _active(
         finding.category = Category.UNKNOWN
         finding.detail = f"unreadable status_details.active.expected_deactivation_date {raw_date!r}"
         finding.recommendation = (
-            f"Check {subject} in the Stripe Dashboard: Stripe sent an expected deactivation "
-            "date fcaudit cannot read, so it may break soon."
+            f"Check {_subject(finding)} in the Stripe Dashboard: Stripe sent an expected "
+            "deactivation date fcaudit cannot read, so it may break soon."
         )
         return
     # The earliest date Stripe gives: its own, or the last transactable number's expiry.
@@ -457,6 +458,7 @@ def _active(
         finding.recommendation = f"No action needed now; expected to go inactive on {day}."
         return
     finding.category = Category.EXPIRING
+    subject = _subject(finding)
     within = f"in {plural(days, 'day')}"
     if rule is not None:
         finding.recommendation = (

@@ -32,8 +32,10 @@ class FileSource:
                 if item.foreign:  # e.g. financial_connections.session.updated
                     outcome.events_skipped += 1
                     continue
-                _refuse_fcaudit_output(item)
-                emit(Observed(item.obj, item.where, item.stripe_version, event=item.event))
+                obj = item.obj
+                if "tool" in obj or "recommendation" in obj:  # checked inline: every object
+                    _refuse_fcaudit_output(item)
+                emit(Observed(obj, item.where, item.stripe_version, event=item.event))
         except KeyboardInterrupt:
             outcome.interrupted = True  # what was classified is still written
         except RecursionError:

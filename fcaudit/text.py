@@ -70,7 +70,22 @@ def dumps_bytes(obj: Any, *, indent: int | None = None, newline: bool = False) -
     if indent not in (None, 2):
         raise ValueError(f"indent must be None or 2, got {indent!r}")
     option = (_ORJSON | orjson.OPT_INDENT_2) if indent else _ORJSON
-    data = orjson.dumps(obj, option=(option | orjson.OPT_APPEND_NEWLINE) if newline else option)
+    return _escaped(
+        orjson.dumps(obj, option=(option | orjson.OPT_APPEND_NEWLINE) if newline else option)
+    )
+
+
+_LINE = _ORJSON | orjson.OPT_APPEND_NEWLINE
+
+
+def dumps_line(obj: Any) -> bytes:
+    """`dumps_bytes(obj, newline=True)`, for the one call made per finding (NDJSON)."""
+    return _escaped(orjson.dumps(obj, option=_LINE))
+
+
+def _escaped(data: bytes) -> bytes:
+    """orjson's output with the terminal-unsafe characters escaped as json.dumps escapes
+    control characters (`\\u202e`)."""
     if not _may_need_escape(data) or _JSON_UTF8_RE.search(data) is None:
         return data
     return data.decode().translate(_JSON).encode()

@@ -14,12 +14,14 @@ from typing import TextIO
 
 from fcaudit.model import Finding, ReportMeta, ScanResult
 from fcaudit.render.base import RenderOptions, write_all
-from fcaudit.text import dumps
+from fcaudit.text import dumps, dumps_bytes
 
 ITEM_INDENT = "    "  # groups[] and findings[] items sit two levels deep
 # A marker standing for the two long arrays while the rest of the document is serialized.
 # Found as `"groups": "@@"`: quotes inside data are escaped, so only our keys look like that.
 MARK = "@@"
+_INDENT = ITEM_INDENT.encode()
+_NEWLINE = b"\n" + _INDENT
 
 
 class JsonRenderer:
@@ -32,8 +34,7 @@ class JsonRenderer:
 
     def finding(self, finding: Finding) -> None:
         # A JSON string never holds a raw newline, so every line of an item can be indented.
-        item = dumps(finding.to_record(), indent=2).replace("\n", "\n" + ITEM_INDENT)
-        data = (ITEM_INDENT + item).encode("utf-8")
+        data = _INDENT + dumps_bytes(finding.to_record(), indent=2).replace(b"\n", _NEWLINE)
         self._index.append((finding.sort_key(), self._spool.tell(), len(data)))
         self._spool.write(data)
 

@@ -6,7 +6,7 @@ from typing import BinaryIO, TextIO
 
 from fcaudit.model import Finding, ReportMeta, ScanResult
 from fcaudit.render.base import CHUNK, RenderOptions, write_bytes
-from fcaudit.text import dumps_bytes
+from fcaudit.text import dumps_line
 
 
 class NdjsonRenderer:
@@ -26,7 +26,7 @@ class NdjsonRenderer:
         self._size = 0
 
     def finding(self, finding: Finding) -> None:
-        line = dumps_bytes(finding.to_record(), newline=True)
+        line = dumps_line(finding.to_record())
         if self._flush:
             self._write(line)
             return
