@@ -117,6 +117,20 @@ def test_the_shipped_rules_parse_and_cite_their_source() -> None:
     assert all(r.source.startswith("https://docs.stripe.com/") for r in rules)
 
 
+def test_matching_rules_are_remembered_per_institution_and_stay_right() -> None:
+    from fcaudit.rules import _MATCH_CACHE
+
+    rules = parse_rules(GOOD_RULE, "rules.toml")
+    (acme,) = rules.rules
+    # By name (case and punctuation ignored), many times and past the cache's bound.
+    for i in range(_MATCH_CACHE + 10):
+        assert rules.matching(None, "ACME bank") == (acme,)
+        assert rules.matching(f"fcinst_{i}", f"Other Bank {i}") == ()
+    assert len(rules._matching) <= _MATCH_CACHE
+    # The cache is not part of the value: equal rulesets compare equal whatever they saw.
+    assert rules == parse_rules(GOOD_RULE, "rules.toml")
+
+
 # -- event streams ------------------------------------------------------------------------
 
 
