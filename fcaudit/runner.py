@@ -117,8 +117,8 @@ class Stage(Protocol):
     """Between classification and the sinks: sees each finding, then the end of the run.
 
     A finding belongs to the run that classified it, and stages complete it in place (its
-    change, suppression, relink advice): no sink has seen it yet, and a copy of each finding
-    per stage cost as much as classifying it."""
+    change, suppression): no sink has seen it yet, and a copy of each finding per stage cost
+    as much as classifying it."""
 
     def finding(self, finding: Finding) -> Iterable[Finding]: ...
 
