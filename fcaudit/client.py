@@ -34,7 +34,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from fcaudit.errors import AuthError, UsageError
 from fcaudit.ratelimit import RateLimiter
 from fcaudit.stripe_api import KEY_PATTERN, MAX_EVENT_TYPES, is_stripe_id
-from fcaudit.text import safe
+from fcaudit.text import safe, valid_text
 
 # NOTE: fcaudit sends no client telemetry header (last request's timings) to Stripe.
 stripe.enable_telemetry = False
@@ -130,6 +130,8 @@ def scrub(value: Any, api_key: str) -> Any:
     nothing to redact are returned as they are.
     """
     if isinstance(value, str):
+        # A lone surrogate ("\\ud800") is not text any UTF-8 report can hold: U+FFFD.
+        value = valid_text(value)
         if api_key in value or "_live_" in value or "_test_" in value:
             return redact(value, api_key)
         if len(value) >= _KEY_WINDOW and _key_fragments(value, api_key) is not value:

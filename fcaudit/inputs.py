@@ -20,7 +20,7 @@ import orjson
 
 from fcaudit.errors import InputError
 from fcaudit.model import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, EventRef
-from fcaudit.text import safe
+from fcaudit.text import safe, valid_tree
 
 # What a Financial Connections event may carry in data.object (an account or an
 # authorization); other FC events (financial_connections.session.updated carries a session)
@@ -92,7 +92,9 @@ def _loads(text: str) -> Any:
     except orjson.JSONDecodeError:
         pass
     try:
-        return json.loads(text)
+        # json.loads accepts lone surrogate escapes ("\\ud800"), which no UTF-8 output can
+        # hold: they become U+FFFD here, as orjson-decoded input never has them.
+        return valid_tree(json.loads(text))
     except json.JSONDecodeError:
         raise
     except RecursionError:

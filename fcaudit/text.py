@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -70,9 +71,11 @@ def dumps_bytes(obj: Any, *, indent: int | None = None, newline: bool = False) -
     if indent not in (None, 2):
         raise ValueError(f"indent must be None or 2, got {indent!r}")
     option = (_ORJSON | orjson.OPT_INDENT_2) if indent else _ORJSON
-    return _escaped(
-        orjson.dumps(obj, option=(option | orjson.OPT_APPEND_NEWLINE) if newline else option)
-    )
+    try:
+        data = orjson.dumps(obj, option=(option | orjson.OPT_APPEND_NEWLINE) if newline else option)
+    except TypeError as err:
+        return _with_surrogates(obj, indent, newline, err)
+    return _escaped(data)
 
 
 _LINE = _ORJSON | orjson.OPT_APPEND_NEWLINE
@@ -80,7 +83,48 @@ _LINE = _ORJSON | orjson.OPT_APPEND_NEWLINE
 
 def dumps_line(obj: Any) -> bytes:
     """`dumps_bytes(obj, newline=True)`, for the one call made per finding (NDJSON)."""
-    return _escaped(orjson.dumps(obj, option=_LINE))
+    try:
+        data = orjson.dumps(obj, option=_LINE)
+    except TypeError as err:
+        return _with_surrogates(obj, None, True, err)
+    return _escaped(data)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def valid_text(text: str) -> str:
+    """`text` with each lone surrogate (`"\\ud800"` in JSON: allowed by its escapes, but not
+    Unicode text, so no UTF-8 writer accepts it) replaced by U+FFFD, as decoders do."""
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    return _SURROGATE.sub(REPLACEMENT, text)
+
+
+def valid_tree(value: Any) -> Any:
+    """A decoded JSON document with `valid_text` applied to every string, keys included."""
+    if isinstance(value, str):
+        return valid_text(value)
+    if isinstance(value, dict):
+        return {valid_text(k) if isinstance(k, str) else k: valid_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [valid_tree(v) for v in value]
+    return value
+
+
+def _with_surrogates(obj: Any, indent: int | None, newline: bool, err: TypeError) -> bytes:
+    """A string holding a lone surrogate is not Unicode text, and orjson refuses it. Input is
+    made valid where it is read (`valid_text`); what still holds one (a file name given on
+    the command line) is written by the json module with each lone surrogate as U+FFFD: the
+    same bytes otherwise, valid UTF-8 that jq reads (it stops at a lone surrogate escape),
+    and never a crash."""
+    if "surrogates" not in str(err):
+        raise err
+    separators = (",", ": ") if indent else (",", ":")
+    text = json.dumps(obj, ensure_ascii=False, indent=indent, separators=separators)
+    text = _SURROGATE.sub(REPLACEMENT, text).translate(_JSON)
+    return (text + "\n" if newline else text).encode()
 
 
 def _escaped(data: bytes) -> bytes:

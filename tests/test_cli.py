@@ -368,6 +368,29 @@ def test_json_escapes_terminal_controls(stripe_api: responses.RequestsMock) -> N
     assert record["institution_name"] == "Café 日本"
 
 
+def test_lone_surrogates_from_the_api_become_replacement_characters(
+    stripe_api: responses.RequestsMock,
+) -> None:
+    # JSON's escapes allow "\ud800", which is not text: no UTF-8 report could hold it.
+    add_accounts(stripe_api, "cus_a", [account(display_name="a\ud800b", status="inactive")])
+    for fmt in ("ndjson", "csv", "markdown", "html", "table"):
+        result = run("scan", "--customer", "cus_a", "-f", fmt)
+        assert result.exit_code == ExitCode.FINDINGS, result.stderr
+        assert "a\ufffdb" in result.stdout and "\ud800" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "fmt", ["ndjson", "json", "csv", "markdown", "html", "prometheus", "table"]
+)
+def test_classify_of_lone_surrogates_writes_every_format(tmp_path: Path, fmt: str) -> None:
+    line = '{"id": "fca_1", "object": "financial_connections.account", "status": "inactive", '
+    line += '"display_name": "a\\ud800b", "institution_name": "\\udc00Bank"}\n'
+    result = run("classify", "-", "-f", fmt, input=line, key=None)
+    assert result.exit_code == ExitCode.FINDINGS, result.stderr
+    if fmt in ("ndjson", "json", "csv", "markdown", "html", "table"):
+        assert "a\ufffdb" in result.stdout
+
+
 def test_table_summary_and_hidden_active(stripe_api: responses.RequestsMock) -> None:
     fleet(stripe_api)
     out = run("scan", *AS_OF, "-f", "table", "--discovery", "customers").stdout
