@@ -12,6 +12,7 @@ shell asked, instead of truncating the log), and devices and named pipes are ope
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import re
@@ -47,6 +48,24 @@ def same_file(source: str, output: str | None) -> bool:
     except (OSError, ValueError):
         return False
     return (src.st_dev, src.st_ino) == (out.st_dev, out.st_ino) and stat.S_ISREG(out.st_mode)
+
+
+def prepare_stdout(stream: TextIO, *, terminal: bool) -> None:
+    """Reports in a file format (JSON, NDJSON, CSV, Markdown, HTML, Prometheus) are UTF-8
+    whatever the locale says: under PYTHONIOENCODING=latin-1 they stopped with a traceback at
+    the first name outside it. The table, for a terminal, keeps the terminal's encoding and
+    shows what that can't encode as escapes (`\\u307f`)."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    try:
+        utf8 = codecs.lookup(str(getattr(stream, "encoding", None) or "utf-8")).name == "utf-8"
+    except LookupError:
+        utf8 = False
+    if reconfigure is None or utf8:
+        return
+    if terminal:
+        reconfigure(errors="backslashreplace")
+    else:
+        reconfigure(encoding="utf-8")
 
 
 class OutputTarget:

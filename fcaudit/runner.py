@@ -37,7 +37,7 @@ from fcaudit.model import (
     plural,
     summary_text,
 )
-from fcaudit.output import OutputTarget
+from fcaudit.output import OutputTarget, prepare_stdout
 from fcaudit.policy import Policy, exit_code
 from fcaudit.render import (
     WITH_GROUPS,
@@ -162,6 +162,8 @@ class _Sink:
         self.fmt = resolve_format(
             spec.fmt, stdout_is_tty=self.target.stream.isatty(), to_file=self.target.is_file
         )
+        if self.target.path is None:
+            prepare_stdout(self.target.stream, terminal=self.fmt is OutputFormat.TABLE)
         options = render
         if self.fmt is not OutputFormat.TABLE and render.detail:
             options = dataclasses.replace(render, detail=False)

@@ -104,6 +104,7 @@ def test_lazy_commands_are_listed_as_they_describe_themselves() -> None:
         ("••1234 \u202egnp.exe", '"••1234 \\u202egnp.exe"'),  # a bidi override after bullets
         ("a\x85b\u00a0c", '"a\\u0085b\u00a0c"'),  # C1 NEL escaped, no-break space kept
         ("x\x7fy\u2028z\u2066", '"x\\u007fy\\u2028z\\u2066"'),
+        ("a\ud800b\u202e", '"a\ufffdb\\u202e"'),  # a lone surrogate (a file name): U+FFFD
     ],
 )
 def test_json_bytes_escape_exactly_the_unsafe_characters(value: str, escaped: str) -> None:
@@ -142,3 +143,22 @@ def test_ndjson_lines_survive_an_unbuffered_stdout(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     out = subprocess.run(command, capture_output=True, env=env, check=True).stdout
     assert out.decode("utf-8") == (golden / "classify.ndjson.200").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "markdown", "html", "table"])
+def test_a_stdout_that_is_not_utf8_gets_utf8_reports_and_an_escaped_table(fmt: str) -> None:
+    # PYTHONIOENCODING=latin-1: the names in the golden input (日本, bidi marks) are outside it.
+    golden = Path(__file__).parent / "golden"
+    command = [sys.executable, "-m", "fcaudit", "classify", str(golden / "input.ndjson")]
+    command += ["-f", fmt, "--as-of", "2026-11-26T12:00:00Z", "--fail-on", "none", "-q"]
+    utf8 = subprocess.run(command, capture_output=True, check=True).stdout
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1", "COLUMNS": "200"}
+    latin = subprocess.run(command, capture_output=True, env=env)
+    assert latin.returncode == 0, latin.stderr
+    if fmt == "table":  # for a terminal: its own encoding, with escapes for the rest
+        latin.stdout.decode("latin-1")
+        assert b"\\u" in latin.stdout
+    elif fmt in ("json", "markdown", "html"):  # the generation time differs
+        assert len(latin.stdout) == len(utf8) and latin.stdout.decode("utf-8")
+    else:
+        assert latin.stdout == utf8
