@@ -170,11 +170,12 @@ class _Sink:
         self.renderer = get_renderer(self.fmt, self.target.stream, options)
 
     def abandon(self) -> None:
-        """A run that stopped on an error: what a streaming renderer holds for stdout is still
-        written (as an unbuffered stream would have), a file is discarded by its target."""
+        """A run that stopped on an error: what a streaming renderer has buffered is still
+        written (stdout, a device or a pipe get every line made; a file's temporary copy is
+        then discarded by its target, as before)."""
         drain = getattr(self.renderer, "drain", None)
-        if drain is not None and not self.target.is_file:
-            with contextlib.suppress(OSError):
+        if drain is not None:
+            with contextlib.suppress(OSError, ValueError):
                 drain()
 
 

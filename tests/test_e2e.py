@@ -668,3 +668,40 @@ def test_classify_interrupted_writes_what_it_classified(tmp_path: Path) -> None:
     validate_report(doc)
     assert doc["complete"] is False and doc["summary"]["accounts"] == 50
     assert [p.name for p in out.parent.iterdir()] == ["r.json"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/wchan").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("unbuffered", [False, True])
+def test_interrupted_while_stdout_is_full_ndjson_ends_on_a_whole_line(
+    tmp_path: Path, unbuffered: bool
+) -> None:
+    # Offline NDJSON is buffered: a stop signal arriving while a write is blocked on a full
+    # pipe must not leave half a line (what the interrupted write did not get out is kept
+    # and written with the partial report).
+    source = tmp_path / "in.ndjson"
+    obj = {"id": "fca_0", "object": "financial_connections.account", "status": "active"}
+    obj["display_name"] = "x" * 300
+    source.write_text("".join(json.dumps({**obj, "id": f"fca_{i}"}) + "\n" for i in range(3000)))
+    env = {"PATH": "/usr/bin:/bin", **({"PYTHONUNBUFFERED": "1"} if unbuffered else {})}
+    reader, writer = os.pipe()
+    proc = subprocess.Popen(
+        [FCAUDIT, "classify", str(source), "-f", "ndjson", "-q", "--fail-on", "none"],
+        stdout=writer,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    os.close(writer)
+    try:
+        _poll(lambda: "pipe" in Path(f"/proc/{proc.pid}/wchan").read_text(), "stdout full")
+        proc.send_signal(signal.SIGTERM)
+        with os.fdopen(reader, "rb") as out:
+            data = out.read()
+        _, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert data.endswith(b"\n")
+    ids = [json.loads(line)["id"] for line in data.splitlines()]
+    assert 0 < len(ids) < 3000 and ids == [f"fca_{i}" for i in range(len(ids))]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import BinaryIO, Protocol, TextIO
+from typing import Protocol, TextIO
 
 from fcaudit.model import Finding, GroupBy, ReportMeta, ScanResult
 
@@ -57,18 +56,6 @@ def upcoming_by_week(
 
 
 CHUNK = 16 * 1024
-
-
-def write_bytes(stream: BinaryIO, data: bytes) -> None:
-    """Write all of `data` to a binary stream. Under `python -u` (PYTHONUNBUFFERED) stdout's
-    binary layer is the raw file, whose write may take only part of the data (a pipe):
-    the rest is written until none is left, so nothing is dropped silently."""
-    view = memoryview(data)
-    while view:
-        written = stream.write(view)
-        if written is None:  # a non-blocking descriptor that is full
-            raise BlockingIOError(errno.EAGAIN, "the output would block")
-        view = view[written:]
 
 
 def write_all(stream: TextIO, text: str) -> None:

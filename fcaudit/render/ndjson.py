@@ -2,59 +2,60 @@
 
 from __future__ import annotations
 
+import io
 from typing import BinaryIO, TextIO
 
 from fcaudit.model import Finding, ReportMeta, ScanResult
-from fcaudit.render.base import CHUNK, RenderOptions, write_bytes
+from fcaudit.render.base import RenderOptions
 from fcaudit.text import dumps_line
 
 
 class NdjsonRenderer:
     def __init__(self, stream: TextIO, options: RenderOptions) -> None:
         self._stream = stream
-        # Lines are UTF-8 (JSON's encoding, whatever the locale says) and go straight to the
-        # binary layer under the text stream: decoding each to str only to encode it again
-        # was a tenth of an offline classify. A stream without one (StringIO) gets text.
-        self._raw: BinaryIO | None = getattr(stream, "buffer", None)
-        if self._raw is not None:
-            stream.flush()  # anything already written as text goes first
-        # A scan writes and flushes every line so `| jq` sees findings live. Offline classify
-        # of a big file gathers lines into chunks: one write per line was a system call per
-        # line whenever stdout is unbuffered (PYTHONUNBUFFERED, python -u).
+        # A scan flushes every line so `| jq` sees findings live; offline classify of a big
+        # file leaves buffering to the stream.
         self._flush = options.flush_each
-        self._pending: list[bytes] = []
-        self._size = 0
+        self._own: BinaryIO | None = None
+        self._out = self._binary(stream)
+
+    def _binary(self, stream: TextIO) -> BinaryIO | None:
+        """Lines are UTF-8 (JSON's encoding, whatever the locale says) and go straight to the
+        buffered binary layer under the text stream: decoding each to str only to encode it
+        again was a tenth of an offline classify. A stream without one (StringIO) gets text.
+
+        Under `python -u` (PYTHONUNBUFFERED) that layer is the raw file: a buffered writer of
+        our own over the same descriptor (which it leaves open) keeps offline classify from
+        making a system call per line, and, like any buffered writer, keeps what a blocked
+        write interrupted by Ctrl-C did not get out, so the partial report ends on whole
+        lines."""
+        binary = getattr(stream, "buffer", None)
+        if binary is None:
+            return None
+        stream.flush()  # anything already written as text goes first
+        if isinstance(binary, io.BufferedIOBase):
+            return binary  # type: ignore[return-value]
+        self._own = open(binary.fileno(), "wb", closefd=False)  # noqa: SIM115 - see finish()
+        return self._own
 
     def finding(self, finding: Finding) -> None:
         line = dumps_line(finding.to_record())
-        if self._flush:
-            self._write(line)
-            return
-        self._pending.append(line)
-        self._size += len(line)
-        if self._size >= CHUNK:
-            self.drain()
-
-    def _write(self, data: bytes) -> None:
-        if self._raw is None:
-            self._stream.write(data.decode())
+        if self._out is None:
+            self._stream.write(line.decode())
             if self._flush:
                 self._stream.flush()
             return
-        write_bytes(self._raw, data)
+        self._out.write(line)
         if self._flush:
-            self._raw.flush()
+            self._out.flush()
 
     def drain(self) -> None:
-        """Write the lines gathered so far (the end of a run, or one stopped by an error)."""
-        if self._pending:
-            data = b"".join(self._pending)
-            self._pending.clear()
-            self._size = 0
-            self._write(data)
+        """Write out what is buffered (the end of a run, or one stopped by an error)."""
+        (self._out or self._stream).flush()
 
     def finish(self, result: ScanResult, meta: ReportMeta) -> None:
         self.drain()
-        if self._raw is not None:
-            self._raw.flush()
+        if self._own is not None:
+            self._own.close()  # the descriptor stays open (closefd=False)
+            self._own = self._out = None
         self._stream.flush()
