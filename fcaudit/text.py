@@ -144,9 +144,9 @@ def _may_need_escape(data: bytes) -> bool:
     costs more than encoding it): False when `data` holds no lead byte of an unsafe character
     (DEL, 0xC2 for C1, 0xE2 for the bidi and separator characters) other than the 0xE2 of
     bullets."""
+    if b"\x7f" in data or b"\xc2" in data:  # DEL is ASCII: checked first
+        return True
     if data.isascii():  # half the lines of a typical run
         return False
-    if b"\x7f" in data or b"\xc2" in data:
-        return True
     leads = data.count(b"\xe2")
     return leads != 0 and leads != data.count(_BULLET)

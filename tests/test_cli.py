@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -560,6 +562,20 @@ def test_classify_ndjson_stopped_by_bad_input_keeps_the_lines_before_it(tmp_path
     ]
 
 
+def test_classify_to_dev_stdout_stopped_by_bad_input_keeps_every_line(tmp_path: Path) -> None:
+    # -o /dev/stdout writes through the process's own descriptor: a run stopped by an error
+    # still writes every finding it made there, as on plain stdout.
+    good = [account(f"fca_{i}", display_name="x" * 200) for i in range(300)]
+    text = "".join(json.dumps(a) + "\n" for a in good) + "{oops\n"
+    command = [sys.executable, "-m", "fcaudit", "classify", "-", "-f", "ndjson", "-o"]
+    result = subprocess.run([*command, "/dev/stdout"], input=text.encode(), capture_output=True)
+    assert result.returncode == ExitCode.USAGE
+    assert b"line 301: invalid JSON" in result.stderr
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [
+        a["id"] for a in good
+    ]
+
+
 def test_classify_missing_file() -> None:
     result = run("classify", "/nonexistent/x.json", key=None)
     assert result.exit_code == ExitCode.USAGE
@@ -584,12 +600,16 @@ def test_help_has_examples(command: list[str]) -> None:
 
 
 def test_version_is_the_packages_own() -> None:
-    from importlib.metadata import version
+    import tomllib
 
     import fcaudit
 
     # One source: fcaudit/__init__.py, which pyproject.toml reads for the package metadata.
-    assert version("fcaudit") == fcaudit.__version__
+    pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert "version" in pyproject["project"]["dynamic"]
+    assert "version" not in pyproject["project"]
+    dynamic = pyproject["tool"]["setuptools"]["dynamic"]["version"]
+    assert dynamic == {"attr": "fcaudit.__version__"}
     assert run("--version").stdout == f"fcaudit, version {fcaudit.__version__}\n"
 
 
