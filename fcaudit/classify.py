@@ -129,8 +129,13 @@ def _timestamp(value: Any) -> datetime | None:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
-        # Always UTC, like Stripe's own timestamps: _days() then reads the date directly.
-        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        if not parsed.tzinfo:
+            return parsed.replace(tzinfo=UTC)
+        try:  # its own offset is kept (advice names its day); it must still have a UTC time
+            parsed.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00:00+01:00
+            return None
+        return parsed
     return None
 
 

@@ -129,13 +129,42 @@ def test_active_with_a_later_date_still_reports_it() -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["soon", "1796083200", True, float("nan"), float("inf"), 10**20, [1], {"a": 1}]
+    "raw",
+    [
+        "soon",
+        "1796083200",
+        True,
+        float("nan"),
+        float("inf"),
+        10**20,
+        [1],
+        {"a": 1},
+        "0001-01-01T00:00:00+01:00",  # has no UTC time
+    ],
 )
 def test_an_unreadable_stripe_date_is_never_active(raw: object) -> None:
     obj = account(status="active", status_details={"active": {"expected_deactivation_date": raw}})
     f = classify(obj, now=NOW)
     assert f.category == "unknown"
     assert f.detail is not None and repr(raw) in f.detail
+
+
+def test_an_iso_date_with_an_offset_is_named_by_its_own_day() -> None:
+    # 22:00 at -05:00 on 1 December is 03:00 UTC on the 2nd: days count in UTC, the advice
+    # quotes the date as given.
+    obj = account(
+        status="active",
+        status_details={
+            "active": {
+                "expected_deactivation_date": "2026-12-01T22:00:00-05:00",
+                "action": "relink_required",
+            }
+        },
+    )
+    f = classify(obj, now=NOW)
+    assert (f.category, f.days_until_deactivation) == ("expiring", 6)
+    assert "before 2026-12-01 (in 6 days)" in f.recommendation
+    assert f.to_record()["expected_deactivation_date"] == "2026-12-02T03:00:00Z"
 
 
 def test_an_iso_date_string_is_still_read() -> None:
