@@ -159,8 +159,9 @@ def read_items(stream: TextIO | Utf8Lines, name: str) -> Iterator[Item]:
     line_no = 0
     for raw in lines:
         line_no += 1
-        if raw.strip():
-            first = (binary.text(raw, line_no) if binary else raw).lstrip(_BOM)
+        text = binary.text(raw, line_no) if binary else raw
+        if text.strip():  # str.strip: a line of Unicode spaces (U+00A0) is blank too
+            first = text.lstrip(_BOM)
             break
     if not first:
         raise InputError(f"{name}: no input. Tip: give a JSON file, or pipe JSON into '-'.")
@@ -193,7 +194,10 @@ def read_items(stream: TextIO | Utf8Lines, name: str) -> Iterator[Item]:
             try:
                 value = loads(raw)
             except decode_error:  # NaN, not UTF-8, or not JSON: as json.loads reads it
-                value = _loads(binary.text(raw, line_no) if binary else raw)
+                text = binary.text(raw, line_no) if binary else raw
+                if text.isspace():  # Unicode spaces only (U+00A0): a blank line, as in str
+                    continue
+                value = _loads(text)
         except json.JSONDecodeError as err:
             raise InputError(
                 f"{name} line {line_no}: invalid JSON at column {err.colno}: {err.msg}. "

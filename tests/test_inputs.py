@@ -83,6 +83,7 @@ def _binary(data: bytes) -> list[Item]:
         '\ufeff{"id": "fca_1"}\n{"object": "event", "id": "evt_1", "data": {"object": {}}}\n',
         '{\n  "object": "list",\n  "data": [{"id": "fca_1"}, {"id": "fca_2"}]\n}\n',
         '[{"id": "fca_é", "display_name": "Café 日本"}]',
+        '\u00a0\n{"id": "fca_1"}\n\u00a0\u2003\n\x1c\n{"id": "fca_2"}\n',  # Unicode blanks
     ],
 )
 def test_bytes_and_text_read_alike(text: str) -> None:
