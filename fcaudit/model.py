@@ -330,10 +330,28 @@ DASHBOARD = "https://dashboard.stripe.com"
 _LINK_ID = re.compile(r"[a-z]{2,8}_[A-Za-z0-9]{1,255}")
 
 
-@functools.lru_cache(maxsize=4096)  # a customer's accounts share one page
+_LINK_ID_MAX = 8 + 1 + 255  # the longest id _LINK_ID accepts
+
+
 def dashboard_url(
     holder_type: str | None,
     holder: str | None,
+    livemode: bool | None,
+    stripe_account: str | None,
+) -> str | None:
+    """The Dashboard page of an account holder (`_dashboard_url`); ids longer than any Stripe
+    id are refused before the cache, which so keeps only short strings."""
+    if not holder or len(holder) > _LINK_ID_MAX:
+        return None
+    if stripe_account is not None and len(stripe_account) > _LINK_ID_MAX:
+        return None
+    return _dashboard_url(holder_type, holder, livemode, stripe_account)
+
+
+@functools.lru_cache(maxsize=4096)  # a customer's accounts share one page
+def _dashboard_url(
+    holder_type: str | None,
+    holder: str,
     livemode: bool | None,
     stripe_account: str | None,
 ) -> str | None:
@@ -344,7 +362,7 @@ def dashboard_url(
     /connect/accounts/<id>; test-mode objects add /test, and a connected account's own objects
     (--stripe-account) are prefixed with /<acct_id>."""
     # Only an id of Stripe's shape goes into a link (the holder comes from the network).
-    if not holder or not _LINK_ID.fullmatch(holder):
+    if not _LINK_ID.fullmatch(holder):
         return None
     if stripe_account is not None and not _LINK_ID.fullmatch(stripe_account):
         return None

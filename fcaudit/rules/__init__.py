@@ -92,7 +92,7 @@ class Ruleset:
     # The rules matching each (institution id, name) seen: a fleet has many accounts at few
     # institutions, and matching normalises the name. Not part of the value.
     _matching: dict[tuple[str | None, str | None], tuple[Rule, ...]] = field(
-        default_factory=dict, compare=False, repr=False
+        default_factory=dict, init=False, compare=False, repr=False
     )
 
     def matching(
