@@ -65,28 +65,26 @@ def dumps(obj: Any, *, indent: int | None = None) -> str:
     return dumps_bytes(obj, indent=indent).decode()
 
 
+# orjson's options by (indent, newline): dumps_bytes runs once per finding.
+_OPTIONS = {
+    (indent, newline): _ORJSON
+    | (orjson.OPT_INDENT_2 if indent else 0)
+    | (orjson.OPT_APPEND_NEWLINE if newline else 0)
+    for indent in (None, 2)
+    for newline in (False, True)
+}
+
+
 def dumps_bytes(obj: Any, *, indent: int | None = None, newline: bool = False) -> bytes:
     """`dumps()` as UTF-8 bytes (JSON's own encoding), optionally ending in a newline: what
     NDJSON and the JSON report write, without decoding to str and encoding again."""
-    if indent not in (None, 2):
+    option = _OPTIONS.get((indent, newline))
+    if option is None:
         raise ValueError(f"indent must be None or 2, got {indent!r}")
-    option = (_ORJSON | orjson.OPT_INDENT_2) if indent else _ORJSON
     try:
-        data = orjson.dumps(obj, option=(option | orjson.OPT_APPEND_NEWLINE) if newline else option)
+        data = orjson.dumps(obj, option=option)
     except TypeError as err:
         return _with_surrogates(obj, indent, newline, err)
-    return _escaped(data)
-
-
-_LINE = _ORJSON | orjson.OPT_APPEND_NEWLINE
-
-
-def dumps_line(obj: Any) -> bytes:
-    """`dumps_bytes(obj, newline=True)`, for the one call made per finding (NDJSON)."""
-    try:
-        data = orjson.dumps(obj, option=_LINE)
-    except TypeError as err:
-        return _with_surrogates(obj, None, True, err)
     return _escaped(data)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from fcaudit.render import RENDERERS, OutputFormat, RenderOptions, get_renderer
 from fcaudit.render.detail import status_signals
-from fcaudit.text import dumps, dumps_bytes, dumps_line
+from fcaudit.text import dumps, dumps_bytes
 from tests.factories import account, inactive, ts
 
 
@@ -112,7 +112,6 @@ def test_lazy_commands_are_listed_as_they_describe_themselves() -> None:
 def test_json_bytes_escape_exactly_the_unsafe_characters(value: str, escaped: str) -> None:
     assert dumps_bytes({"v": value}) == ('{"v":' + escaped + "}").encode()
     assert dumps_bytes([value], newline=True) == f"[{escaped}]\n".encode()
-    assert dumps_line([value]) == f"[{escaped}]\n".encode()
     assert dumps({"v": value}) == '{"v":' + escaped + "}"
 
 

@@ -7,7 +7,7 @@ from typing import BinaryIO, TextIO
 
 from fcaudit.model import Finding, ReportMeta, ScanResult
 from fcaudit.render.base import RenderOptions
-from fcaudit.text import dumps_line
+from fcaudit.text import dumps_bytes
 
 
 class NdjsonRenderer:
@@ -39,7 +39,7 @@ class NdjsonRenderer:
         return self._own
 
     def finding(self, finding: Finding) -> None:
-        line = dumps_line(finding.to_record())
+        line = dumps_bytes(finding.to_record(), newline=True)
         if self._out is None:
             self._stream.write(line.decode())
             if self._flush:
