@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fcaudit.classify import NotClassifiable
@@ -28,6 +28,7 @@ from fcaudit.model import (
     ScopeError,
     ScopeType,
     iso,
+    parse_iso,
 )
 from fcaudit.runner import Emit, Observed, SourceOutcome
 from fcaudit.stripe_api import (
@@ -39,10 +40,6 @@ from fcaudit.stripe_api import (
 )
 from fcaudit.text import safe
 
-DEFAULT_SINCE = "7d"
-# Stripe retries a failed delivery for up to three days; an hour without an acknowledgement
-# is already worth a look (https://docs.stripe.com/webhooks/process-undelivered-events).
-DEFAULT_GRACE = "1h"
 # `--type` may name these (a `*` wildcard is matched against them); any other exact
 # financial_connections.* name is passed on as given (Stripe adds types over time).
 KNOWN_TYPES = (*FC_EVENT_TYPES, "financial_connections.session.updated")
@@ -76,13 +73,12 @@ def parse_since(text: str, now: datetime) -> datetime:
         since = now - parse_duration(value, "--since")
     else:
         try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            since = parse_iso(value)
         except ValueError:
             raise UsageError(
                 f"--since {safe(text)!r} is neither a duration nor a date. Tip: 7d, 36h, "
                 "2026-11-01 or 2026-11-01T09:00:00Z."
             ) from None
-        since = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     oldest = now - timedelta(days=EVENT_RETENTION_DAYS)
     if since < oldest:
         raise UsageError(

@@ -318,11 +318,6 @@ class EventRef:
             pending if type(pending) is int and pending >= 0 else None,
         )
 
-    def order(self) -> tuple[float, str]:
-        """Latest last: by `created`, ties by event id (Stripe's ids sort by time)."""
-        when = self.created.timestamp() if self.created is not None else float("-inf")
-        return (when, self.id or "")
-
 
 # -- the Stripe Dashboard --------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from fcaudit.errors import UsageError
-from fcaudit.model import Category, EventFlag, GroupBy, SignalCode
+from fcaudit.model import Category, EventFlag, GroupBy, SignalCode, parse_iso
 from fcaudit.stripe_api import is_loopback, without_secrets
 from fcaudit.text import safe
 
@@ -90,13 +90,12 @@ def parse_as_of(text: str | None, clock: Callable[[], datetime]) -> datetime:
         if math.isfinite(seconds):
             return datetime.fromtimestamp(seconds, tz=UTC)
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_iso(value)
     except ValueError:
         raise UsageError(
             f"--as-of {safe(text)!r} is not a date. Tip: use YYYY-MM-DD, an ISO 8601 time such "
             "as 2026-12-01T09:00:00Z, or Unix seconds such as 1796083200."
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ from fcaudit.options import ReportOptions, StripeOptions
     help="Only events a webhook endpoint has not acknowledged (pending_webhooks > 0) for "
     "--grace or longer.",
 )
+# Stripe retries a failed delivery for up to three days; an hour without an acknowledgement
+# is already worth a look (https://docs.stripe.com/webhooks/process-undelivered-events).
 @click.option(
     "--grace",
     default="1h",
