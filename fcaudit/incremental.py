@@ -312,7 +312,7 @@ class StateRun:
                 inc = self._incremental
                 self.store.commit_run(
                     identity=self.identity,
-                    seen=[kept(o) for o in inc.fresh.values()],
+                    seen=list(inc.fresh.values()),  # commit_run keeps what it stores
                     cursor=cursor,
                     when=self.now,
                     full=False,
