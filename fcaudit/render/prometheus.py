@@ -67,8 +67,8 @@ METRICS: Mapping[str, str] = {
 
 def label_value(value: str) -> str:
     """An untrusted string as a label value: shown safely, escaped per the format."""
-    text = safe(value)
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    text = safe(value)  # a newline is already shown as \x0a
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def number(value: float) -> str:
