@@ -95,6 +95,17 @@ def _kind(value: Any) -> str:
     return "a string" if isinstance(value, str) else "a value"
 
 
+def _invalid(item: Any, noun: str, prefix: str = "") -> str | None:
+    """None for an element of a listing with an id of Stripe's shape (starting `prefix`);
+    otherwise what the element is instead, for its errors[] entry."""
+    if isinstance(item, dict) and is_stripe_id(item.get("id"), prefix):
+        return None
+    article = "an" if noun[0] in "aeiou" else "a"
+    if not isinstance(item, dict):
+        return f"{_kind(item)}, not {article} {noun}"
+    return f"{article} {noun} without a valid id"
+
+
 class WorkPool:
     """Daemon worker threads around one queue; `join` waits for everything submitted.
 
@@ -363,14 +374,10 @@ class Scanner:
         errors[] entry naming its page and position, and the rest of the page is kept."""
         for number, page in enumerate(pages, start=1):
             for position, item in enumerate(page, start=1):
-                found = item.get("id") if isinstance(item, dict) else None
-                if isinstance(found, str) and is_stripe_id(found, prefix):
-                    yield item, found
+                what = _invalid(item, noun, prefix)
+                if what is None:
+                    yield item, item["id"]
                     continue
-                article = "an" if noun[0] in "aeiou" else "a"
-                what = f"{article} {noun} without a valid id"
-                if not isinstance(item, dict):
-                    what = f"{_kind(item)}, not {article} {noun}"
                 self._record(
                     ScopeError(
                         listing,
@@ -638,11 +645,8 @@ class Scanner:
         firsts: dict[str, int] = {}
         notes: dict[str, str] = {}
         for position, account in enumerate(page, start=1):
-            oid = account.get("id") if isinstance(account, dict) else None
-            if not isinstance(account, dict) or not is_stripe_id(oid):
-                what = "an account without a valid id"
-                if not isinstance(account, dict):
-                    what = f"{_kind(account)}, not an account"
+            what = _invalid(account, "account")
+            if what is not None:
                 self._record(
                     ScopeError(
                         scope,
@@ -651,7 +655,7 @@ class Scanner:
                     )
                 )
                 continue
-            assert isinstance(oid, str)
+            oid = account["id"]
             # The same id twice in one page: reported once, a conflict noted on it.
             if oid in firsts:
                 first = page[firsts[oid]]
