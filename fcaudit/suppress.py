@@ -9,7 +9,6 @@ from datetime import date, datetime
 from typing import Any
 
 from fcaudit import tomlfile
-from fcaudit.errors import UsageError
 from fcaudit.model import Category, Finding, Suppression
 from fcaudit.options import ID_PATTERN
 
@@ -46,23 +45,10 @@ def load(path: str) -> tuple[Entry, ...]:
 
 def parse(text: str, name: str) -> tuple[Entry, ...]:
     """Parse an ignore file; a mistake is a UsageError naming the file, line and field."""
-    doc = tomlfile.parse(text, name, TIP)
-    locate = tomlfile.Locator(text, "ignore")
-    extra = set(doc) - {"ignore"}
-    if extra:
-        raise UsageError(f"{name}: unknown table {sorted(extra)[0]!r}; entries are [[ignore]].")
-    raw_entries = doc.get("ignore", [])
-    if not isinstance(raw_entries, list):
-        raise UsageError(f"{name}: 'ignore' must be an array of tables ([[ignore]]).")
+    found = tomlfile.Entries(text, name, "ignore", noun="entry", plural="entries", tip=TIP)
     entries = []
-    for index, raw in enumerate(raw_entries):
-
-        def fail(field: str, problem: str, index: int = index) -> UsageError:
-            return UsageError(
-                f"{name} line {locate.line(index, field)}: entry {index + 1}, field "
-                f"'{field}': {problem}. Tip: {TIP}"
-            )
-
+    for index, raw in enumerate(found.items):
+        fail = found.fail(index)
         unknown = set(raw) - _KEYS
         if unknown:
             raise fail(sorted(unknown)[0], "unknown field")
@@ -91,7 +77,7 @@ def parse(text: str, name: str) -> tuple[Entry, ...]:
                     until,
                     frozenset(categories) if categories is not None else None,
                 ),
-                locate.line(index),
+                found.line(index),
             )
         )
     return tuple(entries)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from typing import Any
 
 from fcaudit.errors import UsageError
@@ -49,3 +50,41 @@ class Locator:
                 if pattern.match(self.lines[i]):
                     return i + 1
         return start + 1
+
+
+Fail = Callable[[str, str], UsageError]  # (field, problem) -> the error to raise
+
+
+class Entries:
+    """A file made of one array of tables (`[[rule]]`, `[[ignore]]`): its entries, and for
+    each a `fail(field, problem)` naming the file, line, entry and field."""
+
+    def __init__(self, text: str, name: str, table: str, *, noun: str, plural: str, tip: str):
+        self._where = safe(name)
+        self._noun = noun
+        self._tip = tip
+        doc = parse(text, name, tip)
+        self._locate = Locator(text, table)
+        unknown = set(doc) - {table}
+        if unknown:
+            raise UsageError(
+                f"{self._where}: unknown table {sorted(unknown)[0]!r}; {plural} are [[{table}]]."
+            )
+        items = doc.get(table, [])
+        if not isinstance(items, list):
+            raise UsageError(f"{self._where}: '{table}' must be an array of tables ([[{table}]]).")
+        self.items: list[Any] = items
+
+    def line(self, index: int) -> int:
+        """The line of entry `index`'s header."""
+        return self._locate.line(index)
+
+    def fail(self, index: int) -> Fail:
+        def fail(field: str, problem: str) -> UsageError:
+            line = self._locate.line(index, field.split(".")[-1])
+            return UsageError(
+                f"{self._where} line {line}: {self._noun} {index + 1}, field '{field}': "
+                f"{problem}. Tip: {self._tip}"
+            )
+
+        return fail

@@ -19,8 +19,6 @@ from importlib import resources
 from typing import Any
 
 from fcaudit import tomlfile
-from fcaudit.errors import UsageError
-from fcaudit.text import safe
 
 ROLLING = "rolling"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -139,26 +137,13 @@ def load_rules(path: str) -> Ruleset:
 
 def parse_rules(text: str, name: str) -> Ruleset:
     """Parse a rules file; a mistake is a UsageError naming the file, line and field."""
-    where = safe(name)
-    doc = tomlfile.parse(text, name, "see README 'Institution rules'.")
-    locate = tomlfile.Locator(text, "rule")
-    unknown = set(doc) - {"rule"}
-    if unknown:
-        raise UsageError(f"{where}: unknown table {sorted(unknown)[0]!r}; rules are [[rule]].")
-    raw_rules = doc.get("rule", [])
-    if not isinstance(raw_rules, list):
-        raise UsageError(f"{where}: 'rule' must be an array of tables ([[rule]]).")
+    found = tomlfile.Entries(
+        text, name, "rule", noun="rule", plural="rules", tip="see README 'Institution rules'."
+    )
     rules: list[Rule] = []
     seen: set[str] = set()
-    for index, raw in enumerate(raw_rules):
-
-        def fail(field: str, problem: str, index: int = index) -> UsageError:
-            line = locate.line(index, field.split(".")[-1])
-            return UsageError(
-                f"{where} line {line}: rule {index + 1}, field '{field}': {problem}. "
-                "Tip: see README 'Institution rules'."
-            )
-
+    for index, raw in enumerate(found.items):
+        fail = found.fail(index)
         rules.append(_rule(raw, fail))
         if rules[-1].id in seen:
             raise fail("id", f"{rules[-1].id!r} is used twice")
