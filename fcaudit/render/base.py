@@ -33,6 +33,13 @@ class Renderer(Protocol):
     def finish(self, result: ScanResult, meta: ReportMeta) -> None: ...
 
 
+def relative_days(days: int) -> str:
+    """A deadline counted from the report's as-of day: `in 5d`, `today`, `2d ago`."""
+    if days == 0:
+        return "today"
+    return f"in {days}d" if days > 0 else f"{-days}d ago"
+
+
 WEEKS_AHEAD = 12
 
 

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fcaudit.model import Category, Finding, iso
+from fcaudit.render.base import relative_days
 from fcaudit.text import safe
 
 STYLES: dict[Category, str] = {
@@ -40,15 +41,19 @@ def _t(value: object, style: str = "") -> Text:
     return Text("" if value is None else safe(_value(value)), style=style)
 
 
+def relative(f: Finding) -> str:
+    """The expected deactivation from the as-of day (`in 5d`), or '' when there is none."""
+    if f.expected_deactivation_date is None:
+        return ""
+    days = f.days_until_deactivation
+    return relative_days(days) if days is not None else "0d ago"
+
+
 def deactivation(f: Finding) -> str:
     """`2026-12-01 (in 5d)`, or '' when there is no date."""
     if f.expected_deactivation_date is None:
         return ""
-    days = f.days_until_deactivation
-    when = (
-        "today" if days == 0 else (f"in {days}d" if days and days > 0 else f"{-(days or 0)}d ago")
-    )
-    return f"{f.expected_deactivation_date.date().isoformat()} ({when})"
+    return f"{f.expected_deactivation_date.date().isoformat()} ({relative(f)})"
 
 
 def print_detail(console: Console, f: Finding) -> None:

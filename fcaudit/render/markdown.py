@@ -37,7 +37,7 @@ from fcaudit.model import (
     plural,
     summary_text,
 )
-from fcaudit.render.base import Collector, RenderOptions, write_all
+from fcaudit.render.base import Collector, RenderOptions, relative_days, write_all
 from fcaudit.text import safe
 
 # -- shared with the HTML report --------------------------------------------------------------
@@ -116,12 +116,7 @@ def deactivation(f: Finding) -> str:
         when = f.deadline
         return f"{day(when)} (account number)" if when is not None else ""
     days = f.days_until_deactivation
-    if days is None:
-        rel = ""
-    elif days == 0:
-        rel = "today"
-    else:
-        rel = f"in {days}d" if days > 0 else f"{-days}d ago"
+    rel = relative_days(days) if days is not None else ""
     source = f.expected_deactivation_source
     parts = [p for p in (rel, source if source and source != "stripe" else None) if p]
     return f"{day(edd)} ({', '.join(parts)})" if parts else day(edd)

@@ -37,7 +37,7 @@ from fcaudit.model import (
     summary_parts,
 )
 from fcaudit.render.base import RenderOptions, upcoming_by_week, write_all
-from fcaudit.render.detail import STYLES, deactivation, print_detail
+from fcaudit.render.detail import STYLES, print_detail, relative
 from fcaudit.text import safe
 
 GAP = "  "
@@ -56,10 +56,7 @@ def _date(f: Finding) -> str:
 
 def _relative(f: Finding) -> str:
     """`in 5d`, `today`, `2d ago`: the deadline counted from the report's as-of day."""
-    text = deactivation(f)
-    if text:
-        return text.split("(", 1)[1].rstrip(")")
-    return "number" if f.deadline is not None else ""
+    return relative(f) or ("number" if f.deadline is not None else "")
 
 
 def _cell(value: str, width: int, style: str = "") -> Text:
@@ -132,8 +129,9 @@ class _Layout:
         if self.shown["cause"]:
             parts.append(_cell(f.cause or "-", self.widths["cause"]))
         when = _date(f)
-        if self.shown["relative"] and _relative(f):
-            when += " " + _relative(f)
+        relative_to = _relative(f) if self.shown["relative"] else ""
+        if relative_to:
+            when += " " + relative_to
         parts.append(_cell(when, self._date_width()))
         line.append(Text(GAP).join(parts))
         line.rstrip()
