@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 import weakref
+from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from fcaudit.model import Finding, ReportMeta, ScanResult
@@ -54,24 +55,27 @@ class JsonRenderer:
             self._spool.close()
 
     def _array(self, records: list[dict[str, object]]) -> None:
-        if not records:
-            self._stream.write("[]")
-            return
-        self._stream.write("[\n")
-        for i, record in enumerate(records):
-            item = dumps(record, indent=2).replace("\n", "\n" + ITEM_INDENT)
-            self._stream.write(ITEM_INDENT + item + (",\n" if i < len(records) - 1 else "\n"))
-        self._stream.write("  ]")
+        self._items(
+            (ITEM_INDENT + dumps(r, indent=2).replace("\n", "\n" + ITEM_INDENT) for r in records),
+            len(records),
+        )
 
     def _findings_array(self) -> None:
-        if not self._index:
+        self._index.sort()
+
+        def items() -> Iterator[str]:
+            for _, offset, length in self._index:
+                self._spool.seek(offset)
+                yield self._spool.read(length).decode("utf-8")
+
+        self._items(items(), len(self._index))
+
+    def _items(self, items: Iterable[str], count: int) -> None:
+        """An array of `count` items, each already indented: `[]` when there are none."""
+        if not count:
             self._stream.write("[]")
             return
         self._stream.write("[\n")
-        self._index.sort()
-        last = len(self._index) - 1
-        for i, (_, offset, length) in enumerate(self._index):
-            self._spool.seek(offset)
-            item = self._spool.read(length).decode("utf-8")
-            self._stream.write(item + ("\n" if i == last else ",\n"))
+        for i, item in enumerate(items):
+            self._stream.write(item + (",\n" if i < count - 1 else "\n"))
         self._stream.write("  ]")
