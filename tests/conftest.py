@@ -67,5 +67,13 @@ def validate_report(doc: dict[str, Any]) -> None:
     _REPORT.validate(doc)
 
 
+def report_of(result: Any) -> dict[str, Any]:
+    """The JSON report a run printed (a CliRunner result or a finished process), validated
+    against the schema."""
+    doc: dict[str, Any] = json.loads(result.stdout)
+    validate_report(doc)
+    return doc
+
+
 def validate_finding(record: dict[str, Any]) -> None:
     _FINDING.validate(record)

@@ -24,6 +24,7 @@ from fcaudit.progress import ProgressDisplay
 from fcaudit.runner import Pipeline
 from fcaudit.scan import Scanner
 from tests.conftest import API, SLEPT, TEST_KEY, run, validate_finding, validate_report
+from tests.conftest import report_of as json_out
 from tests.factories import account, authorization, expiring, inactive
 from tests.stripe_fake import ACCOUNTS, add_accounts, add_customers, add_error
 
@@ -71,12 +72,6 @@ def fleet(rsps: responses.RequestsMock) -> dict[str, list[dict[str, Any]]]:
     for cus, accts in by_customer.items():
         add_accounts(rsps, cus, accts)
     return by_customer
-
-
-def json_out(result: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(result.stdout)
-    validate_report(doc)
-    return doc
 
 
 def test_scan_every_customer(stripe_api: responses.RequestsMock) -> None:

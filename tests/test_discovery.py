@@ -19,7 +19,7 @@ import responses
 from requests import PreparedRequest
 
 from fcaudit.errors import ExitCode
-from tests.conftest import API, run, validate_report
+from tests.conftest import API, report_of, run
 from tests.factories import account, authorization, expiring, inactive
 from tests.stripe_fake import ACCOUNTS, add_accounts, add_customers, add_error, add_pages
 
@@ -35,12 +35,6 @@ def held(id: str, kind: str, holder: str, **kw: Any) -> dict[str, Any]:
         "customer_account": {"type": "customer", "customer": None, "customer_account": holder},
     }[kind]
     return obj
-
-
-def report_of(result: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(result.stdout)
-    validate_report(doc)
-    return doc
 
 
 def calls_to(rsps: responses.RequestsMock, path: str) -> list[str]:

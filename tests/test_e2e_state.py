@@ -18,7 +18,8 @@ import pytest
 from click.testing import Result
 
 from fcaudit.sandbox import running_sandbox
-from tests.conftest import run, validate_report
+from tests.conftest import report_of as report
+from tests.conftest import run
 from tests.test_e2e import KEY, NOW, NOW_DT, Sandbox
 
 SCAN = ("scan", "-f", "json", "--fail-on", "none", "--as-of", NOW)
@@ -28,12 +29,6 @@ UNLIMITED = ("--max-rps", "0", "--max-endpoint-rps", "0")
 def fcaudit(sandbox: Sandbox, *args: str) -> Result:
     """The CLI in-process (CliRunner) against the sandbox: the same code, no start-up cost."""
     return run(*args, "--api-base", sandbox.url, *UNLIMITED, key=KEY)
-
-
-def report(result: Result) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(result.stdout)
-    validate_report(doc)
-    return doc
 
 
 def control(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:

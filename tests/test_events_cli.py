@@ -17,7 +17,8 @@ from fcaudit.app import AppContext
 from fcaudit.errors import UsageError
 from fcaudit.events import parse_duration, parse_since, select_types
 from fcaudit.stripe_api import FC_EVENT_TYPES
-from tests.conftest import API, SLEPT, run, validate_finding, validate_report
+from tests.conftest import API, SLEPT, run, validate_finding
+from tests.conftest import report_of as report
 from tests.factories import NOW, account, authorization, inactive, page, ts
 
 EVENTS = "/v1/events"
@@ -74,12 +75,6 @@ def serve(rsps: responses.RequestsMock, events: list[dict[str, Any]], **extra: s
         match=[matchers.query_param_matcher(query(**extra))],
         headers={"Request-Id": "req_events_0"},
     )
-
-
-def report(result: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(result.stdout)
-    validate_report(doc)
-    return doc
 
 
 def test_each_event_is_a_finding_with_its_classification(

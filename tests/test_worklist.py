@@ -11,7 +11,7 @@ import responses
 
 from fcaudit.errors import ExitCode
 from fcaudit.model import dashboard_url
-from tests.conftest import API, run, validate_report
+from tests.conftest import API, report_of, run
 from tests.factories import account, expiring, inactive
 from tests.stripe_fake import ACCOUNTS, add_accounts, add_pages
 
@@ -55,9 +55,7 @@ def fleet(rsps: responses.RequestsMock) -> None:
 def report(*args: str) -> dict[str, Any]:
     result = run("scan", "-f", "json", *AS_OF, *args)
     assert result.exit_code in (0, 1), result.stderr
-    doc: dict[str, Any] = json.loads(result.stdout)
-    validate_report(doc)
-    return doc
+    return report_of(result)
 
 
 def test_groups_by_customer(stripe_api: responses.RequestsMock) -> None:
