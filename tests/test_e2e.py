@@ -87,6 +87,21 @@ class Sandbox:
         self.truth = running.dataset.truth()
 
 
+def control(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
+    """POST to the sandbox's control endpoint; its answer, with `sandbox.truth` refreshed."""
+    request = urllib.request.Request(
+        sandbox.url + "/__sandbox/control",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as resp:
+        answer: dict[str, Any] = json.load(resp)
+    with urllib.request.urlopen(sandbox.url + "/__sandbox/truth") as resp:
+        sandbox.truth = json.load(resp)
+    return answer
+
+
 def fcaudit(srv: Server | Sandbox, *args: str, key: str = KEY, timeout: float = 60) -> Proc:
     cmd = [FCAUDIT, *args, "--api-base", srv.url, "--as-of", NOW]
     cmd += ["--max-rps", "0", "--max-endpoint-rps", "0"]

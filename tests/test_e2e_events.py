@@ -8,8 +8,6 @@ endpoint's answer.
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -18,21 +16,7 @@ import pytest
 
 from fcaudit.policy import DEFAULT_FAIL_ON
 from fcaudit.sandbox import running_sandbox
-from tests.test_e2e import NOW, NOW_DT, Proc, Sandbox, fcaudit, report
-
-
-def control(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        sandbox.url + "/__sandbox/control",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request) as resp:
-        answer: dict[str, Any] = json.load(resp)
-    with urllib.request.urlopen(sandbox.url + "/__sandbox/truth") as resp:
-        sandbox.truth = json.load(resp)
-    return answer
+from tests.test_e2e import NOW, NOW_DT, Proc, Sandbox, control, fcaudit, report
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import Result
@@ -20,7 +18,7 @@ from click.testing import Result
 from fcaudit.sandbox import running_sandbox
 from tests.conftest import report_of as report
 from tests.conftest import run
-from tests.test_e2e import KEY, NOW, NOW_DT, Sandbox
+from tests.test_e2e import KEY, NOW, NOW_DT, Sandbox, control
 
 SCAN = ("scan", "-f", "json", "--fail-on", "none", "--as-of", NOW)
 UNLIMITED = ("--max-rps", "0", "--max-endpoint-rps", "0")
@@ -29,17 +27,6 @@ UNLIMITED = ("--max-rps", "0", "--max-endpoint-rps", "0")
 def fcaudit(sandbox: Sandbox, *args: str) -> Result:
     """The CLI in-process (CliRunner) against the sandbox: the same code, no start-up cost."""
     return run(*args, "--api-base", sandbox.url, *UNLIMITED, key=KEY)
-
-
-def control(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        sandbox.url + "/__sandbox/control", data=json.dumps(body).encode(), method="POST"
-    )
-    with urllib.request.urlopen(request) as resp:
-        answer: dict[str, Any] = json.load(resp)
-    with urllib.request.urlopen(sandbox.url + "/__sandbox/truth") as resp:
-        sandbox.truth = json.load(resp)
-    return answer
 
 
 def meta(state: Path) -> dict[str, str]:
