@@ -126,10 +126,9 @@ from datetime import UTC, date, datetime
 from typing import Any, Final, Literal
 
 from fcaudit.stripe_api import DEFAULT_HORIZON_DAYS as HORIZON_DAYS
-from fcaudit.stripe_api import PREVIEW_VERSION
+from fcaudit.stripe_api import EVENT_RETENTION_DAYS, PREVIEW_VERSION
 
 GA_EVENT_VERSION: Final = "2026-07-29.dahlia"
-EVENT_WINDOW_DAYS: Final = 30
 BIG_CUSTOMER_ACCOUNTS: Final = 130
 DEFAULT_CONNECTED_CUSTOMERS: Final = 20  # customers in each connected account's own data set
 
@@ -1767,7 +1766,7 @@ class _Builder:
     def __init__(self, ds: Dataset) -> None:
         self.ds = ds
         self.now = ds.now_ts
-        self.window_start = self.now - EVENT_WINDOW_DAYS * DAY
+        self.window_start = self.now - EVENT_RETENTION_DAYS * DAY
         self.adversarial = ds.scenario == ADVERSARIAL
         self.odd_names = HOSTILE_DISPLAY_NAMES if self.adversarial else UNICODE_DISPLAY_NAMES
         self._ids: set[str] = set()
@@ -2382,7 +2381,7 @@ def delivery_truth(ds: Dataset) -> dict[str, Any]:
     that a webhook endpoint has not acknowledged, among those the API still lists (the last
     30 days): ``pending_webhooks`` {event id: count > 0}, and ``undelivered``, the sorted ids
     of those at least :data:`UNDELIVERED_AFTER_SECONDS` old at ``now``."""
-    retained_after = ds.now_ts - EVENT_WINDOW_DAYS * DAY
+    retained_after = ds.now_ts - EVENT_RETENTION_DAYS * DAY
     pending: dict[str, int] = {}
     undelivered: list[str] = []
     for event in ds.events:
