@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+AS_OF = ("--as-of", "2026-11-26T12:00:00Z")  # NOW, as the command line gives it
 DAY = 86400
+
+
+def ndjson(objects: list[dict[str, Any]]) -> str:
+    """Objects as NDJSON, one per line."""
+    return "".join(json.dumps(o) + "\n" for o in objects)
 
 
 def ts(days: float) -> int:

@@ -15,9 +15,7 @@ from fcaudit.errors import ExitCode
 from fcaudit.model import Change
 from fcaudit.stages import compare
 from tests.conftest import run, validate_report
-from tests.factories import NOW, account, expiring, inactive
-
-AS_OF = ("--as-of", "2026-11-26T12:00:00Z")
+from tests.factories import AS_OF, NOW, account, expiring, inactive, ndjson
 
 
 def f(**kw: Any) -> Any:
@@ -55,7 +53,7 @@ def test_compare(old: Any, new: Any, change: Change) -> None:
 
 def write_report(tmp_path: Path, name: str, objects: list[dict[str, Any]], *args: str) -> Path:
     out = tmp_path / name
-    text = "\n".join(json.dumps(o) for o in objects) + "\n"
+    text = ndjson(objects)
     result = run(
         "classify", "-", "-o", str(out), "--fail-on", "none", *AS_OF, *args, input=text, key=None
     )
@@ -81,7 +79,7 @@ AFTER = [
 
 def test_baseline_changes_and_resolved(tmp_path: Path) -> None:
     baseline = write_report(tmp_path, "before.json", BEFORE)
-    text = "\n".join(json.dumps(o) for o in AFTER) + "\n"
+    text = ndjson(AFTER)
     result = run(
         "classify", "-", "-f", "json", "--baseline", str(baseline), *AS_OF, input=text, key=None
     )
@@ -107,9 +105,9 @@ def test_baseline_changes_and_resolved(tmp_path: Path) -> None:
 def test_gone_needs_a_complete_run_of_the_same_scope(tmp_path: Path) -> None:
     before = write_report(tmp_path, "a.json", BEFORE)
     after_file = tmp_path / "after.ndjson"
-    after_file.write_text("\n".join(json.dumps(o) for o in AFTER) + "\n")
+    after_file.write_text(ndjson(AFTER))
     before_file = tmp_path / "before.ndjson"
-    before_file.write_text("\n".join(json.dumps(o) for o in BEFORE) + "\n")
+    before_file.write_text(ndjson(BEFORE))
     # Same scope (the same file name): missing objects are gone.
     same = tmp_path / "same.json"
     run("classify", str(before_file), "-o", str(same), "--fail-on", "none", *AS_OF, key=None)
@@ -142,7 +140,7 @@ def test_gone_needs_a_complete_run_of_the_same_scope(tmp_path: Path) -> None:
 )
 def test_fail_on_change_alerts_once(tmp_path: Path, fail_on_change: str, code: ExitCode) -> None:
     baseline = write_report(tmp_path, "before.json", BEFORE)
-    text = "\n".join(json.dumps(o) for o in AFTER) + "\n"
+    text = ndjson(AFTER)
     args = ["--baseline", str(baseline), "--fail-on-change", fail_on_change]
     args += ["--fail-on", "relink_required,expiring", *AS_OF]
     result = run("classify", "-", "-f", "json", *args, input=text, key=None)
@@ -211,7 +209,7 @@ def test_a_1_0_report_is_a_valid_baseline(tmp_path: Path) -> None:
             finding.pop(key)
     legacy = tmp_path / "legacy.json"
     legacy.write_text(json.dumps(old))
-    text = "\n".join(json.dumps(o) for o in AFTER) + "\n"
+    text = ndjson(AFTER)
     doc = json.loads(
         run(
             "classify", "-", "-f", "json", "--baseline", str(legacy), *AS_OF, input=text, key=None
@@ -292,7 +290,7 @@ reason = "typo"
 def test_suppressions(tmp_path: Path) -> None:
     rules = tmp_path / "ignore.toml"
     rules.write_text(IGNORE)
-    text = "\n".join(json.dumps(o) for o in AFTER) + "\n"
+    text = ndjson(AFTER)
     result = run(
         "classify",
         "-",

@@ -25,10 +25,9 @@ from fcaudit.runner import Pipeline
 from fcaudit.scan import Scanner
 from tests.conftest import API, SLEPT, TEST_KEY, run, validate_finding, validate_report
 from tests.conftest import report_of as json_out
-from tests.factories import account, authorization, expiring, inactive
+from tests.factories import AS_OF, account, authorization, expiring, inactive
 from tests.stripe_fake import ACCOUNTS, add_accounts, add_customers, add_error
 
-AS_OF = ("--as-of", "2026-11-26T12:00:00Z")
 REPORT = ReportOptions(
     fmt="json",
     output=None,

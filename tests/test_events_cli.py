@@ -19,10 +19,9 @@ from fcaudit.events import parse_duration, parse_since, select_types
 from fcaudit.stripe_api import FC_EVENT_TYPES
 from tests.conftest import API, SLEPT, run, validate_finding
 from tests.conftest import report_of as report
-from tests.factories import NOW, account, authorization, inactive, page, ts
+from tests.factories import AS_OF, NOW, account, authorization, inactive, page, ts
 
 EVENTS = "/v1/events"
-AS_OF = ("--as-of", "2026-11-26T12:00:00Z")
 PREVIEW = "2026-09-30.preview"
 DEACTIVATED = "financial_connections.account.deactivated"
 REACTIVATED = "financial_connections.account.reactivated"

@@ -18,12 +18,11 @@ import pytest
 import responses
 
 from tests.conftest import run, validate_report
-from tests.factories import account, authorization, expiring, inactive
+from tests.factories import AS_OF, account, authorization, expiring, inactive
 from tests.stripe_fake import add_accounts, add_customers
 
 GOLDEN = Path(__file__).parent / "golden"
 INPUT = (GOLDEN / "input.ndjson").read_text(encoding="utf-8")
-AS_OF = ("--as-of", "2026-11-26T12:00:00Z")
 
 
 def _normalise(text: str) -> str:

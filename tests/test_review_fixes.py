@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -13,13 +12,7 @@ from fcaudit.classify import classify
 from fcaudit.errors import ExitCode
 from fcaudit.rules import parse_rules
 from tests.conftest import run
-from tests.factories import NOW, account, expiring, inactive
-
-AS_OF = ("--as-of", "2026-11-26T12:00:00Z")
-
-
-def ndjson(objects: list[dict[str, Any]]) -> str:
-    return "".join(json.dumps(o) + "\n" for o in objects)
+from tests.factories import AS_OF, NOW, account, expiring, inactive, ndjson
 
 
 @pytest.mark.parametrize("fmt", ["ndjson", "json"])

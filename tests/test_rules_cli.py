@@ -13,10 +13,8 @@ import responses
 from fcaudit.errors import ExitCode
 from fcaudit.rules import parse_rules
 from tests.conftest import API, run, validate_report
-from tests.factories import account, expiring, inactive, ts
+from tests.factories import AS_OF, account, expiring, inactive, ndjson, ts
 from tests.stripe_fake import add_pages
-
-AS_OF = ("--as-of", "2026-11-26T12:00:00Z")
 
 GOOD_RULE = """
 [[rule]]
@@ -32,7 +30,7 @@ deactivates_after_days = 90
 
 
 def classify_json(*args: str, objects: list[dict[str, Any]]) -> Any:
-    text = "\n".join(json.dumps(o) for o in objects) + "\n"
+    text = ndjson(objects)
     result = run("classify", "-", "-f", "json", *AS_OF, *args, input=text, key=None)
     return result
 

@@ -15,9 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run
-from tests.factories import account, expiring, inactive
-
-AS_OF = ("--as-of", "2026-11-26T12:00:00Z")
+from tests.factories import AS_OF, account, expiring, inactive
 
 
 def objects(n: int = 3) -> str:

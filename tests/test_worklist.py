@@ -12,10 +12,8 @@ import responses
 from fcaudit.errors import ExitCode
 from fcaudit.model import dashboard_url
 from tests.conftest import API, report_of, run
-from tests.factories import account, expiring, inactive
+from tests.factories import AS_OF, account, expiring, inactive
 from tests.stripe_fake import ACCOUNTS, add_accounts, add_pages
-
-AS_OF = ("--as-of", "2026-11-26T12:00:00Z")
 
 
 def fleet(rsps: responses.RequestsMock) -> None:
