@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,13 @@ def report_of(result: Any) -> dict[str, Any]:
 
 def validate_finding(record: dict[str, Any]) -> None:
     _FINDING.validate(record)
+
+
+def wait_until(condition: Callable[[], bool], what: str, seconds: float = 15) -> None:
+    """Wait for a state a child process or server reaches on its own (10 ms steps,
+    bounded: a test that never gets there fails, naming `what`)."""
+    for _ in range(int(seconds * 100)):
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"gave up waiting: {what}")

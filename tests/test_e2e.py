@@ -23,9 +23,8 @@ import signal
 import subprocess
 import sys
 import termios
-import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ import pytest
 
 from fcaudit.sandbox import RunningSandbox, running_sandbox
 from fcaudit.sandbox.data import HOSTILE_DISPLAY_NAMES, HOSTILE_INSTITUTIONS
-from tests.conftest import validate_finding, validate_report
+from tests.conftest import validate_finding, validate_report, wait_until
 
 FCAUDIT = str(Path(sys.executable).parent / "fcaudit")
 KEY = "sk_test_e2e"
@@ -597,15 +596,6 @@ def test_exhausted_retries_list_every_scope_in_errors(
 # -- interrupts: signalled when the child is known to be mid-run, not after a sleep --------
 
 
-def _poll(condition: Callable[[], bool], what: str) -> None:
-    """Wait for a state the child reaches on its own (10 ms steps, bounded)."""
-    for _ in range(1500):
-        if condition():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"gave up waiting: {what}")
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_writes_a_partial_report(tmp_path: Path, sig: signal.Signals) -> None:
     # Five account lists are answered and every later one stalls. Once all workers are
@@ -628,7 +618,7 @@ def test_interrupt_writes_a_partial_report(tmp_path: Path, sig: signal.Signals) 
             env=ENV,
         )
         try:
-            _poll(lambda: running.stats.stalled >= workers, "every worker held by a stall")
+            wait_until(lambda: running.stats.stalled >= workers, "every worker held by a stall")
             proc.send_signal(sig)
             proc.send_signal(sig)  # a second signal (impatient user, `timeout`) loses nothing
             _, err = proc.communicate(timeout=20)
@@ -675,7 +665,7 @@ def test_classify_interrupted_writes_what_it_classified(tmp_path: Path) -> None:
         writer.flush()
         # classify reads and classifies line by line in one thread: once it blocks on an
         # empty pipe, all 50 objects are classified.
-        _poll(lambda: _waiting_on_an_empty_pipe(proc.pid, writer.fileno()), "classify idle")
+        wait_until(lambda: _waiting_on_an_empty_pipe(proc.pid, writer.fileno()), "classify idle")
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=10)
     assert proc.returncode == 130, err
@@ -707,7 +697,7 @@ def test_interrupted_while_stdout_is_full_ndjson_ends_on_a_whole_line(
     )
     os.close(writer)
     try:
-        _poll(lambda: "pipe" in Path(f"/proc/{proc.pid}/wchan").read_text(), "stdout full")
+        wait_until(lambda: "pipe" in Path(f"/proc/{proc.pid}/wchan").read_text(), "stdout full")
         proc.send_signal(signal.SIGTERM)
         with os.fdopen(reader, "rb") as out:
             data = out.read()

@@ -6,13 +6,13 @@ import base64
 import http.client
 import threading
 import time
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
 import stripe
 
 from fcaudit.sandbox import SANDBOX_API_KEY, RunningSandbox, running_sandbox
+from tests.conftest import wait_until
 from tests.sandbox.sandbox_support import GA, NOW, PREVIEW, MakeClient, RawGet
 
 AUTH = {"Authorization": f"Bearer {SANDBOX_API_KEY}", "Stripe-Version": PREVIEW}
@@ -431,15 +431,6 @@ def test_a_cue_can_target_one_object(raw: RawGet) -> None:
         assert [raw(sb.base_url, path + fca, headers=AUTH)[0] for _ in range(3)] == [503, 503, 200]
 
 
-def _wait_for(condition: Callable[[], bool]) -> None:
-    """Poll a condition the sandbox reaches on its own (bounded, in 10 ms steps)."""
-    for _ in range(500):
-        if condition():
-            return
-        time.sleep(0.01)
-    raise AssertionError("the sandbox never got there")
-
-
 def test_a_stall_holds_until_the_client_gives_up(raw: RawGet) -> None:
     with running_sandbox(customers=5, now=NOW, cues=["stall:1@/v1/customers"]) as sb:
         parts = urlsplit(sb.base_url)
@@ -449,7 +440,7 @@ def test_a_stall_holds_until_the_client_gives_up(raw: RawGet) -> None:
             conn.getresponse()
         assert sb.stats.stalled == 1 and sb.stats.requests == 0  # still held
         conn.close()  # the client gives up: the sandbox lets go without an answer
-        _wait_for(lambda: sb.stats.dropped == 1)
+        wait_until(lambda: sb.stats.dropped == 1, "a dropped connection", seconds=5)
         assert raw(sb.base_url, "/v1/customers", headers=AUTH)[0] == 200  # cue used up
         assert sb.stats.snapshot()["by_status"] == {"200": 1}
 
@@ -471,7 +462,7 @@ def test_a_stall_ends_when_the_sandbox_stops() -> None:
     with running_sandbox(customers=5, now=NOW, cues=["stall:1"]) as sb:
         caller = threading.Thread(target=call, args=(sb.base_url,))
         caller.start()
-        _wait_for(lambda: sb.stats.stalled == 1)
+        wait_until(lambda: sb.stats.stalled == 1, "a stalled request", seconds=5)
     caller.join(timeout=10)
     assert not caller.is_alive()
     assert len(outcome) == 1  # closed without an answer, long before the client's timeout
