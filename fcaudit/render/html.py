@@ -21,7 +21,6 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from fcaudit.model import (
-    AUTHORIZATION_OBJECT,
     Category,
     Finding,
     GroupBy,
@@ -36,14 +35,15 @@ from fcaudit.render.base import WEEKS_AHEAD, Collector, upcoming_by_week, write_
 from fcaudit.render.markdown import (
     PLAIN_ID,
     Section,
-    account_label,
     completeness,
     day,
     deactivation,
     error_cells,
+    finding_headers,
     group_kind,
     institutions_line,
     link_target,
+    object_label,
     sections,
     signal_codes,
 )
@@ -251,19 +251,14 @@ class HtmlRenderer(Collector):
                 who = [h(x) for x in (group.contact.name, group.contact.email) if x]
                 out.append(f"<p>Contact: {', '.join(who) or '(none on file)'}</p>")
         holder = by is not GroupBy.CUSTOMER
-        head = ["Category", "Id", "Account", "Institution", "Cause / action", "Signals"]
-        head += ["Deactivation", "What to do"] + (["Holder"] if holder else [])
+        head = finding_headers(holder)
         out += ['<table class="findings">', "<thead>" + _tr(head, "th") + "</thead>", "<tbody>"]
         out += [self._row(f, holder) for f in section.findings]
         out += ["</tbody>", "</table>", "</section>"]
         return out
 
     def _row(self, f: Finding, holder: bool) -> str:
-        if f.object == AUTHORIZATION_OBJECT:
-            covers = ", ".join(h_id(a) for a in f.accounts)
-            label = f"authorization covering {covers}" if covers else "authorization"
-        else:
-            label = h(account_label(f))
+        label = object_label(f, h, h_id)
         todo = h(f.recommendation) + (f"<br>Note: {h(f.detail)}" if f.detail else "")
         cells = [
             f'<td class="cat {f.category}">{f.category}</td>',

@@ -18,7 +18,7 @@ HTML report.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -126,6 +126,21 @@ def account_label(f: Finding) -> str:
     """`Checking ••6789`; empty when the account has neither."""
     last4 = f"••{f.last4}" if f.last4 else ""
     return " ".join(p for p in (f.display_name or "", last4) if p)
+
+
+def object_label(f: Finding, text: Callable[[str], str], ident: Callable[[str], str]) -> str:
+    """The Account cell: `Checking ••6789`, or for an authorization the accounts it covers;
+    `text` and `ident` escape text and ids for the format."""
+    if f.object == AUTHORIZATION_OBJECT:
+        covers = ", ".join(ident(a) for a in f.accounts)
+        return f"authorization covering {covers}" if covers else "authorization"
+    return text(account_label(f))
+
+
+def finding_headers(holder: bool) -> list[str]:
+    """The columns of a section's table of findings (Holder when not grouped by customer)."""
+    head = ["Category", "Id", "Account", "Institution", "Cause / action", "Signals"]
+    return head + ["Deactivation", "What to do"] + (["Holder"] if holder else [])
 
 
 def signal_codes(f: Finding) -> list[str]:
@@ -250,19 +265,14 @@ class MarkdownRenderer(Collector):
                 who = [md(x) for x in (group.contact.name, group.contact.email) if x]
                 lines += [f"Contact: {', '.join(who) or '(none on file)'}", ""]
         holder = by is not GroupBy.CUSTOMER
-        head = ["Category", "Id", "Account", "Institution", "Cause / action", "Signals"]
-        head += ["Deactivation", "What to do"] + (["Holder"] if holder else [])
+        head = finding_headers(holder)
         lines += [_row(head), _row(["---"] * len(head))]
         for f in section.findings:
             lines.append(_row(self._cells(f, holder)))
         return [*lines, ""]
 
     def _cells(self, f: Finding, holder: bool) -> list[str]:
-        if f.object == AUTHORIZATION_OBJECT:
-            covers = ", ".join(md_id(a) for a in f.accounts)
-            label = f"authorization covering {covers}" if covers else "authorization"
-        else:
-            label = md(account_label(f))
+        label = object_label(f, md, md_id)
         todo = md(f.recommendation) + (f" Note: {md(f.detail)}" if f.detail else "")
         cells = [
             str(f.category),
