@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
 
+from fcaudit.sandbox import SANDBOX_API_KEY, running_sandbox
 from tests.conftest import run, validate_report
 from tests.factories import AS_OF, account, authorization, expiring, inactive
 from tests.stripe_fake import add_accounts, add_customers
@@ -83,3 +85,24 @@ def test_scan_output_is_exactly_the_golden_file(
     result = run("scan", *args, *fanout, *AS_OF)
     assert result.exit_code == 0, result.stderr
     _check(f"scan.{fmt}", result.stdout)
+
+
+# The sandbox scan's report as today's layout wrote it: a restructuring must not move a byte.
+SANDBOX_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson"])
+def test_sandbox_scan_output_is_exactly_the_golden_file(fmt: str) -> None:
+    with running_sandbox(customers=12, now=SANDBOX_NOW) as sandbox:
+        result = run(
+            "scan", "--api-base", sandbox.base_url, "--authorizations", "--concurrency", "1",
+            "--max-rps", "0", "--max-endpoint-rps", "0", "-f", fmt, "--fail-on", "none", "-q",
+            "--as-of", "2026-11-20T12:00:00Z",
+            key=SANDBOX_API_KEY,
+        )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    # The sandbox draws a fresh request id per answer (error findings quote it).
+    output = re.sub(r"req_[0-9a-f]+", "req_ID", result.stdout.replace(sandbox.base_url, "URL"))
+    if fmt == "json":
+        validate_report(json.loads(output))
+    _check(f"sandbox-scan.{fmt}", output)
