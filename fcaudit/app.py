@@ -18,11 +18,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from fcaudit.options import StripeOptions, resolve_key
-from fcaudit.stripe_api import is_preview, key_mode
+from fcaudit.stripe.facts import is_preview
+from fcaudit.stripe.redact import key_mode
 from fcaudit.text import safe
 
 if TYPE_CHECKING:
-    from fcaudit.client import StripeGateway
+    from fcaudit.stripe.gateway import StripeGateway
 
 # Client-side budget defaults: headroom under Stripe's documented limits
 # (https://docs.stripe.com/rate-limits: 100 req/s live, 25 req/s in test mode, and 25 req/s
@@ -100,8 +101,8 @@ class AppContext:
     def _build(
         self, opts: StripeOptions, key: str, api_base: str | None, *, unthrottled: bool
     ) -> StripeGateway:
-        from fcaudit.client import ClientSettings, StripeGateway, max_pages
-        from fcaudit.ratelimit import RateLimiter
+        from fcaudit.stripe.gateway import ClientSettings, StripeGateway, max_pages
+        from fcaudit.stripe.ratelimit import RateLimiter
 
         if not is_preview(opts.stripe_version):
             self.warn(

@@ -30,18 +30,12 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from fcaudit.model import (
-    ACCOUNT_OBJECT,
-    AUTHORIZATION_OBJECT,
-    Category,
-    Finding,
-    Signal,
-    SignalCode,
-    dashboard_url,
-    plural,
-)
-from fcaudit.stripe_api import DEFAULT_HORIZON_DAYS, is_preview
-from fcaudit.stripe_api import PREVIEW_VERSION as DEFAULT_PREVIEW_VERSION
+from fcaudit.model.dashboard import dashboard_url
+from fcaudit.model.findings import Category, Finding, Signal, SignalCode
+from fcaudit.model.report import plural
+from fcaudit.stripe.facts import DEFAULT_HORIZON_DAYS, is_preview
+from fcaudit.stripe.facts import PREVIEW_VERSION as DEFAULT_PREVIEW_VERSION
+from fcaudit.stripe.ids import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT
 
 if TYPE_CHECKING:
     from fcaudit.rules import Ruleset

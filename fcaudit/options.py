@@ -6,6 +6,7 @@ reads fields, never `**kwargs` by string key.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Callable
@@ -14,8 +15,9 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from fcaudit.errors import UsageError
-from fcaudit.model import Category, EventFlag, GroupBy, SignalCode, parse_iso
-from fcaudit.stripe_api import is_loopback, without_secrets
+from fcaudit.model.findings import Category, EventFlag, SignalCode, parse_iso
+from fcaudit.model.report import GroupBy
+from fcaudit.stripe.redact import without_secrets
 from fcaudit.text import safe
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")
@@ -26,6 +28,17 @@ KEY_PATTERN = re.compile(r"[A-Za-z0-9_]+")
 # What an --api-base may contain: RFC 3986 unreserved characters, '%', and the delimiters of
 # scheme://host:port/path. No userinfo (@), query (?), fragment (#), backslash or space.
 _URL_CHARS = re.compile(r"[A-Za-z0-9._~%:/\[\]-]+")
+
+
+def is_loopback(host: str) -> bool:
+    """A literal loopback address (127.0.0.0/8, ::1) or `localhost`; never a DNS name such
+    as `127.example.com`, which could resolve anywhere."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def check_api_base(value: str) -> None:

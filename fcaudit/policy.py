@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fcaudit.errors import ExitCode, UsageError
-from fcaudit.model import Category, Change, EventFlag, Finding, SignalCode
+from fcaudit.model.findings import Category, Change, EventFlag, Finding, SignalCode
 
 DEFAULT_FAIL_ON = (
     "relink_required,inactive_unrepairable,inactive_unknown,account_number_unusable,expiring"

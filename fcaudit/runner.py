@@ -12,31 +12,25 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from fcaudit.app import AppContext
 from fcaudit.classify import NotClassifiable, classify
 from fcaudit.errors import ExitCode
-from fcaudit.model import (
-    Change,
-    Contact,
-    EventRef,
-    Finding,
+from fcaudit.model.findings import Change, Finding
+from fcaudit.model.report import (
     GroupBy,
     ReportMeta,
-    SavedReport,
     ScanResult,
-    ScopeError,
-    baseline_info,
     plural,
     summary_text,
 )
+from fcaudit.model.saved import SavedReport, baseline_info
 from fcaudit.output import OutputTarget, prepare_stdout
 from fcaudit.policy import Policy, exit_code
 from fcaudit.render import (
@@ -46,12 +40,14 @@ from fcaudit.render import (
     get_renderer,
     resolve_format,
 )
-from fcaudit.signals import arm_watchdog, disarm_watchdog
+from fcaudit.signals import deferred_signals
+from fcaudit.sources.base import Observed, Source, SourceOutcome
 from fcaudit.stages import (
     BaselineDiff,
     Grouping,
     LatestSnapshot,
     RelinkCount,
+    Stage,
     Suppress,
     Tally,
 )
@@ -63,66 +59,6 @@ if TYPE_CHECKING:
 
 # A fleet-wide outage must not flood stderr; the report's errors[] has them all.
 MAX_ERRORS_SHOWN = 20
-
-
-# Not frozen, with slots: one is built per object read, and a frozen dataclass sets each
-# field through object.__setattr__ (a quarter of a microsecond against a microsecond).
-@dataclass(slots=True)
-class Observed:
-    """An object a source found, before classification."""
-
-    obj: Mapping[str, Any]
-    where: str  # for messages: "stdin line 3", "customer cus_1"
-    stripe_version: str | None = None  # the version it was rendered in, when known
-    accounts: tuple[str, ...] = ()  # for an authorization: the scanned accounts it covers
-    request_id: str | None = None  # the Request-Id of the response that carried it
-    event: EventRef | None = None  # the Event it was a snapshot in (classify of events)
-    note: str | None = None  # something the source noticed (a conflicting duplicate)
-    finding: Finding | None = None  # already classified: passed on as it is
-    stripe_account: str | None = None  # the connected account it was read under
-
-
-Emit = Callable[[Observed], None]
-
-
-@dataclass
-class SourceOutcome:
-    errors: list[ScopeError] = field(default_factory=list)
-    interrupted: bool = False
-    events_skipped: int = 0  # events whose object is not an FC account or authorization
-    contacts: dict[str, Contact] = field(default_factory=dict)  # --contact: by customer id
-    # What the run learned about its scope (`discovery`: the mode used, and why), merged
-    # into the report's `scope`.
-    scope: dict[str, Any] = field(default_factory=dict)
-    stripe_accounts: list[str] | None = None  # --connected-accounts: the ones read
-
-
-class Source(Protocol):
-    """Finds objects and emits them. `run` may call `emit` from several threads."""
-
-    stripe_version: str | None  # the API version of the run (None offline)
-    mode: str | None  # live | test | None
-
-    def run(self, emit: Emit) -> SourceOutcome: ...
-
-    def rejected(self, item: Observed, error: NotClassifiable) -> ScopeError:
-        """An object that is not an FC account or authorization: an errors[] entry, or raise
-        to stop the run (a file the user gave)."""
-        ...
-
-    def stats(self) -> Mapping[str, Any]: ...
-
-
-class Stage(Protocol):
-    """Between classification and the sinks: sees each finding, then the end of the run.
-
-    A finding belongs to the run that classified it, and stages complete it in place (its
-    change, suppression): no sink has seen it yet, and a copy of each finding per stage cost
-    as much as classifying it."""
-
-    def finding(self, finding: Finding) -> Iterable[Finding]: ...
-
-    def finish(self, result: ScanResult) -> Iterable[Finding]: ...
 
 
 @dataclass(frozen=True)
@@ -389,60 +325,3 @@ class Pipeline:
         if written:
             line += f"; report written to {', '.join(safe(p) for p in written)}"
         self.app.info(line)
-
-
-# -- signals ------------------------------------------------------------------------------
-
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-def _interrupt_once(signum: int, frame: Any) -> None:
-    # The first signal stops the run; later ones (a second Ctrl-C, `timeout` signalling the
-    # whole process group) are ignored until exit, so the partial report is still written
-    # and the exit code stays 130. The watchdog bounds how long that may take.
-    for s in _STOP_SIGNALS:
-        signal.signal(s, signal.SIG_IGN)
-    arm_watchdog()
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def interruptible() -> Iterator[None]:
-    """SIGINT and SIGTERM (cron timeouts, systemd) stop a run the same way, once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be set from the main thread (tests run elsewhere)
-        return
-    previous = {s: signal.signal(s, _interrupt_once) for s in _STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        disarm_watchdog()
-        for s, h in previous.items():
-            if signal.getsignal(s) is _interrupt_once:  # not after an interrupt: see above
-                signal.signal(s, h)
-
-
-@contextlib.contextmanager
-def deferred_signals() -> Iterator[None]:
-    """While the report is written, a second Ctrl-C or SIGTERM must not throw it away.
-
-    A first one is not lost either: it arms the watchdog (a blocked stdout can't hold the
-    process) and is raised as KeyboardInterrupt (exit 130) once the report is written.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    arrived: list[int] = []
-
-    def later(signum: int, frame: Any) -> None:
-        arrived.append(signum)
-        arm_watchdog()
-
-    previous = {s: signal.signal(s, later) for s in _STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
-    if arrived and any(h is _interrupt_once for h in previous.values()):
-        _interrupt_once(arrived[0], None)

@@ -1,23 +1,23 @@
-"""Signals: the console-script entry point, and a bound on how long a stopped run may take.
+"""Signals: how a stop (Ctrl-C, SIGTERM) ends a run, and a bound on how long that may take.
 
 A stop signal (Ctrl-C, SIGTERM) makes fcaudit write what it has and exit 130. Two things could
 keep it from ever exiting: Ctrl-C while Python is still importing (a traceback, not 130), and
 a reader of stdout that stopped reading (every write blocks for ever, and so would the partial
-report). `main` covers the first; `arm_watchdog` the second: once a stop signal has arrived,
-the process ends with 130 when stdout has accepted nothing for `STALL_SECONDS`, or at the
-latest `GRACE_SECONDS` after the signal.
+report). `stop_before_start` covers the first (fcaudit.__main__ installs it); `arm_watchdog`
+the second: once a stop signal has arrived, the process ends with 130 when stdout has accepted
+nothing for `STALL_SECONDS`, or at the latest `GRACE_SECONDS` after the signal.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import select
 import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 STALL_SECONDS = 1.0  # stdout blocked this long after a stop signal: exit 130 at once
@@ -89,20 +89,64 @@ def disarm_watchdog() -> None:
         _armed = None
 
 
-def _interrupted_at_start(signum: int, frame: Any) -> None:
+def stop_before_start(signum: int, frame: Any) -> None:
+    """The stop handler until a run installs its own: leave at once with 130, quietly."""
     # Nothing has started yet, so there is nothing to write: leave at once, quietly.
     _hard_exit("before the run started")
 
 
-def main() -> None:
-    """Console-script entry point: Ctrl-C from the first moment on exits 130, no traceback."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, _interrupted_at_start)
-        signal.signal(signal.SIGTERM, _interrupted_at_start)
-    from fcaudit.cli import main as cli_main
+# -- stopping a run once, and not while its report is written ----------------------------
 
-    # A run creates many short-lived objects (a dict per account, a finding, a record): the
-    # default collector threshold (700) made it scan young objects thousands of times.
-    gc.freeze()  # what start-up imported is never garbage
-    gc.set_threshold(20_000, 20, 20)
-    cli_main()
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _interrupt_once(signum: int, frame: Any) -> None:
+    # The first signal stops the run; later ones (a second Ctrl-C, `timeout` signalling the
+    # whole process group) are ignored until exit, so the partial report is still written
+    # and the exit code stays 130. The watchdog bounds how long that may take.
+    for s in _STOP_SIGNALS:
+        signal.signal(s, signal.SIG_IGN)
+    arm_watchdog()
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """SIGINT and SIGTERM (cron timeouts, systemd) stop a run the same way, once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread (tests run elsewhere)
+        return
+    previous = {s: signal.signal(s, _interrupt_once) for s in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        disarm_watchdog()
+        for s, h in previous.items():
+            if signal.getsignal(s) is _interrupt_once:  # not after an interrupt: see above
+                signal.signal(s, h)
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """While the report is written, a second Ctrl-C or SIGTERM must not throw it away.
+
+    A first one is not lost either: it arms the watchdog (a blocked stdout can't hold the
+    process) and is raised as KeyboardInterrupt (exit 130) once the report is written.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+
+    def later(signum: int, frame: Any) -> None:
+        arrived.append(signum)
+        arm_watchdog()
+
+    previous = {s: signal.signal(s, later) for s in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+    if arrived and any(h is _interrupt_once for h in previous.values()):
+        _interrupt_once(arrived[0], None)

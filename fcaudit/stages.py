@@ -7,24 +7,27 @@ import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import Protocol
 
 from fcaudit.classify import relink_advice_for
-from fcaudit.model import (
-    ACCOUNT_OBJECT,
-    SEVERITY,
-    BaselineInfo,
-    Category,
-    Change,
-    Finding,
-    Group,
-    GroupBy,
-    Prior,
-    ScanResult,
-    discovery_mode,
-    group_key,
-)
+from fcaudit.model.findings import SEVERITY, Category, Change, Finding
+from fcaudit.model.report import Group, GroupBy, ScanResult, group_key
+from fcaudit.model.saved import BaselineInfo, Prior, discovery_mode
 from fcaudit.policy import Policy
+from fcaudit.stripe.ids import ACCOUNT_OBJECT
 from fcaudit.suppress import Entry
+
+
+class Stage(Protocol):
+    """Between classification and the sinks: sees each finding, then the end of the run.
+
+    A finding belongs to the run that classified it, and stages complete it in place (its
+    change, suppression): no sink has seen it yet, and a copy of each finding per stage cost
+    as much as classifying it."""
+
+    def finding(self, finding: Finding) -> Iterable[Finding]: ...
+
+    def finish(self, result: ScanResult) -> Iterable[Finding]: ...
 
 
 class Tally:

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from fcaudit import tomlfile
-from fcaudit.model import Category, Finding, Suppression
+from fcaudit.model.findings import Category, Finding, Suppression
 from fcaudit.options import ID_PATTERN
 
 TIP = "see README 'Suppressions'."

@@ -12,7 +12,7 @@ import responses
 
 from fcaudit.classify import classify
 from fcaudit.errors import ExitCode
-from fcaudit.model import Change
+from fcaudit.model.findings import Change
 from fcaudit.stages import compare
 from tests.conftest import run, validate_report
 from tests.factories import AS_OF, NOW, account, expiring, inactive, ndjson

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from fcaudit.classify import NotClassifiable, classify
-from fcaudit.model import Category
+from fcaudit.model.findings import Category
 from tests.factories import NOW, account, authorization, expiring, inactive, ts
 
 

@@ -16,13 +16,13 @@ from rich.console import Console
 
 from fcaudit.app import AppContext
 from fcaudit.cli.common import make_plan
-from fcaudit.client import ClientSettings, StripeGateway
+from fcaudit.cli.progress import ProgressDisplay
 from fcaudit.errors import ExitCode
 from fcaudit.options import ReportOptions
 from fcaudit.policy import DEFAULT_FAIL_ON, parse_fail_on
-from fcaudit.progress import ProgressDisplay
 from fcaudit.runner import Pipeline
-from fcaudit.scan import Scanner
+from fcaudit.sources.scan import Scanner
+from fcaudit.stripe.gateway import ClientSettings, StripeGateway
 from tests.conftest import API, SLEPT, TEST_KEY, run, validate_finding, validate_report
 from tests.conftest import report_of as json_out
 from tests.factories import AS_OF, account, authorization, expiring, inactive

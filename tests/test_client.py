@@ -9,9 +9,11 @@ import pytest
 import responses
 from responses import matchers
 
-from fcaudit.client import ClientSettings, RequestFailed, StripeGateway, redact
 from fcaudit.errors import AuthError
-from fcaudit.ratelimit import RateLimiter
+from fcaudit.stripe.failures import RequestFailed
+from fcaudit.stripe.gateway import ClientSettings, StripeGateway
+from fcaudit.stripe.ratelimit import RateLimiter
+from fcaudit.stripe.redact import redact
 from tests.conftest import API, SLEPT, TEST_KEY
 from tests.factories import account, authorization
 from tests.stripe_fake import ACCOUNTS, add_accounts, add_customers, add_error
@@ -170,7 +172,7 @@ def test_only_get_is_ever_sent(stripe_api: responses.RequestsMock) -> None:
 
 
 def test_cancelled_gateway_sends_nothing(stripe_api: responses.RequestsMock) -> None:
-    from fcaudit.client import Cancelled
+    from fcaudit.stripe.failures import Cancelled
 
     gw = gateway()
     gw.cancelled = threading.Event()

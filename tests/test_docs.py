@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 
 from fcaudit.errors import ExitCode
-from fcaudit.model import Category, SignalCode
+from fcaudit.model.findings import Category, SignalCode
 from fcaudit.rules import default_rules, parse_rules
 from tests.conftest import SCHEMA
 

@@ -15,8 +15,8 @@ from responses import matchers
 
 from fcaudit.app import AppContext
 from fcaudit.errors import UsageError
-from fcaudit.events import parse_duration, parse_since, select_types
-from fcaudit.stripe_api import FC_EVENT_TYPES
+from fcaudit.sources.events import parse_duration, parse_since, select_types
+from fcaudit.stripe.facts import FC_EVENT_TYPES
 from tests.conftest import API, SLEPT, run, validate_finding
 from tests.conftest import report_of as report
 from tests.factories import AS_OF, NOW, account, authorization, inactive, page, ts

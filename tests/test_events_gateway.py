@@ -8,8 +8,9 @@ import pytest
 import responses
 from responses import matchers
 
-from fcaudit.client import EVENTS, PaginationError
-from fcaudit.stripe_api import FC_EVENT_TYPES
+from fcaudit.stripe.facts import FC_EVENT_TYPES
+from fcaudit.stripe.failures import PaginationError
+from fcaudit.stripe.gateway import EVENTS
 from tests.conftest import API
 from tests.factories import page
 from tests.test_client import gateway

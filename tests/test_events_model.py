@@ -8,15 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from fcaudit.errors import UsageError
-from fcaudit.model import (
-    Category,
-    EventFlag,
-    EventRef,
-    Finding,
-    ReportMeta,
-    ScanResult,
-    from_record,
-)
+from fcaudit.model.findings import Category, EventFlag, EventRef, Finding, from_record
+from fcaudit.model.report import ReportMeta, ScanResult
 from fcaudit.policy import Policy, parse_fail_on
 from tests.conftest import validate_finding
 

@@ -24,7 +24,8 @@ from click.testing import Result
 
 from fcaudit.app import AppContext
 from fcaudit.errors import ExitCode, UsageError
-from fcaudit.model import Category, Finding, ReportMeta, ScanResult, iso
+from fcaudit.model.findings import Category, Finding, iso
+from fcaudit.model.report import ReportMeta, ScanResult
 from fcaudit.options import ReportOptions
 from fcaudit.render import EXTENSIONS, OutputFormat
 from fcaudit.render.csv import COLUMNS, CONTACT_COLUMNS, CsvRenderer

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from fcaudit.model import Category, Contact, Group, GroupBy, ScanResult
+from fcaudit.model.findings import Category
+from fcaudit.model.report import Contact, Group, GroupBy, ScanResult
 from fcaudit.render import RenderOptions
 from fcaudit.render.csv import COLUMNS, FORMULA_TRIGGERS, CsvRenderer, cell
 from fcaudit.text import safe

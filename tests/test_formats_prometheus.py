@@ -15,7 +15,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from fcaudit.errors import ExitCode
-from fcaudit.model import ScanResult
+from fcaudit.model.report import ScanResult
 from fcaudit.render import RenderOptions
 from fcaudit.render.prometheus import METRICS, PrometheusRenderer, label_value
 from fcaudit.sandbox.data import HOSTILE_INSTITUTIONS

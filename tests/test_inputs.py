@@ -8,7 +8,7 @@ import json
 import pytest
 
 from fcaudit.errors import InputError
-from fcaudit.inputs import Item, Utf8Lines, read_items
+from fcaudit.sources.files import Item, Utf8Lines, read_items
 
 
 def ids(text: str) -> list[str]:

@@ -7,7 +7,7 @@ import pytest
 
 from fcaudit.classify import classify
 from fcaudit.errors import ExitCode, UsageError
-from fcaudit.model import Category, Change, Finding, Signal, SignalCode, Suppression
+from fcaudit.model.findings import Category, Change, Finding, Signal, SignalCode, Suppression
 from fcaudit.policy import (
     DEFAULT_FAIL_ON,
     Policy,

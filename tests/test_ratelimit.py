@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fcaudit.ratelimit import RateLimiter
+from fcaudit.stripe.ratelimit import RateLimiter
 
 
 class FakeClock:

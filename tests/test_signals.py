@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from fcaudit.classify import classify
-from fcaudit.model import Finding
+from fcaudit.model.findings import Finding
 from fcaudit.rules import default_rules
 from tests.factories import NOW, account, authorization, expiring, inactive, ts
 

@@ -10,7 +10,7 @@ import pytest
 import responses
 
 from fcaudit.errors import ExitCode
-from fcaudit.model import dashboard_url
+from fcaudit.model.dashboard import dashboard_url
 from tests.conftest import API, report_of, run
 from tests.factories import AS_OF, account, expiring, inactive
 from tests.stripe_fake import ACCOUNTS, add_accounts, add_pages

@@ -31,9 +31,10 @@ def classify(source: str, report: ReportOptions) -> ExitCode:
       stripe events list --type 'financial_connections.account.*' | fcaudit classify -
       fcaudit classify accounts.ndjson --format ndjson --as-of 2026-12-01
     """
-    from fcaudit.offline import FileSource, open_source
     from fcaudit.output import same_file
-    from fcaudit.runner import Pipeline, interruptible
+    from fcaudit.runner import Pipeline
+    from fcaudit.signals import interruptible
+    from fcaudit.sources.files import FileSource, open_source
     from fcaudit.text import safe
 
     app = app_for(report)

@@ -10,15 +10,16 @@ import click
 
 from fcaudit.app import AppContext
 from fcaudit.errors import ExitCode, UsageError
-from fcaudit.model import GroupBy, SavedReport, load_report
+from fcaudit.model.report import GroupBy
+from fcaudit.model.saved import SavedReport, load_report
 from fcaudit.options import ReportOptions, StripeOptions, parse_as_of
 from fcaudit.policy import parse_fail_on_change
 from fcaudit.render import EXTENSIONS, WITH_GROUPS, OutputFormat
-from fcaudit.stripe_api import PREVIEW_VERSION, is_preview
+from fcaudit.stripe.facts import PREVIEW_VERSION, is_preview
 from fcaudit.text import safe
 
 if TYPE_CHECKING:
-    from fcaudit.model import Scope
+    from fcaudit.model.report import Scope
     from fcaudit.rules import Ruleset
     from fcaudit.runner import Plan
 
@@ -191,8 +192,9 @@ def run_remote(
 
     `discovery`: the Scanner's `discovery` and `connected_accounts` (fcaudit scan)."""
     from fcaudit.app import DEFAULT_CONCURRENCY
-    from fcaudit.runner import Pipeline, interruptible
-    from fcaudit.scan import Scanner
+    from fcaudit.runner import Pipeline
+    from fcaudit.signals import interruptible
+    from fcaudit.sources.scan import Scanner
 
     if needs_preview and not is_preview(stripe.stripe_version):
         raise UsageError(
@@ -215,15 +217,15 @@ def run_remote(
         if not app.quiet and app.err.isatty():
 
             def progress(result: Any) -> Any:
+                from fcaudit.cli.progress import ProgressDisplay
                 from fcaudit.console import make_console
-                from fcaudit.progress import ProgressDisplay
 
                 console = make_console(app.err, color=app.color)
                 return ProgressDisplay(console, scanner, result, gateway.stats)
 
         if state is None:
             return Pipeline(app, plan).run(scanner, progress)
-        from fcaudit.incremental import StateRun
+        from fcaudit.sources.incremental import StateRun
 
         run = StateRun(gateway, state, plan.as_of)  # --as-of is "now" for the store too
         source, plan = run.prepare(scanner, plan)

@@ -9,7 +9,7 @@ import click
 from fcaudit.cli.common import app_for, load_baseline, make_plan
 from fcaudit.cli.options import report_options
 from fcaudit.errors import ExitCode, UsageError
-from fcaudit.model import parse_iso
+from fcaudit.model.findings import parse_iso
 from fcaudit.options import ReportOptions
 
 
@@ -30,8 +30,9 @@ def diff(old: str, new: str, report: ReportOptions) -> ExitCode:
       fcaudit diff old.json new.json --format json | jq '.resolved'
       fcaudit diff old.json new.json --fail-on-change new,worse -q || alert
     """
-    from fcaudit.offline import ReportSource
-    from fcaudit.runner import Pipeline, interruptible
+    from fcaudit.runner import Pipeline
+    from fcaudit.signals import interruptible
+    from fcaudit.sources.files import ReportSource
 
     if report.baseline is not None:
         raise UsageError("fcaudit diff compares OLD with NEW: --baseline has no place here.")

@@ -86,10 +86,17 @@ def events(
       fcaudit events --latest -f ndjson | jq -r 'select(.category=="relink_required") | .id'
     """
     from fcaudit.app import DEFAULT_CONCURRENCY
-    from fcaudit.events import EventQuery, EventSource, parse_duration, parse_since, select_types
-    from fcaudit.model import iso
-    from fcaudit.runner import Pipeline, interruptible
-    from fcaudit.stripe_api import is_preview
+    from fcaudit.model.findings import iso
+    from fcaudit.runner import Pipeline
+    from fcaudit.signals import interruptible
+    from fcaudit.sources.events import (
+        EventQuery,
+        EventSource,
+        parse_duration,
+        parse_since,
+        select_types,
+    )
+    from fcaudit.stripe.facts import is_preview
 
     app = app_for(report)
     chosen = select_types(types)

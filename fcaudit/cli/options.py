@@ -9,11 +9,11 @@ from typing import Any, TypeVar
 
 import click
 
-from fcaudit.model import GroupBy
+from fcaudit.model.report import GroupBy
 from fcaudit.options import CONCURRENCY_RANGE, ReportOptions, StripeOptions
 from fcaudit.policy import DEFAULT_FAIL_ON, parse_fail_on
 from fcaudit.render import OutputFormat
-from fcaudit.stripe_api import DEFAULT_HORIZON_DAYS, PREVIEW_VERSION
+from fcaudit.stripe.facts import DEFAULT_HORIZON_DAYS, PREVIEW_VERSION
 
 F = TypeVar("F", bound=Callable[..., Any])
 

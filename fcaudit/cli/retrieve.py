@@ -7,21 +7,19 @@ import click
 from fcaudit.cli.common import app_for, make_plan, run_remote, unique
 from fcaudit.cli.options import report_options, stripe_options
 from fcaudit.errors import ExitCode
-from fcaudit.model import Scope, ScopeType, scope_record
-from fcaudit.options import ReportOptions, StripeOptions, check_id
+from fcaudit.model.report import Scope, ScopeType, scope_record
+from fcaudit.options import ReportOptions, StripeOptions
+from fcaudit.stripe import ids as id_kinds
+from fcaudit.stripe.ids import check_id
 
-_KINDS = {
-    ScopeType.ACCOUNT: ("fca_", "Financial Connections account"),
-    ScopeType.AUTHORIZATION: ("fcauth_", "Financial Connections authorization"),
-}
+_KINDS = {ScopeType.ACCOUNT: id_kinds.ACCOUNT, ScopeType.AUTHORIZATION: id_kinds.AUTHORIZATION}
 
 
 def _retrieve(
     kind: ScopeType, ids: tuple[str, ...], report: ReportOptions, stripe: StripeOptions
 ) -> ExitCode:
     app = app_for(report)
-    prefix, what = _KINDS[kind]
-    checked = unique([check_id(i, prefix, what) for i in ids])
+    checked = unique([check_id(i, _KINDS[kind]) for i in ids])
     scope = scope_record(kind, checked, stripe_account=stripe.stripe_account)
     plan = make_plan(
         app, str(kind), scope, report, detail=True, stripe_account=stripe.stripe_account

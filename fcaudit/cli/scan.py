@@ -11,8 +11,10 @@ import click
 from fcaudit.cli.common import app_for, make_plan, run_remote, unique
 from fcaudit.cli.options import report_options, stripe_options
 from fcaudit.errors import ExitCode, UsageError
-from fcaudit.model import Scope, ScopeType, scope_record
-from fcaudit.options import ReportOptions, StripeOptions, check_id
+from fcaudit.model.report import Scope, ScopeType, scope_record
+from fcaudit.options import ReportOptions, StripeOptions
+from fcaudit.stripe import ids as id_kinds
+from fcaudit.stripe.ids import check_id
 from fcaudit.text import safe
 
 MAX_LINE = 4096  # a customer id is ~18 characters; a longer line is not an id list
@@ -37,7 +39,7 @@ def parse_connected_accounts(value: str | None) -> list[str] | str | None:
             f"--connected-accounts names {len(ids)} accounts; at most {MAX_CONNECTED_IDS}. "
             "Tip: --connected-accounts all pages them from GET /v1/accounts."
         )
-    return unique([check_id(i, "acct_", "connected account") for i in ids])
+    return unique([check_id(i, id_kinds.CONNECTED_ACCOUNT) for i in ids])
 
 
 def read_customer_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[str]:
@@ -47,7 +49,7 @@ def read_customer_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[s
     `#` comments are skipped, and so is a header line (a first line whose first column is not
     a customer id), so `cut -d, -f1 customers.csv` and the CSV itself both work.
     """
-    ids = [check_id(c, "cus_", "customer") for c in values]
+    ids = [check_id(c, id_kinds.CUSTOMER) for c in values]
     for handle in files:
         name = safe(getattr(handle, "name", "-"))
         first = True
@@ -68,7 +70,7 @@ def read_customer_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[s
                     continue  # a header row such as `id,email`
                 first = False
                 try:
-                    ids.append(check_id(value, "cus_", "customer"))
+                    ids.append(check_id(value, id_kinds.CUSTOMER))
                 except UsageError as err:
                     raise UsageError(f"{name} line {line_no}: {err}") from None
         except UnicodeDecodeError:
@@ -197,10 +199,10 @@ def scan(
     app = app_for(report)
     customer_ids = read_customer_ids(customers, customers_from)
     customer_account_ids = unique(
-        [check_id(c, "acct_", "customer account") for c in customer_accounts]
+        [check_id(c, id_kinds.CUSTOMER_ACCOUNT) for c in customer_accounts]
     )
-    holder_ids = unique([check_id(h, "acct_", "connected account") for h in holders])
-    session_ids = unique([check_id(s, "fcsess_", "session") for s in sessions])
+    holder_ids = unique([check_id(h, id_kinds.CONNECTED_ACCOUNT) for h in holders])
+    session_ids = unique([check_id(s, id_kinds.SESSION) for s in sessions])
     given = [
         name
         for name, present in (
@@ -278,7 +280,7 @@ def scan(
 def _state_options(
     path: str | None, full: bool, reconcile_every: str, given: list[str], connected: Any
 ) -> Any:
-    from fcaudit.incremental import StateOptions, parse_duration
+    from fcaudit.sources.incremental import StateOptions, parse_duration
 
     source = click.get_current_context().get_parameter_source("reconcile_every")
     if path is None:

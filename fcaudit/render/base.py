@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol, TextIO
 
-from fcaudit.model import Finding, GroupBy, ReportMeta, ScanResult
+from fcaudit.model.findings import Finding
+from fcaudit.model.report import GroupBy, ReportMeta, ScanResult
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,10 @@ import csv
 from collections.abc import Iterable, Mapping
 from typing import TextIO
 
-from fcaudit.model import (
-    AUTHORIZATION_OBJECT,
-    Contact,
-    Finding,
-    ReportMeta,
-    ScanResult,
-    group_key,
-    iso,
-)
+from fcaudit.model.findings import Finding, iso
+from fcaudit.model.report import Contact, ReportMeta, ScanResult, group_key
 from fcaudit.render.base import RenderOptions
+from fcaudit.stripe.ids import AUTHORIZATION_OBJECT
 from fcaudit.text import safe
 
 # The documented columns, in order (README "Formats"). Multi-valued cells join with ";".

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from fcaudit.model import Category, Finding, iso
+from fcaudit.model.findings import Category, Finding, iso
 from fcaudit.render.base import relative_days
 from fcaudit.text import safe
 

@@ -20,13 +20,11 @@ import html
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
-from fcaudit.model import (
-    Category,
-    Finding,
+from fcaudit.model.findings import Category, Finding, iso
+from fcaudit.model.report import (
     GroupBy,
     ReportMeta,
     ScanResult,
-    iso,
     plural,
     summary_parts,
     summary_text,

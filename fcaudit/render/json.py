@@ -13,7 +13,8 @@ import weakref
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
-from fcaudit.model import Finding, ReportMeta, ScanResult
+from fcaudit.model.findings import Finding
+from fcaudit.model.report import ReportMeta, ScanResult
 from fcaudit.render.base import RenderOptions, write_all
 from fcaudit.text import dumps, dumps_bytes
 

@@ -22,22 +22,20 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from fcaudit.model import (
-    AUTHORIZATION_OBJECT,
-    DASHBOARD,
-    Category,
-    Finding,
+from fcaudit.model.dashboard import DASHBOARD
+from fcaudit.model.findings import Category, Finding, iso
+from fcaudit.model.report import (
     Group,
     GroupBy,
     ReportMeta,
     ScanResult,
     ScopeError,
     group_key,
-    iso,
     plural,
     summary_text,
 )
 from fcaudit.render.base import Collector, RenderOptions, relative_days, write_all
+from fcaudit.stripe.ids import AUTHORIZATION_OBJECT
 from fcaudit.text import safe
 
 # -- shared with the HTML report --------------------------------------------------------------

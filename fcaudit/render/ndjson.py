@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 from typing import BinaryIO, TextIO
 
-from fcaudit.model import Finding, ReportMeta, ScanResult
+from fcaudit.model.findings import Finding
+from fcaudit.model.report import ReportMeta, ScanResult
 from fcaudit.render.base import RenderOptions
 from fcaudit.text import dumps_bytes
 

@@ -20,15 +20,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TextIO
 
-from fcaudit.model import (
-    AUTHORIZATION_OBJECT,
-    Category,
-    Finding,
-    ReportMeta,
-    ScanResult,
-    SignalCode,
-)
+from fcaudit.model.findings import Category, Finding, SignalCode
+from fcaudit.model.report import ReportMeta, ScanResult
 from fcaudit.render.base import RenderOptions, write_all
+from fcaudit.stripe.ids import AUTHORIZATION_OBJECT
 from fcaudit.text import safe
 
 PREFIX = "fcaudit_"

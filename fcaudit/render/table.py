@@ -23,19 +23,8 @@ from rich.console import Console
 from rich.text import Text
 
 from fcaudit.console import make_console
-from fcaudit.model import (
-    Category,
-    Change,
-    Finding,
-    Group,
-    GroupBy,
-    ReportMeta,
-    ScanResult,
-    SignalCode,
-    iso,
-    plural,
-    summary_parts,
-)
+from fcaudit.model.findings import Category, Change, Finding, SignalCode, iso
+from fcaudit.model.report import Group, GroupBy, ReportMeta, ScanResult, plural, summary_parts
 from fcaudit.render.base import RenderOptions, upcoming_by_week, write_all
 from fcaudit.render.detail import STYLES, print_detail, relative
 from fcaudit.text import safe

@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.text import Text
 
 from fcaudit.console import make_console
-from fcaudit.model import Category, Finding, ReportMeta, ScanResult, iso, plural
+from fcaudit.model.findings import Category, Finding, iso
+from fcaudit.model.report import ReportMeta, ScanResult, plural
 from fcaudit.render.base import Collector
 from fcaudit.render.detail import STYLES
 from fcaudit.text import safe

@@ -23,7 +23,7 @@ from fcaudit.sandbox.data import (
     render_connected_account,
     render_customer,
 )
-from fcaudit.stripe_api import EVENT_RETENTION_DAYS, MAX_EVENT_TYPES
+from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, MAX_EVENT_TYPES
 
 SANDBOX_API_KEY: Final = "sk_test_fcaudit_sandbox"
 _TEST_KEY_PREFIXES: Final = ("sk_test_", "rk_test_")

@@ -13,10 +13,10 @@ from typing import IO, Any
 
 import click
 
+from fcaudit.options import is_loopback
 from fcaudit.sandbox.data import DEFAULT_CONNECTED_CUSTOMERS, DEMO, NAME_SCENARIOS
 from fcaudit.sandbox.faults import CUE_KINDS, Cue
 from fcaudit.sandbox.server import SANDBOX_API_KEY, start_sandbox
-from fcaudit.stripe_api import is_loopback
 
 
 class _OneLineUsageError(click.UsageError):

@@ -40,9 +40,9 @@ from email.message import Message
 from io import BufferedIOBase
 from typing import TYPE_CHECKING, Any, Final
 
+from fcaudit.options import is_loopback
 from fcaudit.sandbox.api import ApiError
 from fcaudit.sandbox.data import CONTROL_OPERATIONS, apply_changes
-from fcaudit.stripe_api import is_loopback
 
 if TYPE_CHECKING:
     from fcaudit.sandbox.server import SandboxServer

@@ -125,8 +125,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Final, Literal
 
-from fcaudit.stripe_api import DEFAULT_HORIZON_DAYS as HORIZON_DAYS
-from fcaudit.stripe_api import EVENT_RETENTION_DAYS, PREVIEW_VERSION
+from fcaudit.stripe.facts import DEFAULT_HORIZON_DAYS as HORIZON_DAYS
+from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, PREVIEW_VERSION
 
 GA_EVENT_VERSION: Final = "2026-07-29.dahlia"
 BIG_CUSTOMER_ACCOUNTS: Final = 130

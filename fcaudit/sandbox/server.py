@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from fcaudit.options import is_loopback
 from fcaudit.sandbox import control
 from fcaudit.sandbox.api import (
     SANDBOX_API_KEY,
@@ -37,7 +38,6 @@ from fcaudit.sandbox.api import (
 )
 from fcaudit.sandbox.data import DEFAULT_CONNECTED_CUSTOMERS, DEMO, Dataset, build_dataset
 from fcaudit.sandbox.faults import Cue, FaultConfig, FaultInjector
-from fcaudit.stripe_api import is_loopback
 
 __all__ = [
     "SANDBOX_API_KEY",

@@ -253,7 +253,7 @@ def test_8_huge_strings_are_cut_on_display_and_kept_in_json() -> None:
 
 
 def test_8_a_signal_while_the_report_is_written_is_honoured_after_it() -> None:
-    from fcaudit.runner import deferred_signals, interruptible
+    from fcaudit.signals import deferred_signals, interruptible
 
     saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -14,7 +14,7 @@ import pytest
 import stripe
 
 from fcaudit.classify import classify
-from fcaudit.model import Category, Finding
+from fcaudit.model.findings import Category, Finding
 from fcaudit.sandbox import RunningSandbox, running_sandbox
 from fcaudit.sandbox.api import Api, ApiError, Request
 from fcaudit.sandbox.control import CONTROL_PATH, handle
@@ -28,7 +28,7 @@ from fcaudit.sandbox.data import (
     expected_change,
 )
 from fcaudit.stages import compare
-from fcaudit.stripe_api import FC_EVENT_TYPES
+from fcaudit.stripe.facts import FC_EVENT_TYPES
 from tests.sandbox.sandbox_support import NOW, MakeClient, RawGet
 
 NOW_TS = int(NOW.timestamp())

@@ -26,18 +26,13 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from fcaudit.classify import NotClassifiable
-from fcaudit.client import (
-    Cancelled,
-    Page,
-    PaginationError,
-    RequestFailed,
-    StripeGateway,
-    clean,
-)
 from fcaudit.errors import ApiError, FcauditError
-from fcaudit.model import Contact, Scope, ScopeError, ScopeType
-from fcaudit.runner import Emit, Observed, SourceOutcome
-from fcaudit.stripe_api import is_stripe_id, key_mode
+from fcaudit.model.report import Contact, Scope, ScopeError, ScopeType
+from fcaudit.sources.base import Emit, Observed, SourceOutcome
+from fcaudit.stripe.failures import Cancelled, PaginationError, RequestFailed
+from fcaudit.stripe.gateway import Page, StripeGateway
+from fcaudit.stripe.ids import is_stripe_id
+from fcaudit.stripe.redact import clean, key_mode
 
 
 class Discovery(StrEnum):

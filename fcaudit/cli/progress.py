@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from fcaudit.client import Stats
-from fcaudit.model import ScanResult
-from fcaudit.scan import Scanner
+from fcaudit.model.report import ScanResult
+from fcaudit.sources.scan import Scanner
+from fcaudit.stripe.gateway import Stats
 
 
 class ProgressDisplay:

@@ -5,8 +5,6 @@ One definition each, so the sandbox and the code it tests can never disagree abo
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from typing import Final
 
 # The preview version that exposes status_details.inactive, Account.authorization and the
@@ -48,45 +46,3 @@ FC_EVENT_TYPES: Final = (
 def is_preview(version: str | None) -> bool:
     """True for a preview API version (`YYYY-MM-DD.preview`)."""
     return bool(version) and str(version).strip().endswith(".preview")
-
-
-def is_loopback(host: str) -> bool:
-    """A literal loopback address (127.0.0.0/8, ::1) or `localhost`; never a DNS name such
-    as `127.example.com`, which could resolve anywhere."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def key_mode(api_key: str) -> str:
-    """'live' or 'test', from the key prefix (sk_live_, rk_test_, ...)."""
-    return "live" if "_live_" in api_key[:8] else "test"
-
-
-# Stripe object ids: a prefix and letters, digits and underscores. An id is used as a path
-# segment or a query value, so anything else (`../`, `?`, `#`, `%`, spaces) is refused.
-_ID_SHAPE: Final = re.compile(r"[A-Za-z0-9_]{1,255}")
-
-
-def is_stripe_id(value: object, prefix: str = "") -> bool:
-    """True for a string shaped like a Stripe id (with `prefix`, when given)."""
-    return (
-        isinstance(value, str)
-        and value.startswith(prefix)
-        and len(value) > len(prefix)
-        and _ID_SHAPE.fullmatch(value) is not None
-    )
-
-
-# Anything shaped like a Stripe key; redacted wherever text leaves the process.
-KEY_PATTERN: Final = re.compile(r"(sk|rk|pk)_(live|test)_[0-9A-Za-z_*]+")
-
-
-def without_secrets(url: str) -> str:
-    """A URL fit for an error message: userinfo and query dropped, key-shaped text redacted."""
-    text = re.sub(r"(?<=://)[^/@]*@", "***@", url)
-    text = re.sub(r"[?#].*", "?…", text)
-    return KEY_PATTERN.sub(lambda m: f"{m.group(1)}_{m.group(2)}_[redacted]", text)

@@ -24,26 +24,22 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from fcaudit.classify import NotClassifiable, classify
-from fcaudit.client import Cancelled, RequestFailed
 from fcaudit.errors import UsageError
-from fcaudit.model import (
-    ACCOUNT_OBJECT,
-    AUTHORIZATION_OBJECT,
-    Prior,
-    SavedReport,
-    Scope,
-    ScopeError,
-    ScopeType,
-    iso,
-)
-from fcaudit.runner import Emit, Observed, Plan, SourceOutcome
-from fcaudit.scan import account_filter
-from fcaudit.state import Header, Identity, StateStore, holder_of, kept
-from fcaudit.stripe_api import EVENT_RETENTION_DAYS, FC_EVENT_TYPES, is_stripe_id, key_mode
+from fcaudit.model.findings import iso
+from fcaudit.model.report import Scope, ScopeError, ScopeType
+from fcaudit.model.saved import Prior, SavedReport
+from fcaudit.runner import Plan
+from fcaudit.sources.base import Emit, Observed, SourceOutcome
+from fcaudit.sources.scan import account_filter
+from fcaudit.sources.state import Header, Identity, StateStore, holder_of, kept
+from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, FC_EVENT_TYPES
+from fcaudit.stripe.failures import Cancelled, RequestFailed
+from fcaudit.stripe.ids import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, is_stripe_id
+from fcaudit.stripe.redact import key_mode
 
 if TYPE_CHECKING:
-    from fcaudit.client import StripeGateway
-    from fcaudit.runner import Source
+    from fcaudit.sources.base import Source
+    from fcaudit.stripe.gateway import StripeGateway
 
 # Events can become visible a little after their `created` time: the next run reads again
 # from this far before the start of this one (re-reading an event only re-fetches its object).

@@ -1,54 +1,48 @@
-"""The only module that imports stripe: client construction, GETs, retries, error translation.
+"""The gateway to Stripe: GET requests, paging, retries and the run's request counts.
 
-Everything leaves this module as plain dicts (`raw_request` bodies), so classification and
-the tests never depend on SDK classes. fcaudit is read-only: `StripeGateway` has no method
-that sends anything but GET.
+The only module that imports stripe-python. Everything leaves it as plain dicts (`raw_request`
+bodies), so classification and the tests never depend on SDK classes. fcaudit is read-only:
+`StripeGateway` has no method that sends anything but GET.
 """
 
 from __future__ import annotations
 
-import contextlib
-import email.utils
-import functools
-import http.cookiejar
-import math
 import os
 import random
-import re
-import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
-import requests
 import stripe
-import urllib3
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from fcaudit.errors import AuthError, UsageError
-from fcaudit.ratelimit import RateLimiter
-from fcaudit.stripe_api import KEY_PATTERN, MAX_EVENT_TYPES, is_stripe_id
-from fcaudit.text import safe, valid_text
+from fcaudit.stripe.facts import MAX_EVENT_TYPES
+from fcaudit.stripe.failures import (
+    Cancelled,
+    PaginationError,
+    RequestFailed,
+    describe,
+    header,
+    request_id_of,
+    retry_after,
+)
+from fcaudit.stripe.ids import is_stripe_id
+from fcaudit.stripe.ratelimit import RateLimiter
+from fcaudit.stripe.redact import clean, redact, scrub
+from fcaudit.stripe.transport import GuardedSession, RedirectRefused
+from fcaudit.text import safe
 
 # NOTE: fcaudit sends no client telemetry header (last request's timings) to Stripe.
 stripe.enable_telemetry = False
+
 
 PAGE_LIMIT = 100  # the API's maximum; list calls always use it
 # Pages one listing may take (100 objects each): a server that keeps saying has_more with
 # new ids must not keep a cron run going for ever. 10,000 pages is a million objects.
 DEFAULT_MAX_PAGES = 10_000
-MAX_REDIRECTS = 5  # same-origin redirects followed per request
-MAX_MESSAGE = 300  # characters of a network string (message, code) kept in reports
-MAX_REQUEST_ID = 100  # Stripe's are ~20 characters
-# Not \b-anchored: a key glued to word characters (`xsk_live_...`) is still a key.
-# A run of 16 or more consecutive characters of the key's secret part is redacted.
-_KEY_WINDOW, _KEY_STEP = 12, 5
 
 ACCOUNTS = "/v1/financial_connections/accounts"
 AUTHORIZATIONS = "/v1/financial_connections/authorizations"
@@ -68,93 +62,6 @@ def max_pages(environ: Mapping[str, str] | None = None) -> int:
             "10000000). Tip: unset it for the default of 10000."
         )
     return int(value)
-
-
-@functools.lru_cache(maxsize=4)
-def _fragment_pattern(secret: str) -> re.Pattern[str] | None:
-    """Windows of the key's secret part, every `_KEY_STEP` characters: any run of
-    `_KEY_WINDOW + _KEY_STEP - 1` characters of the secret contains one of them."""
-    if len(secret) < _KEY_WINDOW:
-        return None
-    starts = [*range(0, len(secret) - _KEY_WINDOW + 1, _KEY_STEP), len(secret) - _KEY_WINDOW]
-    windows = sorted({secret[i : i + _KEY_WINDOW] for i in starts}, key=len, reverse=True)
-    return re.compile("|".join(re.escape(w) for w in windows))
-
-
-def _key_fragments(text: str, api_key: str) -> str:
-    """Runs of the key's secret part, redacted: a server that echoes half a key (or the key
-    without its prefix) must not leak that half."""
-    secret = api_key.split("_", 2)[-1]
-    pattern = _fragment_pattern(secret)
-    if pattern is None:
-        return text
-    out: list[str] = []
-    pos = 0
-    while (m := pattern.search(text, pos)) is not None:
-        at = secret.find(m.group())
-        start, end, k = m.start(), m.end(), at + _KEY_WINDOW
-        while start > pos and at > 0 and text[start - 1] == secret[at - 1]:
-            start, at = start - 1, at - 1
-        while end < len(text) and k < len(secret) and text[end] == secret[k]:
-            end, k = end + 1, k + 1
-        out += [text[pos:start], "[redacted]"]
-        pos = end
-    if not out:
-        return text
-    out.append(text[pos:])
-    return "".join(out)
-
-
-def redact(text: str, api_key: str | None = None) -> str:
-    """Remove the API key, any long fragment of it, and anything shaped like a Stripe key.
-
-    Always called on the whole string, before it is cut to length: a cut key still leaks.
-    """
-    if api_key:
-        text = _key_fragments(text.replace(api_key, "[redacted]"), api_key)
-    return KEY_PATTERN.sub(lambda m: f"{m.group(1)}_{m.group(2)}_[redacted]", text)
-
-
-def clean(text: object, api_key: str | None, limit: int = MAX_MESSAGE) -> str:
-    """A string from the network made fit to leave the process: key redacted (first, on the
-    whole string), one line, control and bidi characters escaped, then bounded."""
-    plain = redact(" ".join(str(text).split()), api_key)
-    plain = safe(plain, limit=None)
-    return plain if len(plain) <= limit else plain[: limit - 3] + "..."
-
-
-def scrub(value: Any, api_key: str) -> Any:
-    """A decoded body with the key (and key-shaped strings) redacted from every string in it.
-
-    A server that echoes the key into a name must not get it into a report. Objects with
-    nothing to redact are returned as they are.
-    """
-    if isinstance(value, str):
-        # A lone surrogate ("\\ud800") is not text any UTF-8 report can hold: U+FFFD.
-        value = valid_text(value)
-        if api_key in value or "_live_" in value or "_test_" in value:
-            return redact(value, api_key)
-        if len(value) >= _KEY_WINDOW and _key_fragments(value, api_key) is not value:
-            return redact(value, api_key)
-        return value
-    if isinstance(value, dict):
-        changed = False
-        out: dict[Any, Any] = {}
-        for k, v in value.items():
-            new = scrub(v, api_key)
-            changed = changed or new is not v
-            out[k] = new
-        return out if changed else value
-    if isinstance(value, list):
-        items = [scrub(v, api_key) for v in value]
-        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
-    return value
-
-
-def request_id_of(headers: Mapping[str, str] | None, api_key: str | None) -> str | None:
-    """The response's Request-Id, cleaned and bounded like every other network string."""
-    rid = _header(headers, "Request-Id")
-    return clean(rid, api_key, MAX_REQUEST_ID) if rid else None
 
 
 @dataclass(frozen=True)
@@ -215,246 +122,6 @@ class Stats:
                 "rate_limited": self.rate_limited,
                 "by_endpoint": dict(sorted(self.by_endpoint.items())),
             }
-
-
-class Cancelled(Exception):
-    """The run was interrupted; raised in workers to unwind promptly."""
-
-
-class RequestFailed(Exception):
-    """A request failed for good (not retryable, or retries exhausted)."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        request_id: str | None = None,
-        http_status: int | None = None,
-        code: str | None = None,
-        attempts: int = 1,
-        error_type: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.request_id = request_id
-        self.http_status = http_status
-        self.code = code
-        self.attempts = attempts
-        # Stripe's error `type` (`invalid_request_error`, `api_error`, ...), when it sent one.
-        self.error_type = error_type
-
-
-def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
-    for key, value in (headers or {}).items():
-        if key.lower() == name.lower():
-            return value
-    return None
-
-
-_NETWORK_REASON = re.compile(
-    r"\[Errno -?\d+\] [^'\")\]]+|Read timed out|timed out|Connection aborted|"
-    r"RemoteDisconnected\([^)]*\)|Connection reset by peer"
-)
-
-
-def _describe(err: stripe.StripeError, api_key: str | None = None) -> str:
-    """The error's own message, without the SDK's 'Request req_…:' prefix: redacted, one line,
-    escaped and bounded (in that order: a key cut in half by the bound would survive)."""
-    if isinstance(err, stripe.APIConnectionError):
-        cause = err.__cause__
-        if isinstance(cause, (RedirectRefused, DeadlineExceeded)):
-            return clean(str(cause), api_key)
-        # The SDK's text is a paragraph of advice plus a urllib3 repr; keep the reason.
-        match = _NETWORK_REASON.search(str(err))
-        return f"could not reach the API ({match.group(0) if match else 'connection failed'})"
-    inner = getattr(err, "error", None)
-    text = getattr(inner, "message", None)
-    if not text and _not_stripe_body(err):
-        # Not a Stripe error body (HTML from a proxy, empty, not UTF-8): the SDK's message
-        # quotes the whole body; say what it was instead.
-        return "the API returned a response that is not a Stripe JSON body"
-    text = text or err.user_message or str(err)
-    return clean(str(text).rstrip("."), api_key).rstrip(".")
-
-
-def _not_stripe_body(err: stripe.StripeError) -> bool:
-    message = getattr(err, "_message", None) or ""
-    return str(message).startswith(("Invalid response body", "Invalid response object"))
-
-
-def _retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """`Retry-After` in seconds (delta-seconds or an HTTP date), when a server sends one."""
-    value = _header(headers, "Retry-After")
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
-        if when.tzinfo is None:
-            return None
-        seconds = when.timestamp() - time.time()
-    return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-# -- the HTTP transport: one deadline per request, no redirect to another origin ---------
-
-
-class DeadlineExceeded(requests.exceptions.Timeout):
-    """No complete response (connect, headers and body) within the request's deadline."""
-
-
-class RedirectRefused(requests.exceptions.RequestException):
-    """A redirect fcaudit will not follow (another host or port, or a loop); not retried."""
-
-
-class _Deadline:
-    """The connections one request uses, shut down by a timer when its deadline passes.
-
-    A socket timeout bounds each read, not the request: a server trickling one byte per
-    second keeps a request alive for ever. Shutting the socket down ends the read at once.
-    """
-
-    _current = threading.local()
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.expired = False
-        self._lock = threading.Lock()
-        self._connections: list[HTTPConnection] = []
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _Deadline:
-        _Deadline._current.value = self
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
-        _Deadline._current.value = None
-
-    @classmethod
-    def track(cls, conn: HTTPConnection) -> None:
-        deadline: _Deadline | None = getattr(cls._current, "value", None)
-        if deadline is not None:
-            with deadline._lock:
-                deadline._connections.append(conn)
-                expired = deadline.expired
-            if expired:
-                _shut(conn)
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            connections = list(self._connections)
-        for conn in connections:
-            _shut(conn)
-
-
-def _shut(conn: HTTPConnection) -> None:
-    sock = getattr(conn, "sock", None)
-    if sock is not None:
-        # The plain socket's shutdown, also under TLS: ends a blocked read in any thread.
-        with contextlib.suppress(OSError):
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-class _TrackedHTTPConnection(HTTPConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _Deadline.track(self)
-        super().request(*args, **kwargs)
-
-
-class _TrackedHTTPSConnection(HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _Deadline.track(self)
-        super().request(*args, **kwargs)
-
-
-class _TrackedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _TrackedHTTPConnection
-
-
-class _TrackedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _TrackedHTTPSConnection
-
-
-class _Adapter(HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _TrackedHTTPPool,
-            "https": _TrackedHTTPSPool,
-        }
-
-
-def origin(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) as the HTTP stack reads the URL, default ports made explicit."""
-    parsed = urllib3.util.parse_url(url)
-    scheme = (parsed.scheme or "").lower()
-    port = parsed.port or {"http": 80, "https": 443}.get(scheme)
-    return scheme, (parsed.host or "").lower(), port
-
-
-class GuardedSession(requests.Session):
-    """The session under stripe-python: every request has a total deadline, redirects are
-    followed only within the same origin (scheme, host, port) and at most `MAX_REDIRECTS`
-    times, and no cookie a server sets is ever sent back."""
-
-    _last = threading.local()
-
-    @classmethod
-    def last_headers(cls) -> Mapping[str, str]:
-        """This thread's last response headers: the SDK drops them from some errors."""
-        return getattr(cls._last, "headers", None) or {}
-
-    def __init__(self, deadline_seconds: float, pool_size: int = 128) -> None:
-        super().__init__()
-        self.deadline_seconds = deadline_seconds
-        self.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-        adapter = _Adapter(pool_connections=4, pool_maxsize=pool_size)
-        self.mount("http://", adapter)
-        self.mount("https://", adapter)
-
-    def request(  # type: ignore[override]
-        self, method: str, url: str, *args: Any, **kwargs: Any
-    ) -> requests.Response:
-        kwargs["allow_redirects"] = False
-        GuardedSession._last.headers = None
-        with _Deadline(self.deadline_seconds) as deadline:
-            try:
-                for _ in range(MAX_REDIRECTS + 1):
-                    response = super().request(method, url, *args, **kwargs)
-                    if deadline.expired:  # a body cut short by the shutdown is no body
-                        raise DeadlineExceeded(
-                            f"no complete response within {deadline.seconds:g} s"
-                        )
-                    GuardedSession._last.headers = response.headers
-                    if not response.is_redirect:
-                        return response
-                    target = urljoin(url, response.headers.get("location", ""))
-                    response.close()
-                    if origin(target) != origin(url):
-                        where = urlsplit(target).netloc or target
-                        raise RedirectRefused(
-                            f"the API redirected to another host or port ({where}); fcaudit "
-                            "does not follow it"
-                        )
-                    url = target
-                raise RedirectRefused(f"more than {MAX_REDIRECTS} redirects (a redirect loop)")
-            except (RedirectRefused, DeadlineExceeded):
-                raise
-            except Exception:
-                if deadline.expired:
-                    raise DeadlineExceeded(
-                        f"no complete response within {deadline.seconds:g} s"
-                    ) from None
-                raise
 
 
 class StripeGateway:
@@ -546,7 +213,7 @@ class StripeGateway:
                     raise self._auth_error(err, path) from None
                 retryable, rate_limited = self._classify_failure(err)
                 delay = self._retry.delay(attempt, self._rng)
-                wanted = _retry_after(err.headers)
+                wanted = retry_after(err.headers)
                 if wanted is not None:
                     delay = max(delay, wanted)
                 # The budget covers the next wait and attempt too, so it really bounds the time.
@@ -558,7 +225,7 @@ class StripeGateway:
                 ):
                     raise self._failed(err, attempt) from None
                 if rate_limited and self.limiter is not None:
-                    reason = _header(err.headers, "Stripe-Rate-Limited-Reason") or ""
+                    reason = header(err.headers, "Stripe-Rate-Limited-Reason") or ""
                     self.limiter.throttled(endpoint, global_scope=reason.startswith("global"))
                 self.stats.retry(rate_limited=rate_limited)
                 self._pause(delay)
@@ -591,7 +258,7 @@ class StripeGateway:
         """(retryable, rate_limited) for a failed request."""
         if isinstance(err.__cause__, RedirectRefused):
             return False, False
-        should = _header(err.headers, "Stripe-Should-Retry")
+        should = header(err.headers, "Stripe-Should-Retry")
         rate_limited = isinstance(err, stripe.RateLimitError) or err.http_status == 429
         if should == "false":
             return False, rate_limited
@@ -613,7 +280,7 @@ class StripeGateway:
         retries = f" after {attempts} attempts" if attempts > 1 else ""
         key = self.settings.api_key
         return RequestFailed(
-            f"{_describe(err, key)} ({what}{retries})",
+            f"{describe(err, key)} ({what}{retries})",
             request_id=request_id_of(err.headers, key) if err.headers else None,
             http_status=status,
             code=clean(code, key, 100) if code else None,
@@ -632,12 +299,12 @@ class StripeGateway:
                 else ("Financial Connections and Customers")
             )
             msg = (
-                f"the API key may not read {path} (HTTP 403{rid}): {_describe(err, key)}. Tip: "
+                f"the API key may not read {path} (HTTP 403{rid}): {describe(err, key)}. Tip: "
                 f"give the restricted key read access to {what}."
             )
         else:
             msg = (
-                f"Stripe rejected the API key (HTTP 401{rid}): {_describe(err, key)}. Tip: check "
+                f"Stripe rejected the API key (HTTP 401{rid}): {describe(err, key)}. Tip: check "
                 "STRIPE_API_KEY or --api-key (a secret sk_ or restricted rk_ key)."
             )
         return AuthError(redact(msg, key))
@@ -844,7 +511,3 @@ class Page(list[Any]):
     def __init__(self, items: list[Any], request_id: str | None = None) -> None:
         super().__init__(items)
         self.request_id = request_id
-
-
-class PaginationError(RequestFailed):
-    """A listing that would not end by itself; the pages before it were kept."""

@@ -17,27 +17,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fcaudit.classify import NotClassifiable
-from fcaudit.client import Cancelled, Page, RequestFailed, StripeGateway, clean
 from fcaudit.errors import UsageError
-from fcaudit.inputs import FC_OBJECTS
-from fcaudit.model import (
-    ACCOUNT_OBJECT,
-    AUTHORIZATION_OBJECT,
-    EventRef,
-    Scope,
-    ScopeError,
-    ScopeType,
-    iso,
-    parse_iso,
-)
-from fcaudit.runner import Emit, Observed, SourceOutcome
-from fcaudit.stripe_api import (
-    EVENT_RETENTION_DAYS,
-    FC_EVENT_TYPES,
-    MAX_EVENT_TYPES,
-    is_stripe_id,
-    key_mode,
-)
+from fcaudit.model.findings import EventRef, iso, parse_iso
+from fcaudit.model.report import Scope, ScopeError, ScopeType
+from fcaudit.sources.base import Emit, Observed, SourceOutcome
+from fcaudit.sources.files import FC_OBJECTS
+from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, FC_EVENT_TYPES, MAX_EVENT_TYPES
+from fcaudit.stripe.failures import Cancelled, RequestFailed
+from fcaudit.stripe.gateway import Page, StripeGateway
+from fcaudit.stripe.ids import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, is_stripe_id
+from fcaudit.stripe.redact import clean, key_mode
 from fcaudit.text import safe
 
 # `--type` may name these (a `*` wildcard is matched against them); any other exact
@@ -262,7 +251,7 @@ class EventSource:
     def _verify(self, emit: Emit, outcome: SourceOutcome) -> None:
         """Each object the events named, retrieved once as it is now: the scan's pool,
         retries, rate budget and errors[] (a failed retrieval is that object's entry)."""
-        from fcaudit.scan import Scanner
+        from fcaudit.sources.scan import Scanner
 
         scopes = [
             Scope(ScopeType.ACCOUNT if kind == ACCOUNT_OBJECT else ScopeType.AUTHORIZATION, oid)

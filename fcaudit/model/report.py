@@ -1,0 +1,385 @@
+"""The outcome of a run: groups, scopes, errors, the tally, the summary and the report envelope.
+
+No I/O. `ReportMeta.envelope()` is the only place the report's JSON envelope is defined.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from fcaudit.model.findings import (
+    SCHEMA_VERSION,
+    SEVERITY,
+    Category,
+    Change,
+    Finding,
+    SignalCode,
+    iso,
+)
+from fcaudit.stripe.ids import AUTHORIZATION_OBJECT
+
+
+class GroupBy(StrEnum):
+    """What `--group-by` collects findings under (the table defaults to customer)."""
+
+    CUSTOMER = "customer"
+    AUTHORIZATION = "authorization"
+    INSTITUTION = "institution"
+    NONE = "none"
+
+
+NO_HOLDER = "(no holder)"
+NO_AUTHORIZATION = "(no authorization)"
+NO_INSTITUTION = "(unknown institution)"
+
+
+def group_key(finding: Finding, by: GroupBy) -> str | None:
+    """The group a finding belongs to; None with --group-by none."""
+    if by is GroupBy.CUSTOMER:
+        return finding.account_holder or NO_HOLDER
+    if by is GroupBy.AUTHORIZATION:
+        if finding.object == AUTHORIZATION_OBJECT:
+            return finding.id
+        return finding.authorization or NO_AUTHORIZATION
+    if by is GroupBy.INSTITUTION:
+        return finding.institution_name or NO_INSTITUTION
+    return None
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A customer's name and email (--contact only: personal data)."""
+
+    name: str | None
+    email: str | None
+
+
+@dataclass(frozen=True)
+class Group:
+    """The findings under one key, for a worklist: whom to contact, about what, by when."""
+
+    key: str
+    by: GroupBy
+    holder_type: str | None  # customer / account, when grouped by customer
+    worst: Category
+    deadline: datetime | None  # the soonest expected deactivation or number expiry
+    accounts: int
+    finding_ids: tuple[str, ...]
+    authorizations: tuple[str, ...]
+    # Authorizations whose one relink repairs several of this group's accounts.
+    relink_authorizations: tuple[str, ...]
+    dashboard_url: str | None = None
+    contact: Contact | None = None
+    stripe_account: str | None = None  # the connected account the holder belongs to
+
+    def sort_key(self) -> tuple[int, float, str]:
+        when = self.deadline.timestamp() if self.deadline is not None else float("inf")
+        return (SEVERITY[self.worst], when, self.key)
+
+    def to_record(self) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "key": self.key,
+            "by": str(self.by),
+            "holder_type": self.holder_type,
+            "worst_category": str(self.worst),
+            "deadline": iso(self.deadline) if self.deadline is not None else None,
+            "accounts": self.accounts,
+            "finding_ids": list(self.finding_ids),
+            "authorizations": list(self.authorizations),
+            "relink_authorizations": list(self.relink_authorizations),
+            "dashboard_url": self.dashboard_url,
+            "stripe_account": self.stripe_account,
+        }
+        if self.contact is not None:
+            record["contact"] = {"name": self.contact.name, "email": self.contact.email}
+        return record
+
+
+# -- scopes and the run's outcome ---------------------------------------------------------
+
+
+class ScopeType(StrEnum):
+    """One vocabulary for what a run covers: the report's `scope.type` (plural) and each unit
+    of work that can fail on its own (singular, in `errors[].scope.type`)."""
+
+    CUSTOMER = "customer"
+    CUSTOMER_ACCOUNT = "customer_account"  # Accounts v2: a customer represented by an Account
+    ACCOUNT_HOLDER = "account_holder"
+    SESSION = "session"
+    ACCOUNT = "account"
+    AUTHORIZATION = "authorization"
+    CONNECTED_ACCOUNT = "connected_account"  # --connected-accounts: one connected account
+    EVENTS = "events"  # fcaudit events: the event listing (its report scope is built apart)
+
+    @property
+    def plural(self) -> str:
+        return f"{self.value}s"
+
+
+ALL_CUSTOMERS = "all_customers"  # the report's scope.type when no scope flag was given
+
+
+def scope_record(kind: ScopeType | None, ids: Sequence[str] | None, **extra: Any) -> dict[str, Any]:
+    """The report's `scope`: `{"type": "customers", "ids": [...]}` for a list of customers,
+    `{"type": "all_customers", "ids": null}` for the whole account, plus extra keys."""
+    record: dict[str, Any] = {"type": kind.plural if kind else ALL_CUSTOMERS, "ids": ids}
+    record.update({k: v for k, v in extra.items() if v is not None})
+    return record
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One unit of work that can fail on its own: a customer, a connected account, ...
+
+    `stripe_account`: the connected account it is read under (--connected-accounts); the
+    record carries it only when set."""
+
+    type: ScopeType
+    id: str | None = None
+    stripe_account: str | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"type": str(self.type), "id": self.id}
+        if self.stripe_account is not None:
+            record["stripe_account"] = self.stripe_account
+        return record
+
+    def label(self) -> str:
+        text = f"{self.type} {self.id}" if self.id else str(self.type)
+        if self.stripe_account is not None and self.stripe_account != self.id:
+            text += f" of {self.stripe_account}"
+        return text
+
+
+@dataclass(frozen=True)
+class ScopeError:
+    """A scope whose requests failed for good; reported in errors[]."""
+
+    scope: Scope
+    message: str
+    request_id: str | None = None
+    http_status: int | None = None
+    code: str | None = None
+    attempts: int = 1
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "scope": self.scope.to_record(),
+            "message": self.message,
+            "request_id": self.request_id,
+            "http_status": self.http_status,
+            "code": self.code,
+            "attempts": self.attempts,
+        }
+
+
+@dataclass
+class AccountTally:
+    """One Stripe account's share of the summary (--connected-accounts)."""
+
+    accounts: int = 0
+    authorizations: int = 0
+    counts: Counter[Category] = field(default_factory=Counter)
+    holders_affected: set[str] = field(default_factory=set)
+
+    def to_record(self, stripe_account: str | None) -> dict[str, Any]:
+        return {
+            "stripe_account": stripe_account,
+            "accounts": self.accounts,
+            "authorizations": self.authorizations,
+            "customers_affected": len(self.holders_affected),
+            "by_category": {str(c): self.counts.get(c, 0) for c in Category},
+        }
+
+
+@dataclass
+class ScanResult:
+    """What a run found, filled in as it goes: counts (by the tally stage), errors (by the
+    source), and sections that stages add to the report."""
+
+    errors: list[ScopeError] = field(default_factory=list)
+    interrupted: bool = False
+    counts: Counter[Category] = field(default_factory=Counter)
+    by_institution: Counter[str] = field(default_factory=Counter)
+    by_signal: Counter[SignalCode] = field(default_factory=Counter)
+    accounts: int = 0
+    authorizations: int = 0
+    events_skipped: int = 0  # events whose object is not an FC account or authorization
+    undelivered: int = 0  # findings from events a webhook endpoint has not acknowledged
+    by_object: dict[str, Counter[Category]] = field(default_factory=dict)
+    holders_affected: set[str] = field(default_factory=set)  # with a non-active finding
+    group_by: GroupBy = GroupBy.CUSTOMER
+    groups: list[Group] = field(default_factory=list)  # set by the grouping stage
+    matched: int = 0  # findings matching --fail-on (categories or signals)
+    exit_code: int | None = None  # the run's exit code, once decided
+    contact: bool = False  # groups carry customers' names and emails
+    contacts: dict[str, Contact] = field(default_factory=dict)  # by customer id
+    by_change: Counter[Change] = field(default_factory=Counter)
+    suppressed: int = 0
+    resolved: list[dict[str, Any]] = field(default_factory=list)  # baseline findings now fixed
+    baseline: dict[str, Any] | None = None  # what the comparison was made against
+    expired_suppressions: list[dict[str, Any]] = field(default_factory=list)
+    unmatched_suppressions: list[dict[str, Any]] = field(default_factory=list)
+    # --connected-accounts: the connected accounts the run read (None: one Stripe account),
+    # and every Stripe account's share of the counts (None: the platform).
+    stripe_accounts: list[str] | None = None
+    # What the source learned about its scope (SourceOutcome.scope: `discovery`).
+    scope_learned: dict[str, Any] = field(default_factory=dict)
+    by_stripe_account: dict[str | None, AccountTally] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return not self.errors and not self.interrupted
+
+    def count(self, finding: Finding) -> None:
+        """Add one finding to the summary counters (by category, object, institution)."""
+        # Once per finding: the common case (no signal, change, suppression or event) takes
+        # the fewest steps.
+        category = finding.category
+        authorization = finding.object == AUTHORIZATION_OBJECT
+        self.counts[category] += 1
+        if authorization:
+            self.authorizations += 1
+        else:
+            self.accounts += 1
+        kind = "authorization" if authorization else "account"
+        by_kind = self.by_object.get(kind)
+        if by_kind is None:
+            by_kind = self.by_object[kind] = Counter()
+        by_kind[category] += 1
+        suppressed = finding.suppressed is not None
+        if suppressed:
+            self.suppressed += 1
+        if finding.signals:
+            for code in {s.code for s in finding.signals}:
+                self.by_signal[code] += 1
+        if finding.change is not None:
+            self.by_change[finding.change] += 1
+        if finding.undelivered:
+            self.undelivered += 1
+        tally = self.by_stripe_account.get(finding.stripe_account)
+        if tally is None:
+            tally = self.by_stripe_account[finding.stripe_account] = AccountTally()
+        tally.counts[category] += 1
+        if authorization:
+            tally.authorizations += 1
+        else:
+            tally.accounts += 1
+        if category is Category.ACTIVE:
+            return
+        holder = finding.account_holder
+        if holder:
+            tally.holders_affected.add(holder)
+        if not suppressed:
+            self.by_institution[finding.institution_name or "(unknown)"] += 1
+            if holder:
+                self.holders_affected.add(holder)
+
+    def stripe_account_summary(self) -> list[dict[str, Any]] | None:
+        """`summary.by_stripe_account`: the platform, then each connected account read, in
+        the order listed (those with no finding too); None without --connected-accounts."""
+        if self.stripe_accounts is None:
+            return None
+        order: list[str | None] = [None, *self.stripe_accounts]
+        return [self.by_stripe_account.get(a, AccountTally()).to_record(a) for a in order]
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 account`, `2 accounts`: counts in prose, never a bracketed plural."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def summary_parts(result: ScanResult) -> tuple[str, list[tuple[Category, int]]]:
+    """What was looked at (`2 accounts, 1 authorization`) and the non-zero counts by category,
+    most urgent first: the pieces of the one summary sentence (`summary_text`)."""
+    parts = [plural(result.accounts, "account")]
+    if result.authorizations:
+        parts.append(plural(result.authorizations, "authorization"))
+    return ", ".join(parts), [(c, result.counts[c]) for c in Category if result.counts.get(c)]
+
+
+def summary_text(result: ScanResult) -> str:
+    """`2 accounts, 1 authorization: 1 relink_required, 2 active`: the one summary sentence,
+    shared by the table and the stderr line."""
+    head, counts = summary_parts(result)
+    return head + (": " + ", ".join(f"{n} {c}" for c, n in counts) if counts else "")
+
+
+# -- the report envelope ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportMeta:
+    """Everything a report says about the run besides its findings."""
+
+    command: str
+    generated_at: datetime
+    as_of: datetime
+    horizon_days: int
+    fail_on: Sequence[str]
+    scope: Mapping[str, Any]
+    tool_version: str
+    stripe_version: str | None = None
+    mode: str | None = None  # live | test | None (offline)
+    stats: Mapping[str, Any] = field(default_factory=dict)
+
+    def envelope(self, result: ScanResult, *, groups: Any = None) -> dict[str, Any]:
+        """The report document minus findings[]; `groups`, when given, stands in for the
+        groups[] array (a renderer that writes the groups one by one)."""
+        by_category = {str(c): result.counts.get(c, 0) for c in Category}
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "fcaudit", "version": self.tool_version},
+            "command": self.command,
+            "generated_at": iso(self.generated_at),
+            "as_of": iso(self.as_of),
+            "expiring_within_days": self.horizon_days,
+            "stripe_version": self.stripe_version,
+            "mode": self.mode,
+            "scope": dict(self.scope),
+            "fail_on": [str(c) for c in self.fail_on],
+            "complete": result.complete,
+            "summary": {
+                "accounts": result.accounts,
+                "authorizations": result.authorizations,
+                "by_category": by_category,
+                "by_institution": dict(sorted(result.by_institution.items())),
+                # Findings with each signal (a finding counts once per code).
+                "by_signal": {str(c): result.by_signal.get(c, 0) for c in SignalCode},
+                "events_skipped": result.events_skipped,
+                # fcaudit events: findings from events not acknowledged within --grace.
+                "undelivered": result.undelivered,
+                # Holders (customers or connected accounts) with a finding that is not active.
+                "customers_affected": len(result.holders_affected),
+                "by_object": {
+                    kind: {
+                        str(c): result.by_object.get(kind, Counter()).get(c, 0) for c in Category
+                    }
+                    for kind in ("account", "authorization")
+                },
+                "result": {"exit_code": result.exit_code, "matched": result.matched},
+                # --baseline: findings by change; null without a baseline.
+                "by_change": (
+                    {str(c): result.by_change.get(c, 0) for c in Change}
+                    if result.baseline is not None
+                    else None
+                ),
+                "suppressed": result.suppressed,
+                "expired_suppressions": result.expired_suppressions,
+                "unmatched_suppressions": result.unmatched_suppressions,
+                # --connected-accounts: counts per Stripe account (null: one account).
+                "by_stripe_account": result.stripe_account_summary(),
+            },
+            "baseline": result.baseline,
+            "resolved": result.resolved,
+            "group_by": str(result.group_by),
+            "contains_contact_details": result.contact,
+            "groups": [g.to_record() for g in result.groups] if groups is None else groups,
+            "errors": [e.to_record() for e in result.errors],
+            "stats": dict(self.stats),
+        }
