@@ -30,7 +30,7 @@ from fcaudit.model.report import Scope, ScopeError, ScopeType
 from fcaudit.model.saved import Prior, SavedReport
 from fcaudit.runner import Plan
 from fcaudit.sources.base import Emit, Observed, SourceOutcome
-from fcaudit.sources.scan import account_filter
+from fcaudit.sources.listing import account_filter
 from fcaudit.sources.state import Header, Identity, StateStore, holder_of, kept
 from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, FC_EVENT_TYPES
 from fcaudit.stripe.failures import Cancelled, RequestFailed

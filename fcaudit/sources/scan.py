@@ -19,138 +19,32 @@ authorization fetched.
 from __future__ import annotations
 
 import queue
-import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from enum import StrEnum
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from fcaudit.classify import NotClassifiable
-from fcaudit.errors import ApiError, FcauditError
+from fcaudit.errors import FcauditError
 from fcaudit.model.report import Contact, Scope, ScopeError, ScopeType
 from fcaudit.sources.base import Emit, Observed, SourceOutcome
-from fcaudit.stripe.failures import Cancelled, PaginationError, RequestFailed
+from fcaudit.sources.discovery import WholeAccountDiscovery
+from fcaudit.sources.listing import (
+    Discovery,
+    account_filter,
+    conflict,
+    contact_of,
+    holder_label,
+    id_of,
+    invalid_element,
+)
+from fcaudit.sources.pool import OutputFailed, WorkPool
+from fcaudit.stripe.failures import Cancelled, RequestFailed
 from fcaudit.stripe.gateway import Page, StripeGateway
 from fcaudit.stripe.ids import is_stripe_id
 from fcaudit.stripe.redact import clean, key_mode
 
 
-class Discovery(StrEnum):
-    """How a scan with no scope flag finds a Stripe account's FC accounts (`--discovery`)."""
-
-    AUTO = "auto"  # the unfiltered list; the fan-out only if Stripe refuses it (400)
-    ACCOUNTS = "accounts"  # GET /v1/financial_connections/accounts, no filter: 1 per 100
-    CUSTOMERS = "customers"  # every customer, then each one's accounts: 1 per customer
-
-
-ALL_CONNECTED: Literal["all"] = "all"  # --connected-accounts all: page GET /v1/accounts
-
-
-def refused_unfiltered(err: RequestFailed) -> bool:
-    """Stripe refusing the unfiltered account list as such: a 400 invalid_request_error.
-    Anything else (401/403, 429, 5xx, a network error) keeps its usual meaning."""
-    return err.http_status == 400 and err.error_type == "invalid_request_error"
-
-
-def account_filter(scope: Scope) -> dict[str, Any]:
-    """The list filter for a scope (https://docs.stripe.com/api/financial_connections/accounts/list)."""
-    if scope.type is ScopeType.CUSTOMER:
-        return {"account_holder": {"customer": scope.id}}
-    if scope.type is ScopeType.ACCOUNT_HOLDER:
-        return {"account_holder": {"account": scope.id}}
-    if scope.type is ScopeType.CUSTOMER_ACCOUNT:
-        return {"account_holder": {"customer_account": scope.id}}
-    if scope.type is ScopeType.SESSION:
-        return {"session": scope.id}
-    raise ValueError(f"scope {scope.type} has no account filter")
-
-
-def _id_of(value: Any) -> str | None:
-    """An id that may have been expanded into an object."""
-    if isinstance(value, Mapping):
-        value = value.get("id")
-    return value if isinstance(value, str) and value else None
-
-
-def _holder(account: Mapping[str, Any]) -> str:
-    """The account's holder as one comparable string (`customer cus_1`, `account acct_1`)."""
-    holder = account.get("account_holder")
-    if not isinstance(holder, Mapping):
-        return "none"
-    kind = holder.get("type")
-    value = holder.get(kind) if isinstance(kind, str) else None
-    return f"{kind} {_id_of(value) or '?'}"
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    return "a string" if isinstance(value, str) else "a value"
-
-
-def _invalid(item: Any, noun: str, prefix: str = "") -> str | None:
-    """None for an element of a listing with an id of Stripe's shape (starting `prefix`);
-    otherwise what the element is instead, for its errors[] entry."""
-    if isinstance(item, dict) and is_stripe_id(item.get("id"), prefix):
-        return None
-    article = "an" if noun[0] in "aeiou" else "a"
-    if not isinstance(item, dict):
-        return f"{_kind(item)}, not {article} {noun}"
-    return f"{article} {noun} without a valid id"
-
-
-class WorkPool:
-    """Daemon worker threads around one queue; `join` waits for everything submitted.
-
-    Daemon threads (not ThreadPoolExecutor, whose atexit hook joins its workers) let an
-    interrupted run exit at once even while a request is still in flight.
-    """
-
-    def __init__(self, workers: int) -> None:
-        self._queue: queue.SimpleQueue[tuple[Callable[..., None], tuple[Any, ...]]] = (
-            queue.SimpleQueue()
-        )
-        self._cv = threading.Condition()
-        self._pending = 0
-        for n in range(max(1, workers)):
-            threading.Thread(target=self._work, name=f"fcaudit-{n}", daemon=True).start()
-
-    def submit(self, fn: Callable[..., None], *args: Any) -> None:
-        with self._cv:
-            self._pending += 1
-        self._queue.put((fn, args))
-
-    def _work(self) -> None:
-        while True:
-            fn, args = self._queue.get()
-            try:
-                fn(*args)
-            finally:
-                with self._cv:
-                    self._pending -= 1
-                    self._cv.notify_all()
-
-    def wait_below(self, limit: int) -> None:
-        """Block while `limit` or more tasks are pending (backpressure for huge scopes)."""
-        with self._cv:
-            while self._pending >= limit:
-                self._cv.wait(0.2)
-
-    def join(self) -> None:
-        self.wait_below(1)
-
-
-class OutputFailed(Exception):
-    """Writing a finding failed (closed pipe, full disk): the whole run must stop."""
-
-    def __init__(self, error: OSError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-class Scanner:
+class Scanner(WholeAccountDiscovery):
     """A source: lists the accounts of each scope (or retrieves objects by id) through a
     gateway, and emits each object found.
 
@@ -214,7 +108,7 @@ class Scanner:
         return len(self._errors)
 
     def rejected(self, item: Observed, error: NotClassifiable) -> ScopeError:
-        oid = _id_of(item.obj.get("id"))
+        oid = id_of(item.obj.get("id"))
         key = self.gateway.settings.api_key
         return ScopeError(
             Scope(
@@ -285,55 +179,6 @@ class Scanner:
         with self._lock:
             return list(self._connected)
 
-    def _learned(self) -> dict[str, Any]:
-        """`scope.discovery` for a whole-account scan: the mode asked for, the mode used
-        (`mixed` when Stripe accounts answered `auto` differently) and why."""
-        if self._scopes is not None:
-            return {}
-        with self._lock:
-            modes = set(self._modes.values())
-            refusals = list(self._refusals)
-            read = len(self._modes)
-        requested = self._discovery
-        mode: str | None
-        if len(modes) == 1:
-            mode = str(next(iter(modes)))
-        elif modes:
-            mode = "mixed"
-        else:  # nothing was discovered (interrupted, or every connected account failed)
-            mode = None if requested is Discovery.AUTO else str(requested)
-        if requested is Discovery.ACCOUNTS:
-            reason = "--discovery accounts: the unfiltered account list, every holder type"
-        elif requested is Discovery.CUSTOMERS:
-            reason = "--discovery customers: every customer, then each customer's accounts"
-        elif not refusals:
-            reason = "auto: Stripe accepted the unfiltered account list"
-        else:
-            where, err = refusals[0]
-            rid = f", request {err.request_id}" if err.request_id else ""
-            code = f" {err.code}" if err.code else ""
-            said = re.sub(r" \(HTTP 400[^()]*\)$", "", err.message)  # said once, before
-            first = (
-                f"Stripe refused the unfiltered account list{' of ' + where if where else ''}"
-                f" (HTTP 400 invalid_request_error{code}{rid}): {said}"
-            )
-            if len(refusals) == read:
-                reason = f"auto: {first}; listed each customer's accounts instead"
-            else:
-                reason = (
-                    f"auto: {len(refusals)} of {read} Stripe accounts refused the unfiltered "
-                    f"account list and had each customer's accounts listed instead; the first: "
-                    f"{first}"
-                )
-        return {
-            "discovery": {
-                "requested": str(requested),
-                "mode": mode,
-                "reason": reason,
-                "refused": len(refusals),
-            }
-        }
-
     def _feed(self, pool: WorkPool, scopes: Iterable[Scope] | None) -> None:
         backlog = self._concurrency * 4
         if scopes is None:
@@ -343,213 +188,6 @@ class Scanner:
                 self.scopes_total = len(scopes)
             for scope in scopes:
                 self._submit(pool, scope, backlog)
-
-    # -- whole-account discovery ------------------------------------------------------------
-
-    def _feed_whole(self, pool: WorkPool, backlog: int) -> None:
-        """The platform (or the --stripe-account), then each connected account, discovered
-        alike; the fan-outs handed back by `auto` are run here, where waiting is safe."""
-        connected = self._connected_request is not None
-        self.scope_label = (
-            "Stripe accounts"
-            if connected
-            else ("customers" if self._discovery is Discovery.CUSTOMERS else "account pages")
-        )
-        self._start(pool, None, backlog)
-        if connected:
-            for acct in self._connected_ids():
-                self._start(pool, acct, backlog)
-                self._run_fanouts(pool, backlog, wait=False)
-        self._run_fanouts(pool, backlog, wait=True)
-
-    def _valid(
-        self, pages: Iterable[Page], listing: Scope, listed: str, prefix: str, noun: str
-    ) -> Iterator[tuple[dict[str, Any], str]]:
-        """Each element of a listing with an id of the right shape; any other element is an
-        errors[] entry naming its page and position, and the rest of the page is kept."""
-        for number, page in enumerate(pages, start=1):
-            for position, item in enumerate(page, start=1):
-                what = _invalid(item, noun, prefix)
-                if what is None:
-                    yield item, item["id"]
-                    continue
-                self._record(
-                    ScopeError(
-                        listing,
-                        f"listing {listed}: page {number}, item {position} is {what}; skipped",
-                        page.request_id,
-                    )
-                )
-
-    def _connected_ids(self) -> Iterator[str]:
-        """The connected accounts to read: the ones named, or every one GET /v1/accounts
-        lists (each once, in the order listed)."""
-        seen: set[str] = set()
-        if self._connected_request != ALL_CONNECTED:
-            for acct in self._connected_request or ():
-                if acct not in seen:
-                    seen.add(acct)
-                    yield acct
-            return
-        listing = Scope(ScopeType.CONNECTED_ACCOUNT)
-        try:
-            pages = self.gateway.iter_connected_account_pages()
-            for _, found in self._valid(pages, listing, "connected accounts", "acct_", "account"):
-                if found not in seen:
-                    seen.add(found)
-                    yield found
-        except PaginationError as err:
-            self._record(
-                ScopeError(listing, f"listing connected accounts: {err.message}", err.request_id)
-            )
-        except RequestFailed as err:
-            self.gateway.cancelled.set()
-            rid = f", request {err.request_id}" if err.request_id else ""
-            raise ApiError(
-                f"listing connected accounts failed after {len(seen)}: {err.message}{rid}. "
-                "Tip: re-run later, or name them with --connected-accounts acct_1,acct_2."
-            ) from None
-
-    def _start(self, pool: WorkPool, acct: str | None, backlog: int) -> None:
-        """Begin discovering one Stripe account (None: the platform)."""
-        if self._fatal is not None:
-            raise Cancelled
-        if acct is not None:
-            with self._lock:
-                self._connected.append(acct)
-        if self._connected_request is not None:
-            self.scopes_listed += 1
-        if self._discovery is Discovery.CUSTOMERS:
-            self._fanout.put(acct)
-            return
-        pool.wait_below(backlog)
-        with self._lock:
-            self._discovering += 1
-        pool.submit(self._guarded, self._discover, self._context_scope(acct), pool)
-
-    def _context_scope(self, acct: str | None) -> Scope:
-        return Scope(ScopeType.CONNECTED_ACCOUNT, acct, acct) if acct else Scope(ScopeType.ACCOUNT)
-
-    def _run_fanouts(self, pool: WorkPool, backlog: int, *, wait: bool) -> None:
-        """List the customers of each Stripe account handed over for the fan-out; with
-        `wait`, until no discovery is left running on the pool."""
-        while True:
-            if self._fatal is not None:
-                raise Cancelled
-            try:
-                acct = self._fanout.get(timeout=0.05) if wait else self._fanout.get_nowait()
-            except queue.Empty:
-                if not wait:
-                    return
-                with self._lock:
-                    done = self._discovering == 0
-                if done and self._fanout.empty():
-                    return
-                continue
-            self._list_customers(pool, acct, backlog)
-
-    def _discover(self, scope: Scope, pool: WorkPool) -> None:
-        """A pool task: one Stripe account's unfiltered account list, every page; under
-        `auto`, a refusal hands the account to the fan-out instead."""
-        handed_over = False
-        try:
-            handed_over = self._list_accounts(scope, pool)
-        finally:
-            with self._lock:
-                self._discovering -= 1
-                if self._connected_request is not None and not handed_over:
-                    self.scopes_done += 1
-
-    def _list_accounts(self, scope: Scope, pool: WorkPool) -> bool:
-        """The unfiltered list of one Stripe account; True when `auto` handed the account
-        over to the fan-out."""
-        acct = scope.stripe_account
-        listing = Scope(ScopeType.ACCOUNT, None, acct)
-        pages = self.gateway.iter_account_pages({}, stripe_account=acct)
-        number = 0
-        try:
-            for number, page in enumerate(pages, start=1):
-                if number == 1:
-                    with self._lock:
-                        self._modes[acct] = Discovery.ACCOUNTS
-                if acct is None and self._connected_request is None:
-                    self.scopes_listed += 1
-                where = f"the account list{' of ' + acct if acct else ''}"
-                self._emit_page(listing, where, number, page, pool, prefix="listing accounts: ")
-                if acct is None and self._connected_request is None:
-                    with self._lock:
-                        self.scopes_done += 1
-        except PaginationError as err:
-            self._record(ScopeError(listing, f"listing accounts: {err.message}", err.request_id))
-        except RequestFailed as err:
-            if number == 0 and self._discovery is Discovery.AUTO and refused_unfiltered(err):
-                with self._lock:
-                    self._refusals.append((acct, err))
-                    self._modes[acct] = Discovery.CUSTOMERS
-                if acct is None and self._connected_request is None:
-                    self.scope_label = "customers"
-                self._fanout.put(acct)
-                return True
-            if acct is not None:
-                raise  # this connected account goes to errors[]; the others go on
-            self.gateway.cancelled.set()
-            rid = f", request {err.request_id}" if err.request_id else ""
-            tip = "re-run later, or try --discovery customers"
-            if err.http_status == 400:
-                tip = "Stripe may not accept the unfiltered list: use --discovery auto or customers"
-            raise ApiError(
-                f"listing accounts failed after {number} pages: {err.message}{rid}. Tip: {tip}."
-            ) from None
-        return False
-
-    def _list_customers(self, pool: WorkPool, acct: str | None, backlog: int) -> None:
-        """The fan-out of one Stripe account, on the feeding thread: every customer, each
-        submitted as its own scope (waiting for room in the pool)."""
-        with self._lock:
-            self._modes.setdefault(acct, Discovery.CUSTOMERS)
-        seen: set[str] = set()  # a customer listed twice is scanned once
-        listing = Scope(ScopeType.CUSTOMER, None, acct)
-        try:
-            pages = self.gateway.iter_customer_list(stripe_account=acct)
-            for customer, cid in self._valid(pages, listing, "customers", "cus_", "customer"):
-                if self._want_contacts:
-                    with self._lock:
-                        self._contacts[cid] = _contact(customer)
-                if cid not in seen:
-                    seen.add(cid)
-                    self._submit(
-                        pool,
-                        Scope(ScopeType.CUSTOMER, cid, acct),
-                        backlog,
-                        count=self._connected_request is None,
-                    )
-        except PaginationError as err:
-            # The customers before it are scanned; the listing itself is incomplete.
-            self._record(ScopeError(listing, f"listing customers: {err.message}", err.request_id))
-        except RequestFailed as err:
-            if acct is not None:  # this connected account's listing: its own failure
-                self._record(
-                    ScopeError(
-                        Scope(ScopeType.CONNECTED_ACCOUNT, acct, acct),
-                        f"listing customers failed after {len(seen)} customers: {err.message}",
-                        err.request_id,
-                        err.http_status,
-                        err.code,
-                        err.attempts,
-                    )
-                )
-                return
-            self.gateway.cancelled.set()
-            rid = f", request {err.request_id}" if err.request_id else ""
-            raise ApiError(
-                f"listing customers failed after {self.scopes_listed} customers: "
-                f"{err.message}{rid}. Tip: re-run later, or scan named customers with "
-                "--customer / --customers-from."
-            ) from None
-        finally:
-            if self._connected_request is not None:
-                with self._lock:
-                    self.scopes_done += 1
 
     def _submit(self, pool: WorkPool, scope: Scope, backlog: int, *, count: bool = True) -> None:
         if self._fatal is not None:
@@ -624,7 +262,7 @@ class Scanner:
                 if not known:
                     customer, _ = self.gateway.fetch_customer(str(scope.id), stripe_account=acct)
                     with self._lock:
-                        self._contacts[str(scope.id)] = _contact(customer)
+                        self._contacts[str(scope.id)] = contact_of(customer)
 
     def _emit_page(
         self,
@@ -640,7 +278,7 @@ class Scanner:
         firsts: dict[str, int] = {}
         notes: dict[str, str] = {}
         for position, account in enumerate(page, start=1):
-            what = _invalid(account, "account")
+            what = invalid_element(account, "account")
             if what is not None:
                 self._record(
                     ScopeError(
@@ -654,8 +292,8 @@ class Scanner:
             # The same id twice in one page: reported once, a conflict noted on it.
             if oid in firsts:
                 first = page[firsts[oid]]
-                if _holder(first) != _holder(account):
-                    notes[oid] = _conflict(_holder(first), _holder(account))
+                if holder_label(first) != holder_label(account):
+                    notes[oid] = conflict(holder_label(first), holder_label(account))
             else:
                 firsts[oid] = position - 1
         for oid, index in firsts.items():
@@ -689,9 +327,9 @@ class Scanner:
     ) -> None:
         """One account to the pipeline, once. `holders`: found by the unfiltered list, so
         with --contact its customer is retrieved (once) for the name and email."""
-        oid = _id_of(account.get("id"))
+        oid = id_of(account.get("id"))
         if oid is not None:
-            holder = _holder(account)
+            holder = holder_label(account)
             with self._lock:
                 known = self._seen.get(oid)
                 if known is None:
@@ -703,14 +341,14 @@ class Scanner:
                     self._record(
                         ScopeError(
                             Scope(ScopeType.ACCOUNT, oid, stripe_account),
-                            f"listed again under {where} with {_conflict(known, holder)}; "
+                            f"listed again under {where} with {conflict(known, holder)}; "
                             "reported once, with the first",
                             request_id,
                         )
                     )
                 return
         auth_value = account.get("authorization")
-        auth = _id_of(auth_value)
+        auth = id_of(auth_value)
         bad_auth = auth is None or not is_stripe_id(auth, "fcauth_")
         if self._with_authorizations and auth_value is not None and bad_auth:
             key = self.gateway.settings.api_key
@@ -753,7 +391,7 @@ class Scanner:
         holder = account.get("account_holder")
         if not isinstance(holder, Mapping) or holder.get("type") != "customer":
             return
-        cid = _id_of(holder.get("customer"))
+        cid = id_of(holder.get("customer"))
         if cid is None or not is_stripe_id(cid, "cus_"):
             return
         with self._lock:
@@ -772,7 +410,7 @@ class Scanner:
             err.message = f"retrieving the customer for --contact: {err.message}"
             raise
         with self._lock:
-            self._contacts[str(scope.id)] = _contact(customer)
+            self._contacts[str(scope.id)] = contact_of(customer)
 
     def _fetch_authorization(self, scope: Scope) -> None:
         obj, request_id = self.gateway.fetch_authorization(
@@ -806,16 +444,3 @@ class Scanner:
             self._emit(item)
         except OSError as err:
             raise OutputFailed(err) from err
-
-
-def _contact(customer: Mapping[str, Any]) -> Contact:
-    """A customer's name and email as Stripe gives them (untrusted text, escaped on display)."""
-    name, email = customer.get("name"), customer.get("email")
-    return Contact(
-        name if isinstance(name, str) and name else None,
-        email if isinstance(email, str) and email else None,
-    )
-
-
-def _conflict(first: str, other: str) -> str:
-    return f"a conflicting holder: {other} (first listed with {first})"
