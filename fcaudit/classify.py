@@ -33,15 +33,15 @@ from typing import TYPE_CHECKING, Any
 from fcaudit.model.dashboard import dashboard_url
 from fcaudit.model.findings import Category, Finding, Signal, SignalCode
 from fcaudit.model.report import plural
+from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.facts import DEFAULT_HORIZON_DAYS, is_preview
 from fcaudit.stripe.facts import PREVIEW_VERSION as DEFAULT_PREVIEW_VERSION
-from fcaudit.stripe.ids import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT
+from fcaudit.stripe.ids import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, kind_of
 
 if TYPE_CHECKING:
     from fcaudit.rules import Ruleset
 
 KNOWN_ACTIONS = frozenset({"relink_required", "none"})
-OBJECT_PREFIXES = {"fca_": ACCOUNT_OBJECT, "fcauth_": AUTHORIZATION_OBJECT}
 # account_numbers[].status values that can carry a payment now or soon.
 USABLE_NUMBER = frozenset({"transactable", "pending"})
 # `<x>_refresh.status == "failed"` means that data is stale.
@@ -69,9 +69,9 @@ def object_type(obj: Mapping[str, Any]) -> str:
         return AUTHORIZATION_OBJECT
     oid = obj.get("id")
     if kind is None and isinstance(oid, str):
-        for prefix, name in OBJECT_PREFIXES.items():
-            if oid.startswith(prefix):
-                return name
+        by_prefix = kind_of(oid)
+        if by_prefix is id_kinds.ACCOUNT or by_prefix is id_kinds.AUTHORIZATION:
+            return by_prefix.object
     raise NotClassifiable(
         f"expected a financial_connections.account or .authorization, got object={kind!r}"
     )

@@ -17,14 +17,15 @@ from urllib.parse import urlsplit
 from fcaudit.errors import UsageError
 from fcaudit.model.findings import Category, EventFlag, SignalCode, parse_iso
 from fcaudit.model.report import GroupBy
+from fcaudit.stripe import ids as id_kinds
+from fcaudit.stripe.ids import check_id
 from fcaudit.stripe.redact import without_secrets
 from fcaudit.text import safe
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")
 CONCURRENCY_RANGE = (1, 128)
 TIMEOUT_MAX = 600.0  # seconds; one attempt longer than the whole retry budget makes no sense
 MIN_RPS = 0.01  # a positive budget below this is a typo (1e-300 would wait for ever)
-KEY_PATTERN = re.compile(r"[A-Za-z0-9_]+")
+_KEY_CHARS = re.compile(r"[A-Za-z0-9_]+")  # what a key may hold (shape: redact.KEY_PATTERN)
 # What an --api-base may contain: RFC 3986 unreserved characters, '%', and the delimiters of
 # scheme://host:port/path. No userinfo (@), query (?), fragment (#), backslash or space.
 _URL_CHARS = re.compile(r"[A-Za-z0-9._~%:/\[\]-]+")
@@ -83,15 +84,6 @@ def check_api_base(value: str) -> None:
         )
 
 
-def check_id(value: str, prefix: str, what: str) -> str:
-    """Validate a Stripe id's prefix and characters; raise a one-line UsageError."""
-    value = value.strip()
-    if not value.startswith(prefix) or len(value) <= len(prefix) or not ID_PATTERN.match(value):
-        shown = value if len(value) <= 40 else value[:40] + "..."
-        raise UsageError(f"{safe(shown)} is not a {what} id. Tip: {what} ids look like {prefix}...")
-    return value
-
-
 def parse_as_of(text: str | None, clock: Callable[[], datetime]) -> datetime:
     """`--as-of` as an aware UTC datetime: a date (midnight UTC), an ISO 8601 time, or Unix
     seconds as Stripe's own timestamps are."""
@@ -128,7 +120,7 @@ class StripeOptions:
 
     def validate(self) -> None:
         if self.stripe_account is not None:
-            check_id(self.stripe_account, "acct_", "connected account")
+            check_id(self.stripe_account, id_kinds.CONNECTED_ACCOUNT)
         if not self.stripe_version.strip():
             raise UsageError("--stripe-version is empty. Tip: e.g. 2026-09-30.preview.")
         if self.sandbox and self.api_base:
@@ -184,7 +176,7 @@ def resolve_key(key: str | None) -> str:
             "for a demo without a key."
         )
     key = key.strip()
-    if not KEY_PATTERN.fullmatch(key):
+    if not _KEY_CHARS.fullmatch(key):
         # Never echoed: it is the key. A space, newline or control character inside it is
         # a copy-and-paste accident that would break the Authorization header.
         raise UsageError(

@@ -10,7 +10,7 @@ from typing import Any
 
 from fcaudit import tomlfile
 from fcaudit.model.findings import Category, Finding, Suppression
-from fcaudit.options import ID_PATTERN
+from fcaudit.stripe.ids import is_stripe_id
 
 TIP = "see README 'Suppressions'."
 _KEYS = {"id", "reason", "until", "categories"}
@@ -53,7 +53,7 @@ def parse(text: str, name: str) -> tuple[Entry, ...]:
         if unknown:
             raise fail(sorted(unknown)[0], "unknown field")
         oid = raw.get("id")
-        if not isinstance(oid, str) or not ID_PATTERN.match(oid) or "_" not in oid:
+        if not isinstance(oid, str) or not is_stripe_id(oid) or "_" not in oid:
             raise fail("id", "must be an account, authorization or customer id (fca_..., cus_...)")
         reason = raw.get("reason")
         if not isinstance(reason, str) or not reason.strip():

@@ -65,7 +65,7 @@ def read_customer_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[s
                     continue
                 column = next(csv.reader([text]), [""])
                 value = (column[0] if column else "").strip()
-                if first and not value.startswith("cus_"):
+                if first and not value.startswith(id_kinds.CUSTOMER.prefix):
                     first = False
                     continue  # a header row such as `id,email`
                 first = False

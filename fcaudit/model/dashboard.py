@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import re
 
+from fcaudit.stripe import ids as id_kinds
+
 # -- the Stripe Dashboard --------------------------------------------------------------------
 
 DASHBOARD = "https://dashboard.stripe.com"
@@ -49,7 +51,9 @@ def _dashboard_url(
         return None
     prefix = DASHBOARD + (f"/{stripe_account}" if stripe_account else "")
     prefix += "" if livemode else "/test"
-    if holder_type == "account" or (holder_type is None and holder.startswith("acct_")):
+    if holder_type == "account" or (
+        holder_type is None and holder.startswith(id_kinds.CONNECTED_ACCOUNT.prefix)
+    ):
         return f"{prefix}/connect/accounts/{holder}"
     return f"{prefix}/customers/{holder}"
 

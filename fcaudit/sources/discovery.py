@@ -24,6 +24,7 @@ from fcaudit.sources.listing import (
     refused_unfiltered,
 )
 from fcaudit.sources.pool import WorkPool
+from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.failures import Cancelled, PaginationError, RequestFailed
 from fcaudit.stripe.gateway import Page, StripeGateway
 
@@ -171,7 +172,9 @@ class WholeAccountDiscovery:
         listing = Scope(ScopeType.CONNECTED_ACCOUNT)
         try:
             pages = self.gateway.iter_connected_account_pages()
-            for _, found in self._valid(pages, listing, "connected accounts", "acct_", "account"):
+            for _, found in self._valid(
+                pages, listing, "connected accounts", id_kinds.CONNECTED_ACCOUNT.prefix, "account"
+            ):
                 if found not in seen:
                     seen.add(found)
                     yield found
@@ -288,7 +291,9 @@ class WholeAccountDiscovery:
         listing = Scope(ScopeType.CUSTOMER, None, acct)
         try:
             pages = self.gateway.iter_customer_list(stripe_account=acct)
-            for customer, cid in self._valid(pages, listing, "customers", "cus_", "customer"):
+            for customer, cid in self._valid(
+                pages, listing, "customers", id_kinds.CUSTOMER.prefix, "customer"
+            ):
                 if self._want_contacts:
                     with self._lock:
                         self._contacts[cid] = contact_of(customer)

@@ -22,10 +22,11 @@ from fcaudit.model.findings import EventRef, iso, parse_iso
 from fcaudit.model.report import Scope, ScopeError, ScopeType
 from fcaudit.sources.base import Emit, Observed, SourceOutcome
 from fcaudit.sources.files import FC_OBJECTS
+from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, FC_EVENT_TYPES, MAX_EVENT_TYPES
 from fcaudit.stripe.failures import Cancelled, RequestFailed
 from fcaudit.stripe.gateway import Page, StripeGateway
-from fcaudit.stripe.ids import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, is_stripe_id
+from fcaudit.stripe.ids import ACCOUNT_OBJECT, is_stripe_id
 from fcaudit.stripe.redact import clean, key_mode
 from fcaudit.text import safe
 
@@ -35,7 +36,6 @@ KNOWN_TYPES = (*FC_EVENT_TYPES, "financial_connections.session.updated")
 _EVENT_TYPE = re.compile(r"financial_connections\.[a-z0-9_]+\.[a-z0-9_]+")
 _UNITS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
 _DURATION = re.compile(r"(\d{1,9})([dhms])")
-_PREFIXES = {ACCOUNT_OBJECT: "fca_", AUTHORIZATION_OBJECT: "fcauth_"}
 
 
 def parse_duration(text: str, flag: str) -> timedelta:
@@ -207,7 +207,7 @@ class EventSource:
         problem = None
         if not isinstance(event, dict):
             problem = "not an event"
-        elif not is_stripe_id(eid, "evt_") or event.get("object") != "event":
+        elif not is_stripe_id(eid, id_kinds.EVENT.prefix) or event.get("object") != "event":
             problem = "an event without a valid id"
         elif not isinstance(obj, dict):
             problem = f"event {eid} without data.object"
@@ -243,7 +243,7 @@ class EventSource:
             )
         )
         oid = obj.get("id")
-        if is_stripe_id(oid, _PREFIXES[str(kind)]):
+        if is_stripe_id(oid, id_kinds.BY_OBJECT[str(kind)].prefix):
             self._named[(str(kind), str(oid))] = None
 
     # -- --verify -----------------------------------------------------------------------------

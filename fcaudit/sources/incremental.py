@@ -32,9 +32,10 @@ from fcaudit.runner import Plan
 from fcaudit.sources.base import Emit, Observed, SourceOutcome
 from fcaudit.sources.listing import account_filter
 from fcaudit.sources.state import Header, Identity, StateStore, holder_of, kept
+from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, FC_EVENT_TYPES
 from fcaudit.stripe.failures import Cancelled, RequestFailed
-from fcaudit.stripe.ids import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, is_stripe_id
+from fcaudit.stripe.ids import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, is_stripe_id, kind_of
 from fcaudit.stripe.redact import key_mode
 
 if TYPE_CHECKING:
@@ -79,12 +80,12 @@ def decide(header: Header | None, now: datetime, options: StateOptions) -> str |
 
 
 def _kind(obj: Mapping[str, Any]) -> str | None:
+    """An FC account's or authorization's `object`, from the field or else the id's prefix."""
     oid, kind = obj.get("id"), obj.get("object")
-    if kind == ACCOUNT_OBJECT or (kind is None and is_stripe_id(oid, "fca_")):
-        return ACCOUNT_OBJECT
-    if kind == AUTHORIZATION_OBJECT or (kind is None and is_stripe_id(oid, "fcauth_")):
-        return AUTHORIZATION_OBJECT
-    return None
+    if kind is None and is_stripe_id(oid):
+        by_prefix = kind_of(str(oid))
+        kind = by_prefix.object if by_prefix else None
+    return kind if kind in (ACCOUNT_OBJECT, AUTHORIZATION_OBJECT) else None
 
 
 class Recording:
@@ -180,7 +181,7 @@ class IncrementalSource:
 
     def _fetch(self, oid: str, outcome: SourceOutcome) -> None:
         fetch: Callable[[str], tuple[dict[str, Any], str | None]]
-        if oid.startswith("fcauth_"):
+        if kind_of(oid) is id_kinds.AUTHORIZATION:
             fetch, kind = self.gateway.fetch_authorization, ScopeType.AUTHORIZATION
         else:
             fetch, kind = self.gateway.fetch_account, ScopeType.ACCOUNT
@@ -195,15 +196,16 @@ class IncrementalSource:
         self.fresh[oid] = obj
 
     def _list_holder(self, holder: str, outcome: SourceOutcome) -> None:
-        kind = {
-            "cus_": ScopeType.CUSTOMER,
-            "acct_": ScopeType.ACCOUNT_HOLDER,
-        }.get(holder[: holder.index("_") + 1] if "_" in holder else "", ScopeType.CUSTOMER)
+        by_prefix = kind_of(holder)
+        connected = by_prefix is id_kinds.CONNECTED_ACCOUNT
+        kind = ScopeType.ACCOUNT_HOLDER if connected else ScopeType.CUSTOMER
         scope = Scope(kind, holder)
         try:
             for page in self.gateway.iter_account_pages(account_filter(scope)):
                 for obj in page:
-                    if isinstance(obj, dict) and is_stripe_id(obj.get("id"), "fca_"):
+                    if isinstance(obj, dict) and is_stripe_id(
+                        obj.get("id"), id_kinds.ACCOUNT.prefix
+                    ):
                         self.fresh.setdefault(str(obj["id"]), obj)
         except RequestFailed as err:
             outcome.errors.append(ScopeError(scope, err.message, err.request_id))

@@ -38,6 +38,7 @@ from fcaudit.sources.listing import (
     invalid_element,
 )
 from fcaudit.sources.pool import OutputFailed, WorkPool
+from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.failures import Cancelled, RequestFailed
 from fcaudit.stripe.gateway import Page, StripeGateway
 from fcaudit.stripe.ids import is_stripe_id
@@ -349,7 +350,7 @@ class Scanner(WholeAccountDiscovery):
                 return
         auth_value = account.get("authorization")
         auth = id_of(auth_value)
-        bad_auth = auth is None or not is_stripe_id(auth, "fcauth_")
+        bad_auth = auth is None or not is_stripe_id(auth, id_kinds.AUTHORIZATION.prefix)
         if self._with_authorizations and auth_value is not None and bad_auth:
             key = self.gateway.settings.api_key
             self._record(
@@ -392,7 +393,7 @@ class Scanner(WholeAccountDiscovery):
         if not isinstance(holder, Mapping) or holder.get("type") != "customer":
             return
         cid = id_of(holder.get("customer"))
-        if cid is None or not is_stripe_id(cid, "cus_"):
+        if cid is None or not is_stripe_id(cid, id_kinds.CUSTOMER.prefix):
             return
         with self._lock:
             first = cid not in self._contact_requested

@@ -19,6 +19,7 @@ from typing import Any
 import stripe
 
 from fcaudit.errors import AuthError, UsageError
+from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.facts import MAX_EVENT_TYPES
 from fcaudit.stripe.failures import (
     Cancelled,
@@ -461,19 +462,21 @@ class StripeGateway:
         self, account_id: str, *, stripe_account: str | None = None
     ) -> tuple[dict[str, Any], str | None]:
         """An account and the Request-Id of the response."""
-        return self._fetch_object(ACCOUNTS, account_id, "fca_", stripe_account)
+        return self._fetch_object(ACCOUNTS, account_id, id_kinds.ACCOUNT.prefix, stripe_account)
 
     def fetch_customer(
         self, customer_id: str, *, stripe_account: str | None = None
     ) -> tuple[dict[str, Any], str | None]:
         """A customer (for --contact: its name and email)."""
-        return self._fetch_object(CUSTOMERS, customer_id, "cus_", stripe_account)
+        return self._fetch_object(CUSTOMERS, customer_id, id_kinds.CUSTOMER.prefix, stripe_account)
 
     def fetch_authorization(
         self, authorization_id: str, *, stripe_account: str | None = None
     ) -> tuple[dict[str, Any], str | None]:
         """Preview-only endpoint; the SDK has no service for it, hence `raw_request`."""
-        return self._fetch_object(AUTHORIZATIONS, authorization_id, "fcauth_", stripe_account)
+        return self._fetch_object(
+            AUTHORIZATIONS, authorization_id, id_kinds.AUTHORIZATION.prefix, stripe_account
+        )
 
     def own_account_id(self) -> str | None:
         """The id of the account the key reads (`GET /v1/account`), or None when the key may
@@ -483,7 +486,7 @@ class StripeGateway:
         except (AuthError, RequestFailed):
             return None
         oid = body.get("id") if isinstance(body, dict) else None
-        return oid if is_stripe_id(oid, "acct_") else None
+        return oid if is_stripe_id(oid, id_kinds.CONNECTED_ACCOUNT.prefix) else None
 
     def _fetch_object(
         self, base: str, object_id: str, prefix: str, stripe_account: str | None = None

@@ -42,7 +42,7 @@ CUSTOMER_ACCOUNT: Final = IdKind("acct_", "v2.core.account", "customer account")
 
 # THE prefix table: every id kind fcaudit reads, by prefix and by `object`.
 BY_PREFIX: Final = {
-    k.prefix: k for k in (ACCOUNT, AUTHORIZATION, CUSTOMER, CONNECTED_ACCOUNT, EVENT)
+    k.prefix: k for k in (ACCOUNT, AUTHORIZATION, CUSTOMER, CONNECTED_ACCOUNT, EVENT, SESSION)
 }
 BY_OBJECT: Final = {k.object: k for k in BY_PREFIX.values()}
 
