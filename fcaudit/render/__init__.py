@@ -15,6 +15,8 @@ from fcaudit.render.base import Renderer, RenderOptions
 
 
 class OutputFormat(StrEnum):
+    """The report formats `--format` accepts; `auto` is settled per run by resolve_format()."""
+
     AUTO = "auto"
     TABLE = "table"
     JSON = "json"
@@ -70,6 +72,8 @@ TIMELINE = "fcaudit.render.timeline:TimelineRenderer"
 
 
 def get_renderer(fmt: OutputFormat, stream: TextIO, options: RenderOptions) -> Renderer:
+    """The renderer writing `fmt` to `stream`, its module imported only now (so `--help`
+    and the JSON formats never load rich)."""
     where = TIMELINE if fmt is OutputFormat.TABLE and options.timeline else RENDERERS[fmt]
     module, _, name = where.partition(":")
     cls = getattr(importlib.import_module(module), name)

@@ -29,9 +29,11 @@ class RenderOptions:
 class Renderer(Protocol):
     """Receives findings as they arrive, then the run's outcome and metadata."""
 
-    def finding(self, finding: Finding) -> None: ...
+    def finding(self, finding: Finding) -> None:
+        """Take one finding as the run produces it (a streaming format writes it now)."""
 
-    def finish(self, result: ScanResult, meta: ReportMeta) -> None: ...
+    def finish(self, result: ScanResult, meta: ReportMeta) -> None:
+        """Write the rest of the report, once the run's totals and metadata are known."""
 
 
 def relative_days(days: int) -> str:
@@ -83,4 +85,5 @@ class Collector:
         self._findings: list[Finding] = []
 
     def finding(self, finding: Finding) -> None:
+        """Keep the finding for finish(), which needs them all."""
         self._findings.append(finding)

@@ -136,6 +136,7 @@ def status_signals(obj: Mapping[str, Any]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
 
     def walk(prefix: str, value: Any) -> None:
+        """One row per leaf under `prefix`; an empty object or list is a row too."""
         if isinstance(value, Mapping):
             if not value:
                 rows.append((prefix, "{}"))

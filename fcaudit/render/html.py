@@ -1,5 +1,7 @@
 """HTML: one self-contained page: the summary, a chart of upcoming deactivations per week
-(inline SVG), then the worklist's grouped tables and the failed scopes.
+(inline SVG), then the worklist's grouped tables and the failed scopes. What the page says, and
+in which order, is the outline's (`fcaudit.render.outline`); this module is HTML's escaping and
+markup, and the chart.
 
 Self-contained and inert: no scripts, fonts, images or other requests, and a
 Content-Security-Policy that forbids them (`default-src 'none'`; the one inline stylesheet is
@@ -21,30 +23,9 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from fcaudit.model.findings import Category, Finding, iso
-from fcaudit.model.report import (
-    GroupBy,
-    ReportMeta,
-    ScanResult,
-    plural,
-    summary_parts,
-    summary_text,
-)
-from fcaudit.render.base import WEEKS_AHEAD, Collector, upcoming_by_week, write_all
-from fcaudit.render.markdown import (
-    PLAIN_ID,
-    Section,
-    completeness,
-    day,
-    deactivation,
-    error_cells,
-    finding_headers,
-    group_kind,
-    institutions_line,
-    link_target,
-    object_label,
-    sections,
-    signal_codes,
-)
+from fcaudit.model.report import ReportMeta, plural
+from fcaudit.render.base import WEEKS_AHEAD, upcoming_by_week
+from fcaudit.render.outline import PLAIN_ID, TITLE, Cell, OutlineRenderer, day, link_target
 from fcaudit.text import safe
 
 STYLE = """
@@ -90,21 +71,27 @@ def h(value: object) -> str:
     return html.escape(safe(str(value)), quote=True)
 
 
-def h_id(value: str | None) -> str:
-    if not value:
-        return ""
-    return f"<code>{h(value)}</code>" if PLAIN_ID.fullmatch(value) else h(value)
+# A cell's kind (outline.Cell) -> its class; a category's cell is styled as the category.
+_CLASSES = {"id": "id", "name": "name", "date": "when", "number": "n"}
 
 
-def h_link(text: str, url: str | None) -> str:
-    target = link_target(url)
-    if not (target and text):
-        return text
-    return f'<a href="{h(target)}" rel="noopener noreferrer">{text}</a>'
+def _td(cell: Cell) -> str:
+    cls = f"cat {cell.text}" if cell.kind == "category" else _CLASSES.get(cell.kind)
+    return f'<td class="{cls}">{cell.text}</td>' if cls else f"<td>{cell.text}</td>"
 
 
-def _tr(cells: Iterable[str], tag: str = "td") -> str:
-    return "<tr>" + "".join(f"<{tag}>{c}</{tag}>" for c in cells) + "</tr>"
+def _tr(cells: Iterable[Cell]) -> str:
+    return "<tr>" + "".join(_td(c) for c in cells) + "</tr>"
+
+
+def _th(head: Iterable[str]) -> str:
+    return "<tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr>"
+
+
+def _table(attrs: str, head: Sequence[str], rows: Iterable[Iterable[Cell]]) -> list[str]:
+    """A small table (the counts, the errors): its head and body open on one line each."""
+    body = [_tr(r) for r in rows]
+    return [f"<table{attrs}>", "<thead>" + _th(head), "</thead><tbody>", *body, "</tbody></table>"]
 
 
 def chart(counts: Sequence[int], meta: ReportMeta) -> str:
@@ -148,9 +135,82 @@ def chart(counts: Sequence[int], meta: ReportMeta) -> str:
     return "\n".join(parts)
 
 
-class HtmlRenderer(Collector):
-    def finish(self, result: ScanResult, meta: ReportMeta) -> None:
-        out = [
+class Html:
+    """The outline's Markup for HTML: parts as `<section>`s, groups as `<h3>` sections."""
+
+    def text(self, value: object) -> str:
+        """Escaped by `h()` (module docstring)."""
+        return h(value)
+
+    def ident(self, value: str | None) -> str:
+        """`<code>` when it looks like a Stripe id, else escaped text."""
+        if not value:
+            return ""
+        return f"<code>{h(value)}</code>" if PLAIN_ID.fullmatch(value) else h(value)
+
+    def link(self, text: str, url: str | None) -> str:
+        """An `<a href>` (no referrer) for a Dashboard URL fcaudit built; `text` otherwise."""
+        target = link_target(url)
+        if not (target and text):
+            return text
+        return f'<a href="{h(target)}" rel="noopener noreferrer">{text}</a>'
+
+    def code(self, value: str) -> str:
+        """`<code>`, escaped all the same."""
+        return f"<code>{h(value)}</code>"
+
+    def category(self, category: Category) -> str:
+        """In the category's colour."""
+        return f'<span class="cat {category}">{category}</span>'
+
+    def alert(self, text: str) -> str:
+        """In red."""
+        return f'<span class="incomplete">{text}</span>'
+
+    def breaks(self, parts: Sequence[str]) -> str:
+        """Joined by `<br>`."""
+        return "<br>".join(parts)
+
+    def summary(
+        self, headline: str, facts: Sequence[str], counts: Sequence[tuple[Category, int]]
+    ) -> list[str]:
+        """A `<header>`: title, headline, the facts as a list, then a table of the counts."""
+        out = ['<header id="summary">', f"<h1>{TITLE}</h1>", f'<p class="headline">{headline}</p>']
+        out += ['<ul class="facts">', *(f"<li>{x}</li>" for x in facts), "</ul>"]
+        rows = ((Cell(str(c), "category"), Cell(str(n), "number")) for c, n in counts)
+        return [*out, *_table(' class="counts"', ("Category", "Findings"), rows), "</header>"]
+
+    def upcoming(self, findings: Sequence[Finding], meta: ReportMeta) -> list[str]:
+        """A section holding the SVG chart of the next weeks."""
+        weeks = upcoming_by_week(findings, meta.as_of)
+        head = "<h2>Upcoming deactivations</h2>"
+        return ['<section id="upcoming">', head, chart(weeks, meta), "</section>"]
+
+    def worklist(self, lines: Sequence[str]) -> list[str]:
+        """A `Worklist` section around the groups' sections."""
+        return ['<section id="worklist">', "<h2>Worklist</h2>", *lines, "</section>"]
+
+    def group(self, heading: str, lines: Sequence[str]) -> list[str]:
+        """A `<section>` under an `<h3>` heading."""
+        return ['<section class="group">', f"<h3>{heading}</h3>", *lines, "</section>"]
+
+    def paragraph(self, text: str, *, facts: bool = False) -> list[str]:
+        """A `<p>`; a group's facts in the muted `facts` style."""
+        return [f'<p class="facts">{text}</p>' if facts else f"<p>{text}</p>"]
+
+    def findings(self, head: Sequence[str], rows: Sequence[Sequence[Cell]]) -> list[str]:
+        """A full-width table; ids, names and dates get their cells' wrapping styles."""
+        out = ['<table class="findings">', "<thead>" + _th(head) + "</thead>", "<tbody>"]
+        return [*out, *(_tr(r) for r in rows), "</tbody>", "</table>"]
+
+    def errors(self, head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+        """An `Errors` section holding a table."""
+        table = _table("", head, ([Cell(c) for c in r] for r in rows))
+        return ['<section id="errors">', "<h2>Errors</h2>", *table, "</section>"]
+
+    def document(self, body: list[str], meta: ReportMeta) -> list[str]:
+        """The page: its head (CSP, no referrer, the stylesheet), then the body's parts."""
+        head = [
             "<!DOCTYPE html>",
             '<html lang="en">',
             "<head>",
@@ -158,116 +218,15 @@ class HtmlRenderer(Collector):
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
             '<meta name="referrer" content="no-referrer">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>fcaudit report {iso(meta.generated_at)}</title>",
+            f"<title>{TITLE} {iso(meta.generated_at)}</title>",
             f"<style>{STYLE}</style>",
             "</head>",
             "<body>",
-            *self._summary(result, meta),
-            '<section id="upcoming">',
-            "<h2>Upcoming deactivations</h2>",
-            chart(upcoming_by_week(self._findings, meta.as_of), meta),
-            "</section>",
-            '<section id="worklist">',
-            "<h2>Worklist</h2>",
         ]
-        parts = sections(self._findings, result, self._options)
-        for section in parts:
-            out += self._section(section)
-        if not parts:
-            out.append("<p>Nothing needs attention.</p>")
-        out.append("</section>")
-        if result.errors:
-            out += [
-                '<section id="errors">',
-                "<h2>Errors</h2>",
-                "<table>",
-                "<thead>" + _tr(("Scope", "Message", "Request id", "HTTP status"), "th"),
-                "</thead><tbody>",
-                *(_tr(h(c) for c in error_cells(e)) for e in result.errors),
-                "</tbody></table>",
-                "</section>",
-            ]
-        out += ["</body>", "</html>", ""]
-        write_all(self._stream, "\n".join(out))
-        self._stream.flush()
+        return [*head, *body, "</body>", "</html>", ""]
 
-    def _summary(self, result: ScanResult, meta: ReportMeta) -> list[str]:
-        counts = summary_parts(result)[1]
-        stripe = f"Stripe-Version {h(meta.stripe_version)}" if meta.stripe_version else "offline"
-        mode = f", {h(meta.mode)} mode" if meta.mode else ""
-        complete = completeness(result)
-        if not result.complete:
-            complete = f'<span class="incomplete">{complete}</span>'
-        out = [
-            '<header id="summary">',
-            "<h1>fcaudit report</h1>",
-            f'<p class="headline">{h(summary_text(result))}</p>',
-            '<ul class="facts">',
-            f"<li>As of {iso(meta.as_of)}, expiring within {plural(meta.horizon_days, 'day')}</li>",
-            f"<li>Generated {iso(meta.generated_at)} by <code>fcaudit {h(meta.command)}</code> "
-            f"({stripe}{mode})</li>",
-            f"<li>Complete: {complete}</li>",
-            f"<li>Customers affected: {len(result.holders_affected)}</li>",
-            f"<li>Matching --fail-on: {result.matched}</li>",
-        ]
-        top, more = institutions_line(result)
-        if top:
-            named = ", ".join(f"{h(name)} {n}" for name, n in top)
-            tail = f", and {plural(more, 'more institution')}" if more else ""
-            out.append(f"<li>Needing attention by institution: {named}{tail}</li>")
-        hidden = result.counts.get(Category.ACTIVE, 0)
-        if hidden and not self._options.show_active:
-            out.append(f"<li>{plural(hidden, 'active finding')} not listed (--show-active)</li>")
-        out += ["</ul>", '<table class="counts">', "<thead>" + _tr(("Category", "Findings"), "th")]
-        out.append("</thead><tbody>")
-        for c, n in counts:
-            out.append(f'<tr><td class="cat {c}">{c}</td><td class="n">{n}</td></tr>')
-        out += ["</tbody></table>", "</header>"]
-        return out
 
-    def _section(self, section: Section) -> list[str]:
-        by = self._options.group_by
-        group = section.group
-        out = ['<section class="group">']
-        if section.key is None:
-            out.append("<h3>Findings</h3>")
-        else:
-            key = h_id(section.key) if by is not GroupBy.INSTITUTION else h(section.key)
-            out.append(f"<h3>{group_kind(by, section)} {key}</h3>")
-        if group is not None:
-            facts = [f'worst: <span class="cat {group.worst}">{group.worst}</span>']
-            if group.deadline is not None:
-                facts.append(f"first deadline: {day(group.deadline)}")
-            facts.append(plural(group.accounts, "account"))
-            if link_target(group.dashboard_url):
-                facts.append(h_link("Stripe Dashboard", group.dashboard_url))
-            out.append(f'<p class="facts">{" · ".join(facts)}</p>')
-            if group.relink_authorizations:
-                auths = ", ".join(h_id(a) for a in group.relink_authorizations)
-                out.append(f"<p>One relink repairs several accounts: {auths}</p>")
-            if group.contact is not None:
-                who = [h(x) for x in (group.contact.name, group.contact.email) if x]
-                out.append(f"<p>Contact: {', '.join(who) or '(none on file)'}</p>")
-        holder = by is not GroupBy.CUSTOMER
-        head = finding_headers(holder)
-        out += ['<table class="findings">', "<thead>" + _tr(head, "th") + "</thead>", "<tbody>"]
-        out += [self._row(f, holder) for f in section.findings]
-        out += ["</tbody>", "</table>", "</section>"]
-        return out
+class HtmlRenderer(OutlineRenderer):
+    """`-f html`: the report as one self-contained, inert page to open from a mail or ticket."""
 
-    def _row(self, f: Finding, holder: bool) -> str:
-        label = object_label(f, h, h_id)
-        todo = h(f.recommendation) + (f"<br>Note: {h(f.detail)}" if f.detail else "")
-        cells = [
-            f'<td class="cat {f.category}">{f.category}</td>',
-            f'<td class="id">{h_id(f.id)}</td>',
-            f'<td class="name">{label}</td>',
-            f'<td class="name">{h(f.institution_name or "")}</td>',
-            f"<td>{' / '.join(h(x) for x in (f.cause, f.action) if x)}</td>",
-            f"<td>{', '.join(signal_codes(f))}</td>",
-            f'<td class="when">{h(deactivation(f))}</td>',
-            f"<td>{todo}</td>",
-        ]
-        if holder:
-            cells.append(f'<td class="id">{h_link(h_id(f.account_holder), f.dashboard_url)}</td>')
-        return "<tr>" + "".join(cells) + "</tr>"
+    markup = Html()

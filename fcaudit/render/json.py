@@ -27,6 +27,9 @@ _NEWLINE = b"\n" + _INDENT
 
 
 class JsonRenderer:
+    """`-f json`: the one versioned report document, findings sorted, without holding them
+    in memory."""
+
     def __init__(self, stream: TextIO, options: RenderOptions) -> None:
         self._stream = stream
         self._spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish(), or below
@@ -35,12 +38,15 @@ class JsonRenderer:
         self._index: list[tuple[tuple[int, float, str], int, int]] = []
 
     def finding(self, finding: Finding) -> None:
+        """Spool the finding's JSON to disk, keeping only its sort key and place."""
         # A JSON string never holds a raw newline, so every line of an item can be indented.
         data = _INDENT + dumps_bytes(finding.to_record(), indent=2).replace(b"\n", _NEWLINE)
         self._index.append((finding.sort_key(), self._spool.tell(), len(data)))
         self._spool.write(data)
 
     def finish(self, result: ScanResult, meta: ReportMeta) -> None:
+        """Write the document (envelope, groups[], then the spooled findings in order) and
+        drop the spool."""
         try:
             # Groups and findings are arrays of many items: the head is written with a
             # marker in their place, and each item is written on its own.
@@ -65,6 +71,7 @@ class JsonRenderer:
         self._index.sort()
 
         def items() -> Iterator[str]:
+            """The spooled findings, read back one by one in sorted order."""
             for _, offset, length in self._index:
                 self._spool.seek(offset)
                 yield self._spool.read(length).decode("utf-8")

@@ -12,6 +12,8 @@ from fcaudit.text import dumps_bytes
 
 
 class NdjsonRenderer:
+    """`-f ndjson`: one finding per line as it arrives, for `| jq` and log pipelines."""
+
     def __init__(self, stream: TextIO, options: RenderOptions) -> None:
         self._stream = stream
         # A scan flushes every line so `| jq` sees findings live; offline classify of a big
@@ -40,6 +42,7 @@ class NdjsonRenderer:
         return self._own
 
     def finding(self, finding: Finding) -> None:
+        """Write the finding's line now (flushed in a scan, so a reader sees it live)."""
         line = dumps_bytes(finding.to_record(), newline=True)
         if self._out is None:
             self._stream.write(line.decode())
@@ -55,6 +58,7 @@ class NdjsonRenderer:
         (self._out or self._stream).flush()
 
     def finish(self, result: ScanResult, meta: ReportMeta) -> None:
+        """Flush the last lines and close our own buffered writer (never the stream itself)."""
         self.drain()
         if self._own is not None:
             self._own.close()  # the descriptor stays open (closefd=False)

@@ -67,6 +67,7 @@ def label_value(value: str) -> str:
 
 
 def number(value: float) -> str:
+    """A sample value as the exposition format spells it (`+Inf`, whole numbers without `.0`)."""
     if isinstance(value, float) and math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
     if isinstance(value, float) and not value.is_integer():
@@ -86,12 +87,17 @@ def institutions(by_institution: Mapping[str, int]) -> list[tuple[str, int]]:
 
 
 class PrometheusRenderer:
+    """`-f prometheus` and `--metrics`: gauges about the last run for node_exporter's
+    textfile collector, to alert on."""
+
     def __init__(self, stream: TextIO, options: RenderOptions) -> None:
         self._stream = stream
         self._deadlines: list[float] = []
         self._counts: Counter[tuple[str, Category]] = Counter()
 
     def finding(self, finding: Finding) -> None:
+        """Count the finding by object type and category and note its deadline; a suppressed
+        one is left out."""
         if finding.suppressed is not None:
             return  # handled by the operator: no alert should fire on it
         kind = "authorization" if finding.object == AUTHORIZATION_OBJECT else "account"
@@ -101,6 +107,7 @@ class PrometheusRenderer:
             self._deadlines.append(when.timestamp())
 
     def finish(self, result: ScanResult, meta: ReportMeta) -> None:
+        """Write every metric family that has samples, each with its HELP and TYPE lines."""
         stats = meta.stats
         as_of = meta.as_of.timestamp()
         upcoming = min((t for t in self._deadlines if t > as_of), default=math.inf)

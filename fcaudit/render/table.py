@@ -66,6 +66,7 @@ class _Layout:
 
     def __init__(self, rows: Sequence[Finding], width: int) -> None:
         def widest(values: Sequence[str], cap: int) -> int:
+            """The widest value as shown (made safe), capped at `cap`."""
             return min(cap, max((len(safe(v)) for v in values), default=0))
 
         # With a baseline (or shown suppressions), a first column marks new and worse rows.
@@ -98,6 +99,7 @@ class _Layout:
         return width + (5 + len(GAP) if self.marks else 0)
 
     def row(self, f: Finding) -> Text:
+        """One finding's line of the worklist, in the columns that fit."""
         line = Text(INDENT)
         if self.marks:
             mark = {Change.NEW: "new", Change.WORSE: "worse"}.get(f.change, "") if f.change else ""
@@ -128,6 +130,9 @@ class _Layout:
 
 
 class TableRenderer:
+    """`-f table`: the worklist for a terminal (headline, grouped rows, summary, weekly
+    chart), or with --detail every field of each object."""
+
     def __init__(self, stream: TextIO, options: RenderOptions) -> None:
         self._stream = stream
         self._options = options
@@ -135,12 +140,14 @@ class TableRenderer:
         self._suppressed = 0  # hidden (--show-suppressed lists them)
 
     def finding(self, finding: Finding) -> None:
+        """Keep the finding for the sorted view; only count a suppressed one not listed."""
         if finding.suppressed is not None and not self._options.show_suppressed:
             self._suppressed += 1
             return
         self._findings.append(finding)
 
     def finish(self, result: ScanResult, meta: ReportMeta) -> None:
+        """Print the view, through the pager when asked for and taller than the terminal."""
         self._findings.sort(key=Finding.sort_key)
         screen = make_console(self._stream, color=self._options.color, wide=True)
         if not (self._options.pager and self._stream.isatty()):

@@ -75,7 +75,11 @@ def _cells(values: Sequence[tuple[str, int, str]]) -> Text:
 
 
 class TimelineRenderer(Collector):
+    """The table of `fcaudit events`: what happened to each object and whether its webhook
+    was delivered, then (--verify) whether it is still broken."""
+
     def finish(self, result: ScanResult, meta: ReportMeta) -> None:
+        """Print the heading, the timeline, the --verify view and the summary."""
         console = make_console(self._stream, color=self._options.color, wide=True)
         events = sorted((f for f in self._findings if f.event_type is not None), key=_order)
         now = [f for f in self._findings if f.event_type is None]
