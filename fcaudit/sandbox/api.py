@@ -1,13 +1,12 @@
 """The ``/v1`` endpoints: parameter validation, pagination, version gating and Stripe errors.
 
 Pure request -> JSON logic over a :class:`~fcaudit.sandbox.data.Dataset`; the HTTP plumbing and
-fault injection live in :mod:`fcaudit.sandbox.server`.
+fault injection live in :mod:`fcaudit.sandbox.server`, the API key check in
+:mod:`fcaudit.sandbox.auth`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import bisect
 import heapq
 import re
@@ -25,8 +24,6 @@ from fcaudit.sandbox.data import (
 )
 from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, MAX_EVENT_TYPES
 
-SANDBOX_API_KEY: Final = "sk_test_fcaudit_sandbox"
-_TEST_KEY_PREFIXES: Final = ("sk_test_", "rk_test_")
 _LIST_PARAMS: Final = frozenset({"expand", "types"})
 _PAGINATION: Final = frozenset({"limit", "starting_after", "ending_before", "expand"})
 _CREATED: Final = frozenset(
@@ -64,6 +61,7 @@ class ApiError(Exception):
         self.headers = headers
 
     def body(self, request_id: str) -> dict[str, Any]:
+        """Stripe's ``{"error": {...}}`` body for this error, logged under ``request_id``."""
         err: dict[str, Any] = {}
         if self.code:
             err["code"] = self.code
@@ -100,6 +98,7 @@ def unknown_stripe_account(account_id: str) -> ApiError:
 
 
 def unrecognized(method: str, path: str, extra: str = "") -> ApiError:
+    """Stripe's 404 for a URL no endpoint serves; ``extra`` adds a hint to the message."""
     message = (
         f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs "
         "or we can help at https://support.stripe.com/." + extra
@@ -113,6 +112,9 @@ def unrecognized(method: str, path: str, extra: str = "") -> ApiError:
 
 @dataclass(slots=True)
 class Request:
+    """One ``/v1`` request as an endpoint reads it: query parameters (list parameters
+    apart), whether its version is a preview one, and the ids its path captured."""
+
     method: str
     path: str
     params: dict[str, str]
@@ -122,6 +124,8 @@ class Request:
 
 
 def parse_query(query: str) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Split a query string into plain parameters and list parameters (``expand[]``,
+    ``types[]``), the way Stripe reads form-encoded arrays."""
     params: dict[str, str] = {}
     lists: dict[str, list[str]] = {}
     for key, value in parse_qsl(query, keep_blank_values=True):
@@ -315,6 +319,7 @@ class Api:
         ]
 
     def route(self, path: str) -> tuple[str, Endpoint, dict[str, str]] | None:
+        """The endpoint serving ``path``: (route template, handler, captured ids), or None."""
         for pattern, template, handler in self.routes:
             m = pattern.fullmatch(path)
             if m:
@@ -323,6 +328,7 @@ class Api:
 
     # -- customers -------------------------------------------------------------------------------
     def list_customers(self, req: Request) -> dict[str, Any]:
+        """GET /v1/customers: the customers, newest first, filtered by ``created``, ``email``."""
         _check_params(req, _PAGINATION | _CREATED | {"email"})
         created = _created_filter(req)
         email = req.params.get("email")
@@ -341,6 +347,7 @@ class Api:
         return _paginate(req, ids, lambda c: render_customer(specs[c]), "customer", position)
 
     def customer(self, req: Request) -> dict[str, Any]:
+        """GET /v1/customers/{id}: one customer, or Stripe's 404."""
         _check_params(req, frozenset({"expand"}))
         spec = self.ds.customer_specs.get(req.match["id"])
         if spec is None:
@@ -374,6 +381,8 @@ class Api:
         return lambda a: render_account(specs[a], preview=req.preview)
 
     def list_accounts(self, req: Request) -> dict[str, Any]:
+        """GET /v1/financial_connections/accounts: every FC account, or one holder's or
+        one session's (one filter at most), newest first."""
         _check_params(req, _PAGINATION | frozenset(_HOLDER_FILTERS))
         given = [k for k in _HOLDER_FILTERS if k in req.params]
         if len(given) > 1:
@@ -424,6 +433,8 @@ class Api:
         )
 
     def account(self, req: Request) -> dict[str, Any]:
+        """GET /v1/financial_connections/accounts/{id}: one FC account, with the
+        preview-only fields when a preview version asks."""
         _check_params(req, frozenset({"expand"}))
         spec = self.ds.account_specs.get(req.match["id"])
         if spec is None:
@@ -431,6 +442,8 @@ class Api:
         return render_account(spec, preview=req.preview)
 
     def authorization(self, req: Request) -> dict[str, Any]:
+        """GET /v1/financial_connections/authorizations/{id}: one authorization; the
+        endpoint exists in preview versions only."""
         if not req.preview:
             # The endpoint only exists in preview versions (reference doc §3).
             raise unrecognized(
@@ -457,6 +470,8 @@ class Api:
         return self.ds.now_ts - EVENT_RETENTION_DAYS * DAY
 
     def list_events(self, req: Request) -> dict[str, Any]:
+        """GET /v1/events: the retained events, newest first, filtered by ``type`` or
+        ``types``, ``created`` and ``delivery_success``."""
         _check_params(
             req, _PAGINATION | _CREATED | {"type", "delivery_success"}, lists=frozenset({"types"})
         )
@@ -508,6 +523,7 @@ class Api:
         return _paginate(req, view, lambda i: events[index.position[i]], "event", position)
 
     def event(self, req: Request) -> dict[str, Any]:
+        """GET /v1/events/{id}: one event still within the retention window, or a 404."""
         _check_params(req, frozenset({"expand"}))
         event = self.index.by_id.get(req.match["id"])
         if event is None or int(event["created"]) <= self._retained_after():
@@ -558,44 +574,3 @@ class EventIndex:
                 cut = bisect.bisect_right if op == "lt" else bisect.bisect_left
                 lo = max(lo, cut(neg, -value))
         return lo, max(lo, hi)
-
-
-# ---------------------------------------------------------------------------------------------
-# Authentication
-
-
-def _api_key(header: str | None) -> str | None:
-    """The API key from a Bearer or Basic ``Authorization`` header, if any."""
-    if not header:
-        return None
-    scheme, _, value = header.strip().partition(" ")
-    value = value.strip()
-    if scheme.lower() == "bearer":
-        return value or None
-    if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(value, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return ""
-        return decoded.partition(":")[0]
-    return ""
-
-
-def authenticate(header: str | None) -> None:
-    key = _api_key(header)
-    if key is None:
-        raise ApiError(
-            401,
-            "You did not provide an API key. You need to provide your API key in the "
-            "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
-            "YOUR_SECRET_KEY').",
-            headers=(("WWW-Authenticate", 'Basic realm="Stripe"'),),
-        )
-    if not (key.startswith(_TEST_KEY_PREFIXES) and len(key) > len("sk_test_")):
-        # NOTE: unlike Stripe, never echo any part of the key.
-        raise ApiError(
-            401,
-            "Invalid API Key provided. The fcaudit sandbox accepts only test-mode keys "
-            f"(sk_test_… or rk_test_…), e.g. {SANDBOX_API_KEY}.",
-            headers=(("WWW-Authenticate", 'Basic realm="Stripe"'),),
-        )

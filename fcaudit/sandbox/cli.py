@@ -23,6 +23,7 @@ class _OneLineUsageError(click.UsageError):
     """A usage error (exit 2) shown as a single ``Error: …`` line, without the usage banner."""
 
     def show(self, file: IO[Any] | None = None) -> None:
+        """Print the error as one ``Error: …`` line (click calls this to show it)."""
         click.echo(f"Error: {self.format_message()}", err=True, file=file)
 
 

@@ -131,6 +131,8 @@ class Cue:
         return f"{self.kind}:{self.count}" + (f"@{self.path}" if self.path else "")
 
     def matches(self, endpoint: str, path: str) -> bool:
+        """Whether the cue applies to a request to ``path`` (routed to ``endpoint``); a cue
+        without a path applies to every ``/v1`` request."""
         return self.path is None or self.path in (endpoint, path)
 
 

@@ -26,16 +26,15 @@ from urllib.parse import urlsplit
 from fcaudit.options import is_loopback
 from fcaudit.sandbox import control
 from fcaudit.sandbox.api import (
-    SANDBOX_API_KEY,
     Api,
     ApiError,
     Endpoint,
     Request,
-    authenticate,
     parse_query,
     unknown_stripe_account,
     unrecognized,
 )
+from fcaudit.sandbox.auth import SANDBOX_API_KEY, authenticate
 from fcaudit.sandbox.data import DEFAULT_CONNECTED_CUSTOMERS, DEMO, Dataset, build_dataset
 from fcaudit.sandbox.faults import Cue, FaultConfig, FaultInjector
 
@@ -78,6 +77,7 @@ class SandboxStats:
             self._stalled += 1
 
     def reset(self) -> None:
+        """Zero every counter (the control endpoint's ``reset_stats``, between two runs)."""
         with self._lock:
             self._requests = self._dropped = self._stalled = 0
             self._by_endpoint.clear()
@@ -85,23 +85,28 @@ class SandboxStats:
 
     @property
     def requests(self) -> int:
+        """Requests counted so far, dropped ones included."""
         return self._requests
 
     @property
     def dropped(self) -> int:
+        """Requests whose connection was dropped instead of answered."""
         return self._dropped
 
     @property
     def stalled(self) -> int:
+        """Requests a ``stall`` cue held."""
         return self._stalled
 
     @property
     def by_endpoint(self) -> dict[str, int]:
+        """A copy of the request counts per endpoint (``"GET /v1/customers"``)."""
         with self._lock:
             return dict(self._by_endpoint)
 
     @property
     def by_status(self) -> dict[str, int]:
+        """A copy of the answered requests' counts per HTTP status (as a string)."""
         with self._lock:
             return dict(self._by_status)
 
@@ -152,6 +157,7 @@ class SandboxServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
+        """Report a handler's exception on stderr, unless the client merely went away."""
         # A client that goes away mid-answer (timeout, Ctrl-C, `| head`) is normal traffic,
         # not a server error: no traceback on stderr. Anything else is still reported.
         exc = sys.exc_info()[1]
@@ -160,6 +166,7 @@ class SandboxServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
     def server_bind(self) -> None:
+        """Bind the listening socket and record its host and port, without a DNS lookup."""
         # HTTPServer.server_bind does a reverse DNS lookup (getfqdn); not needed on loopback.
         socketserver.TCPServer.server_bind(self)
         host, port = self.server_address[:2]
@@ -167,11 +174,13 @@ class SandboxServer(ThreadingHTTPServer):
         self.server_port = int(port)
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        """Track a new connection, so :meth:`close_connections` can wake it, and serve it."""
         with self._connections_lock:
             self._connections.add(request)
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
+        """Forget a finished connection and close it."""
         with self._connections_lock:
             self._connections.discard(request)
         super().shutdown_request(request)
@@ -206,6 +215,7 @@ class SandboxServer(ThreadingHTTPServer):
 
     @property
     def base_url(self) -> str:
+        """The URL clients reach the sandbox at (an IPv6 host in brackets)."""
         host, port = self.server_address[:2]
         host = str(host)
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
@@ -220,21 +230,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def sandbox(self) -> SandboxServer:
+        """The server, typed as the sandbox's (data set, faults, counters)."""
         assert isinstance(self.server, SandboxServer)
         return self.server
 
     def version_string(self) -> str:
+        """The ``Server`` header: the sandbox's name, without Python's version."""
         return self.server_version
 
     def setup(self) -> None:
+        """Set up the connection's streams, with Nagle's algorithm off."""
         super().setup()
         # Headers and body are written separately; without NODELAY Nagle + delayed ACK add ~40 ms.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
-        pass
+        """Write nothing: http.server's per-request log lines would clutter stderr."""
 
     def do_GET(self) -> None:
+        """Answer a request of any method: all go through one dispatch (GET-only endpoints
+        answer other methods with a 405)."""
         self._dispatch()
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
@@ -440,18 +455,22 @@ class RunningSandbox:
 
     @property
     def base_url(self) -> str:
+        """The URL to give a Stripe client (``base_addresses``) or an HTTP client."""
         return self.server.base_url
 
     @property
     def port(self) -> int:
+        """The port the sandbox listens on (the one the OS picked for port 0)."""
         return int(self.server.server_address[1])
 
     @property
     def dataset(self) -> Dataset:
+        """The data set served, with its ground truth (:meth:`Dataset.truth`)."""
         return self.server.dataset
 
     @property
     def stats(self) -> SandboxStats:
+        """The request counters, as ``/__sandbox/stats`` reports them."""
         return self.server.stats
 
     def __enter__(self) -> RunningSandbox:
