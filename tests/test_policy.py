@@ -1,13 +1,24 @@
+"""--fail-on and --fail-on-change: parsing, and which findings make a run fail."""
+
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import pytest
 
 from fcaudit.classify import classify
 from fcaudit.errors import ExitCode, UsageError
-from fcaudit.model.findings import Category, Change, Finding, Signal, SignalCode, Suppression
+from fcaudit.model.findings import (
+    Category,
+    Change,
+    EventFlag,
+    Finding,
+    Signal,
+    SignalCode,
+    Suppression,
+)
 from fcaudit.policy import (
     DEFAULT_FAIL_ON,
     Policy,
@@ -15,7 +26,9 @@ from fcaudit.policy import (
     parse_fail_on,
     parse_fail_on_change,
 )
-from tests.factories import NOW, account, expiring
+from tests.factories import NOW, account, expiring, ts
+from tests.model.test_event_fields import finding
+from tests.test_rules import classify_json
 
 
 def test_default_fail_on() -> None:
@@ -93,3 +106,28 @@ def test_fail_on_change_needs_both(change: Change | None, matches: bool) -> None
 def test_bad_fail_on_change(text: str) -> None:
     with pytest.raises(UsageError):
         parse_fail_on_change(text)
+
+
+def test_fail_on_undelivered() -> None:
+    chosen = parse_fail_on("relink_required, undelivered")
+    assert chosen == {Category.RELINK_REQUIRED, EventFlag.UNDELIVERED}
+    policy = Policy(chosen)
+    assert policy.matches(finding(undelivered=True))
+    assert not policy.matches(finding(undelivered=False))
+    assert not Policy(parse_fail_on("relink_required")).matches(finding(undelivered=True))
+    assert EventFlag.UNDELIVERED not in parse_fail_on("any")  # any: the categories
+    with pytest.raises(UsageError, match="undelivered"):
+        parse_fail_on("undeliverd")
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "code"), [("balance_refresh_failed", 1), ("ownership_refresh_failed", 0)]
+)
+def test_fail_on_takes_signal_codes(fail_on: str, code: int) -> None:
+    obj = account()
+    obj["balance_refresh"] = {"status": "failed", "last_attempted_at": ts(-1)}
+    result = classify_json("--fail-on", fail_on, objects=[obj])
+    assert result.exit_code == code
+    doc = json.loads(result.stdout)
+    assert doc["fail_on"] == [fail_on]
+    assert doc["summary"]["by_signal"]["balance_refresh_failed"] == 1

@@ -1,19 +1,16 @@
-"""Issue #10 in JSON: groups, the summary's result, Dashboard links, --contact, -o extensions."""
+"""The worklist: findings grouped by customer, authorization or institution, the summary's
+result, contact details for each group, and suppressed findings left out of every format."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 import responses
 
-from fcaudit.errors import ExitCode
-from fcaudit.model.dashboard import dashboard_url
 from tests.conftest import API, report_of, run
-from tests.factories import AS_OF, account, expiring, inactive
-from tests.stripe_fake import ACCOUNTS, add_accounts, add_pages
+from tests.factories import AS_OF, account, expiring, inactive, ndjson
+from tests.stripe_fake import add_accounts, add_pages
 
 
 def fleet(rsps: responses.RequestsMock) -> None:
@@ -120,95 +117,29 @@ def test_contact_details_for_named_customers_are_retrieved_once(
     assert all(c.request.method == "GET" for c in stripe_api.calls)
 
 
-@pytest.mark.parametrize(
-    ("args", "needle"),
-    [
-        (["--contact", "-f", "ndjson"], "--format ndjson does not carry"),
-        (["--contact", "-f", "prometheus"], "--format prometheus does not carry"),
-        (["--contact", "-f", "json", "--group-by", "none"], "--group-by none"),
-    ],
-)
-def test_contact_needs_a_format_with_groups(tmp_path: Path, args: list[str], needle: str) -> None:
-    out = tmp_path / "x"
-    result = run("scan", *args, "-o", str(out))
-    assert result.exit_code == ExitCode.USAGE
-    assert result.stderr.count("\n") == 1 and needle in result.stderr
-    assert not out.exists()
+IGNORE = '[[ignore]]\nid = "cus_1"\nreason = "handled in ticket 9"\n'
 
 
-@pytest.mark.parametrize(
-    ("holder_type", "holder", "livemode", "stripe_account", "url"),
-    [
-        ("customer", "cus_1", True, None, "https://dashboard.stripe.com/customers/cus_1"),
-        ("customer", "cus_1", False, None, "https://dashboard.stripe.com/test/customers/cus_1"),
-        ("account", "acct_9", True, None, "https://dashboard.stripe.com/connect/accounts/acct_9"),
-        (
-            "customer",
-            "cus_1",
-            True,
-            "acct_p",
-            "https://dashboard.stripe.com/acct_p/customers/cus_1",
-        ),
-        (
-            "customer",
-            "cus_1",
-            False,
-            "acct_p",
-            "https://dashboard.stripe.com/acct_p/test/customers/cus_1",
-        ),
-        ("customer", None, True, None, None),
-    ],
-)
-def test_dashboard_urls(
-    holder_type: str,
-    holder: str | None,
-    livemode: bool,
-    stripe_account: str | None,
-    url: str | None,
-) -> None:
-    assert (
-        dashboard_url(holder_type, holder, livemode=livemode, stripe_account=stripe_account) == url
+def test_suppressed_findings_leave_every_worklist_format(tmp_path: Path) -> None:
+    ignore = tmp_path / "ignore.toml"
+    ignore.write_text(IGNORE)
+    objects = [
+        account("fca_mine", customer="cus_1", status="inactive", status_details=inactive()),
+        account("fca_other", customer="cus_2", status="inactive", status_details=inactive()),
+    ]
+    args = ("--ignore", str(ignore), *AS_OF)
+    md = run("classify", "-", "-f", "markdown", *args, input=ndjson(objects), key=None).stdout
+    assert "fca_other" in md and "fca_mine" not in md
+    prom = run("classify", "-", "-f", "prometheus", *args, input=ndjson(objects), key=None).stdout
+    assert 'fcaudit_findings{object="account",category="relink_required"} 1' in prom
+    assert "fcaudit_suppressed_findings 1" in prom
+    assert "fcaudit_customers_affected 1" in prom
+    table = run("classify", "-", "-f", "table", *args, input=ndjson(objects), key=None).stdout
+    assert table.splitlines()[0].startswith(
+        "1 customer to contact, 1 finding needs attention: 1 relink_required"
     )
-
-
-def test_findings_carry_the_dashboard_url_of_their_holder(
-    stripe_api: responses.RequestsMock,
-) -> None:
-    held = account("fca_1", customer=None, status_details=expiring(3))
-    held["account_holder"] = {"type": "account", "account": "acct_h"}
-    add_pages(stripe_api, ACCOUNTS, [held], query={"account_holder[account]": "acct_h"})
-    result = run("scan", "--account-holder", "acct_h", "-f", "ndjson", *AS_OF)
-    line = json.loads(result.stdout)
-    assert line["dashboard_url"] == "https://dashboard.stripe.com/test/connect/accounts/acct_h"
-
-
-@pytest.mark.parametrize(
-    ("name", "fmt"), [("r.json", "json"), ("r.ndjson", "ndjson"), ("r.JSON", "json")]
-)
-def test_output_extension_picks_the_format(tmp_path: Path, name: str, fmt: str) -> None:
-    out = tmp_path / name
-    line = json.dumps(account("fca_1")) + "\n"
-    result = run("classify", "-", "-o", str(out), input=line, key=None)
-    assert result.exit_code == 0, result.stderr
-    text = out.read_text()
-    assert text.startswith("{\n") if fmt == "json" else text.startswith('{"id":"fca_1"')
-
-
-def test_output_extension_and_format_must_agree(tmp_path: Path) -> None:
-    out = tmp_path / "r.csv"
-    result = run("classify", "-", "-f", "json", "-o", str(out), input="{}", key=None)
-    assert result.exit_code == ExitCode.USAGE and ".csv extension" in result.stderr
-    assert not out.exists()
-
-
-def test_csv_with_contact_has_contact_columns(stripe_api: responses.RequestsMock) -> None:
-    import csv
-    import io
-
-    fleet(stripe_api)
-    result = run("scan", "-f", "csv", "--contact", *AS_OF, "--discovery", "customers")
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    by_id = {r["id"]: r for r in rows}
-    assert by_id["fca_a1"]["contact_name"] == "Ada <b>L</b>"
-    assert by_id["fca_a1"]["contact_email"] == "ada@example.com"
-    assert by_id["fca_c1"]["contact_email"] == ""  # cus_c needs nothing: no group, no contact
+    shown = run(
+        "classify", "-", "-f", "table", "--show-suppressed", *args, input=ndjson(objects), key=None
+    ).stdout
+    row = next(line for line in shown.splitlines() if "fca_mine" in line)
+    assert row.split()[0] == "supp"

@@ -497,3 +497,63 @@ def test_start_sandbox_refuses_non_loopback_hosts() -> None:
     for host in ("0.0.0.0", "10.1.2.3", "::"):
         with pytest.raises(ValueError, match="loopback"):
             start_sandbox(host=host, customers=1)
+
+
+# -- Accounts-v2 holders ------------------------------------------------------------------
+
+
+def test_customer_account_filter(sandbox: RunningSandbox, client: stripe.StripeClient) -> None:
+    ds = sandbox.dataset
+    v2, empty = ds.customer_account_ids[:2]
+    listing = client.v1.financial_connections.accounts.list(
+        {"account_holder": {"customer_account": v2}, "limit": 100}
+    )
+    assert [a.id for a in listing.data] == ds.accounts_for_customer_account(v2)
+    holder = listing.data[0].to_dict()["account_holder"]
+    assert holder == {"type": "customer", "customer": None, "customer_account": v2}
+    none = client.v1.financial_connections.accounts.list(
+        {"account_holder": {"customer_account": empty}}
+    )
+    assert none.data == []
+
+
+@pytest.mark.parametrize(
+    ("param", "holder"),
+    [
+        ("account_holder[customer_account]", "customer"),  # a cus_ id
+        ("account_holder[customer_account]", "account"),  # a connected account
+        ("account_holder[account]", "customer_account"),  # an Accounts-v2 customer
+        ("account_holder[customer]", "customer_account"),
+    ],
+)
+def test_holder_filters_take_only_their_own_kind(
+    sandbox: RunningSandbox, raw: RawGet, param: str, holder: str
+) -> None:
+    ds = sandbox.dataset
+    ids = {
+        "customer": ds.customer_ids[0],
+        "account": ds.holder_account_ids[0],
+        "customer_account": ds.customer_account_ids[0],
+    }
+    status, _, body = raw(
+        sandbox.base_url,
+        f"/v1/financial_connections/accounts?{param}={ids[holder]}",
+        headers={"Authorization": "Bearer sk_test_x"},
+    )
+    assert status == 404 and body["error"]["code"] == "resource_missing"
+    assert body["error"]["param"] == param
+
+
+def test_one_holder_filter_at_a_time(sandbox: RunningSandbox, raw: RawGet) -> None:
+    ds = sandbox.dataset
+    query = (
+        f"account_holder[customer]={ds.customer_ids[0]}"
+        f"&account_holder[customer_account]={ds.customer_account_ids[0]}"
+    )
+    status, _, body = raw(
+        sandbox.base_url,
+        f"/v1/financial_connections/accounts?{query}",
+        headers={"Authorization": "Bearer sk_test_x"},
+    )
+    assert status == 400
+    assert "account_holder[customer_account]" in body["error"]["message"]

@@ -1,0 +1,1 @@
+"""Tests of fcaudit.cli: each command and each group of flags, through the command line."""

@@ -1,0 +1,1 @@
+"""End to end: the installed `fcaudit` executable against the sandbox, over HTTP."""

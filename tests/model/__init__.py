@@ -1,0 +1,1 @@
+"""Tests of fcaudit.model: findings, their records and Dashboard links."""

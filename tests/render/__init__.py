@@ -1,0 +1,1 @@
+"""Tests of fcaudit.render: one file per output format, and what they share."""

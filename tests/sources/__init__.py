@@ -1,0 +1,1 @@
+"""Tests of fcaudit.sources: files, discovery and the events source's flags."""
