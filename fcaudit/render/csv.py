@@ -18,45 +18,17 @@ nothing is held, except with contact details, which are known only at the end of
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TextIO
 
-from fcaudit.model.findings import Finding, iso
+from fcaudit.model.findings import CSV_COLUMNS, Finding, csv_values
 from fcaudit.model.report import Contact, ReportMeta, ScanResult, group_key
 from fcaudit.render.base import RenderOptions
-from fcaudit.stripe.ids import AUTHORIZATION_OBJECT
 from fcaudit.text import safe
 
-# The documented columns, in order (README "Formats"). Multi-valued cells join with ";".
-COLUMNS: tuple[str, ...] = (
-    "group_key",  # the finding's group under --group-by (empty with --group-by none)
-    "id",
-    "object",
-    "category",
-    "status",
-    "cause",
-    "action",
-    "expected_deactivation_date",  # ISO 8601, UTC
-    "days_until_deactivation",
-    "expected_deactivation_source",  # stripe, rule:<id>
-    "institution_name",
-    "account_holder_type",
-    "account_holder",
-    "authorization",
-    "accounts",  # authorizations: the scanned accounts they cover
-    "last4",
-    "display_name",
-    "livemode",  # true / false
-    "signals",  # signal codes, each once
-    "detail",
-    "recommendation",
-    "event_type",
-    "event_created",
-    "dashboard_url",
-    "change",  # with --baseline: new, worse, same, better
-    "suppressed",  # with --ignore: the entry's reason
-    "suppressed_until",
-)
+# The documented columns, in order (README "Formats"): the finding's group, then the cells
+# fcaudit.model.record declares for each field. Multi-valued cells join with ";".
+COLUMNS: tuple[str, ...] = ("group_key", *CSV_COLUMNS)
 # Added after the others with --contact (the group's customer; personal data).
 CONTACT_COLUMNS: tuple[str, ...] = ("contact_name", "contact_email")
 
@@ -76,43 +48,9 @@ def cell(value: object) -> str:
     return "'" + shown if text.startswith(FORMULA_TRIGGERS) else shown
 
 
-def _join(values: Iterable[str]) -> str:
-    return JOIN.join(dict.fromkeys(values))  # each once, in order
-
-
 def values(finding: Finding, key: str | None) -> tuple[object, ...]:
     """The finding's values in `COLUMNS` order, before `cell()`."""
-    f = finding
-    edd = f.expected_deactivation_date
-    return (
-        key,
-        f.id,
-        f.object,
-        str(f.category),
-        f.status,
-        f.cause,
-        f.action,
-        iso(edd) if edd is not None else None,
-        f.days_until_deactivation,
-        f.expected_deactivation_source,
-        f.institution_name,
-        f.account_holder_type,
-        f.account_holder,
-        f.authorization,
-        _join(f.accounts) if f.object == AUTHORIZATION_OBJECT else None,
-        f.last4,
-        f.display_name,
-        f.livemode,
-        _join(str(s.code) for s in f.signals),
-        f.detail,
-        f.recommendation,
-        f.event_type,
-        iso(f.event_created) if f.event_created is not None else None,
-        f.dashboard_url,
-        f.change,
-        f.suppressed.reason if f.suppressed is not None else None,
-        f.suppressed.until.isoformat() if f.suppressed and f.suppressed.until else None,
-    )
+    return (key, *csv_values(finding))
 
 
 class CsvRenderer:
