@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 # per endpoint by default in both).
 DEFAULT_RPS = {"live": 80.0, "test": 20.0}
 DEFAULT_ENDPOINT_RPS = 20.0
-DEFAULT_CONCURRENCY = 16
 
 _STYLES = {"error": "\x1b[31m", "warning": "\x1b[33m"}
 
@@ -56,10 +55,12 @@ class AppContext:
 
     @property
     def out(self) -> TextIO:
+        """The console for data on stdout."""
         return self.stdout or sys.stdout
 
     @property
     def err(self) -> TextIO:
+        """The console for messages on stderr (markup off: names are untrusted text)."""
         return self.stderr or sys.stderr
 
     def _colored(self) -> bool:
@@ -74,6 +75,7 @@ class AppContext:
         self.err.flush()
 
     def warn(self, message: str) -> None:
+        """Print a warning on stderr (shown even with -q)."""
         if not self.quiet:
             self._print(f"Warning: {safe(message)}", "warning")
 
@@ -82,6 +84,7 @@ class AppContext:
         self._print(f"Error: {safe(message)}", "error")
 
     def info(self, message: str) -> None:
+        """Print progress information on stderr (hidden with -q)."""
         if not self.quiet:
             self._print(safe(message))
 

@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from fcaudit.errors import UsageError
@@ -22,7 +22,9 @@ from fcaudit.stripe.ids import check_id
 from fcaudit.stripe.redact import without_secrets
 from fcaudit.text import safe
 
+# --concurrency: requests in flight at most. The one default and range, for scans and events.
 CONCURRENCY_RANGE = (1, 128)
+DEFAULT_CONCURRENCY = 16
 TIMEOUT_MAX = 600.0  # seconds; one attempt longer than the whole retry budget makes no sense
 MIN_RPS = 0.01  # a positive budget below this is a typo (1e-300 would wait for ever)
 _KEY_CHARS = re.compile(r"[A-Za-z0-9_]+")  # what a key may hold (shape: redact.KEY_PATTERN)
@@ -84,6 +86,28 @@ def check_api_base(value: str) -> None:
         )
 
 
+_UNITS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+# One syntax for every duration option (--grace, --since, --reconcile-every): whole numbers
+# with a unit, summed (`1d12h`), from 0 to ten years.
+DURATION = re.compile(r"(\d{1,9})([dhms])")
+MAX_DURATION = timedelta(days=10 * 365)
+
+
+def parse_duration(text: str, flag: str) -> timedelta:
+    """`7d`, `36h`, `90m`, `3600s`, or a sum such as `1d12h`."""
+    value = text.strip().lower()
+    parts = DURATION.findall(value)
+    if not value or "".join(n + u for n, u in parts) != value:
+        raise UsageError(
+            f"{flag} {safe(text)!r} is not a duration. Tip: a number and a unit (d, h, m or "
+            "s), such as 7d, 36h or 1d12h."
+        )
+    seconds = sum(int(n) * _UNITS[u] for n, u in parts)
+    if seconds > MAX_DURATION.total_seconds():
+        raise UsageError(f"{flag} {safe(text)!r} is more than ten years. Tip: e.g. 7d or 1h.")
+    return timedelta(seconds=seconds)
+
+
 def parse_as_of(text: str | None, clock: Callable[[], datetime]) -> datetime:
     """`--as-of` as an aware UTC datetime: a date (midnight UTC), an ISO 8601 time, or Unix
     seconds as Stripe's own timestamps are."""
@@ -118,7 +142,13 @@ class StripeOptions:
     timeout: float
     max_retries: int = 6
 
+    @property
+    def workers(self) -> int:
+        """Requests in flight at most: --concurrency (click checks its range), or the default."""
+        return self.concurrency or DEFAULT_CONCURRENCY
+
     def validate(self) -> None:
+        """Check the options click can't (ids, URLs, budgets); a UsageError says which."""
         if self.stripe_account is not None:
             check_id(self.stripe_account, id_kinds.CONNECTED_ACCOUNT)
         if not self.stripe_version.strip():
@@ -127,9 +157,6 @@ class StripeOptions:
             raise UsageError("--sandbox and --api-base conflict. Tip: use one of them.")
         if self.api_base:
             check_api_base(self.api_base)
-        low, high = CONCURRENCY_RANGE
-        if self.concurrency is not None and not low <= self.concurrency <= high:
-            raise UsageError(f"--concurrency must be between {low} and {high}.")
         if not (math.isfinite(self.timeout) and 0 < self.timeout <= TIMEOUT_MAX):
             raise UsageError(
                 f"--timeout must be a number of seconds above 0 and at most {TIMEOUT_MAX:g}."

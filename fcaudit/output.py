@@ -136,9 +136,11 @@ class OutputTarget:
 
     @property
     def is_file(self) -> bool:
+        """True when the output is a file (written atomically), not stdout."""
         return self.path is not None
 
     def commit(self) -> None:
+        """Move the finished file into place, atomically: an earlier report is replaced only now."""
         self.stream.flush()
         if self._tmp is None or self._replace is None:
             if self._owned:
@@ -157,6 +159,7 @@ class OutputTarget:
         self._tmp = None
 
     def discard(self) -> None:
+        """Drop the unfinished file: the earlier report stays as it was."""
         if self._owned:
             with contextlib.suppress(OSError):
                 self.stream.close()

@@ -65,6 +65,8 @@ class Policy:
     fail_on_change: frozenset[Change] | None = None  # None: any change, or no baseline
 
     def matches(self, finding: Finding) -> bool:
+        """True when the finding counts towards the exit code (--fail-on, --fail-on-change, not
+        suppressed)."""
         if finding.suppressed is not None:
             return False
         if self.fail_on_change is not None and finding.change not in self.fail_on_change:

@@ -221,6 +221,8 @@ class Pipeline:
         source: Source,
         progress: Callable[[ScanResult], AbstractContextManager[None]] | None = None,
     ) -> ExitCode:
+        """Run the source through classification and the stages into every sink; the run's exit
+        code."""
         self._source = source
         self._stages = self._build_stages(source)
         self._steps = [stage.finding for stage in self._stages]

@@ -25,9 +25,11 @@ class Stage(Protocol):
     change, suppression): no sink has seen it yet, and a copy of each finding per stage cost
     as much as classifying it."""
 
-    def finding(self, finding: Finding) -> Iterable[Finding]: ...
+    def finding(self, finding: Finding) -> Iterable[Finding]:
+        """See one finding; return what passes on (it, nothing while held, or more)."""
 
-    def finish(self, result: ScanResult) -> Iterable[Finding]: ...
+    def finish(self, result: ScanResult) -> Iterable[Finding]:
+        """The run is over: return the findings still held, in order."""
 
 
 class Tally:
@@ -39,12 +41,14 @@ class Tally:
         self._policy = policy
 
     def finding(self, finding: Finding) -> Iterable[Finding]:
+        """Count the finding, and whether it matches the exit policy."""
         self._result.count(finding)
         if self._policy.matches(finding):
             self._result.matched += 1
         return (finding,)
 
     def finish(self, result: ScanResult) -> Iterable[Finding]:
+        """Nothing is held."""
         return ()
 
 
@@ -61,6 +65,7 @@ class LatestSnapshot:
         self._latest: dict[tuple[str, str], Finding] = {}
 
     def finding(self, finding: Finding) -> Iterable[Finding]:
+        """Hold an event snapshot until the run ends; pass anything else on."""
         if finding.event_type is None and finding.event_created is None:
             return (finding,)
         key = (finding.object, finding.id)
@@ -70,6 +75,7 @@ class LatestSnapshot:
         return ()
 
     def finish(self, result: ScanResult) -> Iterable[Finding]:
+        """The latest snapshot of each object, in event order."""
         return sorted(self._latest.values(), key=_event_order)
 
 
@@ -84,6 +90,7 @@ class RelinkCount:
         self._per_authorization: dict[str, set[str]] = {}
 
     def finding(self, finding: Finding) -> Iterable[Finding]:
+        """Hold relink_required accounts until every account of their authorization is known."""
         if (
             finding.category is Category.RELINK_REQUIRED
             and finding.object == ACCOUNT_OBJECT
@@ -95,6 +102,7 @@ class RelinkCount:
         return (finding,)
 
     def finish(self, result: ScanResult) -> Iterable[Finding]:
+        """The held findings, their advice naming how many accounts one relink repairs."""
         for f in self._held:
             repairs = len(self._per_authorization.get(f.authorization or "", ()))
             # A copy, unlike the other stages: the held findings live until the run ends,
@@ -141,6 +149,7 @@ class Grouping:
         self._groups: dict[str, _Acc] = {}
 
     def finding(self, finding: Finding) -> Iterable[Finding]:
+        """Add the finding to its group's counts."""
         key = group_key(finding, self._by)
         if key is None:
             return (finding,)
@@ -170,6 +179,7 @@ class Grouping:
         return (finding,)
 
     def finish(self, result: ScanResult) -> Iterable[Finding]:
+        """Build the run's groups (the worklist), most urgent first."""
         result.group_by = self._by
         groups = [
             Group(
@@ -221,6 +231,7 @@ class BaselineDiff:
         self._now: dict[str, Category] = {}
 
     def finding(self, finding: Finding) -> Iterable[Finding]:
+        """Mark the finding new, worse, same or better than in the baseline."""
         old = self._old.get(finding.id)
         if old is not None and old.category is not Category.ACTIVE:
             self._now[finding.id] = finding.category
@@ -228,6 +239,7 @@ class BaselineDiff:
         return (finding,)
 
     def finish(self, result: ScanResult) -> Iterable[Finding]:
+        """Record what the baseline had that this run no longer reports (resolved[])."""
         mode_before = discovery_mode(self._info.report.envelope.get("scope") or {})
         mode_now = discovery_mode(result.scope_learned)
         other_mode = mode_before is not None and mode_now is not None and mode_before != mode_now
@@ -272,6 +284,7 @@ class Suppress:
         self._matched: set[int] = set()
 
     def finding(self, finding: Finding) -> Iterable[Finding]:
+        """Mark the finding suppressed when an --ignore entry covers it."""
         for i, entry in enumerate(self._live):
             if entry.applies_to(finding):
                 self._matched.add(i)
@@ -280,6 +293,7 @@ class Suppress:
         return (finding,)
 
     def finish(self, result: ScanResult) -> Iterable[Finding]:
+        """Record the expired and the unused --ignore entries in the result."""
         result.expired_suppressions = [e.to_record() for e in self._expired]
         result.unmatched_suppressions = [
             e.to_record() for i, e in enumerate(self._live) if i not in self._matched

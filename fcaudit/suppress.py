@@ -18,28 +18,35 @@ _KEYS = {"id", "reason", "until", "categories"}
 
 @dataclass(frozen=True)
 class Entry:
+    """One --ignore entry: the suppression it makes, and the line of the file it came from."""
+
     suppression: Suppression
     line: int
 
     @property
     def id(self) -> str:
+        """The id the entry sets aside: an account, authorization or customer."""
         return self.suppression.id
 
     def applies_to(self, finding: Finding) -> bool:
+        """True when the entry covers the finding (its id, authorization or holder; category)."""
         if self.id not in (finding.id, finding.authorization, finding.account_holder):
             return False
         wanted = self.suppression.categories
         return wanted is None or str(finding.category) in wanted
 
     def expired(self, today: date) -> bool:
+        """True once the entry's `until` date has passed."""
         until = self.suppression.until
         return until is not None and until < today
 
     def to_record(self) -> dict[str, Any]:
+        """The entry as the report lists it (expired or unused suppressions)."""
         return {**self.suppression.to_record(), "id": self.id, "line": self.line}
 
 
 def load(path: str) -> tuple[Entry, ...]:
+    """Read and parse an --ignore file; a mistake is a one-line UsageError."""
     return parse(tomlfile.read(path, "--ignore"), path)
 
 

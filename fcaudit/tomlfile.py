@@ -24,6 +24,7 @@ def read(path: str, flag: str) -> str:
 
 
 def parse(text: str, name: str, tip: str) -> dict[str, Any]:
+    """Parse TOML text; a syntax error is a UsageError naming the file and line."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -80,6 +81,8 @@ class Entries:
         return self._locate.line(index)
 
     def fail(self, index: int) -> Fail:
+        """A function that builds the error for one field of entry `index`."""
+
         def fail(field: str, problem: str) -> UsageError:
             line = self._locate.line(index, field.split(".")[-1])
             return UsageError(

@@ -91,3 +91,34 @@ def test_no_import_cycle_between_fcaudit_modules() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_module_is_longer_than_600_lines() -> None:
+    long = {
+        str(p.relative_to(PACKAGE.parent)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert not long, f"modules over {MAX_LINES} lines: {long}"
+
+
+def _public_definitions(path: Path) -> list[tuple[str, bool]]:
+    """(name, has a docstring) for each public function, class and method in `path`."""
+    found: list[tuple[str, bool]] = []
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                if not child.name.startswith("_"):
+                    found.append((child.name, ast.get_docstring(child) is not None))
+                if isinstance(child, ast.ClassDef):
+                    visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return found
+
+
+def test_three_quarters_of_public_definitions_say_what_they_are_for() -> None:
+    definitions = [d for p in PACKAGE.rglob("*.py") for d in _public_definitions(p)]
+    documented = sum(has for _, has in definitions)
+    assert documented / len(definitions) >= 0.75, f"{documented} of {len(definitions)}"

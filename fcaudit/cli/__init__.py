@@ -40,15 +40,18 @@ class FcauditGroup(click.Group):
     """Turns every error into one line on stderr and a documented exit code."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """The commands in the order `fcaudit --help` lists them."""
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A command by name, importing a lazily loaded one only when it is used."""
         if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
             module, attr, _ = LAZY_COMMANDS[cmd_name]
             self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the commands in --help without importing the lazy ones."""
         rows = []
         for name in self.list_commands(ctx):
             if name in LAZY_COMMANDS and name not in self.commands:
@@ -64,6 +67,7 @@ class FcauditGroup(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> NoReturn:
         # click prints usage errors as Usage/Try/blank/Error; cron mail and log lines want
         # one line that names the problem and the fix.
+        """Run click, turning every fcaudit error into a one-line message and its exit code."""
         kwargs["standalone_mode"] = False
         try:
             code = super().main(*args, **kwargs)
@@ -87,6 +91,7 @@ class FcauditGroup(click.Group):
         sys.exit(int(code) if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
+        """Invoke the command; a returned ExitCode becomes the process's exit status."""
         try:
             return super().invoke(ctx)
         except FcauditError as err:

@@ -92,6 +92,8 @@ def make_plan(
     contact: bool = False,
     with_state: bool = False,
 ) -> Plan:
+    """The run's plan from the report options: formats and outputs, baseline, rules, ignores,
+    policy."""
     from fcaudit.render import RenderOptions
     from fcaudit.runner import Plan, SinkSpec
 
@@ -191,7 +193,6 @@ def run_remote(
     """Scan or retrieve through Stripe (or the embedded sandbox) and run the pipeline.
 
     `discovery`: the Scanner's `discovery` and `connected_accounts` (fcaudit scan)."""
-    from fcaudit.app import DEFAULT_CONCURRENCY
     from fcaudit.runner import Pipeline
     from fcaudit.signals import interruptible
     from fcaudit.sources.scan import Scanner
@@ -206,7 +207,7 @@ def run_remote(
         scanner = Scanner(
             gateway,
             scopes,
-            concurrency=stripe.concurrency or DEFAULT_CONCURRENCY,
+            concurrency=stripe.workers,
             authorizations=authorizations,
             contacts=contacts,
             **discovery,
@@ -236,4 +237,5 @@ def run_remote(
 
 
 def unique(values: Sequence[str]) -> list[str]:
+    """The values in order, each once."""
     return list(dict.fromkeys(values))  # de-duplicated, order kept

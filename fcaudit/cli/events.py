@@ -85,17 +85,11 @@ def events(
       fcaudit events --undelivered --verify           # missed, and still broken now?
       fcaudit events --latest -f ndjson | jq -r 'select(.category=="relink_required") | .id'
     """
-    from fcaudit.app import DEFAULT_CONCURRENCY
     from fcaudit.model.findings import iso
+    from fcaudit.options import parse_duration
     from fcaudit.runner import Pipeline
     from fcaudit.signals import interruptible
-    from fcaudit.sources.events import (
-        EventQuery,
-        EventSource,
-        parse_duration,
-        parse_since,
-        select_types,
-    )
+    from fcaudit.sources.events import EventQuery, EventSource, parse_since, select_types
     from fcaudit.stripe.facts import is_preview
 
     app = app_for(report)
@@ -131,5 +125,5 @@ def events(
         verify_authorizations=preview,
     )
     with interruptible(), app.gateway(stripe) as gateway:
-        source = EventSource(gateway, query, concurrency=stripe.concurrency or DEFAULT_CONCURRENCY)
+        source = EventSource(gateway, query, concurrency=stripe.workers)
         return Pipeline(app, plan).run(source)

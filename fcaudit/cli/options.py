@@ -10,7 +10,12 @@ from typing import Any, TypeVar
 import click
 
 from fcaudit.model.report import GroupBy
-from fcaudit.options import CONCURRENCY_RANGE, ReportOptions, StripeOptions
+from fcaudit.options import (
+    CONCURRENCY_RANGE,
+    DEFAULT_CONCURRENCY,
+    ReportOptions,
+    StripeOptions,
+)
 from fcaudit.policy import DEFAULT_FAIL_ON, parse_fail_on
 from fcaudit.render import OutputFormat
 from fcaudit.stripe.facts import DEFAULT_HORIZON_DAYS, PREVIEW_VERSION
@@ -101,7 +106,7 @@ def stripe_options(f: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--concurrency",
                 type=click.IntRange(low, high),
-                help="Requests in flight at most. Default: 16.",
+                help=f"Requests in flight at most. Default: {DEFAULT_CONCURRENCY}.",
             ),
             click.option(
                 "--timeout",

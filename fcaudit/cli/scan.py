@@ -151,7 +151,8 @@ def read_customer_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[s
     metavar="DURATION",
     default="7d",
     show_default=True,
-    help="With --state: a full run when the last one is older than this (e.g. 7d, 36h).",
+    help="With --state: a full run when the last one is older than this (e.g. 7d, 36h, 90m, "
+    "1d12h; 0s makes every run a full run).",
 )
 @click.option(
     "--contact",
@@ -280,7 +281,8 @@ def scan(
 def _state_options(
     path: str | None, full: bool, reconcile_every: str, given: list[str], connected: Any
 ) -> Any:
-    from fcaudit.sources.incremental import StateOptions, parse_duration
+    from fcaudit.options import parse_duration
+    from fcaudit.sources.incremental import StateOptions
 
     source = click.get_current_context().get_parameter_source("reconcile_every")
     if path is None:

@@ -78,10 +78,12 @@ class Group:
     stripe_account: str | None = None  # the connected account the holder belongs to
 
     def sort_key(self) -> tuple[int, float, str]:
+        """Most urgent group first, then by key: the worklist's order."""
         when = self.deadline.timestamp() if self.deadline is not None else float("inf")
         return (SEVERITY[self.worst], when, self.key)
 
     def to_record(self) -> dict[str, Any]:
+        """The group as the report's `groups[]` entry."""
         record: dict[str, Any] = {
             "key": self.key,
             "by": str(self.by),
@@ -118,6 +120,7 @@ class ScopeType(StrEnum):
 
     @property
     def plural(self) -> str:
+        """The scope type's plural noun, for progress and summaries."""
         return f"{self.value}s"
 
 
@@ -144,12 +147,14 @@ class Scope:
     stripe_account: str | None = None
 
     def to_record(self) -> dict[str, Any]:
+        """The scope as an errors[] entry writes it."""
         record: dict[str, Any] = {"type": str(self.type), "id": self.id}
         if self.stripe_account is not None:
             record["stripe_account"] = self.stripe_account
         return record
 
     def label(self) -> str:
+        """The scope in words for messages (`customer cus_1`, `connected account acct_1`)."""
         text = f"{self.type} {self.id}" if self.id else str(self.type)
         if self.stripe_account is not None and self.stripe_account != self.id:
             text += f" of {self.stripe_account}"
@@ -168,6 +173,7 @@ class ScopeError:
     attempts: int = 1
 
     def to_record(self) -> dict[str, Any]:
+        """The failure as the report's `errors[]` entry."""
         return {
             "scope": self.scope.to_record(),
             "message": self.message,
@@ -188,6 +194,7 @@ class AccountTally:
     holders_affected: set[str] = field(default_factory=set)
 
     def to_record(self, stripe_account: str | None) -> dict[str, Any]:
+        """The counts as the report's `summary` writes them."""
         return {
             "stripe_account": stripe_account,
             "accounts": self.accounts,
@@ -234,6 +241,7 @@ class ScanResult:
 
     @property
     def complete(self) -> bool:
+        """True when every scope was read and the run was not interrupted."""
         return not self.errors and not self.interrupted
 
     def count(self, finding: Finding) -> None:

@@ -37,6 +37,7 @@ class SavedReport:
 
     @property
     def complete(self) -> bool:
+        """Whether the saved report says its run was complete."""
         return bool(self.envelope.get("complete"))
 
 
@@ -50,6 +51,7 @@ class BaselineInfo:
     warnings: tuple[str, ...] = ()
 
     def record(self) -> dict[str, Any]:
+        """The report's `baseline` object: what was compared and whether like for like."""
         env = self.report.envelope
         return {
             "source": self.source,

@@ -45,11 +45,13 @@ class When:
     after_days: int | None
 
     def matches(self, linked: date) -> bool:
+        """True when an account linked on `linked` falls in this range."""
         if self.linked_from is not None and linked < self.linked_from:
             return False
         return self.linked_until is None or linked <= self.linked_until
 
     def predicted(self, created: datetime) -> datetime | None:
+        """The deactivation this range predicts for a link made at `created`; None: rolling."""
         if self.on is not None:
             return datetime.combine(self.on, time(), tzinfo=UTC)
         if self.after_days is not None:
@@ -59,6 +61,8 @@ class When:
 
 @dataclass(frozen=True)
 class Rule:
+    """One institution rule: which institutions it covers, and when their links deactivate."""
+
     id: str
     description: str
     names: frozenset[str]  # normalised
@@ -69,6 +73,7 @@ class Rule:
 
     def matches(self, institution_id: str | None, institution_name: str | None) -> bool:
         # By institution id where both the object and the rule carry one, else by name.
+        """True when the rule covers the institution (by id where both have one, else by name)."""
         if institution_id and self.institution_ids:
             return institution_id in self.institution_ids
         return bool(institution_name) and normalise_name(institution_name or "") in self.names
@@ -76,6 +81,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class Prediction:
+    """A rule's prediction for one account: the rule, and the date (None: rolling)."""
+
     rule: Rule
     date: datetime | None  # None: "rolling basis", no date known
 
@@ -86,6 +93,8 @@ _MATCH_CACHE = 4096
 
 @dataclass(frozen=True)
 class Ruleset:
+    """The institution rules in force (the built-in ones, plus --rules), with a match cache."""
+
     rules: tuple[Rule, ...]
     # The rules matching each (institution id, name) seen: a fleet has many accounts at few
     # institutions, and matching normalises the name. Not part of the value.
@@ -127,11 +136,13 @@ class Ruleset:
 
 
 def default_rules() -> Ruleset:
+    """The rules shipped with fcaudit (fcaudit/rules/default.toml)."""
     text = resources.files(__package__).joinpath("default.toml").read_text(encoding="utf-8")
     return parse_rules(text, "fcaudit/rules/default.toml")
 
 
 def load_rules(path: str) -> Ruleset:
+    """Read and parse a --rules file; a mistake is a one-line UsageError."""
     return parse_rules(tomlfile.read(path, "--rules"), path)
 
 

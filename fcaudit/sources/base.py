@@ -37,6 +37,9 @@ class Observed:
     note: str | None = None  # something the source noticed (a conflicting duplicate)
     finding: Finding | None = None  # already classified: passed on as it is
     stripe_account: str | None = None  # the connected account it was read under
+    # An Event's data.object that is not an FC account or authorization (offline input):
+    # the source skips and counts it instead of emitting it.
+    foreign: bool = False
 
 
 Emit = Callable[[Observed], None]
@@ -44,6 +47,8 @@ Emit = Callable[[Observed], None]
 
 @dataclass
 class SourceOutcome:
+    """What a source reports when it is done: failed scopes, an interruption, what it learned."""
+
     errors: list[ScopeError] = field(default_factory=list)
     interrupted: bool = False
     events_skipped: int = 0  # events whose object is not an FC account or authorization
@@ -60,11 +65,13 @@ class Source(Protocol):
     stripe_version: str | None  # the API version of the run (None offline)
     mode: str | None  # live | test | None
 
-    def run(self, emit: Emit) -> SourceOutcome: ...
+    def run(self, emit: Emit) -> SourceOutcome:
+        """Find the objects and hand each to `emit`; return how it went."""
 
     def rejected(self, item: Observed, error: NotClassifiable) -> ScopeError:
         """An object that is not an FC account or authorization: an errors[] entry, or raise
         to stop the run (a file the user gave)."""
         ...
 
-    def stats(self) -> Mapping[str, Any]: ...
+    def stats(self) -> Mapping[str, Any]:
+        """The source's counters for the report's `stats` (requests, retries, duration)."""

@@ -20,6 +20,7 @@ from fcaudit.classify import NotClassifiable
 from fcaudit.errors import UsageError
 from fcaudit.model.findings import EventRef, iso, parse_iso
 from fcaudit.model.report import Scope, ScopeError, ScopeType
+from fcaudit.options import DEFAULT_CONCURRENCY, DURATION, parse_duration
 from fcaudit.sources.base import Emit, Observed, SourceOutcome
 from fcaudit.sources.files import FC_OBJECTS
 from fcaudit.stripe import ids as id_kinds
@@ -34,23 +35,6 @@ from fcaudit.text import safe
 # financial_connections.* name is passed on as given (Stripe adds types over time).
 KNOWN_TYPES = (*FC_EVENT_TYPES, "financial_connections.session.updated")
 _EVENT_TYPE = re.compile(r"financial_connections\.[a-z0-9_]+\.[a-z0-9_]+")
-_UNITS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
-_DURATION = re.compile(r"(\d{1,9})([dhms])")
-
-
-def parse_duration(text: str, flag: str) -> timedelta:
-    """`7d`, `36h`, `90m`, `3600s`, or a sum such as `1d12h`."""
-    value = text.strip().lower()
-    parts = _DURATION.findall(value)
-    if not value or "".join(n + u for n, u in parts) != value:
-        raise UsageError(
-            f"{flag} {safe(text)!r} is not a duration. Tip: a number and a unit (d, h, m or "
-            "s), such as 7d, 36h or 1d12h."
-        )
-    seconds = sum(int(n) * _UNITS[u] for n, u in parts)
-    if seconds > 10 * 365 * 86_400:
-        raise UsageError(f"{flag} {safe(text)!r} is more than ten years. Tip: e.g. 7d or 1h.")
-    return timedelta(seconds=seconds)
 
 
 def parse_since(text: str, now: datetime) -> datetime:
@@ -58,7 +42,7 @@ def parse_since(text: str, now: datetime) -> datetime:
     most 30 days back, since Stripe lists the events of the last 30 days only
     (https://docs.stripe.com/api/events/list)."""
     value = text.strip()
-    if _DURATION.match(value.lower()):
+    if DURATION.match(value.lower()):
         since = now - parse_duration(value, "--since")
     else:
         try:
@@ -138,7 +122,9 @@ class EventSource:
     """A source: the events of a period, then (with verify) the current state of each
     object they name."""
 
-    def __init__(self, gateway: StripeGateway, query: EventQuery, *, concurrency: int = 16):
+    def __init__(
+        self, gateway: StripeGateway, query: EventQuery, *, concurrency: int = DEFAULT_CONCURRENCY
+    ):
         self.gateway = gateway
         self.query = query
         self.stripe_version: str | None = gateway.settings.stripe_version
@@ -149,9 +135,11 @@ class EventSource:
         self._duration = 0.0
 
     def stats(self) -> Mapping[str, Any]:
+        """The gateway's request counters and the run's duration, for the report's `stats`."""
         return {**self.gateway.stats.snapshot(), "duration_seconds": round(self._duration, 3)}
 
     def rejected(self, item: Observed, error: NotClassifiable) -> ScopeError:
+        """An event whose object cannot be classified: an errors[] entry naming the event."""
         oid = item.obj.get("id")
         return ScopeError(
             Scope(ScopeType.ACCOUNT, oid if is_stripe_id(oid) else None),
@@ -160,6 +148,8 @@ class EventSource:
         )
 
     def run(self, emit: Emit) -> SourceOutcome:
+        """List the events of the window (and, with --verify, retrieve what they name) and emit each
+        snapshot."""
         outcome = SourceOutcome()
         started = self.gateway.clock()
         try:

@@ -18,7 +18,6 @@ import json
 import re
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import IO, Any, TextIO
 
 import orjson
@@ -38,26 +37,10 @@ from fcaudit.text import safe, valid_tree
 FC_OBJECTS = frozenset({ACCOUNT_OBJECT, AUTHORIZATION_OBJECT})
 
 
-# Not frozen, with slots: one is built per object read, and a frozen dataclass sets each
-# field through object.__setattr__ (a quarter of a microsecond against a microsecond).
-@dataclass(slots=True)
-class Item:
-    """One object to classify, where it came from, and the API version it was rendered in.
-
-    `event` is set when the object came from an Event; `foreign` when that event's object is
-    not an FC account or authorization (the caller skips and counts it)."""
-
-    obj: Mapping[str, Any]
-    where: str
-    stripe_version: str | None = None
-    event: EventRef | None = None
-    foreign: bool = False
-
-
 _CONTAINERS = ("list", "event")  # `object` values that _expand unwraps
 
 
-def _expand(value: Any, where: str) -> Iterator[Item]:
+def _expand(value: Any, where: str) -> Iterator[Observed]:
     """A document's objects: list objects and arrays are flattened, events unwrapped."""
     if isinstance(value, list):
         for i, entry in enumerate(value):
@@ -76,7 +59,7 @@ def _expand(value: Any, where: str) -> Iterator[Item]:
         version = value.get("api_version")
         ref = EventRef.of(value)
         kind = inner.get("object")
-        yield Item(
+        yield Observed(
             inner,
             f"{where} (event {safe(ref.id or '?')})",
             version if isinstance(version, str) else None,
@@ -84,7 +67,7 @@ def _expand(value: Any, where: str) -> Iterator[Item]:
             foreign=kind is not None and kind not in FC_OBJECTS,
         )
     else:
-        yield Item(value, where)
+        yield Observed(value, where)
 
 
 _LONG_NUMBER = re.compile(r"\d{4300,}")
@@ -157,7 +140,7 @@ def _decode_error(err: json.JSONDecodeError, name: str, line_offset: int = 0) ->
 _BOM = "\ufeff"  # a byte-order mark left by some editors
 
 
-def read_items(stream: TextIO | Utf8Lines, name: str) -> Iterator[Item]:
+def read_items(stream: TextIO | Utf8Lines, name: str) -> Iterator[Observed]:
     """Yield every classifiable item in `stream`, raising `InputError` with a location.
 
     A `Utf8Lines` stream is read as bytes, which orjson decodes as they are (decoding each
@@ -215,7 +198,7 @@ def read_items(stream: TextIO | Utf8Lines, name: str) -> Iterator[Item]:
             ) from None
         # The common line, one plain object, skips the generator of `_expand`.
         if type(value) is dict and value.get("object") not in _CONTAINERS:
-            yield Item(value, f"{name} line {line_no}")
+            yield Observed(value, f"{name} line {line_no}")
         else:
             yield from _expand(value, f"{name} line {line_no}")
 
@@ -231,6 +214,8 @@ class FileSource:
         self._name = name
 
     def run(self, emit: Emit) -> SourceOutcome:
+        """Read the stream and emit every FC object in it; events about other objects are counted
+        and skipped."""
         outcome = SourceOutcome()
         try:
             for item in read_items(self._stream, self._name):
@@ -240,7 +225,7 @@ class FileSource:
                 obj = item.obj
                 if "tool" in obj or "recommendation" in obj:  # checked inline: every object
                     _refuse_fcaudit_output(item)
-                emit(Observed(obj, item.where, item.stripe_version, event=item.event))
+                emit(item)
         except KeyboardInterrupt:
             outcome.interrupted = True  # what was classified is still written
         except RecursionError:
@@ -251,9 +236,11 @@ class FileSource:
 
     def rejected(self, item: Observed, error: NotClassifiable) -> ScopeError:
         # The user gave this file: an object fcaudit can't classify is an input error.
+        """The user gave this file: an object fcaudit can't classify is an input error (exit 2)."""
         raise InputError(f"{item.where}: {error}.")
 
     def stats(self) -> Mapping[str, Any]:
+        """A file has no request counters."""
         return {}
 
 
@@ -278,7 +265,7 @@ def open_source(source: str) -> Iterator[TextIO | Utf8Lines]:
         handle.close()
 
 
-def _refuse_fcaudit_output(item: Item) -> None:
+def _refuse_fcaudit_output(item: Observed) -> None:
     """fcaudit's own output is not a Stripe object: classifying a finding again would read
     its flattened fields as if Stripe had sent them, and give wrong categories silently."""
     obj = item.obj
@@ -309,12 +296,15 @@ class ReportSource:
         self.mode: str | None = mode if mode in ("live", "test") else None
 
     def run(self, emit: Emit) -> SourceOutcome:
+        """Emit the report's findings as they were written, already classified."""
         for i, finding in enumerate(self._report.findings):
             emit(Observed({}, f"{self._name} findings[{i}]", finding=finding))
         return SourceOutcome()
 
     def rejected(self, item: Observed, error: NotClassifiable) -> ScopeError:
+        """Never called: a report's findings are already classified."""
         raise InputError(f"{item.where}: {error}.")  # never: findings are not reclassified
 
     def stats(self) -> Mapping[str, Any]:
+        """A report read from disk has no request counters."""
         return {}

@@ -17,14 +17,12 @@ interrupted run never advances the cursor.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from fcaudit.classify import NotClassifiable, classify
-from fcaudit.errors import UsageError
 from fcaudit.model.findings import iso
 from fcaudit.model.report import Scope, ScopeError, ScopeType
 from fcaudit.model.saved import Prior, SavedReport
@@ -46,20 +44,12 @@ if TYPE_CHECKING:
 # from this far before the start of this one (re-reading an event only re-fetches its object).
 MARGIN_SECONDS = 300
 DEFAULT_RECONCILE = timedelta(days=7)
-_DURATION = re.compile(r"^(\d{1,5})([dh])$")
-
-
-def parse_duration(text: str, flag: str) -> timedelta:
-    """`7d`, `36h` -> a timedelta; anything else is a usage error."""
-    match = _DURATION.match(text.strip().lower())
-    if not match or int(match.group(1)) == 0:
-        raise UsageError(f"{flag} {text!r} is not a duration. Tip: e.g. 7d or 36h.")
-    n = int(match.group(1))
-    return timedelta(days=n) if match.group(2) == "d" else timedelta(hours=n)
 
 
 @dataclass(frozen=True)
 class StateOptions:
+    """`--state FILE`, `--full` and `--reconcile-every`: how an incremental run uses its store."""
+
     path: str
     full: bool = False
     reconcile_every: timedelta = DEFAULT_RECONCILE
@@ -97,6 +87,8 @@ class Recording:
         self.seen: list[dict[str, Any]] = []
 
     def run(self, emit: Emit) -> SourceOutcome:
+        """Run the wrapped full scan, keeping what the store needs of every object it emits."""
+
         def record(item: Observed) -> None:
             if _kind(item.obj) is not None and is_stripe_id(item.obj.get("id"), "fc"):
                 self.seen.append(kept(item.obj))
@@ -123,13 +115,17 @@ class IncrementalSource:
     events: int = 0
 
     def stats(self) -> Mapping[str, Any]:
+        """The gateway's request counters and the run's duration, for the report's `stats`."""
         return self.gateway.stats.snapshot()
 
     def rejected(self, item: Observed, error: NotClassifiable) -> ScopeError:
+        """A stored or fetched object that cannot be classified: an errors[] entry naming it."""
         oid = str(item.obj.get("id") or "(no id)")
         return ScopeError(Scope(ScopeType.ACCOUNT, oid), str(error))
 
     def run(self, emit: Emit) -> SourceOutcome:
+        """Read the events since the cursor, refresh what they name, then emit the whole stored
+        inventory."""
         outcome = SourceOutcome()
         try:
             named, holders = self._read_events(outcome)

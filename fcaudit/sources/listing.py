@@ -91,4 +91,5 @@ def contact_of(customer: Mapping[str, Any]) -> Contact:
 
 
 def conflict(first: str, other: str) -> str:
+    """How a finding notes an account listed under two holders."""
     return f"a conflicting holder: {other} (first listed with {first})"

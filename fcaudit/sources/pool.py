@@ -25,6 +25,7 @@ class WorkPool:
             threading.Thread(target=self._work, name=f"fcaudit-{n}", daemon=True).start()
 
     def submit(self, fn: Callable[..., None], *args: Any) -> None:
+        """Queue `fn(*args)` for a worker; never waits."""
         with self._cv:
             self._pending += 1
         self._queue.put((fn, args))
@@ -46,6 +47,7 @@ class WorkPool:
                 self._cv.wait(0.2)
 
     def join(self) -> None:
+        """Wait until every task submitted so far has finished."""
         self.wait_below(1)
 
 

@@ -26,6 +26,7 @@ from typing import Any, Literal
 from fcaudit.classify import NotClassifiable
 from fcaudit.errors import FcauditError
 from fcaudit.model.report import Contact, Scope, ScopeError, ScopeType
+from fcaudit.options import DEFAULT_CONCURRENCY
 from fcaudit.sources.base import Emit, Observed, SourceOutcome
 from fcaudit.sources.discovery import WholeAccountDiscovery
 from fcaudit.sources.listing import (
@@ -59,7 +60,7 @@ class Scanner(WholeAccountDiscovery):
         gateway: StripeGateway,
         scopes: Iterable[Scope] | None,
         *,
-        concurrency: int = 16,
+        concurrency: int = DEFAULT_CONCURRENCY,
         authorizations: bool = False,
         contacts: bool = False,
         discovery: Discovery = Discovery.CUSTOMERS,
@@ -101,6 +102,7 @@ class Scanner(WholeAccountDiscovery):
         self.scope_label = "scopes"  # what the progress display counts
 
     def stats(self) -> Mapping[str, Any]:
+        """The gateway's request counters and the scan's duration, for the report's `stats`."""
         return {**self.gateway.stats.snapshot(), "duration_seconds": round(self._duration, 3)}
 
     @property
@@ -109,6 +111,7 @@ class Scanner(WholeAccountDiscovery):
         return len(self._errors)
 
     def rejected(self, item: Observed, error: NotClassifiable) -> ScopeError:
+        """An object a listing gave that is not an FC account: an errors[] entry naming where."""
         oid = id_of(item.obj.get("id"))
         key = self.gateway.settings.api_key
         return ScopeError(
@@ -133,6 +136,8 @@ class Scanner(WholeAccountDiscovery):
     # -- orchestration ----------------------------------------------------------------------
 
     def run(self, emit: Emit) -> SourceOutcome:
+        """Scan every scope (or the whole account) on the worker pool, emitting objects as they
+        arrive."""
         self._emit = emit
         clock = self.gateway.clock
         started = clock()

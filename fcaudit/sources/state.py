@@ -66,6 +66,7 @@ def kept(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def holder_of(obj: Mapping[str, Any]) -> str | None:
+    """The id of an account's holder (customer or account), or None: what the store indexes."""
     holder = obj.get("account_holder")
     if not isinstance(holder, Mapping):
         return None
@@ -88,6 +89,8 @@ class Identity:
 
 @dataclass(frozen=True)
 class Header:
+    """The store's metadata: its Stripe account and mode, last full run and events cursor."""
+
     identity: Identity
     last_full_run: datetime | None
     last_run: datetime | None
@@ -124,6 +127,7 @@ class StateStore:
             raise sqlite3.DatabaseError(f"unknown format {self._meta('format')!r}")
 
     def close(self) -> None:
+        """Close the database (and release its lock)."""
         with contextlib.suppress(sqlite3.Error):
             self._db.close()
 
@@ -156,6 +160,7 @@ class StateStore:
         )
 
     def check_identity(self, identity: Identity) -> None:
+        """Refuse (exit 2) a store written for another Stripe account or mode."""
         header = self.header()
         if header is None:
             return

@@ -48,6 +48,7 @@ class RequestFailed(Exception):
 
 
 def header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    """A response header by name, whatever its case; None when absent."""
     for key, value in (headers or {}).items():
         if key.lower() == name.lower():
             return value

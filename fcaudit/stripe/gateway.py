@@ -105,17 +105,20 @@ class Stats:
         self.by_endpoint: Counter[str] = Counter()
 
     def count(self, endpoint: str) -> None:
+        """Count one request sent to `endpoint` (a retry counts again)."""
         with self._lock:
             self.requests += 1
             self.by_endpoint[endpoint] += 1
 
     def retry(self, *, rate_limited: bool) -> None:
+        """Count one retry, and whether a 429 caused it."""
         with self._lock:
             self.retries += 1
             if rate_limited:
                 self.rate_limited += 1
 
     def snapshot(self) -> dict[str, Any]:
+        """The counts as the report's `stats` object (thread-safe copy)."""
         with self._lock:
             return {
                 "requests": self.requests,
@@ -453,9 +456,11 @@ class StripeGateway:
             yield from page
 
     def retrieve_account(self, account_id: str) -> dict[str, Any]:
+        """GET one FC account by id (`fcaudit account`): the object and its Request-Id."""
         return self.fetch_account(account_id)[0]
 
     def retrieve_authorization(self, authorization_id: str) -> dict[str, Any]:
+        """GET one FC authorization by id (`fcaudit authorization`; preview API versions only)."""
         return self.fetch_authorization(authorization_id)[0]
 
     def fetch_account(

@@ -139,6 +139,7 @@ class GuardedSession(requests.Session):
     def request(  # type: ignore[override]
         self, method: str, url: str, *args: Any, **kwargs: Any
     ) -> requests.Response:
+        """Send one request under the deadline, following same-origin redirects only."""
         kwargs["allow_redirects"] = False
         GuardedSession._last.headers = None
         with _Deadline(self.deadline_seconds) as deadline:

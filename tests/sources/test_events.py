@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fcaudit.errors import UsageError
-from fcaudit.sources.events import parse_duration, parse_since, select_types
+from fcaudit.options import parse_duration
+from fcaudit.sources.events import parse_since, select_types
 from fcaudit.stripe.facts import FC_EVENT_TYPES
 from tests.cli.test_events import AUTH_UPCOMING
 from tests.factories import NOW

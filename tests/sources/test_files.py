@@ -8,7 +8,8 @@ import json
 import pytest
 
 from fcaudit.errors import InputError
-from fcaudit.sources.files import Item, Utf8Lines, read_items
+from fcaudit.sources.base import Observed
+from fcaudit.sources.files import Utf8Lines, read_items
 
 
 def ids(text: str) -> list[str]:
@@ -72,7 +73,7 @@ def test_plain_objects_lists_and_events_mix_line_by_line() -> None:
 # -- the binary path: a file or stdin is read as bytes, which orjson decodes as they are ---
 
 
-def _binary(data: bytes) -> list[Item]:
+def _binary(data: bytes) -> list[Observed]:
     return list(read_items(Utf8Lines(io.BytesIO(data), "in"), "in"))
 
 
