@@ -24,7 +24,7 @@ from fcaudit.sandbox.data.constants import (
     SIG_PREDICTED_PASSED,
     UNKNOWN,
 )
-from fcaudit.sandbox.data.designs import NONE, _active_date
+from fcaudit.sandbox.data.designs import NONE, active_date
 from fcaudit.sandbox.data.names import BANK_OF_AMERICA, BOA_NEAR_MISS
 from fcaudit.stripe.facts import DEFAULT_HORIZON_DAYS as HORIZON_DAYS
 
@@ -127,8 +127,6 @@ BOA_LINKS: Final[tuple[BoaLink, ...]] = (
     # Not Bank of America, however alike: no rule.
     BoaLink("boa_near_miss", year_in=10, institution=BOA_NEAR_MISS, category=ACTIVE),
     # Stripe gave a date fcaudit can't read: unknown, and the rules must not fill it in.
-    BoaLink(
-        "boa_unreadable_date", year_in=10, details=_active_date("1796083200"), category=UNKNOWN
-    ),
+    BoaLink("boa_unreadable_date", year_in=10, details=active_date("1796083200"), category=UNKNOWN),
 )
 BOA_LINK_BY_NAME: Final = {b.name: b for b in BOA_LINKS}

@@ -1,5 +1,5 @@
 """Generation: one holder's authorizations, accounts and events, drawn from that holder's RNG
-as its plans say (the bookkeeping is :class:`~fcaudit.sandbox.data.recorder._Recorder`'s)."""
+as its plans say (the bookkeeping is :class:`~fcaudit.sandbox.data.recorder.Recorder`'s)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from fcaudit.sandbox.data.boa_rules import BOA_AUTH_YEAR_DAYS, boa_rule_truth
 from fcaudit.sandbox.data.constants import ADVERSARIAL, DAY, RELINK_REQUIRED
 from fcaudit.sandbox.data.designs import (
-    _ABSENT,
+    ABSENT,
     ACN,
     NONE,
     RELINK,
@@ -20,39 +20,39 @@ from fcaudit.sandbox.data.designs import (
     AccountVariant,
     NumberDesign,
     Scenario,
-    _inactive,
+    inactive_details,
 )
 from fcaudit.sandbox.data.histories import History
 from fcaudit.sandbox.data.names import (
-    _BOA,
-    _HOSTILE_INST,
-    _INST_WEIGHTS,
-    _KIND_BY_SUB,
-    _KIND_WEIGHTS,
-    _KINDS,
-    _N_WEIGHTED,
-    _ODD_NAME_SHARE,
+    BOA,
     HOSTILE_DISPLAY_NAMES,
+    HOSTILE_INST,
+    INST_WEIGHTS,
+    KIND_BY_SUB,
+    KIND_WEIGHTS,
+    KINDS,
+    N_WEIGHTED,
+    ODD_NAME_SHARE,
     UNICODE_DISPLAY_NAMES,
 )
 from fcaudit.sandbox.data.plans import (
-    _BOA_SCENARIOS,
-    _BOA_WEIGHTS,
-    _OTHER_SCENARIOS,
-    _OTHER_WEIGHTS,
-    _Plan,
+    BOA_SCENARIOS,
+    BOA_WEIGHTS,
+    OTHER_SCENARIOS,
+    OTHER_WEIGHTS,
+    Plan,
 )
-from fcaudit.sandbox.data.recorder import _Recorder
-from fcaudit.sandbox.data.records import AccountSpec, AuthorizationSpec, _clone
-from fcaudit.sandbox.data.rendering import _session
-from fcaudit.sandbox.data.scenarios import _BOA_FALLBACK, SCENARIO_BY_NAME
-from fcaudit.sandbox.data.variants import _VARIANT_WEIGHTS, ACCOUNT_VARIANTS, VARIANT_BY_NAME
+from fcaudit.sandbox.data.recorder import Recorder
+from fcaudit.sandbox.data.records import AccountSpec, AuthorizationSpec, clone
+from fcaudit.sandbox.data.rendering import session_object
+from fcaudit.sandbox.data.scenarios import BOA_FALLBACK, SCENARIO_BY_NAME
+from fcaudit.sandbox.data.variants import ACCOUNT_VARIANTS, VARIANT_BY_NAME, VARIANT_WEIGHTS
 
 if TYPE_CHECKING:
     from fcaudit.sandbox.data.dataset import Dataset
 
 
-class _Builder(_Recorder):
+class Builder(Recorder):
     """Generates one holder's authorizations, accounts and events from that holder's RNG.
 
     What the #8 cases add to an account (account numbers, refreshes) is drawn from the
@@ -72,36 +72,34 @@ class _Builder(_Recorder):
         holder_type: str,
         holder_id: str,
         max_age_days: float,
-        plans: list[_Plan],
+        plans: list[Plan],
     ) -> None:
         """Generate one holder's authorizations, one per plan, from the holder's RNG."""
         for plan in plans:
             self.group(rng, holder_type, holder_id, max_age_days, plan)
 
-    def random_plans(self, rng: random.Random, n_auths: int, max_age_days: float) -> list[_Plan]:
+    def random_plans(self, rng: random.Random, n_auths: int, max_age_days: float) -> list[Plan]:
         """``n_auths`` random authorizations for a holder ``max_age_days`` old: each one's
         institution, scenario (by weight) and number of accounts."""
         plans = []
         for _ in range(n_auths):
-            inst = rng.choices(range(_N_WEIGHTED), _INST_WEIGHTS)[0]
+            inst = rng.choices(range(N_WEIGHTED), INST_WEIGHTS)[0]
             odd, pick = rng.random(), rng.random()  # drawn in every name scenario
-            if inst == _BOA:
-                scenario = rng.choices(_BOA_SCENARIOS, _BOA_WEIGHTS)[0]
+            if inst == BOA:
+                scenario = rng.choices(BOA_SCENARIOS, BOA_WEIGHTS)[0]
             else:
-                scenario = rng.choices(_OTHER_SCENARIOS, _OTHER_WEIGHTS)[0]
-                if self.adversarial and odd < _ODD_NAME_SHARE:
-                    inst = _HOSTILE_INST[int(pick * len(_HOSTILE_INST))]
+                scenario = rng.choices(OTHER_SCENARIOS, OTHER_WEIGHTS)[0]
+                if self.adversarial and odd < ODD_NAME_SHARE:
+                    inst = HOSTILE_INST[int(pick * len(HOSTILE_INST))]
             # A link older than the holder is impossible: a younger scenario instead.
             if scenario.link_days is not None and max_age_days < scenario.link_days[0] + 5:
-                scenario = _BOA_FALLBACK
+                scenario = BOA_FALLBACK
             n = rng.choices((1, 2, 3, 4), (40, 35, 15, 10))[0]
-            plans.append(_Plan(scenario.name, inst, n, session=rng.random() < 0.3))
+            plans.append(Plan(scenario.name, inst, n, session=rng.random() < 0.3))
         return plans
 
     # -- one authorization and its accounts ------------------------------------------------------
-    def _link_age(
-        self, rng: random.Random, sc: Scenario, plan: _Plan, max_age_days: float
-    ) -> float:
+    def _link_age(self, rng: random.Random, sc: Scenario, plan: Plan, max_age_days: float) -> float:
         """Days since the accounts were linked."""
         if sc.yearly and sc.status == "inactive" and plan.deactivated_days_ago is not None:
             return 365 + plan.deactivated_days_ago
@@ -110,7 +108,7 @@ class _Builder(_Recorder):
             return rng.uniform(lo, min(hi, max(lo + 1, max_age_days)))
         return rng.uniform(1, max(2, max_age_days))
 
-    def _pinned_link(self, plan: _Plan, max_age_days: float) -> int | None:
+    def _pinned_link(self, plan: Plan, max_age_days: float) -> int | None:
         """The link time a BoaLink or History fixes; -1 when the row can't exist at ``now``."""
         if plan.history is not None:
             return int(self.now - plan.history.link_days_ago * DAY)
@@ -129,7 +127,7 @@ class _Builder(_Recorder):
         holder_type: str,
         holder_id: str,
         max_age_days: float,
-        plan: _Plan,
+        plan: Plan,
     ) -> None:
         """Generate one authorization and its accounts as ``plan`` says: their records,
         their truth and their events."""
@@ -182,7 +180,7 @@ class _Builder(_Recorder):
             self.ds.session_ids.append(session)
 
         for i in range(plan.n_accounts):
-            kind = rng.choices(range(len(_KINDS)), _KIND_WEIGHTS)[0]
+            kind = rng.choices(range(len(KINDS)), KIND_WEIGHTS)[0]
             spec = AccountSpec(
                 id=self.rid(rng, "fca_", 24),
                 created=created + i,  # linked in one flow, a second apart
@@ -208,14 +206,14 @@ class _Builder(_Recorder):
                 variant = (
                     VARIANT_BY_NAME[name]
                     if name
-                    else rng.choices(ACCOUNT_VARIANTS, _VARIANT_WEIGHTS)[0]
+                    else rng.choices(ACCOUNT_VARIANTS, VARIANT_WEIGHTS)[0]
                 )
                 category, acct_events = self._apply_variant(rng, spec, variant)
                 signals, source = variant.signals, variant.source
-                if variant.kind is not None and spec.kind != _KIND_BY_SUB[variant.kind]:
-                    spec.kind = _KIND_BY_SUB[variant.kind]
+                if variant.kind is not None and spec.kind != KIND_BY_SUB[variant.kind]:
+                    spec.kind = KIND_BY_SUB[variant.kind]
                     if not plan.odd_names:
-                        spec.display_name = _KINDS[spec.kind][0][0]
+                        spec.display_name = KINDS[spec.kind][0][0]
                 spec.refresh = self._refresh(own, variant.refresh, spec.created)
             numbers = variant.numbers if variant is not None else None
             spec.numbers = self._numbers(
@@ -223,9 +221,7 @@ class _Builder(_Recorder):
             )
             if plan.boa is not None:
                 spec.design = plan.boa.name
-                spec.details = (
-                    None if plan.boa.details == _ABSENT else _clone(plan.boa.details or {})
-                )
+                spec.details = None if plan.boa.details == ABSENT else clone(plan.boa.details or {})
                 if plan.boa.category is not None:
                     category, signals, source = plan.boa.category, (), None
             if sc.rules and (plan.boa is None or plan.boa.category is None):
@@ -256,12 +252,12 @@ class _Builder(_Recorder):
                 own,
                 "financial_connections.session.updated",
                 created + plan.n_accounts,
-                _session(session, holder_type, holder_id, auth.account_ids),
+                session_object(session, holder_type, holder_id, auth.account_ids),
             )
 
     def _default_numbers(self, spec: AccountSpec) -> tuple[NumberDesign, ...]:
         """One transactable number without expiry on an account that can pay, else none."""
-        if "payment_method" not in _KINDS[spec.kind][3]:
+        if "payment_method" not in KINDS[spec.kind][3]:
             return ()
         # Drawn from the account's own RNG, not from its institution, which the adversarial
         # scenario may rename.
@@ -322,25 +318,25 @@ class _Builder(_Recorder):
             if snap is None:
                 self.event(rng, prefix + step.event, ts, spec, eid=eid)
                 continue
-            shown = dataclasses.replace(spec, status=snap.status, details=_clone(snap.details))
+            shown = dataclasses.replace(spec, status=snap.status, details=clone(snap.details))
             if snap.numbers is not None:
                 shown.numbers = self._numbers(own, snap.numbers)
             if snap.refresh is not None:
                 shown.refresh = self._refresh(own, snap.refresh, spec.created, at=ts)
             self.event(rng, prefix + step.event, ts, shown, label=snap.category, eid=eid)
 
-    def _display_name(self, rng: random.Random, plan: _Plan, kind: int, index: int) -> str:
+    def _display_name(self, rng: random.Random, plan: Plan, kind: int, index: int) -> str:
         odd, pick = rng.random(), rng.random()  # drawn in every name scenario
         if plan.odd_names:
             return self.odd_names[(plan.name_offset + index) % len(self.odd_names)]
-        names = self.odd_names if odd < _ODD_NAME_SHARE else _KINDS[kind][0]
+        names = self.odd_names if odd < ODD_NAME_SHARE else KINDS[kind][0]
         return names[int(pick * len(names))]
 
     @staticmethod
     def _account_details(
         rng: random.Random,
         sc: Scenario,
-        plan: _Plan,
+        plan: Plan,
         cause: str | None,
         action: str,
         expected: int | None,
@@ -377,10 +373,10 @@ class _Builder(_Recorder):
                     "expected_deactivation_date": when,
                 }
             }
-        elif isinstance(variant.details, str):  # _ABSENT
+        elif isinstance(variant.details, str):  # ABSENT
             spec.details = None
         else:
-            spec.details = _clone(variant.details)
+            spec.details = clone(variant.details)
         return variant.category, list(variant.events)
 
     def _account_events(
@@ -405,7 +401,7 @@ class _Builder(_Recorder):
                     down,
                     spec,
                     status="inactive",
-                    details=_inactive(RELINK, cause),
+                    details=inactive_details(RELINK, cause),
                     previous={"status": "active"},
                     label=RELINK_REQUIRED,
                 )

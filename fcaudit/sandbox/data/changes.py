@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from fcaudit.sandbox.data.boa_rules import BOA_RULE_NAMES, normalise_institution
 from fcaudit.sandbox.data.constants import (
-    _ALNUM,
     ACCOUNT_NUMBER_UNUSABLE,
     ACTIVE,
+    ALNUM,
     DAY,
     DISCONNECTED,
     EXPIRING,
@@ -29,9 +29,9 @@ from fcaudit.sandbox.data.constants import (
     STRIPE,
     UNKNOWN,
 )
-from fcaudit.sandbox.data.designs import ACN, RELINK, TRANSACTABLE, _inactive
-from fcaudit.sandbox.data.names import _BOA, _INST_NAMES, _KIND_WEIGHTS, _KINDS, _N_WEIGHTED
-from fcaudit.sandbox.data.records import AccountSpec, AuthorizationSpec, _clone
+from fcaudit.sandbox.data.designs import ACN, RELINK, TRANSACTABLE, inactive_details
+from fcaudit.sandbox.data.names import BOA, INST_NAMES, KIND_WEIGHTS, KINDS, N_WEIGHTED
+from fcaudit.sandbox.data.records import AccountSpec, AuthorizationSpec, clone
 from fcaudit.sandbox.data.rendering import render_account
 from fcaudit.stripe.facts import PREVIEW_VERSION
 
@@ -76,7 +76,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "active",
         None,
         "inactive",
-        _inactive(RELINK, "access_expired"),
+        inactive_details(RELINK, "access_expired"),
         RELINK_REQUIRED,
     ),
     Operation(
@@ -172,7 +172,7 @@ def _plain(ds: Dataset, spec: AccountSpec) -> bool:
     """An account whose truth after a change is known by design (see the module docstring)."""
     return (
         spec.holder_type == "customer"
-        and normalise_institution(_INST_NAMES[spec.institution]) not in BOA_RULE_NAMES
+        and normalise_institution(INST_NAMES[spec.institution]) not in BOA_RULE_NAMES
         and not ds.expected_signals.get(spec.id)
         and all(
             n.get("status") == TRANSACTABLE and n.get("expected_expiry_date") is None
@@ -219,7 +219,7 @@ class _Changes:
     def rid(self, prefix: str, n: int) -> str:
         """A new id (``prefix`` + ``n`` characters) no object or earlier change has."""
         while True:
-            new = prefix + "".join(self.rng.choices(_ALNUM, k=n))
+            new = prefix + "".join(self.rng.choices(ALNUM, k=n))
             if new not in self._taken:
                 self._taken.add(new)
                 return new
@@ -254,11 +254,11 @@ class _Changes:
         before, before_deadline = ds.expected_category[account_id], _deadline(spec)
         previous: dict[str, Any] = {"status": spec.status}
         if op.details is None:  # move_expected_dates
-            details = _clone(spec.details)
+            details = clone(spec.details)
             details["active"]["expected_deactivation_date"] = _noon(ds, 1)
-            previous = {"status_details": _clone(spec.details)}
+            previous = {"status_details": clone(spec.details)}
         else:
-            details = _clone(op.details)
+            details = clone(op.details)
         spec.status, spec.details = op.status, details
         self._record(op.name, spec, before, op.category, before_deadline)
         payload = render_account(spec)
@@ -270,8 +270,8 @@ class _Changes:
         ds = self.ds
         rng = self.rng
         holder = ds.customer_ids[rng.randrange(len(ds.customer_ids))]
-        inst = rng.choice([i for i in range(_N_WEIGHTED) if i != _BOA])
-        kind = rng.choices(range(len(_KINDS)), _KIND_WEIGHTS)[0]
+        inst = rng.choice([i for i in range(N_WEIGHTED) if i != BOA])
+        kind = rng.choices(range(len(KINDS)), KIND_WEIGHTS)[0]
         auth = AuthorizationSpec(
             id=self.rid("fcauth_", 24),
             holder_type="customer",
@@ -289,14 +289,14 @@ class _Changes:
             authorization=auth.id,
             institution=inst,
             session=None,
-            display_name=rng.choice(_KINDS[kind][0]),
+            display_name=rng.choice(KINDS[kind][0]),
             last4=f"{rng.randrange(10_000):04d}",
             kind=kind,
             status="active",
             details={},
             design="control_link_new",
         )
-        if "payment_method" in _KINDS[kind][3]:
+        if "payment_method" in KINDS[kind][3]:
             spec.numbers = (
                 {
                     "expected_expiry_date": None,

@@ -11,7 +11,7 @@ BIG_CUSTOMER_ACCOUNTS: Final = 130
 DEFAULT_CONNECTED_CUSTOMERS: Final = 20  # customers in each connected account's own data set
 
 DAY: Final = 86_400
-_ALNUM: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+ALNUM: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 # Ground-truth category names.
 RELINK_REQUIRED: Final = "relink_required"

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from fcaudit.sandbox.data.builder import _Builder
+from fcaudit.sandbox.data.builder import Builder
 from fcaudit.sandbox.data.constants import (
     BIG_CUSTOMER_ACCOUNTS,
     CUSTOMER_ACCOUNT,
@@ -20,20 +20,20 @@ from fcaudit.sandbox.data.constants import (
     NAME_SCENARIOS,
 )
 from fcaudit.sandbox.data.deliveries import delivery_truth
-from fcaudit.sandbox.data.names import _CHASE, _FIRST, _LAST, _WELLS, HOSTILE_CUSTOMER_NAME
+from fcaudit.sandbox.data.names import CHASE, FIRST, HOSTILE_CUSTOMER_NAME, LAST, WELLS
 from fcaudit.sandbox.data.plans import (
-    _customer_account_plans,
-    _odd_name_plans,
-    _Plan,
-    _rule_and_history_plans,
-    _showcase_plans,
+    Plan,
+    customer_account_plans,
+    odd_name_plans,
+    rule_and_history_plans,
+    showcase_plans,
 )
 from fcaudit.sandbox.data.records import (
     AccountSpec,
     AuthorizationSpec,
     ConnectedSpec,
     CustomerSpec,
-    _Rendered,
+    Rendered,
 )
 from fcaudit.sandbox.data.rendering import render_account, render_authorization, render_customer
 from fcaudit.stripe.facts import DEFAULT_HORIZON_DAYS as HORIZON_DAYS
@@ -88,11 +88,11 @@ class Dataset:
         self._by_session: dict[str, list[str]] = {}
         self.account_position: dict[str, int] = {}
         self.customer_position: dict[str, int] = {}
-        self.customers: Mapping[str, dict[str, Any]] = _Rendered(
+        self.customers: Mapping[str, dict[str, Any]] = Rendered(
             self.customer_specs, render_customer
         )
-        self.accounts: Mapping[str, dict[str, Any]] = _Rendered(self.account_specs, render_account)
-        self.authorizations: Mapping[str, dict[str, Any]] = _Rendered(
+        self.accounts: Mapping[str, dict[str, Any]] = Rendered(self.account_specs, render_account)
+        self.authorizations: Mapping[str, dict[str, Any]] = Rendered(
             self.authorization_specs, render_authorization
         )
 
@@ -233,7 +233,7 @@ def build_dataset(
     ds = Dataset(
         seed, now, scenario=scenario, fc_share=fc_share, connected_customers=connected_customers
     )
-    b = _Builder(ds)
+    b = Builder(ds)
     span_days = 4 * 365.0
     for index in range(customers):
         rng = random.Random(f"{seed}:customer:{index}")
@@ -241,7 +241,7 @@ def build_dataset(
         # customer's data is the same whatever --customers is. The scripted ones are old enough
         # for year-old Bank of America links.
         age_days = rng.uniform(800 if index < 4 else 2, span_days)
-        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        first, last = rng.choice(FIRST), rng.choice(LAST)
         name = f"{first} {last}"
         if index == 2 and b.adversarial:
             name = HOSTILE_CUSTOMER_NAME
@@ -254,20 +254,20 @@ def build_dataset(
         ds.customer_specs[cus.id] = cus
         ds.customer_ids.append(cus.id)
         if index == 0:
-            plans = _showcase_plans()
+            plans = showcase_plans()
         elif index == 1:
             plans = []
             remaining = BIG_CUSTOMER_ACCOUNTS
             for plan in b.random_plans(rng, BIG_CUSTOMER_ACCOUNTS, age_days):
                 n = min(plan.n_accounts, remaining)
-                plans.append(_Plan(plan.scenario, plan.institution, n, session=plan.session))
+                plans.append(Plan(plan.scenario, plan.institution, n, session=plan.session))
                 remaining -= n
                 if not remaining:
                     break
         elif index == 2:
-            plans = _odd_name_plans(scenario)
+            plans = odd_name_plans(scenario)
         elif index == 3:
-            plans = _rule_and_history_plans()
+            plans = rule_and_history_plans()
         else:
             n_auths = rng.choices((0, 1, 2, 3), (10, 40, 35, 15))[0]
             if fc_share is not None:
@@ -291,8 +291,8 @@ def build_dataset(
         age_days = rng.uniform(400, 1400)
         if index == 0:
             plans = [
-                _Plan("healthy", _CHASE, 2, ("active_plain", "closed")),
-                _Plan("relink", _WELLS, 2, cause="institution_requirement", session=True),
+                Plan("healthy", CHASE, 2, ("active_plain", "closed")),
+                Plan("relink", WELLS, 2, cause="institution_requirement", session=True),
             ]
         else:
             plans = b.random_plans(rng, rng.choice((1, 2, 3)), age_days)
@@ -302,7 +302,7 @@ def build_dataset(
             # above stays what it was.
             own = random.Random(f"{seed}:connected:{acct}")
             created = int(ds.now_ts - own.uniform(age_days, age_days + 400) * DAY)
-            name = f"{own.choice(_LAST)} {own.choice(('LLC', 'Inc.', 'Co.', 'GmbH', 'Ltd'))}"
+            name = f"{own.choice(LAST)} {own.choice(('LLC', 'Inc.', 'Co.', 'GmbH', 'Ltd'))}"
             ds.connected_specs[acct] = ConnectedSpec(acct, created, name)
 
     # Accounts-v2 customers: an Account (acct_...) that is the customer; not in /v1/customers.
@@ -314,7 +314,7 @@ def build_dataset(
         ds.customer_account_ids.append(acct)
         age_days = rng.uniform(600, 1400)
         if index == 0:
-            plans = _customer_account_plans()
+            plans = customer_account_plans()
         elif index == 1:
             plans = []
         else:

@@ -59,7 +59,7 @@ class Scenario:
     rules: bool = False
 
 
-_ABSENT: Final = "absent"  # AccountVariant.details: no status_details key at all
+ABSENT: Final = "absent"  # AccountVariant.details: no status_details key at all
 
 
 # Account numbers (``account_numbers[]``): identifier types and statuses as Stripe gives them.
@@ -110,7 +110,7 @@ class AccountVariant:
     iso_date: bool = False
 
 
-def _inactive(action: str, cause: str) -> dict[str, Any]:
+def inactive_details(action: str, cause: str) -> dict[str, Any]:
     return {"inactive": {"action": action, "cause": cause}}
 
 
@@ -118,7 +118,7 @@ def _inactive(action: str, cause: str) -> dict[str, Any]:
 NAN: Final = float("nan")
 
 
-def _active_date(value: Any) -> dict[str, Any]:
+def active_date(value: Any) -> dict[str, Any]:
     """``status_details`` whose active date is ``value`` as given (a shape fcaudit can't read)."""
     return {
         "active": {

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from fcaudit.sandbox.data.constants import ACTIVE, EXPIRING, RELINK_REQUIRED
-from fcaudit.sandbox.data.designs import PENDING, RELINK, TAN, TRANSACTABLE, NumberDesign, _inactive
+from fcaudit.sandbox.data.designs import (
+    PENDING,
+    RELINK,
+    TAN,
+    TRANSACTABLE,
+    NumberDesign,
+    inactive_details,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +65,7 @@ HISTORIES: Final[tuple[History, ...]] = (
             Step(
                 "deactivated",
                 12,
-                Snapshot("inactive", _inactive(RELINK, "access_expired"), RELINK_REQUIRED),
+                Snapshot("inactive", inactive_details(RELINK, "access_expired"), RELINK_REQUIRED),
             ),
             Step("reactivated", 3),
         ),

@@ -2,7 +2,7 @@
 and their display names, customer names, and each name scenario's odd names (real names outside
 ASCII in the demo, hostile text in the adversarial scenario).
 
-Institutions are addressed by index into one name table, ``_INST_NAMES``.
+Institutions are addressed by index into one name table, ``INST_NAMES``.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ HOSTILE_DISPLAY_NAMES: Final = (
 HOSTILE_CUSTOMER_NAME: Final = "<b>Mallory</b> [bold]O'Hara[/] =1+1 | `x`"
 
 # (display names, category, subcategory, permissions, supported payment method types)
-_KINDS: Final[tuple[tuple[tuple[str, ...], str, str, tuple[str, ...], tuple[str, ...]], ...]] = (
+KINDS: Final[tuple[tuple[tuple[str, ...], str, str, tuple[str, ...], tuple[str, ...]], ...]] = (
     (
         ("Checking", "Everyday Checking", "Total Checking", "Joint Checking", "Business Checking"),
         "cash",
@@ -95,14 +95,14 @@ _KINDS: Final[tuple[tuple[tuple[str, ...], str, str, tuple[str, ...], tuple[str,
     (("Home Mortgage",), "credit", "mortgage", ("balances", "ownership"), ("link",)),
     (("Brokerage",), "investment", "other", ("balances",), ("link",)),
 )
-_KIND_WEIGHTS: Final = (50, 25, 12, 4, 4, 5)
-_KIND_BY_SUB: Final = {sub: i for i, (_n, _c, sub, _p, _t) in enumerate(_KINDS) if sub != "other"}
+KIND_WEIGHTS: Final = (50, 25, 12, 4, 4, 5)
+KIND_BY_SUB: Final = {sub: i for i, (_n, _c, sub, _p, _t) in enumerate(KINDS) if sub != "other"}
 # Share of random accounts whose names come from the scenario's odd names (unicode in the demo,
 # hostile in the adversarial scenario). Drawn in every scenario, so draws stay aligned.
-_ODD_NAME_SHARE: Final = 0.02
+ODD_NAME_SHARE: Final = 0.02
 
-_FIRST: Final = ("Ada", "Grace", "Alan", "Zoë", "José", "Mia", "Noah", "Li", "Ana", "Omar", "Ivy")
-_LAST: Final = ("Lovelace", "Hopper", "Turing", "Müller", "García", "Nguyen", "Okafor", "Kim")
+FIRST: Final = ("Ada", "Grace", "Alan", "Zoë", "José", "Mia", "Noah", "Li", "Ana", "Omar", "Ivy")
+LAST: Final = ("Lovelace", "Hopper", "Turing", "Müller", "García", "Nguyen", "Okafor", "Kim")
 
 # Other spellings Stripe may give Bank of America (the rules match them after normalising:
 # casefold, "&" -> "and", non-alphanumerics removed), and a real bank whose name only looks
@@ -112,19 +112,23 @@ BOA_NEAR_MISS: Final = "Bank of American Fork"
 
 # Institutions are addressed by index into one name table: the weighted ones, the hostile
 # ones (used by the adversarial scenario only), then the showcase's other spellings.
-_INST_NAMES: Final = (
+INST_NAMES: Final = (
     tuple(name for name, _ in INSTITUTIONS) + HOSTILE_INSTITUTIONS + BOA_ALIASES + (BOA_NEAR_MISS,)
 )
-_INST_WEIGHTS: Final = tuple(w for _, w in INSTITUTIONS)
-_N_WEIGHTED: Final = len(INSTITUTIONS)
-_HOSTILE_INST: Final = tuple(range(_N_WEIGHTED, _N_WEIGHTED + len(HOSTILE_INSTITUTIONS)))
-_UNICODE_INST: Final = tuple(_INST_NAMES.index(n) for n in UNICODE_INSTITUTIONS)
+INST_WEIGHTS: Final = tuple(w for _, w in INSTITUTIONS)
+N_WEIGHTED: Final = len(INSTITUTIONS)
+HOSTILE_INST: Final = tuple(range(N_WEIGHTED, N_WEIGHTED + len(HOSTILE_INSTITUTIONS)))
+UNICODE_INST: Final = tuple(INST_NAMES.index(n) for n in UNICODE_INSTITUTIONS)
 
 
-def _inst(name: str) -> int:
-    return _INST_NAMES.index(name)
+def institution_index(name: str) -> int:
+    return INST_NAMES.index(name)
 
 
-_BOA: Final = _inst(BANK_OF_AMERICA)
-_CHASE, _WELLS, _CITI = _inst("Chase"), _inst("Wells Fargo"), _inst("Citibank")
-_NAVY: Final = _inst("Navy Federal Credit Union")
+BOA: Final = institution_index(BANK_OF_AMERICA)
+CHASE, WELLS, CITI = (
+    institution_index("Chase"),
+    institution_index("Wells Fargo"),
+    institution_index("Citibank"),
+)
+NAVY: Final = institution_index("Navy Federal Credit Union")

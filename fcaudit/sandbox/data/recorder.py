@@ -8,7 +8,7 @@ import random
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from fcaudit.sandbox.data.constants import _ALNUM, DAY, GA_EVENT_VERSION, INACTIVE_UNKNOWN
+from fcaudit.sandbox.data.constants import ALNUM, DAY, GA_EVENT_VERSION, INACTIVE_UNKNOWN
 from fcaudit.sandbox.data.records import AccountSpec, AuthorizationSpec
 from fcaudit.sandbox.data.rendering import render_account, render_authorization
 from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, PREVIEW_VERSION
@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from fcaudit.sandbox.data.dataset import Dataset
 
 
-class _Recorder:
-    """What :class:`~fcaudit.sandbox.data.builder._Builder` generates, kept in order: unique ids,
+class Recorder:
+    """What :class:`~fcaudit.sandbox.data.builder.Builder` generates, kept in order: unique ids,
     the calendar, the events inside the retention window with the labels their truth needs, and
     at the end the data set's indexes and event truth (:meth:`finish`)."""
 
@@ -37,7 +37,7 @@ class _Recorder:
     # -- helpers ---------------------------------------------------------------------------------
     def rid(self, rng: random.Random, prefix: str, n: int = 14) -> str:
         """A new id, ``prefix`` and ``n`` characters drawn from ``rng``, unique in the build."""
-        new = prefix + "".join(rng.choices(_ALNUM, k=n))
+        new = prefix + "".join(rng.choices(ALNUM, k=n))
         if new in self._ids:  # pragma: no cover - 62**14 makes this practically impossible
             raise RuntimeError(f"duplicate generated id {new}")
         self._ids.add(new)

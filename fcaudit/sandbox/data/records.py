@@ -53,12 +53,12 @@ class CustomerSpec:
     email: str
 
 
-def _clone(value: Any) -> Any:
+def clone(value: Any) -> Any:
     """Copy JSON-like data so callers can't mutate shared records."""
     if isinstance(value, dict):
-        return {k: _clone(v) for k, v in value.items()}
+        return {k: clone(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_clone(v) for v in value]
+        return [clone(v) for v in value]
     return value
 
 
@@ -71,7 +71,7 @@ class ConnectedSpec:
     name: str
 
 
-class _Rendered(Mapping[str, dict[str, Any]]):
+class Rendered(Mapping[str, dict[str, Any]]):
     """A read-only id -> JSON mapping that renders each object when it is looked up."""
 
     def __init__(self, specs: Mapping[str, Any], render: Any) -> None:

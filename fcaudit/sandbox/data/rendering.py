@@ -6,18 +6,18 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Final
 
-from fcaudit.sandbox.data.constants import _ALNUM, CUSTOMER_ACCOUNT
-from fcaudit.sandbox.data.names import _INST_NAMES, _KINDS
+from fcaudit.sandbox.data.constants import ALNUM, CUSTOMER_ACCOUNT
+from fcaudit.sandbox.data.names import INST_NAMES, KINDS
 from fcaudit.sandbox.data.records import (
     AccountSpec,
     AuthorizationSpec,
     ConnectedSpec,
     CustomerSpec,
-    _clone,
+    clone,
 )
 
 
-def _session(
+def session_object(
     session_id: str, holder_type: str, holder_id: str, account_ids: list[str]
 ) -> dict[str, Any]:
     """A ``financial_connections.session`` as an event carries it (accounts by id only)."""
@@ -41,10 +41,10 @@ def _session(
 def institution_id(name: str) -> str:
     """A stable ``fcinst_…`` id for an institution name (independent of the seed)."""
     digest = hashlib.sha256(name.encode()).digest()
-    return "fcinst_" + "".join(_ALNUM[b % 62] for b in digest[:14])
+    return "fcinst_" + "".join(ALNUM[b % 62] for b in digest[:14])
 
 
-_INST_IDS: Final = tuple(institution_id(n) for n in _INST_NAMES)
+_INST_IDS: Final = tuple(institution_id(n) for n in INST_NAMES)
 
 
 def _holder(holder_type: str, holder_id: str) -> dict[str, Any]:
@@ -68,51 +68,51 @@ def render_account(
     ``status``/``details`` override the current state (for event snapshots); ``details=False``
     means "use the spec's".
     """
-    _names, category, subcategory, permissions, pm_types = _KINDS[spec.kind]
+    _names, category, subcategory, permissions, pm_types = KINDS[spec.kind]
     sd = spec.details if details is False else details
     obj: dict[str, Any] = {
         "id": spec.id,
         "object": "financial_connections.account",
         "account_holder": _holder(spec.holder_type, spec.holder_id),
-        "account_numbers": [_clone(n) for n in spec.numbers],
+        "account_numbers": [clone(n) for n in spec.numbers],
     }
     if preview:
         obj["authorization"] = spec.authorization
     obj.update(
         {
             "balance": None,
-            "balance_refresh": _clone(spec.refresh.get("balance_refresh")),
+            "balance_refresh": clone(spec.refresh.get("balance_refresh")),
             "category": category,
             "created": spec.created,
             "display_name": spec.display_name,
         }
     )
     if preview:
-        obj["inferred_balances_refresh"] = _clone(spec.refresh.get("inferred_balances_refresh"))
+        obj["inferred_balances_refresh"] = clone(spec.refresh.get("inferred_balances_refresh"))
         obj["institution"] = _INST_IDS[spec.institution]
     obj.update(
         {
-            "institution_name": _INST_NAMES[spec.institution],
+            "institution_name": INST_NAMES[spec.institution],
             "last4": spec.last4,
             "livemode": False,
             "ownership": None,
-            "ownership_refresh": _clone(spec.refresh.get("ownership_refresh")),
+            "ownership_refresh": clone(spec.refresh.get("ownership_refresh")),
             "permissions": list(permissions),
             "status": status if status is not None else spec.status,
         }
     )
     if isinstance(sd, dict):
         if preview:
-            obj["status_details"] = _clone(sd)
+            obj["status_details"] = clone(sd)
         else:
             # GA versions only know the `active` sub-hash (reference doc §0.1).
-            obj["status_details"] = {k: _clone(v) for k, v in sd.items() if k == "active"}
+            obj["status_details"] = {k: clone(v) for k, v in sd.items() if k == "active"}
     obj.update(
         {
             "subcategory": subcategory,
             "subscriptions": [],
             "supported_payment_method_types": list(pm_types),
-            "transaction_refresh": _clone(spec.refresh.get("transaction_refresh")),
+            "transaction_refresh": clone(spec.refresh.get("transaction_refresh")),
         }
     )
     return obj
@@ -126,13 +126,13 @@ def render_authorization(spec: AuthorizationSpec, *, preview: bool = True) -> di
         obj["institution"] = _INST_IDS[spec.institution]
     obj.update(
         {
-            "institution_name": _INST_NAMES[spec.institution],
+            "institution_name": INST_NAMES[spec.institution],
             "livemode": False,
             "status": spec.status,
         }
     )
     if spec.details is not None:
-        obj["status_details"] = _clone(spec.details)
+        obj["status_details"] = clone(spec.details)
     return obj
 
 

@@ -21,14 +21,14 @@ from fcaudit.sandbox.data.constants import (
 )
 from fcaudit.sandbox.data.designs import NONE, RELINK, Scenario
 
-_ACTIVE_CAUSES: Final = ("access_expired", "institution_requirement", "unspecified")
-_RELINK_CAUSES: Final = (
+ACTIVE_CAUSES: Final = ("access_expired", "institution_requirement", "unspecified")
+RELINK_CAUSES: Final = (
     "access_expired",
     "institution_requirement",
     "access_denied",
     "unspecified",
 )
-_DEAD_CAUSES: Final = ("account_closed", "account_unavailable", "unspecified", "access_denied")
+DEAD_CAUSES: Final = ("account_closed", "account_unavailable", "unspecified", "access_denied")
 _EXPIRING_DAYS: Final = (2.0, 25.0)
 
 # Bank of America: authentication expires one year after linking (reference doc §10).
@@ -40,7 +40,7 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         "active",
         EXPIRING,
         weight=9,
-        causes=_ACTIVE_CAUSES,
+        causes=ACTIVE_CAUSES,
         actions=(RELINK, NONE),
         action_weights=(2, 1),
         days=_EXPIRING_DAYS,
@@ -54,7 +54,7 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         "active",
         EXPIRING,
         weight=0.5,
-        causes=_ACTIVE_CAUSES,
+        causes=ACTIVE_CAUSES,
         actions=(RELINK, NONE),
         action_weights=(2, 1),
         days=(-3.0, -1.0),
@@ -92,7 +92,7 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         "inactive",
         RELINK_REQUIRED,
         weight=12,
-        causes=_RELINK_CAUSES,
+        causes=RELINK_CAUSES,
         cause_weights=(35, 35, 20, 10),
         actions=(RELINK,),
         events=("deactivated",),
@@ -113,7 +113,7 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
         "inactive",
         INACTIVE_UNREPAIRABLE,
         weight=5,
-        causes=_DEAD_CAUSES,
+        causes=DEAD_CAUSES,
         cause_per_account=True,
         events=("deactivated",),
     ),
@@ -189,4 +189,4 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
 )
 SCENARIO_BY_NAME: Final = {s.name: s for s in SCENARIOS}
 # A Bank of America scenario whose link is older than the holder falls back to this one.
-_BOA_FALLBACK: Final = SCENARIO_BY_NAME["boa_far"]
+BOA_FALLBACK: Final = SCENARIO_BY_NAME["boa_far"]

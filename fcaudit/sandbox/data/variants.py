@@ -27,7 +27,7 @@ from fcaudit.sandbox.data.constants import (
     UNKNOWN_STATUS,
 )
 from fcaudit.sandbox.data.designs import (
-    _ABSENT,
+    ABSENT,
     ACN,
     DEACTIVATED,
     EXPIRED,
@@ -37,20 +37,20 @@ from fcaudit.sandbox.data.designs import (
     TAN,
     TRANSACTABLE,
     AccountVariant,
-    _active_date,
-    _inactive,
+    active_date,
+    inactive_details,
 )
 
 ACCOUNT_VARIANTS: Final[tuple[AccountVariant, ...]] = (
     AccountVariant("active_plain", "active", {}, ACTIVE, 60),
-    AccountVariant("active_no_details", "active", _ABSENT, ACTIVE, 4),
+    AccountVariant("active_no_details", "active", ABSENT, ACTIVE, 4),
     AccountVariant("active_null_active", "active", {"active": None}, ACTIVE, 2),
     AccountVariant("active_far", "active", {}, ACTIVE, 5, days=(45.0, 200.0), source=STRIPE),
     AccountVariant("reactivated", "active", {}, ACTIVE, 3, events=("reactivated",)),
     AccountVariant(
         "closed",
         "inactive",
-        _inactive(NONE, "account_closed"),
+        inactive_details(NONE, "account_closed"),
         INACTIVE_UNREPAIRABLE,
         5,
         events=("deactivated",),
@@ -58,7 +58,7 @@ ACCOUNT_VARIANTS: Final[tuple[AccountVariant, ...]] = (
     AccountVariant(
         "unavailable",
         "inactive",
-        _inactive(NONE, "account_unavailable"),
+        inactive_details(NONE, "account_unavailable"),
         INACTIVE_UNREPAIRABLE,
         3,
         events=("deactivated",),
@@ -66,7 +66,7 @@ ACCOUNT_VARIANTS: Final[tuple[AccountVariant, ...]] = (
     AccountVariant(
         "inactive_unspecified_none",
         "inactive",
-        _inactive(NONE, "unspecified"),
+        inactive_details(NONE, "unspecified"),
         INACTIVE_UNREPAIRABLE,
         1.5,
         events=("deactivated",),
@@ -75,7 +75,7 @@ ACCOUNT_VARIANTS: Final[tuple[AccountVariant, ...]] = (
         "disconnected_single", "disconnected", {}, DISCONNECTED, 3, events=("disconnected",)
     ),
     AccountVariant(
-        "inactive_missing", "inactive", _ABSENT, INACTIVE_UNKNOWN, 1, events=("deactivated",)
+        "inactive_missing", "inactive", ABSENT, INACTIVE_UNKNOWN, 1, events=("deactivated",)
     ),
     AccountVariant("inactive_empty", "inactive", {}, INACTIVE_UNKNOWN, 1, events=("deactivated",)),
     AccountVariant(
@@ -97,7 +97,7 @@ ACCOUNT_VARIANTS: Final[tuple[AccountVariant, ...]] = (
     AccountVariant(
         "inactive_unknown_action",
         "inactive",
-        _inactive(UNKNOWN_ACTION, "unspecified"),
+        inactive_details(UNKNOWN_ACTION, "unspecified"),
         INACTIVE_UNKNOWN,
         0.6,
         events=("deactivated",),
@@ -105,7 +105,7 @@ ACCOUNT_VARIANTS: Final[tuple[AccountVariant, ...]] = (
     AccountVariant(
         "inactive_unknown_cause_none",
         "inactive",
-        _inactive(NONE, UNKNOWN_CAUSE),
+        inactive_details(NONE, UNKNOWN_CAUSE),
         INACTIVE_UNREPAIRABLE,
         0.6,
         events=("deactivated",),
@@ -268,7 +268,7 @@ ACCOUNT_VARIANTS: Final[tuple[AccountVariant, ...]] = (
     AccountVariant(
         "closed_numbers_deactivated",
         "inactive",
-        _inactive(NONE, "account_closed"),
+        inactive_details(NONE, "account_closed"),
         INACTIVE_UNREPAIRABLE,
         0.5,
         events=("deactivated",),
@@ -399,7 +399,7 @@ ACCOUNT_VARIANTS: Final[tuple[AccountVariant, ...]] = (
     AccountVariant(
         "closed_refresh_failed",
         "inactive",
-        _inactive(NONE, "account_closed"),
+        inactive_details(NONE, "account_closed"),
         INACTIVE_UNREPAIRABLE,
         0.5,
         events=("deactivated",),
@@ -407,16 +407,16 @@ ACCOUNT_VARIANTS: Final[tuple[AccountVariant, ...]] = (
         signals=(SIG_BALANCE_FAILED,),
     ),
     # -- an expected_deactivation_date fcaudit cannot read: unknown, never "active" --------
-    AccountVariant("date_numeric_string", "active", _active_date("1796083200"), UNKNOWN, 0),
-    AccountVariant("date_true", "active", _active_date(True), UNKNOWN, 0),
-    AccountVariant("date_huge", "active", _active_date(10**20), UNKNOWN, 0),
+    AccountVariant("date_numeric_string", "active", active_date("1796083200"), UNKNOWN, 0),
+    AccountVariant("date_true", "active", active_date(True), UNKNOWN, 0),
+    AccountVariant("date_huge", "active", active_date(10**20), UNKNOWN, 0),
     # NaN is not JSON: the server's encoder writes it raw (`NaN`), which Python's json.loads
     # (and so the stripe SDK) reads. The one account a strict JSON parser would refuse.
-    AccountVariant("date_nan", "active", _active_date(NAN), UNKNOWN, 0),
+    AccountVariant("date_nan", "active", active_date(NAN), UNKNOWN, 0),
     # Stripe sends unix seconds; an ISO 8601 date string stays readable.
     AccountVariant(
         "date_iso", "active", {}, EXPIRING, 0, days=(12.0, 12.0), iso_date=True, source=STRIPE
     ),
 )
 VARIANT_BY_NAME: Final = {v.name: v for v in ACCOUNT_VARIANTS}
-_VARIANT_WEIGHTS: Final = tuple(v.weight for v in ACCOUNT_VARIANTS)
+VARIANT_WEIGHTS: Final = tuple(v.weight for v in ACCOUNT_VARIANTS)
