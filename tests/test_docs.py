@@ -63,3 +63,17 @@ def test_the_suppressions_example_in_the_readme_parses() -> None:
     entries = parse(example.group(1), "README example")
     assert [e.id for e in entries] == ["fca_1MwVK2"]
     assert entries[0].suppression.categories == frozenset({"expiring"})
+
+
+def test_the_architecture_tree_names_every_module_of_the_flow() -> None:
+    section = README.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+    tree = section.split("```", 2)[1]
+    package = Path(__file__).parent.parent / "fcaudit"
+    modules = [
+        p
+        for folder in (package, package / "stripe", package / "sources", package / "model")
+        for p in sorted(folder.glob("*.py"))
+        if p.name != "__init__.py"
+    ]
+    missing = [str(p.relative_to(package)) for p in modules if p.name not in tree]
+    assert not missing, f"README Architecture does not name {missing}"
