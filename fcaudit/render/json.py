@@ -8,10 +8,11 @@ dicts or one string (an incremental run over a large store stays in flat memory)
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import weakref
 from collections.abc import Iterable, Iterator
-from typing import TextIO
+from typing import IO, TextIO
 
 from fcaudit.model.findings import Finding
 from fcaudit.model.report import ReportMeta, ScanResult
@@ -34,7 +35,7 @@ class JsonRenderer:
         self._stream = stream
         self._spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish(), or below
         # A run that fails before finish() drops the renderer: the spool goes with it.
-        weakref.finalize(self, self._spool.close)
+        weakref.finalize(self, _close_quietly, self._spool)
         self._index: list[tuple[tuple[int, float, str], int, int]] = []
 
     def finding(self, finding: Finding) -> None:
@@ -59,7 +60,7 @@ class JsonRenderer:
             self._findings_array()
             write_all(self._stream, end + "\n")
         finally:
-            self._spool.close()
+            _close_quietly(self._spool)
 
     def _array(self, records: list[dict[str, object]]) -> None:
         self._items(
@@ -87,3 +88,10 @@ class JsonRenderer:
         for i, item in enumerate(items):
             self._stream.write(item + (",\n" if i < count - 1 else "\n"))
         self._stream.write("  ]")
+
+
+def _close_quietly(spool: IO[bytes]) -> None:
+    """Drop the spool. What it still buffered is thrown away with it, so a full disk (or a
+    file-size limit) that made the run fail can't fail the clean-up again at exit."""
+    with contextlib.suppress(OSError):
+        spool.close()
