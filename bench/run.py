@@ -540,6 +540,18 @@ def startup(runs: int) -> dict[str, Any]:
 def markdown(res: dict[str, Any]) -> str:
     """The results of the parts that ran, as Markdown."""
     out: list[str] = []
+    if "statekill" in res:
+        k = res["statekill"]
+        out += [
+            "### Kill -9 during a --state commit",
+            "",
+            f"A store of {k['objects']:,} objects ({k['store_mib']} MiB) committed over by a run "
+            f"taking {k['commit_s']} s, killed every {k['step_ms']} ms across it: "
+            f"{k['kills']} kills; the next run found the old store {k['old']} times, the new "
+            f"one {k['new']} times, and an error {k['errors']} times.",
+            "",
+            *[f"- {p}" for p in k["problems"]],
+        ]
     if "scan" in res:
         out += ["### Scan at the rate limit", "", f"Sandbox: `{res['scan']['sandbox']}`", ""]
         out += [
@@ -672,7 +684,17 @@ def markdown(res: dict[str, Any]) -> str:
 
 
 # Parts, in the order they run; `faults` is `errors` plus `storm`, `classify` is `offline`.
-PARTS = ("scan", "errors", "storm", "discovery", "incremental", "offline", "memory", "startup")
+PARTS = (
+    "scan",
+    "errors",
+    "storm",
+    "discovery",
+    "incremental",
+    "statekill",
+    "offline",
+    "memory",
+    "startup",
+)
 ALIASES = {"faults": ("errors", "storm"), "classify": ("offline",)}
 
 
@@ -710,6 +732,8 @@ def main() -> int:
     parser.add_argument("--memory-small", type=int, default=5_000)
     parser.add_argument("--memory-large", type=int, default=50_000)
     parser.add_argument("--startup-runs", type=int, default=15)
+    parser.add_argument("--kill-objects", type=int, default=100_000, help="store size, statekill")
+    parser.add_argument("--kill-step-ms", type=int, default=50, help="kill interval, statekill")
     parser.add_argument("--only", choices=names, action="append", help="same as PART")
     args = parser.parse_args()
     asked = [*args.parts, *(args.only or [])]
@@ -729,6 +753,10 @@ def main() -> int:
         res["incremental"] = incremental(
             args.discovery_customers, args.fc_share, args.incremental_memory_share
         )
+    if "statekill" in wanted:
+        from state_kill import kill_test  # bench/state_kill.py, beside this script
+
+        res["statekill"] = kill_test(args.kill_objects, args.kill_step_ms)
     if "offline" in wanted:
         res["offline"] = offline(args.offline_accounts)
     if "memory" in wanted:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fcaudit.app import AppContext
 from fcaudit.classify import NotClassifiable, classify
@@ -59,6 +59,19 @@ if TYPE_CHECKING:
 
 # A fleet-wide outage must not flood stderr; the report's errors[] has them all.
 MAX_ERRORS_SHOWN = 20
+
+
+class Keeper(Protocol):
+    """What a run keeps besides its reports (the --state store), committed with them."""
+
+    def stage(self, result: ScanResult) -> None:
+        """Write what the run keeps, ready to replace the old (raises when it can't)."""
+
+    def publish(self) -> None:
+        """Make what was staged the kept state (after every report was written)."""
+
+    def discard(self) -> None:
+        """Give up what was staged; the kept state stays as it was."""
 
 
 @dataclass(frozen=True)
@@ -220,6 +233,7 @@ class Pipeline:
         self,
         source: Source,
         progress: Callable[[ScanResult], AbstractContextManager[None]] | None = None,
+        keeper: Keeper | None = None,
     ) -> ExitCode:
         """Run the source through classification and the stages into every sink; the run's exit
         code."""
@@ -256,7 +270,7 @@ class Pipeline:
                         self._through(f, i + 1)
                 code = self._decide()
                 meta = self._meta(source)
-                self._commit(meta)
+                self._commit(meta, keeper)
         self._report_on_stderr()
         return code
 
@@ -288,16 +302,41 @@ class Pipeline:
             stats=source.stats(),
         )
 
-    def _commit(self, meta: ReportMeta) -> None:
-        """Finish every sink, each on its own: one that fails leaves the others written."""
+    def _commit(self, meta: ReportMeta, keeper: Keeper | None) -> None:
+        """Finish every sink, each on its own: one that fails leaves the others written.
+
+        With a keeper (the --state store), the new store is staged after the reports are
+        written and before any of them replaces an earlier one: a store that can't be
+        written leaves every report as it was. It is published only when every report was
+        written, so the next run's baseline is never a run whose report was lost."""
         failure: OSError | None = None
+        finished: list[_Sink] = []
         for sink in self._sinks:
             try:
                 sink.renderer.finish(self.result, meta)
+                finished.append(sink)
+            except OSError as err:
+                sink.target.discard()
+                failure = failure or err
+        if keeper is not None and failure is None:
+            try:
+                keeper.stage(self.result)
+            except BaseException:
+                for sink in finished:
+                    sink.target.discard()
+                keeper.discard()
+                raise
+        for sink in finished:
+            try:
                 sink.target.commit()
             except OSError as err:
                 sink.target.discard()
                 failure = failure or err
+        if keeper is not None:
+            if failure is None:
+                keeper.publish()
+            else:
+                keeper.discard()
         if failure is not None:
             raise failure
 

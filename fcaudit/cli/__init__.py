@@ -33,6 +33,11 @@ LAZY_COMMANDS = {
         "sandbox",
         "A local Stripe-compatible server with deterministic test data.",
     ),
+    "state": (
+        "fcaudit.cli.state",
+        "state",
+        "Inspect the store of incremental runs (scan --state FILE).",
+    ),
 }
 
 

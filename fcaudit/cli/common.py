@@ -229,10 +229,15 @@ def run_remote(
         from fcaudit.sources.incremental import StateRun
 
         run = StateRun(gateway, state, plan.as_of)  # --as-of is "now" for the store too
-        source, plan = run.prepare(scanner, plan)
-        pipeline = Pipeline(app, plan)
-        code = pipeline.run(source, progress if run.full_because is not None else None)
-        app.info(run.commit(pipeline.result.complete))
+        try:
+            source, plan = run.prepare(scanner, plan)
+            pipeline = Pipeline(app, plan)
+            shown = progress if run.full_because is not None else None
+            code = pipeline.run(source, shown, keeper=run)
+        finally:
+            run.discard()  # releases the store; a no-op once published
+        if run.message:
+            app.info(run.message)
         return code
 
 

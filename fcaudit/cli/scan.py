@@ -155,6 +155,14 @@ def read_customer_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[s
     "1d12h; 0s makes every run a full run).",
 )
 @click.option(
+    "--state-wait",
+    metavar="DURATION",
+    default="0s",
+    show_default=True,
+    help="With --state: how long to wait for another run that holds the store (e.g. 10m) "
+    "before giving up with exit 4.",
+)
+@click.option(
     "--contact",
     is_flag=True,
     help="Add each affected customer's name and email to the groups (personal data: off by "
@@ -174,6 +182,7 @@ def scan(
     state_path: str | None,
     full: bool,
     reconcile_every: str,
+    state_wait: str,
     contact: bool,
     report: ReportOptions,
     stripe: StripeOptions,
@@ -237,7 +246,7 @@ def scan(
             "--connected-accounts and --stripe-account conflict: each connected account is "
             "read with its own Stripe-Account header. Tip: --connected-accounts acct_1,acct_2."
         )
-    state = _state_options(state_path, full, reconcile_every, given, connected)
+    state = _state_options(state_path, full, (reconcile_every, state_wait), given, connected)
     kind: ScopeType | None = None
     ids: list[str] | None = None
     for candidate, values in (
@@ -279,15 +288,20 @@ def scan(
 
 
 def _state_options(
-    path: str | None, full: bool, reconcile_every: str, given: list[str], connected: Any
+    path: str | None, full: bool, durations: tuple[str, str], given: list[str], connected: Any
 ) -> Any:
     from fcaudit.options import parse_duration
     from fcaudit.sources.incremental import StateOptions
 
-    source = click.get_current_context().get_parameter_source("reconcile_every")
+    reconcile_every, state_wait = durations
+    context = click.get_current_context()
+    defaults = all(
+        context.get_parameter_source(name) is click.core.ParameterSource.DEFAULT
+        for name in ("reconcile_every", "state_wait")
+    )
     if path is None:
-        if full or source is not click.core.ParameterSource.DEFAULT:
-            raise UsageError("--full and --reconcile-every go with --state FILE.")
+        if full or not defaults:
+            raise UsageError("--full, --reconcile-every and --state-wait go with --state FILE.")
         return None
     if given:
         raise UsageError(
@@ -299,4 +313,9 @@ def _state_options(
             "--state and --connected-accounts conflict: incremental runs read one Stripe "
             "account's events. Tip: one --state file per --stripe-account."
         )
-    return StateOptions(path, full, parse_duration(reconcile_every, "--reconcile-every"))
+    return StateOptions(
+        path,
+        full,
+        parse_duration(reconcile_every, "--reconcile-every"),
+        parse_duration(state_wait, "--state-wait"),
+    )

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from fcaudit.classify import NotClassifiable, classify
 from fcaudit.model.findings import iso
-from fcaudit.model.report import Scope, ScopeError, ScopeType
+from fcaudit.model.report import ScanResult, Scope, ScopeError, ScopeType
 from fcaudit.model.saved import Prior, SavedReport
 from fcaudit.runner import Plan
 from fcaudit.sources.base import Emit, Observed, SourceOutcome
@@ -48,11 +48,13 @@ DEFAULT_RECONCILE = timedelta(days=7)
 
 @dataclass(frozen=True)
 class StateOptions:
-    """`--state FILE`, `--full` and `--reconcile-every`: how an incremental run uses its store."""
+    """`--state FILE`, `--full`, `--reconcile-every` and `--state-wait`: how an incremental
+    run uses its store."""
 
     path: str
     full: bool = False
     reconcile_every: timedelta = DEFAULT_RECONCILE
+    wait: timedelta = timedelta(0)  # how long to wait for another run holding the store
 
 
 def decide(header: Header | None, now: datetime, options: StateOptions) -> str | None:
@@ -245,10 +247,17 @@ class StateRun:
         self.gateway = gateway
         self.options = options
         self.now = now
-        self.store = StateStore(options.path)
-        account = gateway.settings.stripe_account or gateway.own_account_id() or "(own account)"
-        self.identity = Identity(key_mode(gateway.settings.api_key), account)
-        self.store.check_identity(self.identity)
+        # The store first: a path that can't be used is known before any request to Stripe.
+        self.store = StateStore(options.path, wait=options.wait.total_seconds())
+        self._staged = False
+        self.message: str | None = None
+        try:
+            account = gateway.settings.stripe_account or gateway.own_account_id()
+            self.identity = Identity(key_mode(gateway.settings.api_key), account or "(own account)")
+            self.store.check_identity(self.identity)
+        except BaseException:
+            self.store.close()
+            raise
         self.header = self.store.header()
         self.full_because = decide(self.header, now, options)
         self._recording: Recording | None = None
@@ -284,38 +293,49 @@ class StateRun:
         )
         return self._incremental, plan
 
-    def commit(self, complete: bool) -> str:
-        """Record the run if it was complete; a line for stderr saying what happened."""
+    def stage(self, result: ScanResult) -> None:
+        """Write a complete run into the store's working copy (the Pipeline calls this after
+        the reports are written, before they replace earlier ones); an incomplete run is
+        not recorded."""
+        if not result.complete:
+            self.message = f"--state {self.options.path}: not updated (the run was incomplete)."
+            return
         cursor = max(int(self.now.timestamp()) - MARGIN_SECONDS, self._old_cursor())
-        if not complete:
-            self.store.close()
-            return f"--state {self.options.path}: not updated (the run was incomplete)."
-        try:
-            if self._recording is not None:
-                dropped = self.store.commit_run(
-                    identity=self.identity,
-                    seen=self._recording.seen,
-                    cursor=cursor,
-                    when=self.now,
-                    full=True,
-                )
-                what = f"full run ({self.full_because}); {len(self._recording.seen)} objects"
-                what += f", {dropped} gone" if dropped else ""
-            else:
-                assert self._incremental is not None
-                inc = self._incremental
-                self.store.commit_run(
-                    identity=self.identity,
-                    seen=list(inc.fresh.values()),  # commit_run keeps what it stores
-                    cursor=cursor,
-                    when=self.now,
-                    full=False,
-                    gone=inc.gone,
-                )
-                what = f"incremental run; {inc.events} events, {len(inc.fresh)} objects fetched"
-        finally:
-            self.store.close()
-        return f"--state {self.options.path}: {what}."
+        if self._recording is not None:
+            dropped = self.store.commit_run(
+                identity=self.identity,
+                seen=self._recording.seen,
+                cursor=cursor,
+                when=self.now,
+                full=True,
+            )
+            what = f"full run ({self.full_because}); {len(self._recording.seen)} objects"
+            what += f", {dropped} gone" if dropped else ""
+        else:
+            assert self._incremental is not None
+            inc = self._incremental
+            self.store.commit_run(
+                identity=self.identity,
+                seen=list(inc.fresh.values()),  # commit_run keeps what it stores
+                cursor=cursor,
+                when=self.now,
+                full=False,
+                gone=inc.gone,
+            )
+            what = f"incremental run; {inc.events} events, {len(inc.fresh)} objects fetched"
+        self._staged = True
+        self.message = f"--state {self.options.path}: {what}."
+
+    def publish(self) -> None:
+        """Replace the store with the staged run (keeping the one before as FILE.prev)."""
+        if self._staged:
+            self.store.publish()
+        self.store.close()
+
+    def discard(self) -> None:
+        """Leave the store as it was; release it."""
+        self._staged = False
+        self.store.close()
 
     def _old_cursor(self) -> int:
         return self.header.cursor if self.header and self.header.cursor else 0

@@ -1,0 +1,318 @@
+"""The --state store under faults, on a real file system, through the installed executable.
+
+Every fault ends in one line naming the store, what went wrong and what to do, with the exit
+code README "Exit codes" gives it (2: a path or file the user must fix; 4: no room, an I/O
+error, or the store in use), never a traceback; and the store, its previous generation and an
+earlier `-o` report are left byte for byte as they were.
+
+Permissions can't stop root, so as root the runs of a permission test drop the capabilities
+that let root ignore them. A full
+disk is a file-size limit (RLIMIT_FSIZE) on the run: a write past it fails as it would on a
+full disk.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import wait_until
+
+FCAUDIT = str(Path(sys.executable).parent / "fcaudit")
+NOW = "2026-11-20T12:00:00Z"
+SCAN = ("scan", "--sandbox", "-q", "-f", "json", "--fail-on", "none", "--as-of", NOW)
+OLD_REPORT = b'{"an": "earlier report"}\n'
+
+Proc = subprocess.CompletedProcess[str]
+
+
+def fcaudit(*args: str, preexec: Callable[[], None] | None = None, timeout: float = 60) -> Proc:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "FCAUDIT_"))}
+    return subprocess.run(
+        [FCAUDIT, *args],
+        capture_output=True,
+        text=True,
+        env={**env, "NO_COLOR": "1"},
+        preexec_fn=preexec,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def one_line(proc: Proc) -> str:
+    """The run's stderr: exactly one line, an error, no traceback."""
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("Error: --state "), proc.stderr
+    return lines[0]
+
+
+# Linux capabilities that let root ignore file permissions (linux/capability.h), and the
+# prctl that drops one from the bounding set: the process exec'd next runs without it.
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER = 1, 2, 3
+PR_CAPBSET_DROP = 24
+
+
+def as_user() -> Callable[[], None] | None:
+    """Runs of a permission test: as root, without the capabilities that ignore permissions
+    (the interpreter may live where another user can't run it, so no setuid to nobody)."""
+    if os.geteuid() != 0:
+        return None
+
+    def drop() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER):
+            if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+    return drop
+
+
+def file_size_limit(limit: int) -> Callable[[], None]:
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails instead (EFBIG)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return limited
+
+
+@pytest.fixture
+def place() -> Iterator[Path]:
+    """A directory every user can write (a permission test may run as `nobody`)."""
+    with tempfile.TemporaryDirectory(prefix="fcaudit-state-") as tmp:
+        os.chmod(tmp, 0o777)
+        yield Path(tmp)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file in `folder` and its bytes (the lock file's holder line left out)."""
+    return {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.endswith(".lock")}
+
+
+def stored_run(place: Path, preexec: Callable[[], None] | None = None) -> Path:
+    """A store written by two complete runs (so FILE.prev exists too), and an -o report."""
+    state = place / "fc.sqlite"
+    for _ in range(2):
+        done = fcaudit(*SCAN, "--state", str(state), preexec=preexec)
+        assert done.returncode == 0, done.stderr
+    assert (place / "fc.sqlite.prev").is_file()
+    (place / "report.json").write_bytes(OLD_REPORT)
+    return state
+
+
+def test_a_missing_directory_is_refused_before_the_scan(place: Path) -> None:
+    report = place / "report.json"
+    report.write_bytes(OLD_REPORT)
+    refused = fcaudit(*SCAN, "--state", str(place / "nodir" / "x.sqlite"), "-o", str(report))
+    assert refused.returncode == 2
+    assert "does not exist" in one_line(refused) and "Tip:" in refused.stderr
+    assert snapshot(place) == {"report.json": OLD_REPORT}
+
+
+@pytest.mark.parametrize(
+    ("mode", "what"), [(0o444, "cannot be opened for writing"), (0o000, "cannot be opened")]
+)
+def test_a_store_this_user_cannot_write_is_refused_before_the_scan(
+    place: Path, mode: int, what: str
+) -> None:
+    user = as_user()
+    state = stored_run(place, user)
+    state.chmod(mode)
+    before = snapshot(place)
+    refused = fcaudit(*SCAN, "--state", str(state), "-o", str(place / "report.json"), preexec=user)
+    assert refused.returncode == 2
+    line = one_line(refused)
+    assert what in line and "chmod" in line and "move" not in line
+    assert snapshot(place) == before
+
+
+def test_a_read_only_directory_is_refused_before_the_scan(place: Path) -> None:
+    user = as_user()
+    state = stored_run(place, user)
+    before = snapshot(place)
+    place.chmod(0o555)
+    try:
+        refused = fcaudit(*SCAN, "--state", str(state), preexec=user)
+    finally:
+        place.chmod(0o777)
+    assert refused.returncode == 2
+    assert "is not writable by this user" in one_line(refused)
+    assert snapshot(place) == before
+
+
+def test_a_full_disk_on_the_first_run_leaves_no_store(place: Path) -> None:
+    report = place / "report.prom"
+    report.write_bytes(OLD_REPORT)
+    # Prometheus: a report small enough that the store is what meets the limit.
+    full = fcaudit(
+        *SCAN, "-f", "prometheus", "--state", str(place / "fc.sqlite"), "-o", str(report),
+        preexec=file_size_limit(64 * 1024),
+    )  # fmt: skip
+    assert full.returncode == 4, full.stderr
+    # A file-size limit is EFBIG, which SQLite reports as an I/O error (ENOSPC: "full").
+    line = one_line(full)
+    assert "left as they were" in line and "room" in line
+    assert snapshot(place) == {"report.prom": OLD_REPORT}  # no store, no leftovers
+    # The next run starts afresh: no half-made file is in its way.
+    assert fcaudit(*SCAN, "--state", str(place / "fc.sqlite")).returncode == 0
+
+
+def test_a_full_disk_on_a_later_run_leaves_the_store_and_the_report(place: Path) -> None:
+    state = stored_run(place)
+    before = snapshot(place)
+    full = fcaudit(
+        *SCAN, "--state", str(state), "-o", str(place / "report.json"),
+        preexec=file_size_limit(state.stat().st_size // 2),
+    )  # fmt: skip
+    assert full.returncode == 4
+    line = one_line(full)
+    assert "left as they were" in line and "Tip:" in line
+    assert snapshot(place) == before
+
+
+HOLD_LOCK = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1] + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.ftruncate(fd, 0)
+os.write(fd, f"pid {os.getpid()}, started 2026-12-07T06:00:00Z\\n".encode())
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def hold_lock(state: Path, seconds: float) -> subprocess.Popen[str]:
+    """Another fcaudit run, as far as the store can tell: it holds FILE.lock."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(state), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
+
+
+def test_a_store_in_use_by_another_run_is_not_touched_and_the_holder_is_named(
+    place: Path,
+) -> None:
+    state = stored_run(place)
+    before = snapshot(place)
+    holder = hold_lock(state, 30)
+    try:
+        busy = fcaudit(*SCAN, "--state", str(state), "-o", str(place / "report.json"))
+    finally:
+        holder.kill()
+        holder.wait()
+        assert holder.stdout is not None
+        holder.stdout.close()
+    assert busy.returncode == 4
+    line = one_line(busy)
+    assert f"in use by another fcaudit run (pid {holder.pid}, started" in line
+    assert "--state-wait" in line and "move" not in line
+    assert snapshot(place) == before
+
+
+def test_state_wait_waits_for_the_other_run_to_finish(place: Path) -> None:
+    state = stored_run(place)
+    holder = hold_lock(state, 1.5)
+    started = time.monotonic()
+    waited = fcaudit(*SCAN, "--state", str(state), "--state-wait", "1m")
+    holder.wait()
+    assert holder.stdout is not None
+    holder.stdout.close()
+    assert waited.returncode == 0, waited.stderr
+    assert time.monotonic() - started >= 1.0  # it did wait for the holder
+
+
+def test_a_store_another_program_has_locked_is_not_called_damaged(place: Path) -> None:
+    state = stored_run(place)
+    before = snapshot(place)
+    locker = subprocess.Popen(
+        [
+            sys.executable, "-c",
+            "import sqlite3, sys, time\n"
+            "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "db.execute('BEGIN EXCLUSIVE')\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(30)\n",
+            str(state),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert locker.stdout is not None and locker.stdout.readline() == "locked\n"
+        locked = fcaudit(*SCAN, "--state", str(state))
+    finally:
+        locker.kill()
+        locker.wait()
+        assert locker.stdout is not None
+        locker.stdout.close()
+    assert locked.returncode == 4
+    line = one_line(locked)
+    assert "locked by another program" in line and "not damaged" in line
+    assert "move" not in line and "afresh" not in line
+    # The other program's journal may remain until it is rolled back; the store is unchanged.
+    assert {k: v for k, v in snapshot(place).items() if not k.endswith("-journal")} == before
+
+
+def test_a_damaged_store_is_named_and_the_previous_generation_offered(place: Path) -> None:
+    state = stored_run(place)
+    data = bytearray(state.read_bytes())
+    data[4096:8192] = b"\xff" * 4096  # a page of garbage
+    state.write_bytes(bytes(data))
+    before = snapshot(place)
+    refused = fcaudit(*SCAN, "--state", str(state))
+    assert refused.returncode == 2
+    line = one_line(refused)
+    assert "is not a readable fcaudit state file" in line and f"{state}.prev" in line
+    assert snapshot(place) == before  # never silently reset
+    check = fcaudit("state", "check", str(state))
+    assert check.returncode == 2
+    assert f"'cp {state}.prev {state}'" in check.stderr
+    sound = fcaudit("state", "check", f"{state}.prev")
+    assert sound.returncode == 0 and f"{state}.prev: sound." in sound.stdout
+
+
+def test_a_run_with_its_standard_streams_closed_still_writes_the_report_and_the_store(
+    place: Path,
+) -> None:
+    state, report = place / "fc.sqlite", place / "report.json"
+    args = " ".join([*SCAN, "--state", str(state), "-o", str(report)])
+    closed = subprocess.run(
+        ["sh", "-c", f"exec {FCAUDIT} {args} <&- >&- 2>&-"], capture_output=True, check=False
+    )
+    assert closed.returncode == 0
+    assert report.stat().st_size > 1000 and state.is_file()
+
+
+def test_a_killed_run_leaves_the_store_as_it_was_and_the_next_run_cleans_up(
+    place: Path,
+) -> None:
+    state = stored_run(place)
+    before = snapshot(place)
+    victim = subprocess.Popen(
+        [FCAUDIT, *SCAN, "--state", str(state), "--full"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_until(lambda: any(".tmp-" in p.name for p in place.iterdir()), "the run's copy")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    after = snapshot(place)
+    assert {k: v for k, v in after.items() if ".tmp-" not in k} == before
+    again = fcaudit(*SCAN, "--state", str(state))
+    assert again.returncode == 0, again.stderr
+    assert not [p.name for p in place.iterdir() if re.search(r"\.tmp-\d+", p.name)]
