@@ -48,6 +48,13 @@ def check(path: str) -> ExitCode:
         state_of_prev = "sound" if previous.problem is None else safe(previous.problem)
         click.echo(f"  previous generation {prev}: {state_of_prev}")
         return ExitCode.OK
+    if found.problem == "no such file":
+        click.echo(
+            f"Error: {shown}: no such file. Tip: check the path; the first complete "
+            f"'fcaudit scan --state {shown}' creates the store.",
+            err=True,
+        )
+        return ExitCode.USAGE
     if previous.problem is None:
         tip = (
             f"{prev} (the store before the last run) is sound: 'cp {prev} {shown}' goes back "

@@ -316,3 +316,20 @@ def test_a_killed_run_leaves_the_store_as_it_was_and_the_next_run_cleans_up(
     again = fcaudit(*SCAN, "--state", str(state))
     assert again.returncode == 0, again.stderr
     assert not [p.name for p in place.iterdir() if re.search(r"\.tmp-\d+", p.name)]
+
+
+def test_state_check_of_a_missing_file_says_how_a_store_is_made(place: Path) -> None:
+    missing = fcaudit("state", "check", str(place / "fc.sqlite"))
+    assert missing.returncode == 2
+    assert missing.stderr.startswith(f"Error: {place / 'fc.sqlite'}: no such file. Tip:")
+    assert "move" not in missing.stderr
+
+
+def test_state_check_reports_a_sound_store_and_its_previous_generation(place: Path) -> None:
+    state = stored_run(place)
+    sound = fcaudit("state", "check", str(state))
+    assert sound.returncode == 0, sound.stderr
+    lines = sound.stdout.splitlines()
+    assert lines[0] == f"{state}: sound."
+    assert lines[1] == "  holds: acct_1FcauditSandbox00 in test mode"
+    assert lines[-1] == f"  previous generation {state}.prev: sound"
