@@ -122,3 +122,39 @@ def test_three_quarters_of_public_definitions_say_what_they_are_for() -> None:
     definitions = [d for p in PACKAGE.rglob("*.py") for d in _public_definitions(p)]
     documented = sum(has for _, has in definitions)
     assert documented / len(definitions) >= 0.75, f"{documented} of {len(definitions)}"
+
+
+def test_only_the_gateway_imports_stripe_python() -> None:
+    importers = {
+        str(p.relative_to(PACKAGE.parent))
+        for p in PACKAGE.rglob("*.py")
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+        if (isinstance(node, ast.Import) and any(a.name == "stripe" for a in node.names))
+        or (isinstance(node, ast.ImportFrom) and node.module == "stripe" and not node.level)
+    }
+    assert importers == {"fcaudit/stripe/gateway.py"}
+
+
+# The flow runs one way: a package never imports one downstream of it (run-time imports).
+DOWNSTREAM = {
+    "fcaudit.stripe": ("fcaudit.model", "fcaudit.sources", "fcaudit.runner", "fcaudit.render",
+                       "fcaudit.cli"),
+    "fcaudit.model": ("fcaudit.sources", "fcaudit.runner", "fcaudit.render", "fcaudit.cli",
+                      "fcaudit.stripe.gateway", "fcaudit.stripe.transport"),
+    "fcaudit.sources": ("fcaudit.runner", "fcaudit.render", "fcaudit.cli"),
+    "fcaudit.render": ("fcaudit.sources", "fcaudit.runner", "fcaudit.cli",
+                       "fcaudit.stripe.gateway", "fcaudit.stripe.transport"),
+}  # fmt: skip
+
+
+def test_the_flow_runs_one_way() -> None:
+    graph = _graph()
+    backwards = sorted(
+        f"{module} -> {dep}"
+        for module, deps in graph.items()
+        for package, banned in DOWNSTREAM.items()
+        if module == package or module.startswith(package + ".")
+        for dep in deps
+        if any(dep == b or dep.startswith(b + ".") for b in banned)
+    )
+    assert not backwards, backwards

@@ -30,12 +30,12 @@ from fcaudit.model.report import (
     summary_text,
 )
 from fcaudit.render.base import Collector, RenderOptions, relative_days, write_all
-from fcaudit.stripe.ids import AUTHORIZATION_OBJECT
+from fcaudit.stripe.ids import AUTHORIZATION_OBJECT, ID_SHAPE
 
 # A Stripe Dashboard link as fcaudit builds it (model.dashboard_url): anything else is text.
 DASHBOARD_URL = re.compile(re.escape(DASHBOARD) + r"(?:/[A-Za-z0-9_]+)+")
 # An id as Stripe spells them; others (hostile input) are escaped as text.
-PLAIN_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
+PLAIN_ID = ID_SHAPE  # an id shown as code: the shape of a Stripe id (stripe/ids.py)
 # How many institutions the summary names before "and N more".
 TOP_INSTITUTIONS = 10
 TITLE = "fcaudit report"

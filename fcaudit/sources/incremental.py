@@ -26,7 +26,6 @@ from fcaudit.classify import NotClassifiable, classify
 from fcaudit.model.findings import iso
 from fcaudit.model.report import ScanResult, Scope, ScopeError, ScopeType
 from fcaudit.model.saved import Prior, SavedReport
-from fcaudit.runner import Plan
 from fcaudit.sources.base import Emit, Observed, SourceOutcome
 from fcaudit.sources.listing import account_filter
 from fcaudit.sources.state import Header, Identity, StateStore, holder_of, kept
@@ -37,6 +36,7 @@ from fcaudit.stripe.ids import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, is_stripe_i
 from fcaudit.stripe.redact import key_mode
 
 if TYPE_CHECKING:
+    from fcaudit.runner import Plan
     from fcaudit.sources.base import Source
     from fcaudit.stripe.gateway import StripeGateway
 
@@ -76,7 +76,9 @@ def _kind(obj: Mapping[str, Any]) -> str | None:
     oid, kind = obj.get("id"), obj.get("object")
     if kind is None and is_stripe_id(oid):
         by_prefix = kind_of(str(oid))
-        kind = by_prefix.object if by_prefix else None
+        # The prefix alone (`fca_`) is no id: is_stripe_id wants something after it.
+        if by_prefix is not None and is_stripe_id(oid, by_prefix.prefix):
+            kind = by_prefix.object
     return kind if kind in (ACCOUNT_OBJECT, AUTHORIZATION_OBJECT) else None
 
 
@@ -92,7 +94,7 @@ class Recording:
         """Run the wrapped full scan, keeping what the store needs of every object it emits."""
 
         def record(item: Observed) -> None:
-            if _kind(item.obj) is not None and is_stripe_id(item.obj.get("id"), "fc"):
+            if _kind(item.obj) is not None:
                 self.seen.append(kept(item.obj))
             emit(item)
 

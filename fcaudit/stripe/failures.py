@@ -1,17 +1,14 @@
-"""The error model of a request: what failed, whether to retry it, and how to say so."""
+"""The error model of a request: what failed, and when to try again. No stripe-python here:
+the gateway translates the SDK's exceptions (`gateway.describe`) into these."""
 
 from __future__ import annotations
 
 import email.utils
 import math
-import re
 import time
 from collections.abc import Mapping
 
-import stripe
-
 from fcaudit.stripe.redact import MAX_REQUEST_ID, clean
-from fcaudit.stripe.transport import DeadlineExceeded, RedirectRefused
 
 
 def request_id_of(headers: Mapping[str, str] | None, api_key: str | None) -> str | None:
@@ -55,37 +52,6 @@ def header(headers: Mapping[str, str] | None, name: str) -> str | None:
     return None
 
 
-_NETWORK_REASON = re.compile(
-    r"\[Errno -?\d+\] [^'\")\]]+|Read timed out|timed out|Connection aborted|"
-    r"RemoteDisconnected\([^)]*\)|Connection reset by peer"
-)
-
-
-def describe(err: stripe.StripeError, api_key: str | None = None) -> str:
-    """The error's own message, without the SDK's 'Request req_…:' prefix: redacted, one line,
-    escaped and bounded (in that order: a key cut in half by the bound would survive)."""
-    if isinstance(err, stripe.APIConnectionError):
-        cause = err.__cause__
-        if isinstance(cause, (RedirectRefused, DeadlineExceeded)):
-            return clean(str(cause), api_key)
-        # The SDK's text is a paragraph of advice plus a urllib3 repr; keep the reason.
-        match = _NETWORK_REASON.search(str(err))
-        return f"could not reach the API ({match.group(0) if match else 'connection failed'})"
-    inner = getattr(err, "error", None)
-    text = getattr(inner, "message", None)
-    if not text and _not_stripe_body(err):
-        # Not a Stripe error body (HTML from a proxy, empty, not UTF-8): the SDK's message
-        # quotes the whole body; say what it was instead.
-        return "the API returned a response that is not a Stripe JSON body"
-    text = text or err.user_message or str(err)
-    return clean(str(text).rstrip("."), api_key).rstrip(".")
-
-
-def _not_stripe_body(err: stripe.StripeError) -> bool:
-    message = getattr(err, "_message", None) or ""
-    return str(message).startswith(("Invalid response body", "Invalid response object"))
-
-
 def retry_after(headers: Mapping[str, str] | None) -> float | None:
     """`Retry-After` in seconds (delta-seconds or an HTTP date), when a server sends one."""
     value = header(headers, "Retry-After")
@@ -103,9 +69,6 @@ def retry_after(headers: Mapping[str, str] | None) -> float | None:
             return None
         seconds = when.timestamp() - time.time()
     return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-# -- the HTTP transport: one deadline per request, no redirect to another origin ---------
 
 
 class PaginationError(RequestFailed):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -25,7 +26,6 @@ from fcaudit.stripe.failures import (
     Cancelled,
     PaginationError,
     RequestFailed,
-    describe,
     header,
     request_id_of,
     retry_after,
@@ -33,7 +33,7 @@ from fcaudit.stripe.failures import (
 from fcaudit.stripe.ids import is_stripe_id
 from fcaudit.stripe.ratelimit import RateLimiter
 from fcaudit.stripe.redact import clean, redact, scrub
-from fcaudit.stripe.transport import GuardedSession, RedirectRefused
+from fcaudit.stripe.transport import DeadlineExceeded, GuardedSession, RedirectRefused
 from fcaudit.text import safe
 
 # NOTE: fcaudit sends no client telemetry header (last request's timings) to Stripe.
@@ -63,6 +63,39 @@ def max_pages(environ: Mapping[str, str] | None = None) -> int:
             "10000000). Tip: unset it for the default of 10000."
         )
     return int(value)
+
+
+# -- the SDK's exceptions in one line ----------------------------------------------------
+
+_NETWORK_REASON = re.compile(
+    r"\[Errno -?\d+\] [^'\")\]]+|Read timed out|timed out|Connection aborted|"
+    r"RemoteDisconnected\([^)]*\)|Connection reset by peer"
+)
+
+
+def describe(err: stripe.StripeError, api_key: str | None = None) -> str:
+    """The error's own message, without the SDK's 'Request req_…:' prefix: redacted, one line,
+    escaped and bounded (in that order: a key cut in half by the bound would survive)."""
+    if isinstance(err, stripe.APIConnectionError):
+        cause = err.__cause__
+        if isinstance(cause, (RedirectRefused, DeadlineExceeded)):
+            return clean(str(cause), api_key)
+        # The SDK's text is a paragraph of advice plus a urllib3 repr; keep the reason.
+        match = _NETWORK_REASON.search(str(err))
+        return f"could not reach the API ({match.group(0) if match else 'connection failed'})"
+    inner = getattr(err, "error", None)
+    text = getattr(inner, "message", None)
+    if not text and _not_stripe_body(err):
+        # Not a Stripe error body (HTML from a proxy, empty, not UTF-8): the SDK's message
+        # quotes the whole body; say what it was instead.
+        return "the API returned a response that is not a Stripe JSON body"
+    text = text or err.user_message or str(err)
+    return clean(str(text).rstrip("."), api_key).rstrip(".")
+
+
+def _not_stripe_body(err: stripe.StripeError) -> bool:
+    message = getattr(err, "_message", None) or ""
+    return str(message).startswith(("Invalid response body", "Invalid response object"))
 
 
 @dataclass(frozen=True)

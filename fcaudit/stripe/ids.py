@@ -47,7 +47,7 @@ BY_PREFIX: Final = {
 BY_OBJECT: Final = {k.object: k for k in BY_PREFIX.values()}
 
 MAX_ID_LENGTH: Final = 255
-_ID_SHAPE: Final = re.compile(rf"[A-Za-z0-9_]{{1,{MAX_ID_LENGTH}}}")
+ID_SHAPE: Final = re.compile(rf"[A-Za-z0-9_]{{1,{MAX_ID_LENGTH}}}")
 
 
 def is_stripe_id(value: object, prefix: str = "") -> bool:
@@ -56,7 +56,7 @@ def is_stripe_id(value: object, prefix: str = "") -> bool:
         isinstance(value, str)
         and value.startswith(prefix)
         and len(value) > len(prefix)
-        and _ID_SHAPE.fullmatch(value) is not None
+        and ID_SHAPE.fullmatch(value) is not None
     )
 
 
@@ -69,6 +69,11 @@ def kind_of(value: str) -> IdKind | None:
 def check_id(value: str, kind: IdKind) -> str:
     """A user's id of `kind`, stripped; a one-line UsageError when it is not one."""
     value = value.strip()
+    if len(value) > MAX_ID_LENGTH and value.startswith(kind.prefix):
+        raise UsageError(
+            f"{safe(value[:40])}... is {len(value)} characters long; Stripe's ids have at most "
+            f"{MAX_ID_LENGTH}. Tip: check that the whole value is one {kind.noun} id."
+        )
     if not is_stripe_id(value, kind.prefix):
         shown = value if len(value) <= 40 else value[:40] + "..."
         raise UsageError(

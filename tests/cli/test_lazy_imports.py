@@ -36,7 +36,7 @@ def test_offline_classify_does_not_load_stripe() -> None:
     line = '{"id": "fca_1", "object": "financial_connections.account", "status": "active"}'
     modules = _modules_after_cli("classify", "-", "-f", "json", "-q", stdin=line)
     assert "fcaudit.classify" in modules
-    assert not {"stripe", "requests", "fcaudit.client", "fcaudit.scan"} & modules
+    assert not {"stripe", "requests", "fcaudit.stripe.gateway", "fcaudit.sources.scan"} & modules
 
 
 def test_lazy_commands_are_listed_as_they_describe_themselves() -> None:

@@ -30,4 +30,4 @@ def test_render_imports_the_model_only() -> None:
     modules = _imported_after(
         "import fcaudit.render, fcaudit.render.json, fcaudit.render.ndjson, fcaudit.render.table"
     )
-    assert not {"fcaudit.scan", "fcaudit.client", "stripe", "requests"} & modules
+    assert not {"fcaudit.sources.scan", "fcaudit.stripe.gateway", "stripe", "requests"} & modules

@@ -38,7 +38,7 @@ def test_check_id_accepts_what_the_gateway_accepts_and_nothing_longer() -> None:
     longest = "fca_" + "a" * (ids.MAX_ID_LENGTH - 4)
     assert check_id(f"  {longest} ", ids.ACCOUNT) == longest
     assert is_stripe_id(longest, "fca_")
-    with pytest.raises(UsageError, match="is not a Financial Connections account id"):
+    with pytest.raises(UsageError, match="is 256 characters long; Stripe's ids have at most 255"):
         check_id(longest + "a", ids.ACCOUNT)
     assert not is_stripe_id(longest + "a", "fca_")
 
@@ -54,4 +54,4 @@ def test_check_id_refuses_another_kind_or_a_character_outside_an_id(value: str) 
 def test_the_cli_refuses_an_id_longer_than_stripe_ids() -> None:
     result = run("account", "fca_" + "a" * 300)
     assert result.exit_code == 2
-    assert "is not a Financial Connections account id" in result.stderr
+    assert "is 304 characters long; Stripe's ids have at most 255" in result.stderr
