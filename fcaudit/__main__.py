@@ -1,18 +1,34 @@
 """The console entry point (`fcaudit`, `python -m fcaudit`): signal set-up, gc tuning, then cli.
 
-Nothing slow runs before the stop handlers are in place, so Ctrl-C while Python is still
-importing the CLI exits 130 quietly instead of printing a traceback.
+The stop handlers are the first thing fcaudit's code does, with nothing imported before them
+but what the interpreter has already loaded (os, signal, sys): Ctrl-C while Python is still
+importing the CLI exits 130 quietly instead of printing a traceback. (A signal during the
+interpreter's own start-up, before this module runs, is Python's to handle.)
 """
 
 from __future__ import annotations
 
-import gc
 import os
 import signal
 import sys
-import threading
 
-from fcaudit.signals import stop_before_start
+
+def _stop_before_start(signum: int, frame: object) -> None:
+    """The stop handler until a run installs its own: nothing has started, so nothing is to
+    be written; leave at once with 130 and one line."""
+    try:  # noqa: SIM105 - contextlib is one import more before the handler is in place
+        os.write(2, b"Error: interrupted (before the run started).\n")
+    except OSError:
+        pass
+    os._exit(130)
+
+
+def _handle_stops_from_now_on() -> None:
+    try:
+        signal.signal(signal.SIGINT, _stop_before_start)
+        signal.signal(signal.SIGTERM, _stop_before_start)
+    except ValueError:
+        pass  # not the main thread (main() called by a test): the caller's handlers stay
 
 
 def _reopen_closed_standard_streams() -> None:
@@ -34,10 +50,10 @@ def _reopen_closed_standard_streams() -> None:
 
 def main() -> None:
     """Console-script entry point: Ctrl-C from the first moment on exits 130, no traceback."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, stop_before_start)
-        signal.signal(signal.SIGTERM, stop_before_start)
+    _handle_stops_from_now_on()
     _reopen_closed_standard_streams()
+    import gc  # built in: nothing is loaded from disk before the handlers
+
     from fcaudit.cli import main as cli_main
 
     # A run creates many short-lived objects (a dict per account, a finding, a record): the

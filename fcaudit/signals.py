@@ -3,9 +3,10 @@
 A stop signal (Ctrl-C, SIGTERM) makes fcaudit write what it has and exit 130. Two things could
 keep it from ever exiting: Ctrl-C while Python is still importing (a traceback, not 130), and
 a reader of stdout that stopped reading (every write blocks for ever, and so would the partial
-report). `stop_before_start` covers the first (fcaudit.__main__ installs it); `arm_watchdog`
-the second: once a stop signal has arrived, the process ends with 130 when stdout has accepted
-nothing for `STALL_SECONDS`, or at the latest `GRACE_SECONDS` after the signal.
+report). fcaudit.__main__ covers the first (its handler is in place before the CLI is
+imported); `arm_watchdog` the second: once a stop signal has arrived, the process ends with
+130 when stdout has accepted nothing for `STALL_SECONDS`, or at the latest `GRACE_SECONDS`
+after the signal.
 """
 
 from __future__ import annotations
@@ -87,12 +88,6 @@ def disarm_watchdog() -> None:
         if _armed is not None:
             _armed.set()
         _armed = None
-
-
-def stop_before_start(signum: int, frame: Any) -> None:
-    """The stop handler until a run installs its own: leave at once with 130, quietly."""
-    # Nothing has started yet, so there is nothing to write: leave at once, quietly.
-    _hard_exit("before the run started")
 
 
 # -- stopping a run once, and not while its report is written ----------------------------
