@@ -55,12 +55,12 @@ class AppContext:
 
     @property
     def out(self) -> TextIO:
-        """The console for data on stdout."""
+        """The stream for data: stdout, or the one a test injects."""
         return self.stdout or sys.stdout
 
     @property
     def err(self) -> TextIO:
-        """The console for messages on stderr (markup off: names are untrusted text)."""
+        """The stream for messages: stderr, or the one a test injects."""
         return self.stderr or sys.stderr
 
     def _colored(self) -> bool:
@@ -75,7 +75,7 @@ class AppContext:
         self.err.flush()
 
     def warn(self, message: str) -> None:
-        """Print a warning on stderr (shown even with -q)."""
+        """Print a warning on stderr (hidden with -q, like every message but errors)."""
         if not self.quiet:
             self._print(f"Warning: {safe(message)}", "warning")
 

@@ -1,5 +1,6 @@
 """Stages: between classification and the sinks, each sees every finding and the end of the
-run, and may hold, drop or add findings (runner.Stage). The runner always ends with Tally."""
+run, and may hold, drop or add findings (the Stage protocol below). The runner always ends
+with Tally."""
 
 from __future__ import annotations
 

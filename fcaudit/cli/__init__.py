@@ -70,9 +70,9 @@ class FcauditGroup(click.Group):
                 formatter.write_dl(rows)
 
     def main(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Run click, turning every fcaudit error into a one-line message and its exit code."""
         # click prints usage errors as Usage/Try/blank/Error; cron mail and log lines want
         # one line that names the problem and the fix.
-        """Run click, turning every fcaudit error into a one-line message and its exit code."""
         kwargs["standalone_mode"] = False
         try:
             code = super().main(*args, **kwargs)
@@ -186,7 +186,7 @@ def cli() -> None:
     \b
     Examples:
       fcaudit scan --sandbox                      # try it: embedded test data, no key
-      fcaudit scan                                # every customer of the account
+      fcaudit scan                                # every FC account of the Stripe account
       fcaudit scan --format ndjson | jq -r 'select(.category=="relink_required") | .id'
       fcaudit scan -q -o /var/lib/fcaudit/report.json || alert "fcaudit exit $?"
       fcaudit account fca_123 fca_456
@@ -201,7 +201,8 @@ for _command in (scan, account, authorization, classify, diff, events):
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Run the click group (fcaudit.__main__ calls this once its signal set-up is done); Ctrl-C
+    before a command has started is exit 130."""
     try:
         cli(prog_name="fcaudit")
     except KeyboardInterrupt:  # Ctrl-C before a command had started

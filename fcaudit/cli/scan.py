@@ -18,7 +18,8 @@ from fcaudit.stripe.ids import check_id
 from fcaudit.text import safe
 
 MAX_LINE = 4096  # a customer id is ~18 characters; a longer line is not an id list
-# The values of --discovery (fcaudit.scan.Discovery, not imported here: it pulls in stripe).
+# The values of --discovery: sources.listing.Discovery's (tests/cli/test_scan.py keeps them
+# equal), written out so that `fcaudit --help` doesn't import the sources.
 DISCOVERY_MODES = ("auto", "accounts", "customers")
 MAX_CONNECTED_IDS = 10_000  # named on the command line; more: use `all`
 
@@ -301,8 +302,19 @@ def _state_options(
     )
     if path is None:
         if full or not defaults:
-            raise UsageError("--full, --reconcile-every and --state-wait go with --state FILE.")
+            named = (
+                "--full"
+                if full
+                else next(
+                    f"--{n.replace('_', '-')}"
+                    for n in ("reconcile_every", "state_wait")
+                    if context.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT
+                )
+            )
+            raise UsageError(f"{named} goes with --state FILE. Tip: add --state FILE, or drop it.")
         return None
+    if not path.strip():
+        raise UsageError("--state needs a file path. Tip: e.g. --state /var/lib/fcaudit/fc.sqlite.")
     if given:
         raise UsageError(
             f"--state and {given[0]} conflict: a state file holds a whole account's "

@@ -56,6 +56,3 @@ def _dashboard_url(
     ):
         return f"{prefix}/connect/accounts/{holder}"
     return f"{prefix}/customers/{holder}"
-
-
-# -- grouping -----------------------------------------------------------------------------

@@ -14,6 +14,8 @@ deliberately left out (`NOT_IN_RECORD`).
 
 from __future__ import annotations
 
+import dataclasses
+import linecache
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -134,7 +136,7 @@ class Signal:
 # Not frozen: a frozen dataclass sets each of its 30-odd fields through object.__setattr__,
 # which made building findings a fifth of an offline classify. A finding is completed in
 # place while it belongs to the run that made it (classify, then the stages: see
-# runner.Stage); once a sink has it, treat it as immutable.
+# stages.Stage); once a sink has it, treat it as immutable.
 @dataclass(slots=True, eq=True)
 class Finding:
     """One classified object. Its JSON record is declared once, in `FIELDS` below."""
@@ -334,7 +336,7 @@ FIELDS: tuple[Field, ...] = (
     plain("event_type", 20),
     Field(
         "event_created",
-        "iso(f.event_created) if f.event_created else None",
+        _when("event_created"),
         (("event_created", 'when(r.get("event_created"))'),),
         (Cell("event_created", 21, _when("event_created")),),
     ),
@@ -398,10 +400,18 @@ def _compile(name: str, source: str) -> Callable[..., Any]:
         "read_signal": read_signal,
         "join": join,
     }
-    exec(compile(source, f"<fcaudit.model.record {name}>", "exec"), namespace)
+    filename = f"<fcaudit.model.findings {name}>"
+    # Registered with linecache, so a traceback through the generated code shows its lines.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
     function: Callable[..., Any] = namespace[name]
     return function
 
+
+_ATTRIBUTES = {f.name for f in dataclasses.fields(Finding)}
+for _field in FIELDS:  # the generated code may only name the Finding's own attributes
+    if not _field.key.isidentifier() or not {a for a, _ in _field.load} <= _ATTRIBUTES:
+        raise AssertionError(f"FIELDS: {_field.key!r} is not a Finding field")
 
 _CELLS = sorted((c for f in FIELDS for c in f.cells), key=lambda c: c.place)
 if [c.place for c in _CELLS] != list(range(len(_CELLS))):
@@ -418,7 +428,7 @@ _to_record: Callable[[Finding], dict[str, Any]] = _compile(
     + "    }\n",
 )
 # A finding read back from a report's `findings[]` (the inverse of `to_record`); raises
-# ValueError (or KeyError / TypeError) when the record is not a finding.
+# ValueError (or KeyError / TypeError / AttributeError) when the record is not a finding.
 from_record: Callable[[Mapping[str, Any]], Finding] = _compile(
     "from_record",
     "def from_record(r):\n    return Finding(\n"

@@ -27,13 +27,12 @@ from fcaudit.render.base import RenderOptions
 from fcaudit.text import safe
 
 # The documented columns, in order (README "Formats"): the finding's group, then the cells
-# fcaudit.model.record declares for each field. Multi-valued cells join with ";".
+# fcaudit.model.findings.FIELDS declares for each field. Multi-valued cells join with ";".
 COLUMNS: tuple[str, ...] = ("group_key", *CSV_COLUMNS)
 # Added after the others with --contact (the group's customer; personal data).
 CONTACT_COLUMNS: tuple[str, ...] = ("contact_name", "contact_email")
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-JOIN = ";"
 
 
 def cell(value: object) -> str:
@@ -54,6 +53,8 @@ def values(finding: Finding, key: str | None) -> tuple[object, ...]:
 
 
 class CsvRenderer:
+    """`-f csv`: one row per finding, in `COLUMNS` order, every cell safe for a spreadsheet."""
+
     def __init__(self, stream: TextIO, options: RenderOptions) -> None:
         self._stream = stream
         self._writer = csv.writer(stream, lineterminator="\r\n")
@@ -73,6 +74,7 @@ class CsvRenderer:
             self._writer.writerow(COLUMNS + (CONTACT_COLUMNS if self._contact else ()))
 
     def finding(self, finding: Finding) -> None:
+        """Write the finding's row at once (held until the end when contact details are shown)."""
         if self._contact:
             self._held.append(finding)
             return
@@ -84,6 +86,7 @@ class CsvRenderer:
             self._stream.flush()
 
     def finish(self, result: ScanResult, meta: ReportMeta) -> None:
+        """Write the header if no row came, and the rows held for their contact details."""
         self._header()
         contacts: Mapping[str, Contact | None] = {g.key: g.contact for g in result.groups}
         for f in self._held:

@@ -72,8 +72,8 @@ class Rule:
     when: tuple[When, ...]
 
     def matches(self, institution_id: str | None, institution_name: str | None) -> bool:
-        # By institution id where both the object and the rule carry one, else by name.
         """True when the rule covers the institution (by id where both have one, else by name)."""
+        # By institution id where both the object and the rule carry one, else by name.
         if institution_id and self.institution_ids:
             return institution_id in self.institution_ids
         return bool(institution_name) and normalise_name(institution_name or "") in self.names

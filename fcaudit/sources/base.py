@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from fcaudit.classify import NotClassifiable
 from fcaudit.model.findings import EventRef, Finding
@@ -17,9 +17,6 @@ from fcaudit.model.report import (
     Contact,
     ScopeError,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 # Not frozen, with slots: one is built per object read, and a frozen dataclass sets each

@@ -32,7 +32,7 @@ from fcaudit.stripe.gateway import Page, StripeGateway
 class WholeAccountDiscovery:
     """The discovery half of `Scanner`: its state, and the methods that feed it scopes.
 
-    The attributes are set by `Scanner.__init__`; the four methods at the end are the
+    The attributes are set by `Scanner.__init__`; the four methods below are the
     scanner's own, which discovery calls to queue scopes and report errors."""
 
     gateway: StripeGateway

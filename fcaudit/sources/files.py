@@ -235,8 +235,8 @@ class FileSource:
         return outcome
 
     def rejected(self, item: Observed, error: NotClassifiable) -> ScopeError:
-        # The user gave this file: an object fcaudit can't classify is an input error.
         """The user gave this file: an object fcaudit can't classify is an input error (exit 2)."""
+        # The user gave this file: an object fcaudit can't classify is an input error.
         raise InputError(f"{item.where}: {error}.")
 
     def stats(self) -> Mapping[str, Any]:

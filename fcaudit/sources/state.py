@@ -74,7 +74,8 @@ def kept(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def holder_of(obj: Mapping[str, Any]) -> str | None:
-    """The id of an account's holder (customer or account), or None: what the store indexes."""
+    """The id of an account's holder (a customer, an Accounts v2 customer account, or a
+    connected account), or None: what the store indexes."""
     holder = obj.get("account_holder")
     if not isinstance(holder, Mapping):
         return None

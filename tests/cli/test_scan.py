@@ -269,3 +269,21 @@ def test_one_odd_object_does_not_stop_its_scope(stripe_api: responses.RequestsMo
     assert sorted(f["id"] for f in doc["findings"]) == ["fca_1", "fca_2"]
     assert doc["errors"][0]["scope"] == {"type": "account", "id": "cus_weird"}
     assert result.exit_code == ExitCode.INCOMPLETE
+
+
+def test_the_discovery_choices_are_the_sources_modes() -> None:
+    from fcaudit.cli.scan import DISCOVERY_MODES
+    from fcaudit.sources.listing import Discovery
+
+    assert tuple(Discovery) == DISCOVERY_MODES
+
+
+def test_a_state_flag_without_state_names_itself() -> None:
+    result = run("scan", "--sandbox", "--state-wait", "5m", key=None)
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == "Error: --state-wait goes with --state FILE. Tip: add --state FILE, or drop it.\n"
+    )
+    empty = run("scan", "--sandbox", "--state", " ", key=None)
+    assert empty.exit_code == 2 and empty.stderr.startswith("Error: --state needs a file path.")
