@@ -25,6 +25,8 @@ from fcaudit.text import safe
 # --concurrency: requests in flight at most. The one default and range, for scans and events.
 CONCURRENCY_RANGE = (1, 128)
 DEFAULT_CONCURRENCY = 16
+# --reconcile-every: an incremental run becomes a full one when the last full run is older.
+DEFAULT_RECONCILE = timedelta(days=7)
 TIMEOUT_MAX = 600.0  # seconds; one attempt longer than the whole retry budget makes no sense
 MIN_RPS = 0.01  # a positive budget below this is a typo (1e-300 would wait for ever)
 _KEY_CHARS = re.compile(r"[A-Za-z0-9_]+")  # what a key may hold (shape: redact.KEY_PATTERN)

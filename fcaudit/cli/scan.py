@@ -12,7 +12,7 @@ from fcaudit.cli.common import app_for, make_plan, run_remote, unique
 from fcaudit.cli.options import report_options, stripe_options
 from fcaudit.errors import ExitCode, UsageError
 from fcaudit.model.report import Scope, ScopeType, scope_record
-from fcaudit.options import ReportOptions, StripeOptions
+from fcaudit.options import DEFAULT_RECONCILE, ReportOptions, StripeOptions
 from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.ids import check_id
 from fcaudit.text import safe
@@ -150,7 +150,7 @@ def read_customer_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[s
 @click.option(
     "--reconcile-every",
     metavar="DURATION",
-    default="7d",
+    default=f"{DEFAULT_RECONCILE.days}d",
     show_default=True,
     help="With --state: a full run when the last one is older than this (e.g. 7d, 36h, 90m, "
     "1d12h; 0s makes every run a full run).",

@@ -26,6 +26,7 @@ from fcaudit.classify import NotClassifiable, classify
 from fcaudit.model.findings import iso
 from fcaudit.model.report import ScanResult, Scope, ScopeError, ScopeType
 from fcaudit.model.saved import Prior, SavedReport
+from fcaudit.options import DEFAULT_RECONCILE
 from fcaudit.sources.base import Emit, Observed, SourceOutcome
 from fcaudit.sources.listing import account_filter
 from fcaudit.sources.state import Header, Identity, StateStore, holder_of, kept
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 # Events can become visible a little after their `created` time: the next run reads again
 # from this far before the start of this one (re-reading an event only re-fetches its object).
 MARGIN_SECONDS = 300
-DEFAULT_RECONCILE = timedelta(days=7)
 
 
 @dataclass(frozen=True)
