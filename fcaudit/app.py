@@ -127,6 +127,7 @@ class AppContext:
             api_base=api_base,
             timeout=opts.timeout,
             max_retries=opts.max_retries,
+            concurrency=opts.workers,
         )
         return StripeGateway(
             settings, limiter=limiter, clock=self.monotonic, rng=self.rng, sleep=self.sleep

@@ -23,6 +23,7 @@ from typing import TextIO
 from fcaudit.model.findings import Category, Finding, SignalCode
 from fcaudit.model.report import ReportMeta, ScanResult
 from fcaudit.render.base import RenderOptions, write_all
+from fcaudit.stripe.facts import REASONS
 from fcaudit.stripe.ids import AUTHORIZATION_OBJECT
 from fcaudit.text import safe
 
@@ -53,9 +54,11 @@ METRICS: Mapping[str, str] = {
     "run_complete": "1 when the last run covered every scope, 0 when scopes failed or it was "
     "interrupted.",
     "run_duration_seconds": "How long the last run took (scans only).",
-    "run_requests": "Stripe API requests the last run made, retries included.",
+    "run_requests": "Stripe API requests the last run made, retries included, by the Stripe "
+    "account they were sent for (platform: no Stripe-Account header).",
     "run_retries": "Requests the last run retried.",
-    "run_rate_limited": "Responses of the last run that were rate limited (429).",
+    "run_rate_limited": "Responses of the last run that were rate limited (429), by Stripe's "
+    "Stripe-Rate-Limited-Reason (none: a 429 without one, such as a lock timeout).",
     "run_errors": "Scopes of the last run that failed for good (the report's errors[]).",
 }
 
@@ -143,9 +146,26 @@ class PrometheusRenderer:
                 "run_duration_seconds",
                 [("", float(stats["duration_seconds"]))] if "duration_seconds" in stats else [],
             ),
-            ("run_requests", [("", int(stats.get("requests", 0)))]),
+            (
+                "run_requests",
+                (
+                    (f'{{stripe_account="{label_value(str(account))}"}}', int(n))
+                    # Offline (no requests): one zero sample, so the family is always there.
+                    for account, n in dict(
+                        stats.get("by_stripe_account") or {"platform": 0}
+                    ).items()
+                ),
+            ),
             ("run_retries", [("", int(stats.get("retries", 0)))]),
-            ("run_rate_limited", [("", int(stats.get("rate_limited", 0)))]),
+            (
+                "run_rate_limited",
+                (
+                    (f'{{reason="{label_value(str(reason))}"}}', int(n))
+                    for reason, n in dict(
+                        stats.get("rate_limited_by_reason") or dict.fromkeys(REASONS, 0)
+                    ).items()
+                ),
+            ),
             ("run_errors", [("", len(result.errors))]),
         ]
         lines: list[str] = []

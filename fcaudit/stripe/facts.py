@@ -46,3 +46,11 @@ FC_EVENT_TYPES: Final = (
 def is_preview(version: str | None) -> bool:
     """True for a preview API version (`YYYY-MM-DD.preview`)."""
     return bool(version) and str(version).strip().endswith(".preview")
+
+
+# Stripe-Rate-Limited-Reason, the limit a 429 hit (https://docs.stripe.com/rate-limits). A 429
+# without it is not a rate limit (Stripe's example: a lock timeout). `none` stands for a 429
+# without the header, or with a value not in this list: both are handled alike.
+RATE_REASONS: Final = ("global-rate", "endpoint-rate")
+CONCURRENCY_REASONS: Final = ("global-concurrency", "endpoint-concurrency")
+REASONS: Final = (*RATE_REASONS, *CONCURRENCY_REASONS, "resource-specific", "none")

@@ -21,7 +21,7 @@ import stripe
 
 from fcaudit.errors import AuthError, UsageError
 from fcaudit.stripe import ids as id_kinds
-from fcaudit.stripe.facts import MAX_EVENT_TYPES
+from fcaudit.stripe.facts import MAX_EVENT_TYPES, REASONS
 from fcaudit.stripe.failures import (
     Cancelled,
     PaginationError,
@@ -31,7 +31,7 @@ from fcaudit.stripe.failures import (
     retry_after,
 )
 from fcaudit.stripe.ids import is_stripe_id
-from fcaudit.stripe.ratelimit import RateLimiter
+from fcaudit.stripe.ratelimit import InFlight, RateLimiter, reason_of
 from fcaudit.stripe.redact import clean, redact, scrub
 from fcaudit.stripe.transport import DeadlineExceeded, GuardedSession, RedirectRefused
 from fcaudit.text import safe
@@ -40,6 +40,9 @@ from fcaudit.text import safe
 stripe.enable_telemetry = False
 
 
+# The key of requests without a Stripe-Account header in stats.by_stripe_account.
+PLATFORM = "platform"
+UNBOUNDED_IN_FLIGHT = 1024  # the in-flight ceiling when the caller bounds it itself
 PAGE_LIMIT = 100  # the API's maximum; list calls always use it
 # Pages one listing may take (100 objects each): a server that keeps saying has_more with
 # new ids must not keep a cron run going for ever. 10,000 pages is a million objects.
@@ -110,6 +113,9 @@ class ClientSettings:
     max_retries: int = 6
     retry_budget_seconds: float = 120.0
     max_pages: int = DEFAULT_MAX_PAGES  # per listing (a customer's accounts, all customers)
+    # Requests in flight at most (the run's worker pool), before a concurrency 429 lowers it;
+    # None: as many as the callers send.
+    concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -136,19 +142,27 @@ class Stats:
         self.retries = 0
         self.rate_limited = 0
         self.by_endpoint: Counter[str] = Counter()
+        self.by_reason: Counter[str] = Counter(dict.fromkeys(REASONS, 0))
+        self.by_stripe_account: Counter[str] = Counter()
 
-    def count(self, endpoint: str) -> None:
-        """Count one request sent to `endpoint` (a retry counts again)."""
+    def count(self, endpoint: str, stripe_account: str | None = None) -> None:
+        """Count one request sent to `endpoint` (a retry counts again), under the Stripe
+        account whose header it carries (`platform`: none)."""
         with self._lock:
             self.requests += 1
             self.by_endpoint[endpoint] += 1
+            self.by_stripe_account[stripe_account or PLATFORM] += 1
 
-    def retry(self, *, rate_limited: bool) -> None:
-        """Count one retry, and whether a 429 caused it."""
+    def throttled(self, reason: str) -> None:
+        """Count one 429 answer, by its reason (`ratelimit.reason_of`)."""
+        with self._lock:
+            self.rate_limited += 1
+            self.by_reason[reason] += 1
+
+    def retry(self) -> None:
+        """Count one retry."""
         with self._lock:
             self.retries += 1
-            if rate_limited:
-                self.rate_limited += 1
 
     def snapshot(self) -> dict[str, Any]:
         """The counts as the report's `stats` object (thread-safe copy)."""
@@ -157,6 +171,8 @@ class Stats:
                 "requests": self.requests,
                 "retries": self.retries,
                 "rate_limited": self.rate_limited,
+                "rate_limited_by_reason": {r: self.by_reason[r] for r in REASONS},
+                "by_stripe_account": dict(sorted(self.by_stripe_account.items())),
                 "by_endpoint": dict(sorted(self.by_endpoint.items())),
             }
 
@@ -188,6 +204,7 @@ class StripeGateway:
         self._retry = RetryPolicy(
             max_retries=settings.max_retries, budget_seconds=settings.retry_budget_seconds
         )
+        self.in_flight = InFlight(settings.concurrency or UNBOUNDED_IN_FLIGHT, clock=clock)
         self._client = stripe.StripeClient(
             settings.api_key,
             stripe_version=settings.stripe_version,
@@ -231,12 +248,16 @@ class StripeGateway:
         attempt = 0
         key = self.settings.api_key
         options = {"stripe_account": stripe_account} if stripe_account else {}
+        header_account = stripe_account or self.settings.stripe_account
         while True:
             attempt += 1
             self._wait_for_slot(endpoint)
-            self.stats.count(endpoint)
             try:
-                response = self._client.raw_request("get", path, **dict(params or {}), **options)
+                with self.in_flight.slot(endpoint, self.cancelled):
+                    self.stats.count(endpoint, header_account)
+                    response = self._client.raw_request(
+                        "get", path, **dict(params or {}), **options
+                    )
             except (stripe.AuthenticationError, stripe.PermissionError) as err:
                 if stripe_account and not isinstance(err, stripe.AuthenticationError):
                     raise self._failed(err, attempt) from None
@@ -249,6 +270,8 @@ class StripeGateway:
                 if err.http_status in (401, 403):  # an HTML or empty body: still the key
                     raise self._auth_error(err, path) from None
                 retryable, rate_limited = self._classify_failure(err)
+                if rate_limited:
+                    self._throttled(err, endpoint)
                 delay = self._retry.delay(attempt, self._rng)
                 wanted = retry_after(err.headers)
                 if wanted is not None:
@@ -261,10 +284,7 @@ class StripeGateway:
                     or projected > self._retry.budget_seconds
                 ):
                     raise self._failed(err, attempt) from None
-                if rate_limited and self.limiter is not None:
-                    reason = header(err.headers, "Stripe-Rate-Limited-Reason") or ""
-                    self.limiter.throttled(endpoint, global_scope=reason.startswith("global"))
-                self.stats.retry(rate_limited=rate_limited)
+                self.stats.retry()
                 self._pause(delay)
                 continue
             except (RecursionError, ValueError, TypeError, AttributeError, KeyError) as err:
@@ -277,6 +297,17 @@ class StripeGateway:
             if self.limiter is not None:
                 self.limiter.succeeded(endpoint)
             return scrub(response.data, key), request_id_of(response.headers, key)
+
+    def _throttled(self, err: stripe.StripeError, endpoint: str) -> None:
+        """A 429: count it by its reason, and slow only what the reason names (a rate, or the
+        requests in flight). A 429 without a reason is not a rate limit (Stripe's example: a
+        lock timeout, error.code lock_timeout): it is retried with backoff and slows nothing.
+        https://docs.stripe.com/rate-limits"""
+        reason = reason_of(header(err.headers, "Stripe-Rate-Limited-Reason"))
+        self.stats.throttled(reason)
+        if self.limiter is not None:
+            self.limiter.throttled(endpoint, reason)
+        self.in_flight.throttled(endpoint, reason)
 
     def _wait_for_slot(self, endpoint: str) -> None:
         if self.cancelled.is_set():

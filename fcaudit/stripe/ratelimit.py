@@ -18,15 +18,28 @@ every peak. Instead, on a 429 each bucket:
    then probes above it slowly (a few percent per second, compounding), so a steady limit is
    tracked with a 429 every ten seconds or so, and a lifted one is found again in a minute;
 4. ignores further 429s for a short cool-down: they answer requests sent before the cut.
+
+Only a 429 that says it is about the *rate* does that. Stripe names the limit a 429 hit in
+`Stripe-Rate-Limited-Reason` (https://docs.stripe.com/rate-limits): `global-rate` slows the
+global rate, `endpoint-rate` the endpoint's; `global-concurrency` and `endpoint-concurrency`
+lower the requests in flight instead (`InFlight`), and time raises them back; and
+`resource-specific`, a 429 without the header (Stripe's example: a lock timeout,
+`error.code: lock_timeout`, which its SDKs retry) or with a reason fcaudit does not know is
+retried with backoff and slows nothing. Every rate keeps its floor (`MIN_RPS`, or the budget
+when smaller) at all times, and every in-flight limit at least one request.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+
+from fcaudit.stripe.facts import CONCURRENCY_REASONS, RATE_REASONS, REASONS
+from fcaudit.stripe.failures import Cancelled
 
 # The server's limit is estimated from the successes seen over this window (seconds).
 WINDOW = 1.0
@@ -42,6 +55,14 @@ SETTLE_SECONDS = 2.0
 PROBE_PER_SECOND = 0.02
 # The rate never drops below this many requests per second (or the budget, when smaller).
 MIN_RPS = 0.5
+# An in-flight limit lowered by a concurrency 429 comes back by one request this often.
+RECOVER_SECONDS = 1.0
+
+
+def reason_of(header: str | None) -> str:
+    """The 429's reason as one of `REASONS` (an unknown or missing one is `none`)."""
+    value = (header or "").strip().lower()
+    return value if value in REASONS else "none"
 
 
 @dataclass
@@ -90,8 +111,11 @@ class _Bucket:
         current = self.rate(now)
         self._forget(now)
         delivered = len(self.successes) / WINDOW
-        self.ceiling = min(current, max(delivered, current * MAX_CUT))
-        self.restart = max(min(MIN_RPS, self.max_rate), self.ceiling * MARGIN)
+        # The floor holds for the estimate too: cut after cut must not decay the rate to one
+        # request every few seconds.
+        floor = min(MIN_RPS, self.max_rate)
+        self.ceiling = max(floor, min(current, max(delivered, current * MAX_CUT)))
+        self.restart = max(floor, self.ceiling * MARGIN)
         self.cut_at = now
 
 
@@ -138,21 +162,21 @@ class RateLimiter:
                 b.book(start, rate)
             return start - now
 
-    def throttled(self, endpoint: str, *, global_scope: bool = False) -> None:
-        """A 429 arrived: slow the endpoint, or the global rate when Stripe said so.
-
-        Without a reason (`Stripe-Rate-Limited-Reason`), the endpoint is slowed: with
-        per-endpoint limits below the global one, that is the limit a busy endpoint hits.
-        """
+    def throttled(self, endpoint: str, reason: str) -> bool:
+        """A 429 arrived with `reason` (see `reason_of`): a rate reason slows the rate it names
+        (the other level when that one is off); any other reason slows nothing. True when a
+        rate was slowed."""
+        if reason not in RATE_REASONS:
+            return False
         with self._lock:
             now = self._clock()
             own = self._endpoint(endpoint)
-            if global_scope and self._global is not None:
-                self._global.throttled(now)
-            elif own is not None:
-                own.throttled(now)
-            elif self._global is not None:
-                self._global.throttled(now)
+            first, second = (self._global, own) if reason == "global-rate" else (own, self._global)
+            bucket = first if first is not None else second
+            if bucket is None:
+                return False
+            bucket.throttled(now)
+            return True
 
     def succeeded(self, endpoint: str) -> None:
         """A request got its answer: counts towards the delivered rate the next 429 measures."""
@@ -167,3 +191,91 @@ class RateLimiter:
             now = self._clock()
             b = self._global if endpoint is None else self._endpoint(endpoint) or self._global
             return None if b is None else b.rate(now)
+
+
+@dataclass
+class _Slots:
+    """One in-flight limit: how many requests may be out at once, and how many are."""
+
+    ceiling: int  # the most it ever allows (the run's concurrency)
+    limit: float = 0.0
+    busy: int = 0
+    changed_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.limit = float(self.ceiling)
+
+    def allowed(self, now: float) -> int:
+        """The limit at `now`: one more request for every RECOVER_SECONDS since the last
+        change, up to the ceiling."""
+        if self.limit < self.ceiling:
+            steps = int((now - self.changed_at) / RECOVER_SECONDS)
+            if steps > 0:
+                self.limit = min(float(self.ceiling), self.limit + steps)
+                self.changed_at += steps * RECOVER_SECONDS
+        return max(1, int(self.limit))
+
+    def cut(self, now: float) -> None:
+        """Stripe said too many are in flight: allow half of what was out (at least one)."""
+        if self.limit < self.ceiling and now - self.changed_at < COOLDOWN:
+            return  # answers to requests sent before the last cut
+        self.limit = max(1.0, min(self.limit, (self.busy + 1) / 2))
+        self.changed_at = now
+
+
+class InFlight:
+    """Requests in flight at most, globally and per endpoint: the run's concurrency, lowered
+    by Stripe's concurrency 429s (`global-concurrency`, `endpoint-concurrency`) and raised back
+    by one request a second. List calls are heavy, so an endpoint can hit Stripe's concurrency
+    limiter well below the rate limit."""
+
+    def __init__(self, concurrency: int, *, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._ceiling = max(1, concurrency)
+        self._global = _Slots(self._ceiling)
+        self._endpoints: dict[str, _Slots] = {}
+
+    def _endpoint(self, endpoint: str) -> _Slots:
+        slots = self._endpoints.get(endpoint)
+        if slots is None:
+            slots = self._endpoints[endpoint] = _Slots(self._ceiling)
+        return slots
+
+    @contextlib.contextmanager
+    def slot(self, endpoint: str, cancelled: threading.Event) -> Iterator[None]:
+        """Hold one request's place while it is in flight; wait for one when none is free."""
+        with self._cond:
+            own = self._endpoint(endpoint)
+            while True:
+                now = self._clock()
+                if self._global.busy < self._global.allowed(now) and own.busy < own.allowed(now):
+                    break
+                if cancelled.is_set():
+                    raise Cancelled
+                self._cond.wait(0.05)
+            self._global.busy += 1
+            own.busy += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._global.busy -= 1
+                own.busy -= 1
+                self._cond.notify_all()
+
+    def throttled(self, endpoint: str, reason: str) -> bool:
+        """A concurrency 429: lower the limit it names. True when one was lowered."""
+        if reason not in CONCURRENCY_REASONS:
+            return False
+        with self._cond:
+            now = self._clock()
+            slots = self._global if reason == "global-concurrency" else self._endpoint(endpoint)
+            slots.cut(now)
+            return True
+
+    def allowed(self, endpoint: str | None = None) -> int:
+        """The in-flight limit now (global when no endpoint is named)."""
+        with self._cond:
+            slots = self._global if endpoint is None else self._endpoint(endpoint)
+            return slots.allowed(self._clock())

@@ -88,7 +88,9 @@ def test_prometheus_parses_and_agrees_with_the_json_report() -> None:
     assert value(families, "fcaudit_next_deactivation_timestamp_seconds") == min(future)
     assert value(families, "fcaudit_last_run_timestamp_seconds") == NOW.timestamp()
     assert value(families, "fcaudit_run_complete") == 1
-    assert value(families, "fcaudit_run_requests") == 0
+    assert value(families, "fcaudit_run_requests", stripe_account="platform") == 0
+    assert value(families, "fcaudit_run_rate_limited", reason="none") == 0
+    assert len(families["fcaudit_run_rate_limited"].samples) == 6  # every reason, always
     assert value(families, "fcaudit_run_errors") == 0
 
 
@@ -169,7 +171,8 @@ def test_scan_writes_metrics_beside_the_report(
     families = families_of(prom.read_text())
     assert value(families, "fcaudit_run_complete") == 0
     assert value(families, "fcaudit_run_errors") == 1
-    assert value(families, "fcaudit_run_requests") == len(stripe_api.calls) == 3
+    assert value(families, "fcaudit_run_requests", stripe_account="platform") == 3
+    assert len(stripe_api.calls) == 3
     assert value(families, "fcaudit_run_retries") == 0
     assert value(families, "fcaudit_run_duration_seconds") >= 0
     assert value(families, "fcaudit_institution_findings", institution='A "B"\\x0aC') == 1

@@ -72,15 +72,73 @@ def test_5xx_is_retried_then_succeeds(stripe_api: responses.RequestsMock) -> Non
     assert gw.stats.retries == 2
 
 
-def test_429_is_retried_and_slows_the_limiter(stripe_api: responses.RequestsMock) -> None:
-    add_error(stripe_api, ACCOUNTS + "/fca_1", 429, code="rate_limit", message="Too many")
+@pytest.mark.parametrize(
+    ("reason", "slowed"),
+    [
+        ("endpoint-rate", "endpoint"),
+        ("global-rate", "global"),
+        (None, None),
+        ("resource-specific", None),
+        ("endpoint-concurrency", None),
+    ],
+)
+def test_a_429_is_retried_and_slows_only_the_rate_its_reason_names(
+    stripe_api: responses.RequestsMock, reason: str | None, slowed: str | None
+) -> None:
+    headers = {"Stripe-Rate-Limited-Reason": reason} if reason else {}
+    add_error(
+        stripe_api, ACCOUNTS + "/fca_1", 429, code="rate_limit", message="Too many", headers=headers
+    )
     stripe_api.get(API + ACCOUNTS + "/fca_1", json=account())
     gw = gateway()
-    gw.limiter = RateLimiter(None, 10, clock=lambda: 0.0)
+    gw.limiter = RateLimiter(20, 10, clock=lambda: 0.0)
     gw.retrieve_account("fca_1")
-    assert gw.stats.rate_limited == 1
-    rate = gw.limiter.current_rps("GET /v1/financial_connections/accounts/{id}")
-    assert rate is not None and rate < 10
+    stats = gw.stats.snapshot()
+    assert stats["rate_limited"] == 1 and stats["retries"] == 1 and stats["requests"] == 2
+    assert stats["rate_limited_by_reason"][reason or "none"] == 1
+    assert sum(stats["rate_limited_by_reason"].values()) == 1
+    endpoint = gw.limiter.current_rps("GET /v1/financial_connections/accounts/{id}")
+    everything = gw.limiter.current_rps()
+    assert endpoint is not None and everything is not None
+    assert (endpoint < 10, everything < 20) == (slowed == "endpoint", slowed == "global")
+
+
+def test_a_lock_timeout_is_retried_without_slowing_anything(
+    stripe_api: responses.RequestsMock,
+) -> None:
+    add_error(stripe_api, ACCOUNTS + "/fca_1", 429, code="lock_timeout", message="Lock timeout")
+    stripe_api.get(API + ACCOUNTS + "/fca_1", json=account())
+    gw = gateway()
+    gw.limiter = RateLimiter(20, 10, clock=lambda: 0.0)
+    gw.retrieve_account("fca_1")
+    assert gw.stats.snapshot()["rate_limited_by_reason"]["none"] == 1
+    assert gw.limiter.current_rps() == 20
+    assert gw.limiter.current_rps("GET /v1/financial_connections/accounts/{id}") == 10
+    assert gw.in_flight.allowed() == gw.in_flight.allowed("GET /a")
+
+
+def test_an_endpoint_concurrency_429_lowers_that_endpoints_requests_in_flight(
+    stripe_api: responses.RequestsMock,
+) -> None:
+    headers = {"Stripe-Rate-Limited-Reason": "endpoint-concurrency"}
+    add_error(stripe_api, ACCOUNTS + "/fca_1", 429, code="rate_limit", headers=headers)
+    stripe_api.get(API + ACCOUNTS + "/fca_1", json=account())
+    gw = gateway()
+    before = gw.in_flight.allowed("GET /v1/financial_connections/accounts/{id}")
+    gw.retrieve_account("fca_1")
+    assert gw.in_flight.allowed("GET /v1/financial_connections/accounts/{id}") < before
+    assert gw.in_flight.allowed() == before  # the global limit is not the one Stripe named
+
+
+def test_requests_are_counted_by_the_stripe_account_they_were_sent_for(
+    stripe_api: responses.RequestsMock,
+) -> None:
+    stripe_api.get(API + ACCOUNTS + "/fca_1", json=account())
+    gw = gateway()
+    gw.retrieve_account("fca_1")
+    gw.fetch_account("fca_1", stripe_account="acct_2")
+    gw.fetch_account("fca_1", stripe_account="acct_2")
+    assert gw.stats.snapshot()["by_stripe_account"] == {"acct_2": 2, "platform": 1}
 
 
 def test_should_retry_false_is_honoured(stripe_api: responses.RequestsMock) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import pytest
 
-from fcaudit.stripe.ratelimit import RateLimiter
+from fcaudit.stripe.failures import Cancelled
+from fcaudit.stripe.ratelimit import MIN_RPS, RECOVER_SECONDS, InFlight, RateLimiter, reason_of
 
 
 class FakeClock:
@@ -52,7 +56,7 @@ def test_429_slows_down_and_time_recovers() -> None:
     clock = FakeClock()
     limiter = RateLimiter(None, 10, clock=clock)
     assert limiter.current_rps("GET /a") == pytest.approx(10)
-    limiter.throttled("GET /a")
+    limiter.throttled("GET /a", "endpoint-rate")
     limited = limiter.current_rps("GET /a")
     assert limited is not None and limited < 10
     assert limiter.current_rps("GET /b") == pytest.approx(10)  # other endpoints unaffected
@@ -71,18 +75,18 @@ def test_429_slows_down_and_time_recovers() -> None:
 def test_a_burst_of_429s_is_one_signal() -> None:
     clock = FakeClock()
     limiter = RateLimiter(None, 10, clock=clock)
-    limiter.throttled("GET /a")
+    limiter.throttled("GET /a", "endpoint-rate")
     once = limiter.current_rps("GET /a")
     for _ in range(5):  # answers to requests sent before the cut
         clock.now += 0.01
-        limiter.throttled("GET /a")
+        limiter.throttled("GET /a", "endpoint-rate")
     assert limiter.current_rps("GET /a") == pytest.approx(once, rel=0.01)
 
 
 def test_one_429_never_takes_more_than_three_quarters() -> None:
     clock = FakeClock()
     limiter = RateLimiter(None, 20, clock=clock)
-    limiter.throttled("GET /a")  # no success seen: the delivered rate says nothing
+    limiter.throttled("GET /a", "endpoint-rate")  # no success seen: the delivered rate says nothing
     rate = limiter.current_rps("GET /a")
     assert rate is not None and rate >= 20 * 0.25 * 0.8 - 1e-9
 
@@ -122,7 +126,7 @@ def storm(server_rps: float, budget: float, seconds: float) -> tuple[list[float]
             ok.append(clock.now - start)
         else:
             throttled += 1
-            limiter.throttled("GET /a")
+            limiter.throttled("GET /a", "endpoint-rate")
     return ok, throttled
 
 
@@ -145,7 +149,7 @@ def test_no_429s_means_the_full_budget() -> None:
 def test_global_429_slows_the_global_rate() -> None:
     clock = FakeClock()
     limiter = RateLimiter(20, 10, clock=clock)
-    limiter.throttled("GET /a", global_scope=True)
+    limiter.throttled("GET /a", "global-rate")
     rate = limiter.current_rps()
     assert rate is not None and rate < 20
 
@@ -156,3 +160,84 @@ def test_idle_time_does_not_bank_unlimited_burst() -> None:
     clock.now += 3600  # an hour idle
     waits = [limiter.reserve("GET /a") for _ in range(10)]
     assert sum(w == 0 for w in waits) == 5  # only the burst is free
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["global-concurrency", "endpoint-concurrency", "resource-specific", "none"],
+)
+def test_a_429_that_is_not_about_the_rate_slows_no_rate(reason: str) -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(20, 10, clock=clock)
+    assert limiter.throttled("GET /a", reason) is False
+    assert limiter.current_rps() == pytest.approx(20)
+    assert limiter.current_rps("GET /a") == pytest.approx(10)
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        ("global-rate", "global-rate"),
+        (" Endpoint-Concurrency ", "endpoint-concurrency"),
+        ("resource-specific", "resource-specific"),
+        (None, "none"),
+        ("", "none"),
+        ("lock_timeout", "none"),  # not a reason Stripe sends: handled as a plain 429
+    ],
+)
+def test_the_reason_header_is_read_as_one_of_stripes_reasons(
+    header: str | None, reason: str
+) -> None:
+    assert reason_of(header) == reason
+
+
+def test_the_floor_holds_after_any_number_of_cuts() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(None, 10, clock=clock)
+    for _ in range(200):  # a 429 after every cool-down, no success in between
+        limiter.throttled("GET /a", "endpoint-rate")
+        clock.now += 0.6
+    rate = limiter.current_rps("GET /a")
+    assert rate is not None and rate >= MIN_RPS
+
+
+def test_a_concurrency_429_halves_what_may_be_in_flight_and_time_brings_it_back() -> None:
+    clock = FakeClock()
+    cancelled = threading.Event()
+    flight = InFlight(8, clock=clock)
+    with contextlib.ExitStack() as stack:
+        for _ in range(8):
+            stack.enter_context(flight.slot("GET /a", cancelled))
+        assert flight.throttled("GET /a", "endpoint-concurrency") is True
+    assert flight.allowed("GET /a") == 4  # half of the 8 out (plus the one refused)
+    assert flight.allowed() == 8  # the global limit is another one
+    assert flight.allowed("GET /b") == 8
+    clock.now += 0.1
+    flight.throttled("GET /a", "endpoint-concurrency")  # an answer to a request sent before
+    assert flight.allowed("GET /a") == 4
+    clock.now += 2 * RECOVER_SECONDS
+    assert flight.allowed("GET /a") == 6
+    clock.now += 60
+    assert flight.allowed("GET /a") == 8
+    assert flight.throttled("GET /a", "endpoint-rate") is False
+
+
+def test_in_flight_never_drops_below_one_request() -> None:
+    clock = FakeClock()
+    flight = InFlight(4, clock=clock)
+    for _ in range(20):
+        flight.throttled("GET /a", "global-concurrency")
+        clock.now += 0.6
+    assert flight.allowed() == 1
+    with flight.slot("GET /a", threading.Event()):
+        pass  # one request still goes
+
+
+def test_a_full_slot_waits_and_a_cancelled_run_stops_waiting() -> None:
+    clock = FakeClock()
+    flight = InFlight(1, clock=clock)
+    cancelled = threading.Event()
+    with flight.slot("GET /a", cancelled):
+        cancelled.set()
+        with pytest.raises(Cancelled), flight.slot("GET /b", cancelled):
+            pass
