@@ -163,6 +163,22 @@ def sandbox() -> None:
     help="Limit in requests/s per endpoint (GETs of different ids share one endpoint).",
 )
 @click.option(
+    "--lock-timeout-rate",
+    type=_FRACTION,
+    default=0.0,
+    show_default=True,
+    metavar="FRACTION",
+    help="Share of first attempts (a URL not asked before) answered with a 429 lock_timeout "
+    "without Stripe-Rate-Limited-Reason: not a rate limit.",
+)
+@click.option(
+    "--max-in-flight",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Requests in flight to one endpoint beyond N get a 429 endpoint-concurrency.",
+)
+@click.option(
     "--error-rate",
     type=_FRACTION,
     default=0.0,
@@ -207,6 +223,8 @@ def serve(
     jitter_ms: float,
     rate_limit: float | None,
     endpoint_rate_limit: float | None,
+    lock_timeout_rate: float,
+    max_in_flight: int | None,
     error_rate: float,
     drop_rate: float,
     cues: tuple[Cue, ...],
@@ -231,6 +249,7 @@ def serve(
       fcaudit sandbox serve --customers 100000 --fc-share 0.05   # a large, sparse fleet
       fcaudit sandbox serve --require-account-filter   # refuses the unfiltered account list
       fcaudit sandbox serve --cue 503:2 --cue stall:1@/v1/financial_connections/accounts
+      fcaudit sandbox serve --lock-timeout-rate 0.33 --max-in-flight 4   # non-rate 429s
       curl -u sk_test_fcaudit_sandbox: -H "Stripe-Version: 2026-09-30.preview" \\
         "http://127.0.0.1:12111/v1/financial_connections/accounts?limit=3"
     """
@@ -254,6 +273,8 @@ def serve(
                 endpoint_rate_limit=endpoint_rate_limit,
                 error_rate=error_rate,
                 drop_rate=drop_rate,
+                lock_timeout_rate=lock_timeout_rate,
+                max_in_flight=max_in_flight,
                 now=now,
                 scenario=scenario,
                 cues=cues,

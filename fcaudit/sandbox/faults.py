@@ -14,10 +14,11 @@ request to ``P``. Every cued fault costs a client exactly one retry.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -83,18 +84,30 @@ class RateLimiter:
 
     def allow(self, endpoint: str) -> bool:
         """True when the request may proceed, False when it must be answered with a 429."""
+        return self.refusal(endpoint) is None
+
+    def refusal(self, endpoint: str) -> str | None:
+        """None when the request may proceed, else the limit it hit (`endpoint-rate`,
+        `global-rate`: Stripe's Stripe-Rate-Limited-Reason)."""
         # The endpoint limit is checked first so a request refused by its endpoint does not
         # also consume a global token.
         bucket = self._endpoint_bucket(endpoint)
         if bucket is not None and not bucket.try_acquire():
-            return False
-        return self._global is None or self._global.try_acquire()
+            return "endpoint-rate"
+        if self._global is not None and not self._global.try_acquire():
+            return "global-rate"
+        return None
 
 
-CUE_KINDS: Final = ("ok", "stall", "drop", "429", "500", "503")
+CUE_KINDS: Final = (
+    "ok", "stall", "drop", "429", "429-global", "429-concurrency", "lock-timeout", "500", "503"
+)  # fmt: skip
 """``ok``: no scripted fault; ``stall``: hold the request without an answer until the client
 gives up (closes the connection) or the sandbox stops; ``drop``: close the connection without an
-answer; ``429``: Stripe's rate_limit error; ``500``/``503``: an api_error."""
+answer; ``429``: Stripe's rate_limit error for the endpoint's rate (``Stripe-Rate-Limited-Reason:
+endpoint-rate``), ``429-global`` for the global rate, ``429-concurrency`` for too many requests
+in flight (``endpoint-concurrency``); ``lock-timeout``: a 429 ``lock_timeout`` without a reason
+(not a rate limit); ``500``/``503``: an api_error."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,11 +159,17 @@ class FaultConfig:
     endpoint_rate_limit: float | None = None
     error_rate: float = 0.0
     drop_rate: float = 0.0
+    # The share of first attempts (a URL not asked for before) answered with a lock timeout.
+    lock_timeout_rate: float = 0.0
+    # Requests in flight to one endpoint beyond this are answered endpoint-concurrency 429s.
+    max_in_flight: int | None = None
     seed: int = 42
     cues: tuple[Cue, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "drop_rate"):
+        if self.max_in_flight is not None and self.max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, got {self.max_in_flight!r}")
+        for name in ("error_rate", "drop_rate", "lock_timeout_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
@@ -174,6 +193,34 @@ class FaultInjector:
             global_rate=config.rate_limit, endpoint_rate=config.endpoint_rate_limit, clock=clock
         )
         self._cues_left = [cue.count for cue in config.cues]
+        self._asked: set[str] = set()  # URLs requested before (for lock_timeout_rate)
+        self._in_flight: dict[str, int] = {}
+
+    def lock_timeout(self, url: str) -> bool:
+        """True when this request, the first for `url`, is to be answered with a lock timeout
+        (`lock_timeout_rate` of first attempts; a retry of the same URL goes through)."""
+        rate = self.config.lock_timeout_rate
+        if rate <= 0.0:
+            return False
+        with self._lock:
+            if url in self._asked:
+                return False
+            self._asked.add(url)
+            return rate >= 1.0 or self._rng.random() < rate
+
+    @contextlib.contextmanager
+    def in_flight(self, endpoint: str) -> Iterator[bool]:
+        """Count a request in flight to `endpoint` while it is answered; yields False when
+        that makes more than `max_in_flight` (the request is to get a concurrency 429)."""
+        with self._lock:
+            busy = self._in_flight.get(endpoint, 0) + 1
+            self._in_flight[endpoint] = busy
+        try:
+            limit = self.config.max_in_flight
+            yield limit is None or busy <= limit
+        finally:
+            with self._lock:
+                self._in_flight[endpoint] -= 1
 
     def cue(self, endpoint: str, path: str) -> str | None:
         """The scripted fault for this request (a kind of :data:`CUE_KINDS` other than ``ok``),
@@ -225,3 +272,8 @@ class FaultInjector:
     def allow(self, endpoint: str) -> bool:
         """Rate-limit check for one request to ``endpoint``."""
         return self.limiter.allow(endpoint)
+
+    def refusal(self, endpoint: str) -> str | None:
+        """The rate limit this request exceeds, as Stripe-Rate-Limited-Reason names it
+        (`endpoint-rate`, `global-rate`), or None when it may proceed."""
+        return self.limiter.refusal(endpoint)

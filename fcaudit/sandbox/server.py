@@ -348,12 +348,20 @@ class _Handler(BaseHTTPRequestHandler):
                 if cue in ("stall", "drop") or faults.should_drop():
                     self.close_connection = True
                     return None
-                delay = faults.delay_seconds()
-                if delay:
-                    server.closing.wait(delay)
                 endpoint = f"{self.command} {routed[0] if routed else '(unmatched)'}"
-                if cue == "429" or not faults.allow(endpoint):
-                    raise _rate_limited()
+                with faults.in_flight(endpoint) as room:
+                    # Too many in flight is refused on arrival; everything else is answered
+                    # after the latency.
+                    delay = faults.delay_seconds() if room else 0.0
+                    if delay:
+                        server.closing.wait(delay)
+                refusal = _CUE_REASONS.get(cue or "") or faults.refusal(endpoint)
+                if refusal is None and not room:
+                    refusal = "endpoint-concurrency"
+                if refusal is not None:
+                    raise _rate_limited(refusal)
+                if cue == "lock-timeout" or faults.lock_timeout(f"{path}?{query}"):
+                    raise _lock_timeout()
                 injected = int(cue) if cue in ("500", "503") else faults.error_status()
                 if injected is not None:
                     raise _api_error(injected)
@@ -410,12 +418,32 @@ class _Handler(BaseHTTPRequestHandler):
                 return  # the client sent more bytes: stop holding this one
 
 
-def _rate_limited() -> ApiError:
+# The cues that answer a rate-limit 429, and the Stripe-Rate-Limited-Reason each sends.
+_CUE_REASONS = {
+    "429": "endpoint-rate",
+    "429-global": "global-rate",
+    "429-concurrency": "endpoint-concurrency",
+}
+
+
+def _rate_limited(reason: str) -> ApiError:
+    """Stripe's rate-limit 429, naming the limit hit (https://docs.stripe.com/rate-limits)."""
     return ApiError(
         429,
         "Request rate limit exceeded. You can learn more about rate limits here "
         "https://stripe.com/docs/rate-limits.",
         code="rate_limit",
+        headers=(("Stripe-Rate-Limited-Reason", reason),),
+    )
+
+
+def _lock_timeout() -> ApiError:
+    """A 429 that is not a rate limit: no Stripe-Rate-Limited-Reason, code lock_timeout."""
+    return ApiError(
+        429,
+        "This object cannot be accessed right now because another API request or Stripe "
+        "process is currently accessing it. Please retry your request.",
+        code="lock_timeout",
     )
 
 
@@ -507,6 +535,8 @@ def start_sandbox(
     endpoint_rate_limit: float | None = None,
     error_rate: float = 0,
     drop_rate: float = 0,
+    lock_timeout_rate: float = 0,
+    max_in_flight: int | None = None,
     now: datetime | None = None,
     scenario: str = DEMO,
     cues: Iterable[Cue | str] = (),
@@ -530,6 +560,8 @@ def start_sandbox(
         endpoint_rate_limit=endpoint_rate_limit,
         error_rate=error_rate,
         drop_rate=drop_rate,
+        lock_timeout_rate=lock_timeout_rate,
+        max_in_flight=max_in_flight,
         seed=seed,
         cues=tuple(c if isinstance(c, Cue) else Cue.parse(c) for c in cues),
     )

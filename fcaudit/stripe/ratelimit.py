@@ -22,11 +22,12 @@ every peak. Instead, on a 429 each bucket:
 Only a 429 that says it is about the *rate* does that. Stripe names the limit a 429 hit in
 `Stripe-Rate-Limited-Reason` (https://docs.stripe.com/rate-limits): `global-rate` slows the
 global rate, `endpoint-rate` the endpoint's; `global-concurrency` and `endpoint-concurrency`
-lower the requests in flight instead (`InFlight`), and time raises them back; and
-`resource-specific`, a 429 without the header (Stripe's example: a lock timeout,
-`error.code: lock_timeout`, which its SDKs retry) or with a reason fcaudit does not know is
-retried with backoff and slows nothing. Every rate keeps its floor (`MIN_RPS`, or the budget
-when smaller) at all times, and every in-flight limit at least one request.
+lower the requests in flight instead (`InFlight`) to what the server was serving, and time
+raises them back slowly; and `resource-specific`, a 429 without the header (Stripe's
+example: a lock timeout, `error.code: lock_timeout`, which its SDKs retry) or with a reason
+fcaudit does not know is retried with backoff and slows nothing. Every rate keeps its floor
+(`MIN_RPS`, or the budget when smaller) at all times, and every in-flight limit at least one
+request.
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ SETTLE_SECONDS = 2.0
 PROBE_PER_SECOND = 0.02
 # The rate never drops below this many requests per second (or the budget, when smaller).
 MIN_RPS = 0.5
-# An in-flight limit lowered by a concurrency 429 comes back by one request this often.
-RECOVER_SECONDS = 1.0
+# An in-flight limit lowered by a concurrency 429 comes back by one request this often: each
+# step above the server's limit costs one 429, so the probe is slow.
+RECOVER_SECONDS = 5.0
 
 
 def reason_of(header: str | None) -> str:
@@ -216,18 +218,19 @@ class _Slots:
         return max(1, int(self.limit))
 
     def cut(self, now: float) -> None:
-        """Stripe said too many are in flight: allow half of what was out (at least one)."""
+        """Stripe said too many are in flight: allow what the server was still serving when
+        it refused this one (the others out now), at least one."""
         if self.limit < self.ceiling and now - self.changed_at < COOLDOWN:
             return  # answers to requests sent before the last cut
-        self.limit = max(1.0, min(self.limit, (self.busy + 1) / 2))
+        self.limit = max(1.0, min(self.limit, float(self.busy)))
         self.changed_at = now
 
 
 class InFlight:
     """Requests in flight at most, globally and per endpoint: the run's concurrency, lowered
-    by Stripe's concurrency 429s (`global-concurrency`, `endpoint-concurrency`) and raised back
-    by one request a second. List calls are heavy, so an endpoint can hit Stripe's concurrency
-    limiter well below the rate limit."""
+    by Stripe's concurrency 429s (`global-concurrency`, `endpoint-concurrency`) and raised
+    back by one request every RECOVER_SECONDS. List calls are heavy, so an endpoint can hit
+    Stripe's concurrency limiter well below the rate limit."""
 
     def __init__(self, concurrency: int, *, clock: Callable[[], float]) -> None:
         self._clock = clock

@@ -484,6 +484,11 @@ CASES: dict[str, Case] = {
     ),
     # Fewer 429s than the first wave of account lists (8 customers): one round of retries.
     "429_storm": Case({"cues": [f"429:6@{ACCOUNTS}"]}, FANOUT_JSON),
+    # A third of first attempts answered with a lock timeout: a 429 that is not a rate limit.
+    "lock_timeouts": Case({"customers": 40, "lock_timeout_rate": 0.34}, FANOUT_JSON),
+    # Two requests in flight per endpoint, each held 20 ms: concurrency 429s until fcaudit
+    # lowers what it has in flight.
+    "max_in_flight": Case({"customers": 200, "max_in_flight": 2, "latency_ms": 20}, FANOUT_JSON),
     "stalls": Case(
         {"cues": [f"stall:3@{ACCOUNTS}"]}, (*FANOUT_JSON, "--timeout", "0.6", "--max-retries", "3")
     ),
@@ -566,6 +571,25 @@ def test_429_storm_loses_nothing(fault_runs: dict[str, Future[Run]]) -> None:
     assert doc["stats"]["rate_limited"] == doc["stats"]["retries"] == 6
     assert run.box.running.stats.by_status["429"] == 6
     assert run.proc.returncode == 1
+
+
+def test_lock_timeouts_are_retried_and_lose_nothing(fault_runs: dict[str, Future[Run]]) -> None:
+    run = fault_runs["lock_timeouts"].result()
+    doc = assert_nothing_lost(run)
+    by_reason = doc["stats"]["rate_limited_by_reason"]
+    assert by_reason["none"] == doc["stats"]["rate_limited"] == doc["stats"]["retries"] > 0
+    assert by_reason["none"] == run.box.running.stats.by_status["429"]
+
+
+def test_concurrency_429s_lower_the_requests_in_flight_and_lose_nothing(
+    fault_runs: dict[str, Future[Run]],
+) -> None:
+    run = fault_runs["max_in_flight"].result()
+    doc = assert_nothing_lost(run)
+    by_reason = doc["stats"]["rate_limited_by_reason"]
+    assert by_reason["endpoint-concurrency"] == doc["stats"]["rate_limited"] > 0
+    # Far fewer 429s than requests: fcaudit kept what it had in flight near the server's 2.
+    assert doc["stats"]["rate_limited"] < doc["stats"]["requests"] / 4
 
 
 def test_slow_answers_past_the_timeout_are_retried(fault_runs: dict[str, Future[Run]]) -> None:

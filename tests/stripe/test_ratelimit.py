@@ -201,23 +201,23 @@ def test_the_floor_holds_after_any_number_of_cuts() -> None:
     assert rate is not None and rate >= MIN_RPS
 
 
-def test_a_concurrency_429_halves_what_may_be_in_flight_and_time_brings_it_back() -> None:
+def test_a_concurrency_429_lowers_what_may_be_in_flight_to_what_was_served() -> None:
     clock = FakeClock()
     cancelled = threading.Event()
     flight = InFlight(8, clock=clock)
     with contextlib.ExitStack() as stack:
-        for _ in range(8):
+        for _ in range(3):  # the server was serving three when it refused a fourth
             stack.enter_context(flight.slot("GET /a", cancelled))
         assert flight.throttled("GET /a", "endpoint-concurrency") is True
-    assert flight.allowed("GET /a") == 4  # half of the 8 out (plus the one refused)
+    assert flight.allowed("GET /a") == 3
     assert flight.allowed() == 8  # the global limit is another one
     assert flight.allowed("GET /b") == 8
     clock.now += 0.1
     flight.throttled("GET /a", "endpoint-concurrency")  # an answer to a request sent before
-    assert flight.allowed("GET /a") == 4
-    clock.now += 2 * RECOVER_SECONDS
-    assert flight.allowed("GET /a") == 6
-    clock.now += 60
+    assert flight.allowed("GET /a") == 3
+    clock.now += 2 * RECOVER_SECONDS  # then one more request per RECOVER_SECONDS
+    assert flight.allowed("GET /a") == 5
+    clock.now += 100 * RECOVER_SECONDS
     assert flight.allowed("GET /a") == 8
     assert flight.throttled("GET /a", "endpoint-rate") is False
 
