@@ -13,6 +13,7 @@ full disk.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import re
@@ -21,9 +22,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -193,15 +194,32 @@ time.sleep(float(sys.argv[2]))
 """
 
 
-def hold_lock(state: Path, seconds: float) -> subprocess.Popen[str]:
+@contextlib.contextmanager
+def another_process(code: str, *args: str, ready: str) -> Iterator[subprocess.Popen[str]]:
+    """A Python child running `code`, once it has printed `ready`; killed at the end."""
+    child = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    try:
+        assert child.stdout.readline() == ready + "\n"
+        yield child
+    finally:
+        child.kill()
+        child.wait()
+        child.stdout.close()
+
+
+def hold_lock(state: Path, seconds: float) -> contextlib.AbstractContextManager[Any]:
     """Another fcaudit run, as far as the store can tell: it holds FILE.lock."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(state), str(seconds)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-    return holder
+    return another_process(HOLD_LOCK, str(state), str(seconds), ready="held")
+
+
+SQLITE_LOCK = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+time.sleep(30)
+"""
 
 
 def test_a_store_in_use_by_another_run_is_not_touched_and_the_holder_is_named(
@@ -209,14 +227,8 @@ def test_a_store_in_use_by_another_run_is_not_touched_and_the_holder_is_named(
 ) -> None:
     state = stored_run(place)
     before = snapshot(place)
-    holder = hold_lock(state, 30)
-    try:
+    with hold_lock(state, 30) as holder:
         busy = fcaudit(*SCAN, "--state", str(state), "-o", str(place / "report.json"))
-    finally:
-        holder.kill()
-        holder.wait()
-        assert holder.stdout is not None
-        holder.stdout.close()
     assert busy.returncode == 4
     line = one_line(busy)
     assert f"in use by another fcaudit run (pid {holder.pid}, started" in line
@@ -226,40 +238,17 @@ def test_a_store_in_use_by_another_run_is_not_touched_and_the_holder_is_named(
 
 def test_state_wait_waits_for_the_other_run_to_finish(place: Path) -> None:
     state = stored_run(place)
-    holder = hold_lock(state, 1.5)
-    started = time.monotonic()
-    waited = fcaudit(*SCAN, "--state", str(state), "--state-wait", "1m")
-    holder.wait()
-    assert holder.stdout is not None
-    holder.stdout.close()
+    with hold_lock(state, 1.5) as holder:
+        waited = fcaudit(*SCAN, "--state", str(state), "--state-wait", "1m")
+        assert holder.poll() is not None  # it got the store only once the holder was done
     assert waited.returncode == 0, waited.stderr
-    assert time.monotonic() - started >= 1.0  # it did wait for the holder
 
 
 def test_a_store_another_program_has_locked_is_not_called_damaged(place: Path) -> None:
     state = stored_run(place)
     before = snapshot(place)
-    locker = subprocess.Popen(
-        [
-            sys.executable, "-c",
-            "import sqlite3, sys, time\n"
-            "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-            "db.execute('BEGIN EXCLUSIVE')\n"
-            "print('locked', flush=True)\n"
-            "time.sleep(30)\n",
-            str(state),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    try:
-        assert locker.stdout is not None and locker.stdout.readline() == "locked\n"
+    with another_process(SQLITE_LOCK, str(state), ready="locked"):
         locked = fcaudit(*SCAN, "--state", str(state))
-    finally:
-        locker.kill()
-        locker.wait()
-        assert locker.stdout is not None
-        locker.stdout.close()
     assert locked.returncode == 4
     line = one_line(locked)
     assert "locked by another program" in line and "not damaged" in line
