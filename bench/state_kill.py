@@ -68,7 +68,8 @@ def write(path: Path, n: int, cursor: int) -> float:
 def verdict(path: Path, n: int) -> str:
     """`old`, `new`, or what is wrong with the store after a kill."""
     from fcaudit.errors import FcauditError
-    from fcaudit.sources.state import StateStore, check_file
+    from fcaudit.sources.state import StateStore
+    from fcaudit.sources.state_check import check_file
 
     found = check_file(str(path))
     if found.problem is not None or found.header is None:

@@ -23,15 +23,16 @@ def check(path: str) -> ExitCode:
     """Verify a --state store: SQLite's integrity check, the format, whose data it holds, and
     its counts; and the previous generation (FILE.prev) beside it.
 
-    Exit 0 when FILE is sound, 2 when it is missing or damaged (the message says how to go
-    back to FILE.prev when that one is sound). The store is only read, never changed.
+    Exit 0 when FILE is sound; 2 when it is missing, unreadable or damaged (for a damaged
+    store, the message says how to go back to FILE.prev when that one is sound); 4 when
+    another program has it locked. The store is only read, never changed.
 
     \b
     Examples:
       fcaudit state check /var/lib/fcaudit/fc.sqlite
     """
     from fcaudit.model.findings import iso
-    from fcaudit.sources.state import check_file
+    from fcaudit.sources.state_check import check_file
     from fcaudit.text import safe
 
     found = check_file(path)
@@ -52,6 +53,20 @@ def check(path: str) -> ExitCode:
         click.echo(
             f"Error: {shown}: no such file. Tip: check the path; the first complete "
             f"'fcaudit scan --state {shown}' creates the store.",
+            err=True,
+        )
+        return ExitCode.USAGE
+    if found.locked:
+        click.echo(
+            f"Error: {shown} {safe(found.problem or '')}; it is not damaged. Tip: close the "
+            "program that has it open (an sqlite3 shell?), then check again.",
+            err=True,
+        )
+        return ExitCode.API
+    if not found.damaged:
+        click.echo(
+            f"Error: {shown} {safe(found.problem or 'cannot be read')}. Tip: check that this "
+            "user may read it (and its directory); nothing says it is damaged.",
             err=True,
         )
         return ExitCode.USAGE

@@ -325,6 +325,7 @@ class StateRun:
                 gone=inc.gone,
             )
             what = f"incremental run; {inc.events} events, {len(inc.fresh)} objects fetched"
+        self.store.ready()  # what can fail fails now, before a report replaces another
         self._staged = True
         self.message = f"--state {self.options.path}: {what}."
 

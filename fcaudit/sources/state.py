@@ -116,12 +116,12 @@ class StateError(FcauditError):
 
 # SQLite's own error names (Python 3.11+: `sqlite3.Error.sqlite_errorname`), by what they mean
 # for the operator. https://www.sqlite.org/rescode.html
-_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
-_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
-_NO_ROOM = ("SQLITE_FULL",)
+BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
+DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+NO_ROOM = ("SQLITE_FULL",)
 
 
-def _sqlite_name(err: sqlite3.Error) -> str:
+def sqlite_name(err: sqlite3.Error) -> str:
     return str(getattr(err, "sqlite_errorname", "") or "")
 
 
@@ -133,6 +133,28 @@ def _lock_holder(handle: IO[str]) -> str:
         if text:
             return f" ({safe(text, limit=120)})"
     return ""
+
+
+def header_of(meta: Mapping[str, str], objects: int) -> Header:
+    """A store's metadata as a Header; ValueError names a value that is not what it should."""
+
+    def when(key: str) -> datetime | None:
+        value = meta.get(key)
+        try:
+            return datetime.fromisoformat(value) if value else None
+        except ValueError:
+            raise ValueError(f"its {key} {safe(value, limit=40)!r} is not a time") from None
+
+    cursor = meta.get("cursor")
+    if cursor and not cursor.isdigit():
+        raise ValueError(f"its events cursor {safe(cursor, limit=40)!r} is not a number")
+    return Header(
+        identity=Identity(meta.get("mode") or "?", meta.get("account") or "?"),
+        last_full_run=when("last_full_run"),
+        last_run=when("last_run"),
+        cursor=int(cursor) if cursor else None,
+        objects=objects,
+    )
 
 
 class StateStore:
@@ -149,21 +171,27 @@ class StateStore:
     """
 
     def __init__(self, path: str, *, wait: float = 0.0, sleep: Any = time.sleep) -> None:
-        self.path = path
-        self.prev_path = f"{path}.prev"
-        self._work = f"{path}.tmp-{os.getpid()}"
+        self.path = path  # as the user named it, for messages
+        # The file itself: a symlinked store is replaced where it lives, as -o reports are.
+        self.file = os.path.realpath(path)
+        self.prev_path = f"{self.file}.prev"
+        self._work = f"{self.file}.tmp-{os.getpid()}"
+        self._linked = f"{self.file}.prev.tmp-{os.getpid()}"
+        self._mode: int | None = None  # the store's permissions, kept by the new one
         self._db: sqlite3.Connection | None = None
         self._lock: IO[str] | None = None
         self._wait = max(0.0, wait)
-        folder = os.path.dirname(os.path.abspath(path))
+        folder = os.path.dirname(self.file)
         shown = safe(path)
         if not os.path.isdir(folder):
             raise UsageError(
                 f"--state {shown}: the directory {safe(folder)} does not exist. Tip: create "
                 "it, or give a --state path in an existing directory."
             )
-        if os.path.exists(path) and not os.path.isfile(path):
-            raise UsageError(f"--state {shown} is not a file. {TIP}")
+        if os.path.isdir(self.file):
+            raise UsageError(f"--state {shown} is a directory. Tip: name a file in it.")
+        if os.path.exists(self.file) and not os.path.isfile(self.file):
+            raise UsageError(f"--state {shown} is not a regular file. {TIP}")
         if not os.access(folder, os.W_OK | os.X_OK):
             raise UsageError(
                 f"--state {shown}: the directory {safe(folder)} is not writable by this user "
@@ -172,9 +200,10 @@ class StateStore:
             )
         try:
             self._take_lock(wait, sleep)
-            self._new = not os.path.exists(path)
+            self._new = not os.path.exists(self.file)
             if not self._new:
                 self._check_writable()
+                self._mode = os.stat(self.file).st_mode & 0o777
             self._db = self._open_work_copy()
             self._check()
         except BaseException:
@@ -185,10 +214,18 @@ class StateStore:
 
     def _take_lock(self, wait: float, sleep: Any) -> None:
         """Hold FILE.lock exclusively, waiting up to `wait` seconds for another run."""
-        lock_path = f"{self.path}.lock"
+        lock_path = f"{self.file}.lock"
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as err:
+            if err.errno == errno.EACCES and os.path.exists(lock_path):
+                owner = os.stat(lock_path).st_uid
+                raise UsageError(
+                    f"--state {safe(self.path)}: its lock file {safe(lock_path)} belongs to "
+                    f"another user (uid {owner}) ({err.strerror}). Tip: run fcaudit as the user "
+                    "that owns the store; the lock file holds no data and may be removed when "
+                    "no run is going on."
+                ) from None
             raise self._io_error(err, "cannot create its lock file " + safe(lock_path)) from None
         self._lock = os.fdopen(fd, "r+", encoding="utf-8")
         deadline = time.monotonic() + max(0.0, wait)
@@ -213,14 +250,14 @@ class StateStore:
             self._lock.write(f"pid {os.getpid()}, started {started}\n")
             self._lock.flush()
         # What a killed run left behind: it can't be in use, since this run holds the lock.
-        for leftover in glob.glob(glob.escape(self.path) + ".*tmp-*"):
+        for leftover in glob.glob(glob.escape(self.file) + ".*tmp-*"):
             with contextlib.suppress(OSError):
                 os.unlink(leftover)
 
     def _check_writable(self) -> None:
         """A store this run could not replace is refused now, not after the whole scan."""
         try:
-            with open(self.path, "r+b"):
+            with open(self.file, "r+b"):
                 pass
         except OSError as err:
             raise UsageError(
@@ -240,7 +277,7 @@ class StateStore:
                 db.executescript(_SCHEMA)
                 return db
             source = sqlite3.connect(
-                f"file:{quote(self.path)}?mode=ro",
+                f"file:{quote(self.file)}?mode=ro",
                 uri=True,
                 timeout=self._wait,
                 isolation_level=None,
@@ -287,17 +324,18 @@ class StateStore:
     def _io_error(self, err: OSError | sqlite3.Error, what: str) -> FcauditError:
         """A file-system failure in one line: no room and I/O errors exit 4, the rest 2."""
         if isinstance(err, sqlite3.Error):
-            if _sqlite_name(err) in _NO_ROOM:
+            if sqlite_name(err) in NO_ROOM:
                 return self._no_room()
             return UsageError(f"--state {safe(self.path)}: {what} ({err}). {TIP}")
         if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             return self._no_room()
         if err.errno == errno.EIO:
             return StateError(f"--state {safe(self.path)}: {what}: an I/O error ({err.strerror}).")
-        folder = safe(os.path.dirname(os.path.abspath(self.path)))
+        folder = safe(os.path.dirname(self.file))
         return UsageError(
-            f"--state {safe(self.path)}: {what} ({err.strerror}). Tip: the directory {folder} "
-            "must be writable by this user; or give another --state path."
+            f"--state {safe(self.path)}: {what} ({err.strerror}). Tip: the store, its .prev and "
+            f"the directory {folder} must be writable by this user (and not immutable); or give "
+            "another --state path."
         )
 
     def _no_room(self) -> StateError:
@@ -308,21 +346,21 @@ class StateStore:
         )
 
     def _sqlite_error(self, err: sqlite3.Error) -> FcauditError:
-        name = _sqlite_name(err)
+        name = sqlite_name(err)
         shown = safe(self.path)
-        if name in _BUSY:
+        if name in BUSY:
             return StateError(
                 f"--state {shown} is locked by another program ({err}). It is not damaged. "
                 "Tip: close the program that has it open (an sqlite3 shell?), then re-run."
             )
-        if name in _NO_ROOM:
+        if name in NO_ROOM:
             return self._no_room()
         if name.startswith("SQLITE_IOERR"):
             return StateError(
                 f"--state {shown}: an I/O error ({err}); the store and the report were left as "
                 "they were. Tip: check that the disk has room and is healthy, then re-run."
             )
-        if name in _DAMAGED or isinstance(err, sqlite3.DatabaseError):
+        if name in DAMAGED or isinstance(err, sqlite3.DatabaseError):
             prev = safe(self.prev_path)
             tip = (
                 f"Tip: {prev} holds the store before the last run: 'fcaudit state check "
@@ -335,14 +373,19 @@ class StateStore:
             )
         return StateError(f"--state {shown}: {err}.")
 
+    def _damaged(self, what: str) -> FcauditError:
+        """A store whose contents are wrong though SQLite reads it: named, never reset."""
+        return self._sqlite_error(sqlite3.DatabaseError(what))
+
     def close(self) -> None:
         """Give up the run's copy (unless published) and release the lock."""
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
             self._db = None
-        with contextlib.suppress(OSError):
-            os.unlink(self._work)
+        for leftover in (self._work, self._linked):
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
         if self._lock is not None:
             with contextlib.suppress(OSError, ValueError):
                 self._lock.close()  # closing the descriptor releases the flock
@@ -364,17 +407,12 @@ class StateStore:
         """None for a store that never completed a run."""
         if self._new:
             return None
-        full = self._meta("last_full_run")
-        last = self._meta("last_run")
-        cursor = self._meta("cursor")
+        meta = dict(self._conn().execute("SELECT key, value FROM meta").fetchall())
         count = self._conn().execute("SELECT count(*) FROM objects").fetchone()[0]
-        return Header(
-            identity=Identity(self._meta("mode") or "?", self._meta("account") or "?"),
-            last_full_run=datetime.fromisoformat(full) if full else None,
-            last_run=datetime.fromisoformat(last) if last else None,
-            cursor=int(cursor) if cursor else None,
-            objects=int(count),
-        )
+        try:
+            return header_of(meta, int(count))
+        except ValueError as err:
+            raise self._damaged(str(err)) from None
 
     def check_identity(self, identity: Identity) -> None:
         """Refuse (exit 2) a store written for another Stripe account or mode."""
@@ -392,8 +430,14 @@ class StateStore:
         """Every stored object, one at a time (flat memory)."""
         if self._new:
             return
-        for (body,) in self._conn().execute("SELECT body FROM objects ORDER BY id"):
-            yield json.loads(body)
+        for oid, body in self._conn().execute("SELECT id, body FROM objects ORDER BY id"):
+            try:
+                obj = json.loads(body)
+            except (ValueError, RecursionError):
+                obj = None
+            if not isinstance(obj, dict):
+                raise self._damaged(f"the stored object {safe(oid, limit=60)} is not JSON")
+            yield obj
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -459,24 +503,39 @@ class StateStore:
             raise
         return int(dropped)
 
-    def publish(self) -> None:
-        """Make the run's copy the store: FILE.prev becomes the store as it was, then the copy
-        replaces FILE (both by rename, after the copy is on disk). Then release the lock."""
+    def ready(self) -> None:
+        """Everything of the replacement that can fail, before any report replaces another:
+        the copy on disk with the store's permissions, and a link to the store as it is, to
+        become FILE.prev. What is left (`publish`) is two renames."""
         db = self._conn()
         try:
             db.close()
             self._db = None
+            if self._mode is not None:
+                os.chmod(self._work, self._mode)
             _fsync(self._work)
+            if os.path.exists(self.prev_path):
+                with open(self.prev_path, "r+b"):  # an immutable one would refuse the rename
+                    pass
             if not self._new:
-                linked = f"{self.path}.prev.tmp-{os.getpid()}"
                 try:
-                    os.link(self.path, linked)
+                    os.link(self.file, self._linked)
                 except OSError:  # a file system without hard links: a copy instead
-                    shutil.copyfile(self.path, linked)
-                    _fsync(linked)
-                os.replace(linked, self.prev_path)
-            os.replace(self._work, self.path)
-            _fsync(os.path.dirname(os.path.abspath(self.path)))
+                    shutil.copyfile(self.file, self._linked)
+                    _fsync(self._linked)
+        except OSError as err:
+            raise self._io_error(err, "cannot prepare the new store") from None
+
+    def publish(self) -> None:
+        """Make the run's copy the store: FILE.prev becomes the store as it was, then the copy
+        replaces FILE, both by rename (after `ready`). Then release the lock."""
+        try:
+            if self._db is not None:
+                self.ready()
+            if not self._new:
+                os.replace(self._linked, self.prev_path)
+            os.replace(self._work, self.file)
+            _fsync(os.path.dirname(self.file))
         except OSError as err:
             raise self._io_error(err, "cannot replace the store") from None
         finally:
@@ -490,51 +549,3 @@ def _fsync(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-@dataclass(frozen=True)
-class Checked:
-    """What `fcaudit state check` found in one store file."""
-
-    path: str
-    problem: str | None  # None: a sound store
-    header: Header | None = None
-    kinds: Mapping[str, int] | None = None  # objects by `object`
-
-
-def check_file(path: str) -> Checked:
-    """Verify a store without changing it: SQLite's integrity check, the format, the identity
-    and the counts. It needs no lock: runs never write the file in place (they replace it)."""
-    if not os.path.isfile(path):
-        return Checked(path, "no such file" if not os.path.exists(path) else "not a file")
-    try:
-        db = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=1)
-    except sqlite3.Error as err:
-        return Checked(path, f"cannot be opened ({err})")
-    try:
-        verdicts = [r[0] for r in db.execute("PRAGMA integrity_check(20)")]
-        if verdicts != ["ok"]:
-            return Checked(path, "SQLite's integrity check failed: " + "; ".join(verdicts))
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
-        if not {"meta", "objects"} <= tables:
-            return Checked(path, "not an fcaudit state file (no meta and objects tables)")
-        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("format") != FORMAT:
-            return Checked(path, f"unknown format {meta.get('format')!r} (expected {FORMAT})")
-        missing = [k for k in ("mode", "account", "cursor", "last_run") if not meta.get(k)]
-        if missing:
-            return Checked(path, f"its metadata lacks {', '.join(missing)}")
-        kinds = dict(db.execute("SELECT kind, count(*) FROM objects GROUP BY kind").fetchall())
-        full, last = meta.get("last_full_run"), meta["last_run"]
-        header = Header(
-            identity=Identity(meta["mode"], meta["account"]),
-            last_full_run=datetime.fromisoformat(full) if full else None,
-            last_run=datetime.fromisoformat(last),
-            cursor=int(meta["cursor"]),
-            objects=sum(kinds.values()),
-        )
-        return Checked(path, None, header, kinds)
-    except (sqlite3.Error, ValueError) as err:
-        return Checked(path, f"cannot be read ({err})")
-    finally:
-        db.close()

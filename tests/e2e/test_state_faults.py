@@ -19,6 +19,7 @@ import os
 import re
 import resource
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -322,3 +323,53 @@ def test_state_check_reports_a_sound_store_and_its_previous_generation(place: Pa
     assert lines[0] == f"{state}: sound."
     assert lines[1] == "  holds: acct_1FcauditSandbox00 in test mode"
     assert lines[-1] == f"  previous generation {state}.prev: sound"
+
+
+def _edit_store(state: Path, sql: str) -> None:
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        db.execute(sql)
+        db.commit()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE objects SET body = '{\"id\": ###' WHERE rowid = 7",
+        "UPDATE objects SET body = '[]' WHERE rowid = 7",
+        "UPDATE meta SET value = 'x' WHERE key = 'cursor'",
+        "UPDATE meta SET value = 'yesterday' WHERE key = 'last_full_run'",
+    ],
+)
+def test_a_store_sqlite_reads_but_whose_contents_are_wrong_is_named(place: Path, sql: str) -> None:
+    state = stored_run(place)
+    _edit_store(state, sql)
+    before = snapshot(place)
+    refused = fcaudit(*SCAN, "--state", str(state), "-o", str(place / "report.json"))
+    assert refused.returncode == 2
+    assert "is not a readable fcaudit state file" in one_line(refused)
+    assert snapshot(place) == before
+    check = fcaudit("state", "check", str(state))
+    assert check.returncode == 2 and f"'cp {state}.prev {state}'" in check.stderr
+
+
+def test_state_check_of_a_locked_store_says_it_is_not_damaged(place: Path) -> None:
+    state = stored_run(place)
+    with another_process(SQLITE_LOCK, str(state), ready="locked"):
+        check = fcaudit("state", "check", str(state))
+    assert check.returncode == 4
+    assert "it is not damaged" in check.stderr and "cp " not in check.stderr
+
+
+def test_a_symlinked_store_is_replaced_where_it_lives_with_its_permissions(place: Path) -> None:
+    (place / "real").mkdir()
+    target = place / "real" / "fc.sqlite"
+    link = place / "fc.sqlite"
+    link.symlink_to(target)
+    for _ in range(2):
+        done = fcaudit(*SCAN, "--state", str(link))
+        assert done.returncode == 0, done.stderr
+    target.chmod(0o600)
+    assert fcaudit(*SCAN, "--state", str(link)).returncode == 0
+    assert link.is_symlink() and link.resolve() == target
+    assert (place / "real" / "fc.sqlite.prev").is_file()
+    assert target.stat().st_mode & 0o777 == 0o600
