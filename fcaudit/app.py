@@ -128,6 +128,7 @@ class AppContext:
             timeout=opts.timeout,
             max_retries=opts.max_retries,
             concurrency=opts.workers,
+            max_requests=opts.max_requests,
         )
         return StripeGateway(
             settings, limiter=limiter, clock=self.monotonic, rng=self.rng, sleep=self.sleep

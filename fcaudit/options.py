@@ -143,6 +143,7 @@ class StripeOptions:
     concurrency: int | None
     timeout: float
     max_retries: int = 6
+    max_requests: int | None = None  # --max-requests: the most one run may send
 
     @property
     def workers(self) -> int:

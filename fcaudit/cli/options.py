@@ -51,6 +51,7 @@ def stripe_options(f: Callable[..., Any]) -> Callable[..., Any]:
             concurrency=kw.pop("concurrency"),
             timeout=kw.pop("timeout"),
             max_retries=kw.pop("max_retries"),
+            max_requests=kw.pop("max_requests"),
         )
         return f(*args, **kw)
 
@@ -122,6 +123,15 @@ def stripe_options(f: Callable[..., Any]) -> Callable[..., Any]:
                 show_default=True,
                 help="Retries per request for 429, 5xx, timeouts and dropped connections "
                 "(exponential backoff with jitter, at most 2 minutes per request).",
+            ),
+            click.option(
+                "--max-requests",
+                type=click.IntRange(min=1),
+                envvar="FCAUDIT_MAX_REQUESTS",
+                show_envvar=True,
+                metavar="N",
+                help="Send at most N requests in all (retries count), then stop: the report "
+                "is incomplete (exit 5) and errors[] says what was not read (request_budget).",
             ),
         ],
     )

@@ -7,16 +7,13 @@ A source (a scan, a retrieval, an event listing, a file) finds objects and hands
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fcaudit.classify import NotClassifiable
 from fcaudit.model.findings import EventRef, Finding
-from fcaudit.model.report import (
-    Contact,
-    ScopeError,
-)
+from fcaudit.model.report import Contact, Scope, ScopeError
 
 
 # Not frozen, with slots: one is built per object read, and a frozen dataclass sets each
@@ -54,6 +51,24 @@ class SourceOutcome:
     # into the report's `scope`.
     scope: dict[str, Any] = field(default_factory=dict)
     stripe_accounts: list[str] | None = None  # --connected-accounts: the ones read
+
+
+def budget_error(
+    limit: int | None, unread: Sequence[Scope], fallback: Scope, rest: str | None
+) -> ScopeError:
+    """The errors[] entry of a run that spent its --max-requests, code `request_budget`: the
+    limit, the scopes it did not read (the first few, and how many more), and `rest`, what
+    it had not reached at all (None: nothing)."""
+    names = [s.label() for s in unread]
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    parts = [p for p in (shown, rest) if p]
+    return ScopeError(
+        unread[0] if unread else fallback,
+        f"the request budget of {limit} requests (--max-requests) was spent; not read: "
+        f"{'; and '.join(parts) or 'nothing'}. Tip: a larger --max-requests, or a narrower "
+        "scope.",
+        code="request_budget",
+    )
 
 
 class Source(Protocol):

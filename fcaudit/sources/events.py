@@ -21,7 +21,7 @@ from fcaudit.errors import UsageError
 from fcaudit.model.findings import EventRef, iso, parse_iso
 from fcaudit.model.report import Scope, ScopeError, ScopeType
 from fcaudit.options import DEFAULT_CONCURRENCY, DURATION, parse_duration
-from fcaudit.sources.base import Emit, Observed, SourceOutcome
+from fcaudit.sources.base import Emit, Observed, SourceOutcome, budget_error
 from fcaudit.sources.files import FC_OBJECTS
 from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, FC_EVENT_TYPES, MAX_EVENT_TYPES
@@ -158,7 +158,12 @@ class EventSource:
                 self._verify(emit, outcome)
         except (KeyboardInterrupt, Cancelled):
             self.gateway.cancelled.set()
-            outcome.interrupted = True  # what was emitted is still written
+            if self.gateway.budget_spent:  # --max-requests: an incomplete run, not a stop
+                limit = self.gateway.settings.max_requests
+                rest = "the rest of the event listing (and, with --verify, the objects it names)"
+                outcome.errors.append(budget_error(limit, [], Scope(ScopeType.EVENTS), rest))
+            else:
+                outcome.interrupted = True  # what was emitted is still written
         finally:
             self._duration = self.gateway.clock() - started
         return outcome

@@ -27,7 +27,7 @@ from fcaudit.model.findings import iso
 from fcaudit.model.report import ScanResult, Scope, ScopeError, ScopeType
 from fcaudit.model.saved import Prior, SavedReport
 from fcaudit.options import DEFAULT_RECONCILE
-from fcaudit.sources.base import Emit, Observed, SourceOutcome
+from fcaudit.sources.base import Emit, Observed, SourceOutcome, budget_error
 from fcaudit.sources.listing import account_filter
 from fcaudit.sources.state import Header, Identity, StateStore, holder_of, kept
 from fcaudit.stripe import ids as id_kinds
@@ -138,7 +138,14 @@ class IncrementalSource:
             for holder in sorted(holders):
                 self._list_holder(holder, outcome)
         except Cancelled:
-            outcome.interrupted = True
+            if not self.gateway.budget_spent:
+                outcome.interrupted = True
+                return outcome
+            # --max-requests: the events and objects not read yet are an errors[] entry; the
+            # run is incomplete, so the store is not updated.
+            limit = self.gateway.settings.max_requests
+            rest = "the events since the last run and the objects they name"
+            outcome.errors.append(budget_error(limit, [], Scope(ScopeType.EVENTS), rest))
             return outcome
         for obj in self._inventory():
             emit(Observed(obj, f"state {obj.get('id')}", self.stripe_version))

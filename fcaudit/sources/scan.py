@@ -27,7 +27,7 @@ from fcaudit.classify import NotClassifiable
 from fcaudit.errors import FcauditError
 from fcaudit.model.report import Contact, Scope, ScopeError, ScopeType
 from fcaudit.options import DEFAULT_CONCURRENCY
-from fcaudit.sources.base import Emit, Observed, SourceOutcome
+from fcaudit.sources.base import Emit, Observed, SourceOutcome, budget_error
 from fcaudit.sources.discovery import WholeAccountDiscovery
 from fcaudit.sources.listing import (
     Discovery,
@@ -91,6 +91,8 @@ class Scanner(WholeAccountDiscovery):
         self._fatal: BaseException | None = None
         self._emit: Emit = lambda item: None
         self._errors: list[ScopeError] = []
+        self._unread: list[Scope] = []  # scopes cut short by --max-requests
+        self._list_cut = False  # ... and whether the account list was
         self._covered: dict[str, list[str]] = {}
         self._authorization_objects: dict[str, tuple[dict[str, Any], str | None, str | None]] = {}
         # Each account once: its id and holder, to spot one listed twice with two holders.
@@ -157,10 +159,17 @@ class Scanner(WholeAccountDiscovery):
         except (KeyboardInterrupt, Cancelled):
             self.gateway.cancelled.set()
             if self._fatal is None:  # a real interrupt, not a worker's fatal error
+                if self.gateway.budget_spent:
+                    pool.join()  # the tasks still out stop at their next request
                 learned, read = self._learned(), self._stripe_accounts()
                 with self._lock:
                     return SourceOutcome(
-                        list(self._errors), interrupted=True, scope=learned, stripe_accounts=read
+                        self._errors_with_budget(
+                            "the rest of the listing it was reading, and what that leads to"
+                        ),
+                        interrupted=not self.gateway.budget_spent,
+                        scope=learned,
+                        stripe_accounts=read,
                     )
         except OutputFailed as err:
             self.gateway.cancelled.set()
@@ -173,11 +182,23 @@ class Scanner(WholeAccountDiscovery):
         if self._fatal is not None:
             raise self._fatal
         return SourceOutcome(
-            list(self._errors),
+            self._errors_with_budget(),
             contacts=dict(self._contacts),
             scope=self._learned(),
             stripe_accounts=self._stripe_accounts(),
         )
+
+    def _errors_with_budget(self, rest: str | None = None) -> list[ScopeError]:
+        """errors[], and the request_budget entry when --max-requests ran out."""
+        errors = list(self._errors)
+        if self.gateway.budget_spent:
+            unread = sorted(self._unread, key=lambda s: (str(s.type), s.id or ""))
+            listing = Scope(ScopeType.ACCOUNT, None, None)
+            limit = self.gateway.settings.max_requests
+            if self._list_cut:
+                rest = rest or "the rest of the account list"
+            errors.append(budget_error(limit, unread, listing, rest))
+        return errors
 
     def _stripe_accounts(self) -> list[str] | None:
         if self._connected_request is None:
@@ -212,6 +233,12 @@ class Scanner(WholeAccountDiscovery):
         try:
             fn(scope, *args)
         except Cancelled:
+            if self.gateway.budget_spent:
+                with self._lock:
+                    if fn == self._discover:  # the unfiltered account list was cut short
+                        self._list_cut = True
+                    else:
+                        self._unread.append(scope)
             return
         except RequestFailed as err:
             self._record(

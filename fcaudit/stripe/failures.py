@@ -21,6 +21,10 @@ class Cancelled(Exception):
     """The run was interrupted; raised in workers to unwind promptly."""
 
 
+class BudgetSpent(Cancelled):
+    """The run sent every request --max-requests allows; the rest of it is not read."""
+
+
 class RequestFailed(Exception):
     """A request failed for good (not retryable, or retries exhausted)."""
 

@@ -23,6 +23,7 @@ from fcaudit.errors import AuthError, UsageError
 from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.facts import MAX_EVENT_TYPES, REASONS
 from fcaudit.stripe.failures import (
+    BudgetSpent,
     Cancelled,
     PaginationError,
     RequestFailed,
@@ -116,6 +117,7 @@ class ClientSettings:
     # Requests in flight at most (the run's worker pool), before a concurrency 429 lowers it;
     # None: as many as the callers send.
     concurrency: int | None = None
+    max_requests: int | None = None  # --max-requests: the most this run may send in all
 
 
 @dataclass(frozen=True)
@@ -145,13 +147,19 @@ class Stats:
         self.by_reason: Counter[str] = Counter(dict.fromkeys(REASONS, 0))
         self.by_stripe_account: Counter[str] = Counter()
 
-    def count(self, endpoint: str, stripe_account: str | None = None) -> None:
-        """Count one request sent to `endpoint` (a retry counts again), under the Stripe
-        account whose header it carries (`platform`: none)."""
+    def count(
+        self, endpoint: str, stripe_account: str | None = None, limit: int | None = None
+    ) -> bool:
+        """Count one request about to be sent to `endpoint` (a retry counts again), under the
+        Stripe account whose header it carries (`platform`: none); False, and nothing
+        counted, when `limit` requests were sent already."""
         with self._lock:
+            if limit is not None and self.requests >= limit:
+                return False
             self.requests += 1
             self.by_endpoint[endpoint] += 1
             self.by_stripe_account[stripe_account or PLATFORM] += 1
+            return True
 
     def throttled(self, reason: str) -> None:
         """Count one 429 answer, by its reason (`ratelimit.reason_of`)."""
@@ -205,6 +213,7 @@ class StripeGateway:
             max_retries=settings.max_retries, budget_seconds=settings.retry_budget_seconds
         )
         self.in_flight = InFlight(settings.concurrency or UNBOUNDED_IN_FLIGHT, clock=clock)
+        self.budget_spent = False  # --max-requests ran out: what is left is not read
         self._client = stripe.StripeClient(
             settings.api_key,
             stripe_version=settings.stripe_version,
@@ -254,7 +263,10 @@ class StripeGateway:
             self._wait_for_slot(endpoint)
             try:
                 with self.in_flight.slot(endpoint, self.cancelled):
-                    self.stats.count(endpoint, header_account)
+                    if not self.stats.count(endpoint, header_account, self.settings.max_requests):
+                        self.budget_spent = True
+                        self.cancelled.set()  # every worker stops at its next request
+                        raise BudgetSpent
                     response = self._client.raw_request(
                         "get", path, **dict(params or {}), **options
                     )
