@@ -33,6 +33,11 @@ LAZY_COMMANDS = {
         "sandbox",
         "A local Stripe-compatible server with deterministic test data.",
     ),
+    "doctor": (
+        "fcaudit.cli.doctor",
+        "doctor",
+        "Check what a first run needs, with a handful of GET requests.",
+    ),
     "state": (
         "fcaudit.cli.state",
         "state",

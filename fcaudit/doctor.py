@@ -1,0 +1,243 @@
+"""`fcaudit doctor`: check, with a handful of GET requests, what a first run needs.
+
+Each check is a `Check`: what was checked, whether it passed, what was found, and the fix.
+The key is checked without a request; then one page of one object each from the endpoints a
+scan reads (the account, FC accounts without a filter, customers, events, connected accounts).
+A 401 stops the checks (nothing else can pass); a 403 fails the check it answers and names the
+permission Stripe's message names; any other failure is an API error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from fcaudit.errors import AuthError, ExitCode, UsageError
+from fcaudit.options import resolve_key
+from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, is_preview
+from fcaudit.stripe.failures import RequestFailed
+from fcaudit.stripe.gateway import (
+    ACCOUNTS,
+    CONNECTED_ACCOUNTS,
+    CUSTOMERS,
+    EVENTS,
+    StripeGateway,
+)
+from fcaudit.stripe.redact import key_mode
+from fcaudit.text import safe
+
+# Where the Stripe CLI keeps its login (https://docs.stripe.com/stripe-cli): an OAuth login
+# keeps no key there that fcaudit could reuse.
+STRIPE_CLI_CONFIG = os.path.join("~", ".config", "stripe", "config.toml")
+# Stripe's floor of reads a month (https://docs.stripe.com/rate-limits: at least 10,000).
+READS_FLOOR = 10_000
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check: what it is, whether it passed, what was found, and how to fix a failure."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+    # What a failure means for the exit code: `key` (3) or `api` (4); None when it passed.
+    kind: str | None = None
+
+
+def check_key(api_key: str | None, *, home: str | None = None) -> Check:
+    """The key's kind and mode, without a request; a missing one says where keys come from."""
+    try:
+        key = resolve_key(api_key)
+    except UsageError as err:
+        fix = "set STRIPE_API_KEY (or --api-key) to a secret sk_ or restricted rk_ key"
+        cli_config = os.path.expanduser(STRIPE_CLI_CONFIG if home is None else home)
+        if not api_key and os.path.exists(cli_config):
+            fix += (
+                "; a Stripe CLI login (`stripe login`) holds an OAuth token, not a key, so "
+                "fcaudit can't reuse it: create a restricted key in the Dashboard"
+            )
+        return Check("key", False, str(err).split(". Tip:")[0], fix, "key")
+    kind = "restricted" if key.startswith("rk_") else "secret"
+    return Check("key", True, f"a {kind} key, {key_mode(key)} mode")
+
+
+def _probe(
+    name: str,
+    request: Callable[[], Any],
+    found: Callable[[Any], str],
+    fix: str,
+) -> Check:
+    """One GET: passed with what `found` says of the body, or failed with Stripe's words."""
+    try:
+        body = request()
+    except AuthError as err:
+        return Check(name, False, str(err).split(" Tip:")[0], fix, "key")
+    except RequestFailed as err:
+        return Check(
+            name, False, err.message, "re-run later; if it persists, see status.stripe.com", "api"
+        )
+    return Check(name, True, found(body))
+
+
+def _first(body: Any) -> dict[str, Any] | None:
+    data = body.get("data") if isinstance(body, dict) else None
+    return data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else None
+
+
+def run_checks(gateway: StripeGateway, now: datetime, *, sandbox: bool = False) -> list[Check]:
+    """Every check, in order; the requests stop at a rejected key."""
+    settings = gateway.settings
+    version = settings.stripe_version
+    checks = [
+        Check("key", True, "the embedded sandbox's test key")
+        if sandbox
+        else check_key(settings.api_key)
+    ]
+    account = _probe(
+        "account",
+        lambda: gateway.get("/v1/account", endpoint="GET /v1/account"),
+        lambda body: f"reads {safe(body.get('id') if isinstance(body, dict) else '?')}",
+        "check the key: Stripe rejected it",
+    )
+    if not account.ok and "HTTP 401" in account.detail:
+        return [*checks, account]
+    if not account.ok and account.kind == "key":
+        # A restricted key may lack this one permission: --state then names the store's
+        # account "(own account)"; nothing else needs it.
+        account = Check(
+            "account",
+            True,
+            "the key may not read the account (fine: it is only "
+            "used to name a --state store's account)",
+        )
+    checks.append(account)
+    preview: list[bool] = []
+
+    def accounts_found(body: Any) -> str:
+        first = _first(body)
+        if first is None:
+            return "readable; no FC account yet"
+        preview.append("authorization" in first)
+        return "readable; Stripe accepts the unfiltered account list (--discovery auto uses it)"
+
+    fc = _probe(
+        "fc_accounts",
+        lambda: gateway.get(ACCOUNTS, {"limit": 1}, endpoint=f"GET {ACCOUNTS}"),
+        accounts_found,
+        "give the restricted key read access to Financial Connections (the permission "
+        "Stripe's message names)",
+    )
+    if not fc.ok and "HTTP 400" in fc.detail:
+        fc = Check(
+            "fc_accounts",
+            True,
+            "Stripe refuses the unfiltered account list: --discovery auto falls back to one "
+            "request per customer (README: Request budget)",
+        )
+    checks.append(fc)
+    checks.append(
+        _probe(
+            "customers",
+            lambda: gateway.get(CUSTOMERS, {"limit": 1}, endpoint=f"GET {CUSTOMERS}"),
+            lambda body: "readable",
+            "give the restricted key read access to Customers",
+        )
+    )
+    oldest = int((now - timedelta(days=EVENT_RETENTION_DAYS - 1)).timestamp())
+
+    def events_found(body: Any) -> str:
+        if _first(body) is None:
+            return (
+                f"readable; none older than {EVENT_RETENTION_DAYS - 1} days (a new account, "
+                f"or few events): Stripe keeps {EVENT_RETENTION_DAYS} days"
+            )
+        return f"readable; they reach back the {EVENT_RETENTION_DAYS} days Stripe keeps"
+
+    checks.append(
+        _probe(
+            "events",
+            lambda: gateway.get(
+                EVENTS, {"limit": 1, "created": {"lte": oldest}}, endpoint=f"GET {EVENTS}"
+            ),
+            events_found,
+            "give the restricted key read access to Events (fcaudit events, --state)",
+        )
+    )
+    connect = _probe(
+        "connect",
+        lambda: gateway.get(CONNECTED_ACCOUNTS, {"limit": 1}, endpoint=f"GET {CONNECTED_ACCOUNTS}"),
+        lambda body: (
+            "readable; "
+            + ("connected accounts listed" if _first(body) else "no connected accounts")
+        ),
+        "",
+    )
+    if not connect.ok and connect.kind == "key":
+        connect = Check(
+            "connect",
+            True,
+            "the key may not list connected accounts: --connected-accounts needs a Connect "
+            "platform's key with read access to Connect",
+        )
+    checks.append(connect)
+    if not is_preview(version):
+        checks.append(
+            Check(
+                "api_version",
+                False,
+                f"{safe(version)} is not a preview version: inactive accounts can't say why "
+                "and authorizations are unavailable",
+                "use the default --stripe-version (a .preview version)",
+                "api",
+            )
+        )
+    elif preview == [False]:
+        checks.append(
+            Check(
+                "api_version",
+                False,
+                f"{safe(version)} is a preview version, but the accounts lack its fields "
+                "(authorization)",
+                "check that the account has access to the preview (Stripe support)",
+                "api",
+            )
+        )
+    else:
+        carried = ", and the accounts carry its fields" if preview else ""
+        checks.append(Check("api_version", True, f"{safe(version)}, a preview version{carried}"))
+    return checks
+
+
+def exit_code(checks: list[Check]) -> ExitCode:
+    """0 when every check passed; 3 for a key or permission problem; 4 for an API error."""
+    failed = [c for c in checks if not c.ok]
+    if any(c.kind == "key" for c in failed):
+        return ExitCode.AUTH
+    return ExitCode.API if failed else ExitCode.OK
+
+
+def estimate() -> dict[str, Any]:
+    """The reads a daily run costs, by mode, per 10,000 accounts (one per customer)."""
+    per = 10_000
+    return {
+        "per_accounts": per,
+        "accounts_mode_daily": per // 100,
+        "accounts_mode_monthly": per // 100 * 30,
+        "fan_out_daily": 1 + per // 100 + per,
+        "fan_out_monthly": (1 + per // 100 + per) * 30,
+        "monthly_floor": READS_FLOOR,
+    }
+
+
+def as_record(checks: list[Check]) -> dict[str, Any]:
+    """`--format json`: the checks, the estimate and the exit code."""
+    return {
+        "ok": all(c.ok for c in checks),
+        "exit_code": int(exit_code(checks)),
+        "checks": [{k: v for k, v in asdict(c).items() if k != "kind"} for c in checks],
+        "reads_estimate": estimate(),
+    }

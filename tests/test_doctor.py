@@ -1,0 +1,148 @@
+"""`fcaudit doctor`: each check passes against a healthy account and fails, with its fix and
+exit code, when Stripe says no (faked at the HTTP layer; the sandbox for the happy path)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+
+from tests.conftest import API, run
+from tests.factories import account
+from tests.stripe_fake import add_error
+
+FC = "/v1/financial_connections/accounts"
+PATHS = ("/v1/account", FC, "/v1/customers", "/v1/events", "/v1/accounts")
+DOCTOR = ("doctor", "-f", "json", "--max-retries", "0")
+
+
+def healthy(rsps: responses.RequestsMock, *, skip: str | None = None) -> None:
+    """Every endpoint doctor reads answers, except `skip` (its test adds the failure)."""
+    bodies: dict[str, Any] = {
+        "/v1/account": {"id": "acct_1", "object": "account"},
+        FC: {"object": "list", "data": [account("fca_1", authorization="fcauth_1")]},
+        "/v1/customers": {"object": "list", "data": [{"id": "cus_1", "object": "customer"}]},
+        "/v1/events": {"object": "list", "data": []},
+        "/v1/accounts": {"object": "list", "data": []},
+    }
+    for path, body in bodies.items():
+        if path != skip:
+            rsps.get(API + path, json={"has_more": False, **body})
+
+
+def checks(result: Any) -> dict[str, dict[str, Any]]:
+    doc = json.loads(result.stdout)
+    assert doc["exit_code"] == result.exit_code
+    return {c["name"]: c for c in doc["checks"]}
+
+
+def test_every_check_passes_against_the_sandbox() -> None:
+    result = run("doctor", "--sandbox", key=None)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.count("✓") == 7 and "✗" not in result.stdout
+    assert "Reads of a daily run, per 10,000 accounts" in result.stdout
+
+
+def test_every_check_passes_against_a_healthy_account(
+    stripe_api: responses.RequestsMock,
+) -> None:
+    healthy(stripe_api)
+    result = run(*DOCTOR)
+    assert result.exit_code == 0, result.stderr
+    found = checks(result)
+    assert all(c["ok"] for c in found.values())
+    assert found["key"]["detail"] == "a secret key, test mode"
+    assert "accepts the unfiltered account list" in found["fc_accounts"]["detail"]
+    assert "carry its fields" in found["api_version"]["detail"]
+
+
+def test_no_key_is_exit_3_and_says_a_stripe_cli_login_holds_none(tmp_path: Path) -> None:
+    (tmp_path / ".config" / "stripe").mkdir(parents=True)
+    (tmp_path / ".config" / "stripe" / "config.toml").write_text("[default]\n")
+    result = run(*DOCTOR, key=None, HOME=str(tmp_path))
+    assert result.exit_code == 3
+    key = checks(result)["key"]
+    assert not key["ok"] and "Stripe CLI login" in key["fix"]
+
+
+def test_a_publishable_key_is_exit_3() -> None:
+    result = run(*DOCTOR, key="pk_test_abcdef")
+    assert result.exit_code == 3
+    assert "not a secret (sk_...) or restricted (rk_...) key" in checks(result)["key"]["detail"]
+
+
+def test_a_rejected_key_stops_the_checks(stripe_api: responses.RequestsMock) -> None:
+    add_error(
+        stripe_api, "/v1/account", 401, type="invalid_request_error", message="Invalid API Key"
+    )
+    result = run(*DOCTOR)
+    assert result.exit_code == 3
+    assert list(checks(result)) == ["key", "account"]
+    assert len(stripe_api.calls) == 1  # nothing else was asked
+
+
+PERMISSION = (
+    "The provided key 'rk_test_***' does not have the required permissions for this endpoint. "
+    "Having the '{name}' permission would allow this request to continue."
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "permission"),
+    [
+        (FC, "fc_accounts", "rak_financial_connections_account_read"),
+        ("/v1/customers", "customers", "rak_customer_read"),
+        ("/v1/events", "events", "rak_event_read"),
+    ],
+)
+def test_a_missing_permission_is_exit_3_and_named(
+    stripe_api: responses.RequestsMock, path: str, name: str, permission: str
+) -> None:
+    healthy(stripe_api, skip=path)
+    message = PERMISSION.format(name=permission)
+    add_error(stripe_api, path, 403, type="invalid_request_error", message=message)
+    result = run(*DOCTOR)
+    assert result.exit_code == 3
+    found = checks(result)
+    assert not found[name]["ok"] and permission in found[name]["detail"]
+    assert found[name]["fix"]
+    assert [n for n, c in found.items() if not c["ok"]] == [name]
+
+
+def test_a_refused_unfiltered_list_passes_and_says_what_discovery_does(
+    stripe_api: responses.RequestsMock,
+) -> None:
+    healthy(stripe_api, skip=FC)
+    add_error(stripe_api, FC, 400, message="Must provide account_holder or session.")
+    result = run(*DOCTOR)
+    assert result.exit_code == 0
+    assert "falls back to one request per customer" in checks(result)["fc_accounts"]["detail"]
+
+
+def test_a_key_that_may_not_list_connected_accounts_passes_with_a_note(
+    stripe_api: responses.RequestsMock,
+) -> None:
+    healthy(stripe_api, skip="/v1/accounts")
+    add_error(stripe_api, "/v1/accounts", 403, message="Not a platform.")
+    result = run(*DOCTOR)
+    assert result.exit_code == 0
+    assert "--connected-accounts needs" in checks(result)["connect"]["detail"]
+
+
+def test_an_api_error_is_exit_4(stripe_api: responses.RequestsMock) -> None:
+    healthy(stripe_api, skip="/v1/customers")
+    add_error(stripe_api, "/v1/customers", 500, type="api_error", message="Something broke")
+    result = run(*DOCTOR)
+    assert result.exit_code == 4
+    assert not checks(result)["customers"]["ok"]
+
+
+def test_a_ga_version_fails_the_version_check(stripe_api: responses.RequestsMock) -> None:
+    healthy(stripe_api)
+    result = run(*DOCTOR, "--stripe-version", "2026-10-28.endive")
+    assert result.exit_code == 4
+    version = checks(result)["api_version"]
+    assert not version["ok"] and "not a preview version" in version["detail"]
