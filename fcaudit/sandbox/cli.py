@@ -172,6 +172,14 @@ def sandbox() -> None:
     "without Stripe-Rate-Limited-Reason: not a rate limit.",
 )
 @click.option(
+    "--concurrency-429-rate",
+    type=_FRACTION,
+    default=0.0,
+    show_default=True,
+    metavar="FRACTION",
+    help="Share of first attempts answered with a 429 endpoint-concurrency.",
+)
+@click.option(
     "--max-in-flight",
     type=click.IntRange(min=1),
     default=None,
@@ -224,6 +232,7 @@ def serve(
     rate_limit: float | None,
     endpoint_rate_limit: float | None,
     lock_timeout_rate: float,
+    concurrency_429_rate: float,
     max_in_flight: int | None,
     error_rate: float,
     drop_rate: float,
@@ -274,6 +283,7 @@ def serve(
                 error_rate=error_rate,
                 drop_rate=drop_rate,
                 lock_timeout_rate=lock_timeout_rate,
+                concurrency_429_rate=concurrency_429_rate,
                 max_in_flight=max_in_flight,
                 now=now,
                 scenario=scenario,

@@ -159,8 +159,10 @@ class FaultConfig:
     endpoint_rate_limit: float | None = None
     error_rate: float = 0.0
     drop_rate: float = 0.0
-    # The share of first attempts (a URL not asked for before) answered with a lock timeout.
+    # The share of first attempts (a URL not asked for before) answered with a lock timeout,
+    # and the share answered with an endpoint-concurrency 429.
     lock_timeout_rate: float = 0.0
+    concurrency_429_rate: float = 0.0
     # Requests in flight to one endpoint beyond this are answered endpoint-concurrency 429s.
     max_in_flight: int | None = None
     seed: int = 42
@@ -169,7 +171,7 @@ class FaultConfig:
     def __post_init__(self) -> None:
         if self.max_in_flight is not None and self.max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, got {self.max_in_flight!r}")
-        for name in ("error_rate", "drop_rate", "lock_timeout_rate"):
+        for name in ("error_rate", "drop_rate", "lock_timeout_rate", "concurrency_429_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
@@ -196,17 +198,21 @@ class FaultInjector:
         self._asked: set[str] = set()  # URLs requested before (for lock_timeout_rate)
         self._in_flight: dict[str, int] = {}
 
-    def lock_timeout(self, url: str) -> bool:
-        """True when this request, the first for `url`, is to be answered with a lock timeout
-        (`lock_timeout_rate` of first attempts; a retry of the same URL goes through)."""
-        rate = self.config.lock_timeout_rate
-        if rate <= 0.0:
-            return False
+    def first_attempt(self, url: str) -> str | None:
+        """For the first request for `url`: `lock-timeout` or `429-concurrency` when it is to
+        be refused so (`lock_timeout_rate`, `concurrency_429_rate` of first attempts), else
+        None; a retry of the same URL goes through."""
+        lock, busy = self.config.lock_timeout_rate, self.config.concurrency_429_rate
+        if lock <= 0.0 and busy <= 0.0:
+            return None
         with self._lock:
             if url in self._asked:
-                return False
+                return None
             self._asked.add(url)
-            return rate >= 1.0 or self._rng.random() < rate
+            draw = self._rng.random()
+        if draw < lock:
+            return "lock-timeout"
+        return "429-concurrency" if draw < lock + busy else None
 
     @contextlib.contextmanager
     def in_flight(self, endpoint: str) -> Iterator[bool]:

@@ -355,12 +355,17 @@ class _Handler(BaseHTTPRequestHandler):
                     delay = faults.delay_seconds() if room else 0.0
                     if delay:
                         server.closing.wait(delay)
-                refusal = _CUE_REASONS.get(cue or "") or faults.refusal(endpoint)
+                first = faults.first_attempt(f"{path}?{query}")
+                refusal = (
+                    _CUE_REASONS.get(cue or "")
+                    or _CUE_REASONS.get(first or "")
+                    or faults.refusal(endpoint)
+                )
                 if refusal is None and not room:
                     refusal = "endpoint-concurrency"
                 if refusal is not None:
                     raise _rate_limited(refusal)
-                if cue == "lock-timeout" or faults.lock_timeout(f"{path}?{query}"):
+                if "lock-timeout" in (cue, first):
                     raise _lock_timeout()
                 injected = int(cue) if cue in ("500", "503") else faults.error_status()
                 if injected is not None:
@@ -536,6 +541,7 @@ def start_sandbox(
     error_rate: float = 0,
     drop_rate: float = 0,
     lock_timeout_rate: float = 0,
+    concurrency_429_rate: float = 0,
     max_in_flight: int | None = None,
     now: datetime | None = None,
     scenario: str = DEMO,
@@ -561,6 +567,7 @@ def start_sandbox(
         error_rate=error_rate,
         drop_rate=drop_rate,
         lock_timeout_rate=lock_timeout_rate,
+        concurrency_429_rate=concurrency_429_rate,
         max_in_flight=max_in_flight,
         seed=seed,
         cues=tuple(c if isinstance(c, Cue) else Cue.parse(c) for c in cues),
