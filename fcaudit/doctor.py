@@ -70,17 +70,21 @@ def _probe(
     request: Callable[[], Any],
     found: Callable[[Any], str],
     fix: str,
+    tolerated: Callable[[Check], str | None] = lambda failed: None,
 ) -> Check:
-    """One GET: passed with what `found` says of the body, or failed with Stripe's words."""
+    """One GET: passed with what `found` says of the body, or failed with Stripe's words;
+    a failure `tolerated` has a note for passes with that note (it only limits an option)."""
     try:
         body = request()
     except AuthError as err:
-        return Check(name, False, str(err).split(" Tip:")[0], fix, "key")
+        failed = Check(name, False, str(err).split(" Tip:")[0], fix, "key")
     except RequestFailed as err:
-        return Check(
-            name, False, err.message, "re-run later; if it persists, see status.stripe.com", "api"
-        )
-    return Check(name, True, found(body))
+        fix_later = "re-run later; if it persists, see status.stripe.com"
+        failed = Check(name, False, err.message, fix_later, "api")
+    else:
+        return Check(name, True, found(body))
+    note = tolerated(failed)
+    return failed if note is None else Check(name, True, note)
 
 
 def _first(body: Any) -> dict[str, Any] | None:
@@ -102,19 +106,18 @@ def run_checks(gateway: StripeGateway, now: datetime, *, sandbox: bool = False) 
         lambda: gateway.get("/v1/account", endpoint="GET /v1/account"),
         lambda body: f"reads {safe(body.get('id') if isinstance(body, dict) else '?')}",
         "check the key: Stripe rejected it",
-    )
-    if not account.ok and "HTTP 401" in account.detail:
-        return [*checks, account]
-    if not account.ok and account.kind == "key":
         # A restricted key may lack this one permission: --state then names the store's
         # account "(own account)"; nothing else needs it.
-        account = Check(
-            "account",
-            True,
-            "the key may not read the account (fine: it is only "
-            "used to name a --state store's account)",
-        )
+        lambda failed: (
+            "the key may not read the account (fine: it is only used to name a --state "
+            "store's account)"
+            if failed.kind == "key" and "HTTP 401" not in failed.detail
+            else None
+        ),
+    )
     checks.append(account)
+    if not account.ok and "HTTP 401" in account.detail:
+        return checks  # a rejected key: nothing else can pass
     preview: list[bool] = []
 
     def accounts_found(body: Any) -> str:
@@ -130,14 +133,13 @@ def run_checks(gateway: StripeGateway, now: datetime, *, sandbox: bool = False) 
         accounts_found,
         "give the restricted key read access to Financial Connections (the permission "
         "Stripe's message names)",
-    )
-    if not fc.ok and "HTTP 400" in fc.detail:
-        fc = Check(
-            "fc_accounts",
-            True,
+        lambda failed: (
             "Stripe refuses the unfiltered account list: --discovery auto falls back to one "
-            "request per customer (README: Request budget)",
-        )
+            "request per customer (README: Request budget)"
+            if "HTTP 400" in failed.detail
+            else None
+        ),
+    )
     checks.append(fc)
     checks.append(
         _probe(
@@ -175,14 +177,13 @@ def run_checks(gateway: StripeGateway, now: datetime, *, sandbox: bool = False) 
             + ("connected accounts listed" if _first(body) else "no connected accounts")
         ),
         "",
-    )
-    if not connect.ok and connect.kind == "key":
-        connect = Check(
-            "connect",
-            True,
+        lambda failed: (
             "the key may not list connected accounts: --connected-accounts needs a Connect "
-            "platform's key with read access to Connect",
-        )
+            "platform's key with read access to Connect"
+            if failed.kind == "key"
+            else None
+        ),
+    )
     checks.append(connect)
     if not is_preview(version):
         checks.append(
