@@ -32,8 +32,8 @@ from fcaudit.stripe.gateway import Page, StripeGateway
 class WholeAccountDiscovery:
     """The discovery half of `Scanner`: its state, and the methods that feed it scopes.
 
-    The attributes are set by `Scanner.__init__`; the four methods below are the
-    scanner's own, which discovery calls to queue scopes and report errors."""
+    The attributes are set by `Scanner.__init__`, and the four callables declared last are
+    the scanner's own methods."""
 
     gateway: StripeGateway
     _discovery: Discovery
@@ -52,26 +52,11 @@ class WholeAccountDiscovery:
     scopes_done: int
     scope_label: str
 
-    def _submit(self, pool: WorkPool, scope: Scope, backlog: int, *, count: bool = True) -> None:
-        raise NotImplementedError
-
-    def _guarded(self, fn: Callable[..., None], scope: Scope, *args: Any) -> None:
-        raise NotImplementedError
-
-    def _record(self, error: ScopeError) -> None:
-        raise NotImplementedError
-
-    def _emit_page(
-        self,
-        scope: Scope,
-        where: str,
-        number: int,
-        page: Page,
-        pool: WorkPool,
-        *,
-        prefix: str = "",
-    ) -> None:
-        raise NotImplementedError
+    # The scanner's own methods, which discovery calls to queue scopes and report errors.
+    _submit: Callable[..., None]
+    _guarded: Callable[..., None]
+    _record: Callable[[ScopeError], None]
+    _emit_page: Callable[..., None]
 
     def _learned(self) -> dict[str, Any]:
         """`scope.discovery` for a whole-account scan: the mode asked for, the mode used
