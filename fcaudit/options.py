@@ -19,7 +19,7 @@ from fcaudit.model.findings import Category, EventFlag, SignalCode, parse_iso
 from fcaudit.model.report import GroupBy
 from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.ids import check_id
-from fcaudit.stripe.redact import without_secrets
+from fcaudit.stripe.redact import secret_part, without_secrets
 from fcaudit.text import safe
 
 # --concurrency: requests in flight at most. The one default and range, for scans and events.
@@ -217,5 +217,11 @@ def resolve_key(key: str | None) -> str:
         raise UsageError(
             "the API key is not a secret (sk_...) or restricted (rk_...) key. Tip: fcaudit "
             "needs a server-side key; a restricted key with read access is best."
+        )
+    if not secret_part(key):
+        # Only a prefix (`sk_`, `rk_test_`): nothing secret to echo, so it is named.
+        raise UsageError(
+            f"the API key is only the prefix {key}, with nothing after it. Tip: copy the whole "
+            "key from the Stripe Dashboard (Developers > API keys), or try --sandbox."
         )
     return key

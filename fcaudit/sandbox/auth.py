@@ -8,8 +8,9 @@ import binascii
 from typing import Final
 
 from fcaudit.sandbox.api import ApiError
+from fcaudit.stripe.redact import SANDBOX_API_KEY
 
-SANDBOX_API_KEY: Final = "sk_test_fcaudit_sandbox"
+__all__ = ["SANDBOX_API_KEY", "authenticate"]
 _TEST_KEY_PREFIXES: Final = ("sk_test_", "rk_test_")
 
 

@@ -33,7 +33,7 @@ from fcaudit.stripe.failures import (
 )
 from fcaudit.stripe.ids import is_stripe_id
 from fcaudit.stripe.ratelimit import InFlight, RateLimiter, reason_of
-from fcaudit.stripe.redact import clean, redact, scrub
+from fcaudit.stripe.redact import clean, scrub
 from fcaudit.stripe.transport import DeadlineExceeded, GuardedSession, RedirectRefused
 from fcaudit.text import safe
 
@@ -387,7 +387,7 @@ class StripeGateway:
                 f"Stripe rejected the API key (HTTP 401{rid}): {describe(err, key)}. Tip: check "
                 "STRIPE_API_KEY or --api-key (a secret sk_ or restricted rk_ key)."
             )
-        return AuthError(redact(msg, key))
+        return AuthError(msg)  # Stripe's words are redacted (describe); fcaudit's are not
 
     # -- endpoints --------------------------------------------------------------------------
 

@@ -8,19 +8,54 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any, Final
 
 from fcaudit.text import safe, valid_text
 
-# Anything shaped like a Stripe key; redacted wherever text leaves the process.
+# Secrets, wherever they appear in text from the network: Stripe keys with a body (a prefix
+# alone, `sk_` or `sk_test_`, is not a secret and is left as it is), webhook signing secrets,
+# client secrets (`fcsess_..._secret_...`) and bearer or basic credentials.
 KEY_PATTERN: Final = re.compile(r"(sk|rk|pk)_(live|test)_[0-9A-Za-z_*]+")
+_SECRET_PATTERNS: Final = (
+    (KEY_PATTERN, lambda m: f"{m.group(1)}_{m.group(2)}_[redacted]"),
+    (re.compile(r"whsec_[0-9A-Za-z_*]+"), lambda m: "whsec_[redacted]"),
+    (re.compile(r"_secret_[0-9A-Za-z]{8,}"), lambda m: "_secret_[redacted]"),
+    (
+        # A credential is long (16 or more characters); "Basic information" is not one.
+        re.compile(r"\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/=-]{16,}", re.IGNORECASE),
+        lambda m: f"{m.group(1)}{m.group(2)}[redacted]",
+    ),
+)
+# The sandbox's test key, printed by `fcaudit sandbox serve` and in the README: public, and
+# accepted by nothing but the local sandbox, so text that names it is left as it is.
+SANDBOX_API_KEY: Final = "sk_test_fcaudit_sandbox"
+_PUBLIC: Final = frozenset({SANDBOX_API_KEY})
+# A key's prefix and mode: what is left after them is the secret.
+_KEY_PREFIX: Final = re.compile(r"(sk|rk|pk)_(?:(?:live|test)(?:_|$))?")
+
+
+def secret_part(api_key: str) -> str:
+    """The key without its prefix and mode (`sk_test_`): empty for a key with no body."""
+    m = _KEY_PREFIX.match(api_key)
+    return api_key[m.end() :] if m else api_key
+
+
+def _hide_patterns(text: str) -> str:
+    for pattern, replace in _SECRET_PATTERNS:
+        text = pattern.sub(functools.partial(_hidden, replace), text)
+    return text
+
+
+def _hidden(replace: Callable[[re.Match[str]], str], m: re.Match[str]) -> str:
+    return m.group(0) if m.group(0) in _PUBLIC else replace(m)
 
 
 def without_secrets(url: str) -> str:
     """A URL fit for an error message: userinfo and query dropped, key-shaped text redacted."""
     text = re.sub(r"(?<=://)[^/@]*@", "***@", url)
     text = re.sub(r"[?#].*", "?…", text)
-    return KEY_PATTERN.sub(lambda m: f"{m.group(1)}_{m.group(2)}_[redacted]", text)
+    return _hide_patterns(text)
 
 
 def key_mode(api_key: str) -> str:
@@ -49,7 +84,7 @@ def _fragment_pattern(secret: str) -> re.Pattern[str] | None:
 def _key_fragments(text: str, api_key: str) -> str:
     """Runs of the key's secret part, redacted: a server that echoes half a key (or the key
     without its prefix) must not leak that half."""
-    secret = api_key.split("_", 2)[-1]
+    secret = secret_part(api_key)
     pattern = _fragment_pattern(secret)
     if pattern is None:
         return text
@@ -71,13 +106,15 @@ def _key_fragments(text: str, api_key: str) -> str:
 
 
 def redact(text: str, api_key: str | None = None) -> str:
-    """Remove the API key, any long fragment of it, and anything shaped like a Stripe key.
+    """Hide the API key, any long fragment of it, and every secret `_SECRET_PATTERNS` knows.
 
-    Always called on the whole string, before it is cut to length: a cut key still leaks.
+    For text from the network (and what a user typed), never for fcaudit's own words: a key
+    with no body (`sk_`) hides nothing, and a prefix (`sk_test_`) is not a secret. Always
+    called on the whole string, before it is cut to length: a cut key still leaks.
     """
-    if api_key:
+    if api_key and secret_part(api_key) and api_key not in _PUBLIC:
         text = _key_fragments(text.replace(api_key, "[redacted]"), api_key)
-    return KEY_PATTERN.sub(lambda m: f"{m.group(1)}_{m.group(2)}_[redacted]", text)
+    return _hide_patterns(text)
 
 
 def clean(text: object, api_key: str | None, limit: int = MAX_MESSAGE) -> str:
@@ -86,6 +123,10 @@ def clean(text: object, api_key: str | None, limit: int = MAX_MESSAGE) -> str:
     plain = redact(" ".join(str(text).split()), api_key)
     plain = safe(plain, limit=None)
     return plain if len(plain) <= limit else plain[: limit - 3] + "..."
+
+
+# What every `_SECRET_PATTERNS` match contains: strings without it are returned at once.
+_MARKER: Final = re.compile(r"_live_|_test_|whsec_|_secret_|bearer|basic", re.IGNORECASE)
 
 
 def scrub(value: Any, api_key: str) -> Any:
@@ -97,7 +138,7 @@ def scrub(value: Any, api_key: str) -> Any:
     if isinstance(value, str):
         # A lone surrogate ("\\ud800") is not text any UTF-8 report can hold: U+FFFD.
         value = valid_text(value)
-        if api_key in value or "_live_" in value or "_test_" in value:
+        if api_key in value or _MARKER.search(value):
             return redact(value, api_key)
         if len(value) >= _KEY_WINDOW and _key_fragments(value, api_key) is not value:
             return redact(value, api_key)
