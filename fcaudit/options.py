@@ -91,23 +91,34 @@ def check_api_base(value: str) -> None:
 _UNITS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
 # One syntax for every duration option (--grace, --since, --reconcile-every): whole numbers
 # with a unit, summed (`1d12h`), from 0 to ten years.
-DURATION = re.compile(r"(\d{1,9})([dhms])")
+DURATION = re.compile(r"(\d+)([dhms])")
 MAX_DURATION = timedelta(days=10 * 365)
 
 
 def parse_duration(text: str, flag: str) -> timedelta:
-    """`7d`, `36h`, `90m`, `3600s`, or a sum such as `1d12h`."""
+    """`7d`, `36h`, `90m`, `3600s`, or a sum such as `1d12h`; from 0 to ten years."""
     value = text.strip().lower()
-    parts = DURATION.findall(value)
-    if not value or "".join(n + u for n, u in parts) != value:
+    shown = safe(text, limit=40)
+    if not value:
+        raise UsageError(f"{flag} is empty. Tip: a duration such as 7d, 36h or 1d12h.")
+    if value.startswith("-") and re.fullmatch(r"(\d+[dhms])+", value[1:]):
+        raise UsageError(f"{flag} {shown!r} is negative. Tip: a duration of 0s or more, e.g. 7d.")
+    if value.isdigit():
         raise UsageError(
-            f"{flag} {safe(text)!r} is not a duration. Tip: a number and a unit (d, h, m or "
+            f"{flag} {shown!r} has no unit. Tip: add one: {value}d, {value}h, {value}m or {value}s."
+        )
+    parts = DURATION.findall(value)
+    if "".join(n + u for n, u in parts) != value:
+        raise UsageError(
+            f"{flag} {shown!r} is not a duration. Tip: a whole number and a unit (d, h, m or "
             "s), such as 7d, 36h or 1d12h."
         )
-    seconds = sum(int(n) * _UNITS[u] for n, u in parts)
-    if seconds > MAX_DURATION.total_seconds():
-        raise UsageError(f"{flag} {safe(text)!r} is more than ten years. Tip: e.g. 7d or 1h.")
-    return timedelta(seconds=seconds)
+    # A number of more than 12 digits is past ten years in any unit (and int() has limits).
+    if any(len(n.lstrip("0")) > 12 for n, _ in parts) or (
+        sum(int(n) * _UNITS[u] for n, u in parts) > MAX_DURATION.total_seconds()
+    ):
+        raise UsageError(f"{flag} {shown!r} is more than ten years. Tip: e.g. 7d or 36h.")
+    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
 
 
 def parse_as_of(text: str | None, clock: Callable[[], datetime]) -> datetime:
@@ -153,7 +164,7 @@ class StripeOptions:
     def validate(self) -> None:
         """Check the options click can't (ids, URLs, budgets); a UsageError says which."""
         if self.stripe_account is not None:
-            check_id(self.stripe_account, id_kinds.CONNECTED_ACCOUNT)
+            check_id(self.stripe_account, id_kinds.CONNECTED_ACCOUNT, "--stripe-account")
         if not self.stripe_version.strip():
             raise UsageError("--stripe-version is empty. Tip: e.g. 2026-09-30.preview.")
         if self.sandbox and self.api_base:

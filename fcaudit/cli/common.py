@@ -35,8 +35,47 @@ def app_for(report: ReportOptions) -> AppContext:
     return app
 
 
+# Extensions of formats fcaudit does not write, and what to use instead: `-o fc.txt` without
+# --format is refused, not written as JSON under a name that says otherwise.
+OTHER_FORMATS = {
+    ".txt": "table",
+    ".text": "table",
+    ".log": "table",
+    ".jsonl": "ndjson",
+    ".htm": "html",
+    ".markdown": "markdown",
+    ".tsv": "csv",
+    ".xls": "csv",
+    ".xlsx": "csv",
+    ".ods": "csv",
+    ".yaml": "json",
+    ".yml": "json",
+    ".xml": "json",
+    ".toml": "json",
+}
+
+
+def check_paths(report: ReportOptions) -> None:
+    """Every file option names a file: an empty one (`-o ''`, an unset shell variable) is
+    refused before any request, not found out when the report is written."""
+    for flag, value in (
+        ("-o/--output", report.output),
+        ("--metrics", report.metrics),
+        ("--baseline", report.baseline),
+        ("--ignore", report.ignore),
+        ("--rules", report.rules_file),
+    ):
+        if value is not None and not value.strip():
+            drop = " to write to stdout" if flag == "-o/--output" else ""
+            raise UsageError(
+                f"{flag} is empty: it needs a file name. Tip: name a file, or drop {flag}"
+                f"{drop} (an unset shell variable gives '')."
+            )
+
+
 def check_output(report: ReportOptions) -> None:
     """`-o json` is almost always `--format json` (the kubectl habit): refuse it, write nothing."""
+    check_paths(report)
     name = report.output
     words = {str(f) for f in OutputFormat} | {e.lstrip(".") for e in EXTENSIONS}
     if name is not None and name.lower() in words:
@@ -60,6 +99,14 @@ def output_format(report: ReportOptions) -> OutputFormat:
         return fmt
     suffix = os.path.splitext(report.output)[1].lower()
     by_extension = EXTENSIONS.get(suffix)
+    if fmt is OutputFormat.AUTO and by_extension is None and suffix in OTHER_FORMATS:
+        instead = OTHER_FORMATS[suffix]
+        rename = "" if instead == "table" else f", or name the file {_extension_of(instead)}"
+        raise UsageError(
+            f"-o {safe(report.output)}: fcaudit writes no {suffix} format, and would write "
+            f"JSON under that name. Tip: add --format {instead} to write the {instead} into "
+            f"it{rename}."
+        )
     if fmt is OutputFormat.AUTO:
         return by_extension or fmt
     if by_extension is not None and by_extension is not fmt:
@@ -68,6 +115,11 @@ def output_format(report: ReportOptions) -> OutputFormat:
             f"Tip: drop --format (the extension picks {by_extension}), or rename the file."
         )
     return fmt
+
+
+def _extension_of(fmt: str) -> str:
+    """`markdown` -> `.md`: the extension that picks a format."""
+    return next(e for e, f in EXTENSIONS.items() if str(f) == fmt)
 
 
 def _same_path(a: str, b: str) -> bool:

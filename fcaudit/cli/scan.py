@@ -40,7 +40,7 @@ def parse_connected_accounts(value: str | None) -> list[str] | str | None:
             f"--connected-accounts names {len(ids)} accounts; at most {MAX_CONNECTED_IDS}. "
             "Tip: --connected-accounts all pages them from GET /v1/accounts."
         )
-    return unique([check_id(i, id_kinds.CONNECTED_ACCOUNT) for i in ids])
+    return unique([check_id(i, id_kinds.CONNECTED_ACCOUNT, "--connected-accounts") for i in ids])
 
 
 def read_customer_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[str]:
@@ -50,7 +50,7 @@ def read_customer_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[s
     `#` comments are skipped, and so is a header line (a first line whose first column is not
     a customer id), so `cut -d, -f1 customers.csv` and the CSV itself both work.
     """
-    ids = [check_id(c, id_kinds.CUSTOMER) for c in values]
+    ids = [check_id(c, id_kinds.CUSTOMER, "--customer") for c in values]
     for handle in files:
         name = safe(getattr(handle, "name", "-"))
         first = True
@@ -210,10 +210,12 @@ def scan(
     app = app_for(report)
     customer_ids = read_customer_ids(customers, customers_from)
     customer_account_ids = unique(
-        [check_id(c, id_kinds.CUSTOMER_ACCOUNT) for c in customer_accounts]
+        [check_id(c, id_kinds.CUSTOMER_ACCOUNT, "--customer-account") for c in customer_accounts]
     )
-    holder_ids = unique([check_id(h, id_kinds.CONNECTED_ACCOUNT) for h in holders])
-    session_ids = unique([check_id(s, id_kinds.SESSION) for s in sessions])
+    holder_ids = unique(
+        [check_id(h, id_kinds.CONNECTED_ACCOUNT, "--account-holder") for h in holders]
+    )
+    session_ids = unique([check_id(s, id_kinds.SESSION, "--session") for s in sessions])
     given = [
         name
         for name, present in (

@@ -66,9 +66,16 @@ def kind_of(value: str) -> IdKind | None:
     return BY_PREFIX.get(value[: cut + 1]) if cut > 0 else None
 
 
-def check_id(value: str, kind: IdKind) -> str:
-    """A user's id of `kind`, stripped; a one-line UsageError when it is not one."""
+def check_id(value: str, kind: IdKind, flag: str | None = None) -> str:
+    """A user's id of `kind`, stripped; a one-line UsageError when it is not one. `flag`
+    names where it came from (`--customer`), for an empty one."""
     value = value.strip()
+    if not value:
+        where = f"{flag} is empty" if flag else f"an empty {kind.noun} id"
+        raise UsageError(
+            f"{where}: '' is not a {kind.noun} id. Tip: {kind.noun} ids look like "
+            f"{kind.prefix}...; an unset shell variable gives ''."
+        )
     if len(value) > MAX_ID_LENGTH and value.startswith(kind.prefix):
         raise UsageError(
             f"{safe(value[:40])}... is {len(value)} characters long; Stripe's ids have at most "
