@@ -31,15 +31,18 @@ demo: $(VENV)/.stamp-run
 	$(BIN)/fcaudit scan --sandbox --format table || [ $$? -eq 1 ]
 
 # Programs some tests run: jq (the README's jq examples) and Chromium (the HTML report is
-# checked in headless Chromium). Installed from Debian's packages when missing (as root).
+# checked in headless Chromium). Installed from Debian's packages when missing (as root). On a
+# busy machine another install may hold dpkg's lock: apt waits for it (up to 5 minutes)
+# instead of failing with "Could not get lock /var/lib/dpkg/lock-frontend".
 SYSTEM_TOOLS := jq chromium
+APT_GET := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300
 
 test-tools:
 	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" -ne 0 ]; then echo "make test needs:$$missing (Debian: sudo apt-get install$$missing)"; exit 1; fi; \
 	  echo "installing$$missing (Debian packages)"; \
-	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  $(APT_GET) update -q && $(APT_GET) install -y -q $$missing; \
 	fi
 
 test: $(VENV)/.stamp-dev test-tools

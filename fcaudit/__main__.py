@@ -1,9 +1,12 @@
 """The console entry point (`fcaudit`, `python -m fcaudit`): signal set-up, gc tuning, then cli.
 
 The stop handlers are the first thing fcaudit's code does, with nothing imported before them
-but what the interpreter has already loaded (os, signal, sys): Ctrl-C while Python is still
-importing the CLI exits 130 quietly instead of printing a traceback. (A signal during the
-interpreter's own start-up, before this module runs, is Python's to handle.)
+but what the interpreter has already loaded (os, sys) and `signal`: Ctrl-C while Python is
+still importing the CLI exits 130 quietly instead of printing a traceback. (A signal during
+the interpreter's own start-up, or in the `import re, sys` of the console script pip writes,
+before this module runs, is Python's to handle.) `bench/startup_sigint.py` sends SIGINT at
+random moments of the first 200 ms of real runs; tests/test_console_entry.py sends it at
+chosen points of the start-up.
 """
 
 from __future__ import annotations

@@ -317,23 +317,8 @@ def test_9_a_signal_is_honoured_while_stdout_is_not_read() -> None:
     assert took < 3
 
 
-# Within start-up: after the interpreter has started (~0.03 s; a signal before that is
-# Python's own), before a run against a closed port ends (~0.1 s).
-@pytest.mark.parametrize("delay", [0.04, 0.05, 0.06])
-def test_9_ctrl_c_during_start_up_exits_130_without_a_traceback(delay: float) -> None:
-    env = {**os.environ, "STRIPE_API_KEY": TEST_KEY}
-    proc = subprocess.Popen(
-        [*_fcaudit(), "scan", "--api-base", "http://127.0.0.1:9", *FAST, "--customer", "cus_a"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        text=True,
-    )
-    time.sleep(delay)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=10)
-    assert "Traceback" not in err
-    assert proc.returncode in (ExitCode.INTERRUPTED, -signal.SIGINT)  # -2: before Python ran
+# Ctrl-C during start-up: tests/test_console_entry.py signals at chosen points of it (a timed
+# signal here failed on loaded machines), and bench/startup_sigint.py at random moments.
 
 
 # -- Wrong results -------------------------------------------------------------------------
