@@ -104,14 +104,20 @@ class AppContext:
     def _build(
         self, opts: StripeOptions, key: str, api_base: str | None, *, unthrottled: bool
     ) -> StripeGateway:
-        from fcaudit.stripe.gateway import ClientSettings, StripeGateway, max_pages
+        from fcaudit.stripe.gateway import ClientSettings, StripeGateway
         from fcaudit.stripe.ratelimit import RateLimiter
+        from fcaudit.stripe.stats import max_pages
 
+        on_answer = None
         if not is_preview(opts.stripe_version):
-            self.warn(
-                f"Stripe-Version {opts.stripe_version} is not a preview version: inactive "
-                "accounts cannot say why (inactive_unknown) and authorizations are unavailable."
-            )
+            # Said once Stripe has accepted the version: a version it refuses is one error.
+            def on_answer() -> None:
+                self.warn(
+                    f"Stripe-Version {opts.stripe_version} is not a preview version: inactive "
+                    "accounts cannot say why (inactive_unknown) and authorizations are "
+                    "unavailable."
+                )
+
         mode = key_mode(key)
         # The embedded sandbox has no rate limit, so it runs unthrottled unless asked.
         default_rps = None if unthrottled else DEFAULT_RPS[mode]
@@ -131,5 +137,10 @@ class AppContext:
             max_requests=opts.max_requests,
         )
         return StripeGateway(
-            settings, limiter=limiter, clock=self.monotonic, rng=self.rng, sleep=self.sleep
+            settings,
+            limiter=limiter,
+            clock=self.monotonic,
+            rng=self.rng,
+            sleep=self.sleep,
+            on_answer=on_answer,
         )

@@ -18,7 +18,7 @@ from typing import Any
 from fcaudit.errors import AuthError, ExitCode, UsageError
 from fcaudit.options import resolve_key
 from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, is_preview
-from fcaudit.stripe.failures import RequestFailed
+from fcaudit.stripe.failures import RequestFailed, tip
 from fcaudit.stripe.gateway import (
     ACCOUNTS,
     CONNECTED_ACCOUNTS,
@@ -79,8 +79,7 @@ def _probe(
     except AuthError as err:
         failed = Check(name, False, str(err).split(" Tip:")[0], fix, "key")
     except RequestFailed as err:
-        fix_later = "re-run later; if it persists, see status.stripe.com"
-        failed = Check(name, False, err.message, fix_later, "api")
+        failed = Check(name, False, err.message, tip(err), "api")
     else:
         return Check(name, True, found(body))
     note = tolerated(failed)

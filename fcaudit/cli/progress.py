@@ -13,7 +13,7 @@ from rich.text import Text
 
 from fcaudit.model.report import ScanResult
 from fcaudit.sources.scan import Scanner
-from fcaudit.stripe.gateway import Stats
+from fcaudit.stripe.stats import Stats
 
 
 class ProgressDisplay:

@@ -34,7 +34,7 @@ from fcaudit.sandbox.api import (
     unknown_stripe_account,
     unrecognized,
 )
-from fcaudit.sandbox.auth import SANDBOX_API_KEY, authenticate
+from fcaudit.sandbox.auth import SANDBOX_API_KEY, authenticate, check_version
 from fcaudit.sandbox.data import DEFAULT_CONNECTED_CUSTOMERS, DEMO, Dataset, build_dataset
 from fcaudit.sandbox.faults import Cue, FaultConfig, FaultInjector
 
@@ -388,7 +388,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             _template, handler, match = routed
             params, lists = parse_query(query)
-            version = self.headers.get("Stripe-Version") or ""
+            version = check_version(self.headers.get("Stripe-Version") or "")
             req = Request(
                 method=self.command,
                 path=path,

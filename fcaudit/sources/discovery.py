@@ -25,7 +25,7 @@ from fcaudit.sources.listing import (
 )
 from fcaudit.sources.pool import WorkPool
 from fcaudit.stripe import ids as id_kinds
-from fcaudit.stripe.failures import Cancelled, PaginationError, RequestFailed
+from fcaudit.stripe.failures import Cancelled, PaginationError, RequestFailed, tip
 from fcaudit.stripe.gateway import Page, StripeGateway
 
 
@@ -172,7 +172,7 @@ class WholeAccountDiscovery:
             rid = f", request {err.request_id}" if err.request_id else ""
             raise ApiError(
                 f"listing connected accounts failed after {len(seen)}: {err.message}{rid}. "
-                "Tip: re-run later, or name them with --connected-accounts acct_1,acct_2."
+                f"Tip: {tip(err)}."
             ) from None
 
     def _start(self, pool: WorkPool, acct: str | None, backlog: int) -> None:
@@ -259,11 +259,13 @@ class WholeAccountDiscovery:
                 raise  # this connected account goes to errors[]; the others go on
             self.gateway.cancelled.set()
             rid = f", request {err.request_id}" if err.request_id else ""
-            tip = "re-run later, or try --discovery customers"
-            if err.http_status == 400:
-                tip = "Stripe may not accept the unfiltered list: use --discovery auto or customers"
+            advice = tip(err)
+            if number == 0 and refused_unfiltered(err):  # --discovery accounts, refused
+                advice = (
+                    "Stripe refuses the unfiltered list here: use --discovery auto or customers"
+                )
             raise ApiError(
-                f"listing accounts failed after {number} pages: {err.message}{rid}. Tip: {tip}."
+                f"listing accounts failed after {number} pages: {err.message}{rid}. Tip: {advice}."
             ) from None
         return False
 
@@ -310,8 +312,7 @@ class WholeAccountDiscovery:
             rid = f", request {err.request_id}" if err.request_id else ""
             raise ApiError(
                 f"listing customers failed after {self.scopes_listed} customers: "
-                f"{err.message}{rid}. Tip: re-run later, or scan named customers with "
-                "--customer / --customers-from."
+                f"{err.message}{rid}. Tip: {tip(err)}."
             ) from None
         finally:
             if self._connected_request is not None:

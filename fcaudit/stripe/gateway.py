@@ -7,47 +7,50 @@ bodies), so classification and the tests never depend on SDK classes. fcaudit is
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import stripe
 
-from fcaudit.errors import AuthError, UsageError
+from fcaudit.errors import ApiError, AuthError, UsageError
 from fcaudit.stripe import ids as id_kinds
-from fcaudit.stripe.facts import MAX_EVENT_TYPES, REASONS
+from fcaudit.stripe.facts import MAX_EVENT_TYPES, PREVIEW_VERSION
 from fcaudit.stripe.failures import (
     BudgetSpent,
     Cancelled,
+    Failure,
     PaginationError,
     RequestFailed,
     header,
     request_id_of,
     retry_after,
+    tip,
 )
 from fcaudit.stripe.ids import is_stripe_id
 from fcaudit.stripe.ratelimit import InFlight, RateLimiter, reason_of
 from fcaudit.stripe.redact import clean, scrub
-from fcaudit.stripe.transport import DeadlineExceeded, GuardedSession, RedirectRefused
+from fcaudit.stripe.stats import DEFAULT_MAX_PAGES, RetryPolicy, Stats
+from fcaudit.stripe.transport import (
+    CertificateRejected,
+    DeadlineExceeded,
+    GuardedSession,
+    RedirectRefused,
+    ca_bundle,
+    failure_of,
+)
 from fcaudit.text import safe
 
 # NOTE: fcaudit sends no client telemetry header (last request's timings) to Stripe.
 stripe.enable_telemetry = False
 
 
-# The key of requests without a Stripe-Account header in stats.by_stripe_account.
-PLATFORM = "platform"
 UNBOUNDED_IN_FLIGHT = 1024  # the in-flight ceiling when the caller bounds it itself
 PAGE_LIMIT = 100  # the API's maximum; list calls always use it
-# Pages one listing may take (100 objects each): a server that keeps saying has_more with
-# new ids must not keep a cron run going for ever. 10,000 pages is a million objects.
-DEFAULT_MAX_PAGES = 10_000
 
 ACCOUNTS = "/v1/financial_connections/accounts"
 AUTHORIZATIONS = "/v1/financial_connections/authorizations"
@@ -56,24 +59,11 @@ CONNECTED_ACCOUNTS = "/v1/accounts"  # a Connect platform's connected accounts
 EVENTS = "/v1/events"
 
 
-def max_pages(environ: Mapping[str, str] | None = None) -> int:
-    """The page cap per listing: `FCAUDIT_MAX_PAGES`, or `DEFAULT_MAX_PAGES`."""
-    value = (os.environ if environ is None else environ).get("FCAUDIT_MAX_PAGES", "").strip()
-    if not value:
-        return DEFAULT_MAX_PAGES
-    if not value.isdigit() or not 1 <= int(value) <= 10_000_000:
-        raise UsageError(
-            f"FCAUDIT_MAX_PAGES={safe(value, limit=20)!r} is not a number of pages (1 to "
-            "10000000). Tip: unset it for the default of 10000."
-        )
-    return int(value)
-
-
 # -- the SDK's exceptions in one line ----------------------------------------------------
 
 _NETWORK_REASON = re.compile(
     r"\[Errno -?\d+\] [^'\")\]]+|Read timed out|timed out|Connection aborted|"
-    r"RemoteDisconnected\([^)]*\)|Connection reset by peer"
+    r"RemoteDisconnected\([^)]*\)|Connection reset by peer|Tunnel connection failed: [^'\")\]]+"
 )
 
 
@@ -82,11 +72,14 @@ def describe(err: stripe.StripeError, api_key: str | None = None) -> str:
     escaped and bounded (in that order: a key cut in half by the bound would survive)."""
     if isinstance(err, stripe.APIConnectionError):
         cause = err.__cause__
-        if isinstance(cause, (RedirectRefused, DeadlineExceeded)):
+        if isinstance(cause, (RedirectRefused, DeadlineExceeded, CertificateRejected)):
             return clean(str(cause), api_key)
         # The SDK's text is a paragraph of advice plus a urllib3 repr; keep the reason.
         match = _NETWORK_REASON.search(str(err))
-        return f"could not reach the API ({match.group(0) if match else 'connection failed'})"
+        reason = clean(match.group(0), api_key) if match else "connection failed"
+        if failure_of(cause) is Failure.PROXY:
+            return f"could not reach the API through the proxy ({reason})"
+        return f"could not reach the API ({reason})"
     inner = getattr(err, "error", None)
     text = getattr(inner, "message", None)
     if not text and _not_stripe_body(err):
@@ -95,6 +88,34 @@ def describe(err: stripe.StripeError, api_key: str | None = None) -> str:
         return "the API returned a response that is not a Stripe JSON body"
     text = text or err.user_message or str(err)
     return clean(str(text).rstrip("."), api_key).rstrip(".")
+
+
+# NOTE: an assumption. Stripe answers a Stripe-Version it does not know with a 400 whose
+# message names the version ("Invalid Stripe API version: ..."; stripe-mock's strict check
+# too); its exact wording is not documented, so any 400 naming a version in its `param` or
+# message is taken to be about the version: it stops the run with exit 2, for every request
+# would be refused alike.
+_VERSION = re.compile(r"version", re.IGNORECASE)
+
+
+def _about_version(err: stripe.StripeError) -> bool:
+    inner = getattr(err, "error", None)
+    said = f"{getattr(inner, 'param', None) or ''} {getattr(inner, 'message', None) or ''}"
+    return _VERSION.search(said) is not None
+
+
+def _failure_kind(err: stripe.StripeError) -> Failure:
+    """What kind of failure a request's last error was: the network's, or by HTTP status."""
+    status = err.http_status
+    if isinstance(err, stripe.APIConnectionError) or status is None:
+        return failure_of(err.__cause__)
+    if status == 429:
+        return Failure.RATE_LIMITED
+    if status >= 500 or status == 409:
+        return Failure.SERVER
+    if _not_stripe_body(err) or not getattr(getattr(err, "error", None), "message", None):
+        return Failure.NOT_STRIPE
+    return Failure.NOT_FOUND if status == 404 else Failure.REFUSED_REQUEST
 
 
 def _not_stripe_body(err: stripe.StripeError) -> bool:
@@ -120,71 +141,6 @@ class ClientSettings:
     max_requests: int | None = None  # --max-requests: the most this run may send in all
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with jitter, bounded in attempts and in total time."""
-
-    max_retries: int = 6
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-    budget_seconds: float = 120.0
-
-    def delay(self, retry: int, rng: Callable[[], float]) -> float:
-        """Delay before retry number `retry` (1-based): full backoff, jittered to 50-100%."""
-        backoff = min(self.max_delay, self.base_delay * 2.0 ** (retry - 1))
-        return backoff * (0.5 + 0.5 * rng())
-
-
-class Stats:
-    """Thread-safe request counters, read by the progress display and the report."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests = 0
-        self.retries = 0
-        self.rate_limited = 0
-        self.by_endpoint: Counter[str] = Counter()
-        self.by_reason: Counter[str] = Counter(dict.fromkeys(REASONS, 0))
-        self.by_stripe_account: Counter[str] = Counter()
-
-    def count(
-        self, endpoint: str, stripe_account: str | None = None, limit: int | None = None
-    ) -> bool:
-        """Count one request about to be sent to `endpoint` (a retry counts again), under the
-        Stripe account whose header it carries (`platform`: none); False, and nothing
-        counted, when `limit` requests were sent already."""
-        with self._lock:
-            if limit is not None and self.requests >= limit:
-                return False
-            self.requests += 1
-            self.by_endpoint[endpoint] += 1
-            self.by_stripe_account[stripe_account or PLATFORM] += 1
-            return True
-
-    def throttled(self, reason: str) -> None:
-        """Count one 429 answer, by its reason (`ratelimit.reason_of`)."""
-        with self._lock:
-            self.rate_limited += 1
-            self.by_reason[reason] += 1
-
-    def retry(self) -> None:
-        """Count one retry."""
-        with self._lock:
-            self.retries += 1
-
-    def snapshot(self) -> dict[str, Any]:
-        """The counts as the report's `stats` object (thread-safe copy)."""
-        with self._lock:
-            return {
-                "requests": self.requests,
-                "retries": self.retries,
-                "rate_limited": self.rate_limited,
-                "rate_limited_by_reason": {r: self.by_reason[r] for r in REASONS},
-                "by_stripe_account": dict(sorted(self.by_stripe_account.items())),
-                "by_endpoint": dict(sorted(self.by_endpoint.items())),
-            }
-
-
 class StripeGateway:
     """Read-only access to the FC endpoints fcaudit needs, with a budget and retries."""
 
@@ -198,8 +154,13 @@ class StripeGateway:
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
         sleep: Callable[[float], object] | None = None,
+        on_answer: Callable[[], object] | None = None,
     ) -> None:
         self.settings = settings
+        # Called once, at the first answer Stripe did not refuse: a warning about the run's
+        # options (a GA version) is not printed before an error that ends the run.
+        self._on_answer = on_answer
+        self._answer_lock = threading.Lock()
         self.limiter = limiter
         self.stats = stats or Stats()
         self.cancelled = cancelled or threading.Event()
@@ -222,7 +183,8 @@ class StripeGateway:
             # Retries are ours (rate limiter aware); the SDK must not retry underneath.
             max_network_retries=0,
             http_client=stripe.RequestsClient(
-                timeout=settings.timeout, session=GuardedSession(settings.timeout)
+                timeout=settings.timeout,
+                session=GuardedSession(settings.timeout, ca_bundle=ca_bundle()),
             ),
         )
 
@@ -281,6 +243,12 @@ class StripeGateway:
                     raise self._failed(err, attempt) from None
                 if err.http_status in (401, 403):  # an HTML or empty body: still the key
                     raise self._auth_error(err, path) from None
+                if err.http_status == 400 and _about_version(err):
+                    raise self._version_refused(err) from None
+                if isinstance(err.__cause__, CertificateRejected):
+                    # Not transient, and the same for every request: the run stops at once.
+                    failed = self._failed(err, attempt)
+                    raise ApiError(f"{failed.message}. Tip: {tip(failed)}.") from None
                 retryable, rate_limited = self._classify_failure(err)
                 if rate_limited:
                     self._throttled(err, endpoint)
@@ -305,10 +273,19 @@ class StripeGateway:
                 raise RequestFailed(
                     f"the API returned a response fcaudit cannot read ({type(err).__name__})",
                     attempts=attempt,
+                    kind=Failure.NOT_STRIPE,
                 ) from None
             if self.limiter is not None:
                 self.limiter.succeeded(endpoint)
+            if self._on_answer is not None:
+                self._answered()
             return scrub(response.data, key), request_id_of(response.headers, key)
+
+    def _answered(self) -> None:
+        with self._answer_lock:
+            call, self._on_answer = self._on_answer, None
+        if call is not None:
+            call()
 
     def _throttled(self, err: stripe.StripeError, endpoint: str) -> None:
         """A 429: count it by its reason, and slow only what the reason names (a rate, or the
@@ -336,7 +313,7 @@ class StripeGateway:
     @staticmethod
     def _classify_failure(err: stripe.StripeError) -> tuple[bool, bool]:
         """(retryable, rate_limited) for a failed request."""
-        if isinstance(err.__cause__, RedirectRefused):
+        if isinstance(err.__cause__, (RedirectRefused, CertificateRejected)):
             return False, False
         should = header(err.headers, "Stripe-Should-Retry")
         rate_limited = isinstance(err, stripe.RateLimitError) or err.http_status == 429
@@ -359,6 +336,7 @@ class StripeGateway:
         error_type = getattr(inner, "type", None)
         retries = f" after {attempts} attempts" if attempts > 1 else ""
         key = self.settings.api_key
+        param = getattr(inner, "param", None)
         return RequestFailed(
             f"{describe(err, key)} ({what}{retries})",
             request_id=request_id_of(err.headers, key) if err.headers else None,
@@ -366,6 +344,19 @@ class StripeGateway:
             code=clean(code, key, 100) if code else None,
             attempts=attempts,
             error_type=clean(error_type, key, 100) if isinstance(error_type, str) else None,
+            kind=_failure_kind(err),
+            param=clean(param, key, 100) if isinstance(param, str) else None,
+        )
+
+    def _version_refused(self, err: stripe.StripeError) -> UsageError:
+        key = self.settings.api_key
+        request_id = request_id_of(err.headers, key) if err.headers else None
+        rid = f", request {request_id}" if request_id else ""
+        return UsageError(
+            f"Stripe refused Stripe-Version {safe(self.settings.stripe_version, limit=60)} "
+            f"(HTTP 400{rid}): {describe(err, key)}. Tip: drop --stripe-version (and "
+            f"FCAUDIT_STRIPE_VERSION) for the default {PREVIEW_VERSION}, or give a version "
+            "Stripe lists."
         )
 
     def _auth_error(self, err: stripe.StripeError, path: str) -> AuthError:

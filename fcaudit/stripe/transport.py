@@ -1,12 +1,15 @@
-"""The HTTP transport: one deadline per request, and no redirect to another origin."""
+"""The HTTP transport: one deadline per request, no redirect to another origin, the CA bundle
+the operator names, and what kind of failure a network error is."""
 
 from __future__ import annotations
 
 import contextlib
 import http.cookiejar
+import os
 import socket
+import ssl
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -16,7 +19,14 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from fcaudit.errors import UsageError
+from fcaudit.stripe.failures import Failure
+from fcaudit.text import safe
+
 MAX_REDIRECTS = 5  # same-origin redirects followed per request
+# The CA bundle fcaudit verifies TLS with instead of stripe-python's own: requests' variable
+# (stripe-python passes its bundle explicitly, so requests alone would never read it).
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
 
 
 class DeadlineExceeded(requests.exceptions.Timeout):
@@ -25,6 +35,98 @@ class DeadlineExceeded(requests.exceptions.Timeout):
 
 class RedirectRefused(requests.exceptions.RequestException):
     """A redirect fcaudit will not follow (another host or port, or a loop); not retried."""
+
+
+class CertificateRejected(requests.exceptions.SSLError):
+    """The server's TLS certificate does not verify, or TLS failed: not transient, so never
+    retried. The message names the host and the cause."""
+
+
+# OpenSSL's verify codes (X509_V_ERR_*) in plain words.
+_TLS_CAUSES = {
+    9: "the certificate is not valid yet",
+    10: "the certificate has expired",
+    18: "the certificate is self-signed",
+    19: "a self-signed certificate in the chain",
+    2: "the certificate is issued by an unknown authority",
+    20: "the certificate is issued by an unknown authority",
+    21: "the certificate is issued by an unknown authority",
+    62: "the certificate was made for another host name",
+}
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """The exception and everything behind it: causes, contexts, urllib3's `reason`."""
+    todo: list[BaseException] = [exc] if exc is not None else []
+    seen: set[int] = set()
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        more = [e.__cause__, e.__context__, getattr(e, "reason", None), *getattr(e, "args", ())]
+        todo += [m for m in more if isinstance(m, BaseException)]
+
+
+def tls_failure(exc: BaseException, url: str) -> CertificateRejected:
+    """A TLS error as one line: the host and port, and why (expired, self-signed, ...)."""
+    _, host, port = origin(url)
+    where = f"{host}:{port}"
+    for e in _chain(exc):
+        if isinstance(e, ssl.SSLCertVerificationError):
+            cause = _TLS_CAUSES.get(e.verify_code) or str(e.verify_message or e.reason)
+            return CertificateRejected(f"the TLS certificate of {where} does not verify: {cause}")
+    reason = next((e.reason for e in _chain(exc) if isinstance(e, ssl.SSLError)), None)
+    if reason == "WRONG_VERSION_NUMBER":  # what a server answering without TLS looks like
+        reason = "the server there does not speak TLS: plain http?"
+    return CertificateRejected(f"TLS with {where} failed ({reason or 'handshake failed'})")
+
+
+def failure_of(exc: BaseException | None) -> Failure:
+    """The kind of a network failure, from the exceptions behind it."""
+    chain = list(_chain(exc))
+
+    def has(*kinds: type[BaseException]) -> bool:
+        return any(isinstance(e, kinds) for e in chain)
+
+    if has(ssl.SSLCertVerificationError):
+        return Failure.TLS
+    if has(CertificateRejected, ssl.SSLError):
+        return Failure.TLS_HANDSHAKE
+    if has(RedirectRefused):
+        return Failure.REDIRECT
+    if has(requests.exceptions.ProxyError, urllib3.exceptions.ProxyError):
+        return Failure.PROXY
+    if has(socket.gaierror, urllib3.exceptions.NameResolutionError):
+        return Failure.DNS
+    if has(ConnectionRefusedError):
+        return Failure.REFUSED
+    # urllib3's NewConnectionError is a ConnectTimeoutError by descent, whatever its cause.
+    timeouts = (DeadlineExceeded, TimeoutError, urllib3.exceptions.TimeoutError)
+    if any(
+        isinstance(e, timeouts) and not isinstance(e, urllib3.exceptions.NewConnectionError)
+        for e in chain
+    ):
+        return Failure.TIMEOUT
+    return Failure.NETWORK
+
+
+def ca_bundle(environ: Mapping[str, str] | None = None) -> str | None:
+    """The CA bundle REQUESTS_CA_BUNDLE (or SSL_CERT_FILE) names, checked before any request;
+    None: stripe-python's own bundle."""
+    env = os.environ if environ is None else environ
+    for name in CA_BUNDLE_VARIABLES:
+        path = env.get(name, "").strip()
+        if not path:
+            continue
+        if not os.path.isfile(path) or not os.access(path, os.R_OK):
+            raise UsageError(
+                f"{name}={safe(path, limit=200)} is not a readable file. Tip: point it at a "
+                "file of CA certificates (PEM), or unset it to use Stripe's own."
+            )
+        return path
+    return None
 
 
 class _Deadline:
@@ -99,13 +201,19 @@ class _TrackedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _TrackedHTTPSConnection
 
 
+_POOLS = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
+
+
 class _Adapter(HTTPAdapter):
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _TrackedHTTPPool,
-            "https": _TrackedHTTPSPool,
-        }
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        # Through HTTPS_PROXY too, each request's connections are under its deadline.
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        manager.pool_classes_by_scheme = _POOLS
+        return manager
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
@@ -128,9 +236,12 @@ class GuardedSession(requests.Session):
         """This thread's last response headers: the SDK drops them from some errors."""
         return getattr(cls._last, "headers", None) or {}
 
-    def __init__(self, deadline_seconds: float, pool_size: int = 128) -> None:
+    def __init__(
+        self, deadline_seconds: float, pool_size: int = 128, ca_bundle: str | None = None
+    ) -> None:
         super().__init__()
         self.deadline_seconds = deadline_seconds
+        self.ca_bundle = ca_bundle  # None: the bundle stripe-python passes
         self.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         adapter = _Adapter(pool_connections=4, pool_maxsize=pool_size)
         self.mount("http://", adapter)
@@ -141,6 +252,8 @@ class GuardedSession(requests.Session):
     ) -> requests.Response:
         """Send one request under the deadline, following same-origin redirects only."""
         kwargs["allow_redirects"] = False
+        if self.ca_bundle and kwargs.get("verify") is not False:
+            kwargs["verify"] = self.ca_bundle
         GuardedSession._last.headers = None
         with _Deadline(self.deadline_seconds) as deadline:
             try:
@@ -165,6 +278,8 @@ class GuardedSession(requests.Session):
                 raise RedirectRefused(f"more than {MAX_REDIRECTS} redirects (a redirect loop)")
             except (RedirectRefused, DeadlineExceeded):
                 raise
+            except requests.exceptions.SSLError as err:
+                raise tls_failure(err, url) from err
             except Exception:
                 if deadline.expired:
                     raise DeadlineExceeded(

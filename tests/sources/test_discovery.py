@@ -167,6 +167,69 @@ def test_auto_falls_back_only_on_a_refusal(
         assert result.stderr.startswith("Error: listing accounts failed after 0 pages")
 
 
+def _refuse(rsps: responses.RequestsMock, message: str, param: str | None = None) -> None:
+    error = {"type": "invalid_request_error", "message": message}
+    if param is not None:
+        error["param"] = param
+    rsps.get(API + ACCOUNTS, status=400, json={"error": error}, headers={"Request-Id": "req_400"})
+
+
+@pytest.mark.parametrize(
+    ("message", "param"),
+    [
+        ("You must filter this list.", "account_holder"),  # the param names the filter
+        ("A session or an account holder is required.", None),  # the message does
+        ("Missing required param: account_holder[customer].", None),
+    ],
+)
+def test_auto_falls_back_for_a_400_that_names_the_missing_filter(
+    stripe_api: responses.RequestsMock, message: str, param: str | None
+) -> None:
+    _refuse(stripe_api, message, param)
+    add_customers(stripe_api, ["cus_a"])
+    add_accounts(stripe_api, "cus_a", [account("fca_a", customer="cus_a")])
+    doc = report_of(run("scan", "-f", "json"))
+    assert doc["scope"]["discovery"]["mode"] == "customers"
+    assert message.rstrip(".") in doc["scope"]["discovery"]["reason"]
+
+
+def test_another_400_reaches_the_user_in_stripes_words_and_nothing_falls_back(
+    stripe_api: responses.RequestsMock,
+) -> None:
+    _refuse(stripe_api, "Received unknown parameter: limit", "limit")
+    result = run("scan", "-f", "json")
+    assert result.exit_code == ExitCode.API
+    assert result.stdout == ""
+    assert result.stderr == (
+        "Error: listing accounts failed after 0 pages: Received unknown parameter: limit "
+        "(HTTP 400), request req_400. Tip: Stripe's message says what it refused.\n"
+    )
+    assert calls_to(stripe_api, "/v1/customers") == []
+
+
+@pytest.mark.parametrize("scope", [(), ("--customer", "cus_a"), ("--discovery", "customers")])
+def test_a_refused_stripe_version_is_one_line_with_stripes_words_and_exit_2(
+    stripe_api: responses.RequestsMock, scope: tuple[str, ...]
+) -> None:
+    words = "Invalid Stripe API version: 2026-13-45.dahlia"
+    for path in (ACCOUNTS, "/v1/customers"):
+        stripe_api.get(
+            API + path,
+            status=400,
+            json={"error": {"type": "invalid_request_error", "message": words}},
+            headers={"Request-Id": "req_version"},
+        )
+    result = run("scan", *scope, "--stripe-version", "2026-13-45.dahlia", "-f", "json")
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stdout == ""  # nothing listed after it
+    assert result.stderr == (
+        "Error: Stripe refused Stripe-Version 2026-13-45.dahlia (HTTP 400, request "
+        f"req_version): {words}. Tip: drop --stripe-version (and FCAUDIT_STRIPE_VERSION) for "
+        "the default 2026-09-30.preview, or give a version Stripe lists.\n"
+    )
+    assert len(stripe_api.calls) == 1
+
+
 def test_auto_retries_a_429_and_keeps_the_unfiltered_list(
     stripe_api: responses.RequestsMock,
 ) -> None:
