@@ -29,7 +29,6 @@ from fcaudit.stripe.failures import (
     header,
     request_id_of,
     retry_after,
-    tip,
 )
 from fcaudit.stripe.ids import is_stripe_id
 from fcaudit.stripe.ratelimit import InFlight, RateLimiter, reason_of
@@ -248,7 +247,7 @@ class StripeGateway:
                 if isinstance(err.__cause__, CertificateRejected):
                     # Not transient, and the same for every request: the run stops at once.
                     failed = self._failed(err, attempt)
-                    raise ApiError(f"{failed.message}. Tip: {tip(failed)}.") from None
+                    raise ApiError(f"{failed.message}. Tip: {err.__cause__.tip}.") from None
                 retryable, rate_limited = self._classify_failure(err)
                 if rate_limited:
                     self._throttled(err, endpoint)

@@ -20,7 +20,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from fcaudit.errors import UsageError
-from fcaudit.stripe.failures import Failure
+from fcaudit.stripe.failures import TIPS, Failure
 from fcaudit.text import safe
 
 MAX_REDIRECTS = 5  # same-origin redirects followed per request
@@ -39,19 +39,30 @@ class RedirectRefused(requests.exceptions.RequestException):
 
 class CertificateRejected(requests.exceptions.SSLError):
     """The server's TLS certificate does not verify, or TLS failed: not transient, so never
-    retried. The message names the host and the cause."""
+    retried. The message names the host and the cause; `tip` is the fix for that cause."""
+
+    def __init__(self, message: str, tip: str = TIPS[Failure.TLS_HANDSHAKE]) -> None:
+        super().__init__(message)
+        self.tip = tip
 
 
-# OpenSSL's verify codes (X509_V_ERR_*) in plain words.
+_TRUST = TIPS[Failure.TLS]  # an issuer this machine does not trust: a CA bundle helps
+_CLOCK = (
+    "check this machine's clock; if it is right, the server's (or a TLS-intercepting "
+    "proxy's) certificate must be renewed"
+)
+_NAME = "check the host in --api-base: it must be a name the certificate was made for"
+# OpenSSL's verify codes (X509_V_ERR_*) in plain words, and what fixes each.
 _TLS_CAUSES = {
-    9: "the certificate is not valid yet",
-    10: "the certificate has expired",
-    18: "the certificate is self-signed",
-    19: "a self-signed certificate in the chain",
-    2: "the certificate is issued by an unknown authority",
-    20: "the certificate is issued by an unknown authority",
-    21: "the certificate is issued by an unknown authority",
-    62: "the certificate was made for another host name",
+    9: ("the certificate is not valid yet", _CLOCK),
+    10: ("the certificate has expired", _CLOCK),
+    18: ("the certificate is self-signed", _TRUST),
+    19: ("a self-signed certificate in the chain", _TRUST),
+    2: ("the certificate is issued by an unknown authority", _TRUST),
+    20: ("the certificate is issued by an unknown authority", _TRUST),
+    21: ("the certificate is issued by an unknown authority", _TRUST),
+    62: ("the certificate was made for another host name", _NAME),
+    64: ("the certificate was made for another address", _NAME),
 }
 
 
@@ -75,8 +86,11 @@ def tls_failure(exc: BaseException, url: str) -> CertificateRejected:
     where = f"{host}:{port}"
     for e in _chain(exc):
         if isinstance(e, ssl.SSLCertVerificationError):
-            cause = _TLS_CAUSES.get(e.verify_code) or str(e.verify_message or e.reason)
-            return CertificateRejected(f"the TLS certificate of {where} does not verify: {cause}")
+            said = str(e.verify_message or e.reason).rstrip(".")
+            cause, fix = _TLS_CAUSES.get(e.verify_code, (said, _TRUST))
+            return CertificateRejected(
+                f"the TLS certificate of {where} does not verify: {cause}", fix
+            )
     reason = next((e.reason for e in _chain(exc) if isinstance(e, ssl.SSLError)), None)
     if reason == "WRONG_VERSION_NUMBER":  # what a server answering without TLS looks like
         reason = "the server there does not speak TLS: plain http?"
