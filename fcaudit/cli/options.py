@@ -205,9 +205,10 @@ def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--fail-on",
                 default=DEFAULT_FAIL_ON,
-                show_default=True,
+                # The default written with spaces, so --help wraps it between names, never
+                # inside one (click's [default: ...] has none to wrap at).
                 help="Exit 1 when a finding has one of these categories or signals (comma list, "
-                "'any' or 'none').",
+                f"'any' or 'none'). Default: {DEFAULT_FAIL_ON.replace(',', ', ')}.",
             ),
             click.option(
                 "--baseline",

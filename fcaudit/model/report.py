@@ -218,6 +218,10 @@ class ScanResult:
     authorizations: int = 0
     events_skipped: int = 0  # events whose object is not an FC account or authorization
     undelivered: int = 0  # findings from events a webhook endpoint has not acknowledged
+    # Findings that are an event's snapshot (`fcaudit events`, classify of events), and the
+    # objects those events are about: what the summary sentence counts for them.
+    events: int = 0
+    event_objects: set[str] = field(default_factory=set)
     by_object: dict[str, Counter[Category]] = field(default_factory=dict)
     holders_affected: set[str] = field(default_factory=set)  # with a non-active finding
     group_by: GroupBy = GroupBy.CUSTOMER
@@ -270,6 +274,9 @@ class ScanResult:
             self.by_change[finding.change] += 1
         if finding.undelivered:
             self.undelivered += 1
+        if finding.event_id is not None:
+            self.events += 1
+            self.event_objects.add(finding.id)
         tally = self.by_stripe_account.get(finding.stripe_account)
         if tally is None:
             tally = self.by_stripe_account[finding.stripe_account] = AccountTally()
@@ -303,12 +310,20 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 
 def summary_parts(result: ScanResult) -> tuple[str, list[tuple[Category, int]]]:
-    """What was looked at (`2 accounts, 1 authorization`) and the non-zero counts by category,
-    most urgent first: the pieces of the one summary sentence (`summary_text`)."""
+    """What was looked at (`2 accounts, 1 authorization`; for event snapshots `30 events about
+    28 objects`) and the non-zero counts by category, most urgent first: the pieces of the one
+    summary sentence (`summary_text`)."""
+    counts = [(c, result.counts[c]) for c in Category if result.counts.get(c)]
+    if result.events:
+        head = (
+            f"{plural(result.events, 'event')} about {plural(len(result.event_objects), 'object')}"
+        )
+        now = result.accounts + result.authorizations - result.events  # --verify's
+        return head + (f", and {plural(now, 'object')} as they are now" if now else ""), counts
     parts = [plural(result.accounts, "account")]
     if result.authorizations:
         parts.append(plural(result.authorizations, "authorization"))
-    return ", ".join(parts), [(c, result.counts[c]) for c in Category if result.counts.get(c)]
+    return ", ".join(parts), counts
 
 
 def summary_text(result: ScanResult) -> str:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from fcaudit.classify import NotClassifiable, classify
 from fcaudit.model.findings import iso
-from fcaudit.model.report import ScanResult, Scope, ScopeError, ScopeType
+from fcaudit.model.report import ScanResult, Scope, ScopeError, ScopeType, plural
 from fcaudit.model.saved import Prior, SavedReport
 from fcaudit.options import DEFAULT_RECONCILE
 from fcaudit.sources.base import Emit, Observed, SourceOutcome, budget_error
@@ -318,7 +318,7 @@ class StateRun:
                 when=self.now,
                 full=True,
             )
-            what = f"full run ({self.full_because}); {len(self._recording.seen)} objects"
+            what = f"full run ({self.full_because}); {plural(len(self._recording.seen), 'object')}"
             what += f", {dropped} gone" if dropped else ""
         else:
             assert self._incremental is not None
@@ -331,7 +331,10 @@ class StateRun:
                 full=False,
                 gone=inc.gone,
             )
-            what = f"incremental run; {inc.events} events, {len(inc.fresh)} objects fetched"
+            what = (
+                f"incremental run; {plural(inc.events, 'event')}, "
+                f"{plural(len(inc.fresh), 'object')} fetched"
+            )
         self.store.ready()  # what can fail fails now, before a report replaces another
         self._staged = True
         self.message = f"--state {self.options.path}: {what}."

@@ -114,7 +114,7 @@ def test_undelivered_uses_stripes_filter_and_the_grace(stripe_api: responses.Req
     for line in lines:
         validate_finding(line)
     assert [f["event_id"] for f in lines] == ["evt_001"]
-    assert "1 account" in result.stderr
+    assert result.stderr == "fcaudit: 1 event about 1 object: 1 relink_required\n"
     # A shorter grace counts the 10-minute-old event too.
     result = run(*args, "--grace", "5m", "--fail-on", "undelivered")
     assert [json.loads(x)["event_id"] for x in result.stdout.splitlines()] == ["evt_004", "evt_001"]
@@ -257,3 +257,15 @@ def test_ndjson_streams_and_ctrl_c_keeps_what_was_listed(
 def test_usage_errors_exit_2(args: tuple[str, ...], message: str) -> None:
     result = run("events", *args, *AS_OF)
     assert result.exit_code == 2 and message in result.stderr, result.stderr
+
+
+def test_the_summary_line_counts_events_and_the_objects_they_are_about(
+    stripe_api: responses.RequestsMock,
+) -> None:
+    serve(stripe_api, HISTORY)
+    result = run("events", "-f", "json", *AS_OF)
+    doc = report(result)
+    events = len(doc["findings"])
+    objects = len({f["id"] for f in doc["findings"]})
+    assert events >= 3 and objects <= events
+    assert f"fcaudit: {events} events about {objects} objects: " in result.stderr

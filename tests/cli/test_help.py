@@ -50,3 +50,16 @@ def test_version_is_the_packages_own() -> None:
     dynamic = pyproject["tool"]["setuptools"]["dynamic"]["version"]
     assert dynamic == {"attr": "fcaudit.__version__"}
     assert run("--version").stdout == f"fcaudit, version {fcaudit.__version__}\n"
+
+
+@pytest.mark.parametrize("columns", ["80", "100", "120"])
+@pytest.mark.parametrize("command", ["scan", "events", "classify"])
+def test_the_fail_on_default_is_wrapped_between_names_never_inside_one(
+    command: str, columns: str
+) -> None:
+    from fcaudit.policy import DEFAULT_FAIL_ON
+
+    text = run(command, "--help", COLUMNS=columns).stdout
+    words = text.split()
+    for name in DEFAULT_FAIL_ON.split(","):
+        assert any(w.strip(",.[]()") == name for w in words), (name, columns)

@@ -13,12 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import responses
 from click.testing import Result
 
 from fcaudit.sandbox import running_sandbox
+from tests.conftest import API, run
 from tests.conftest import report_of as report
-from tests.conftest import run
 from tests.e2e.test_scan import KEY, NOW, NOW_DT, Sandbox, control
+from tests.factories import account
+from tests.stripe_fake import ACCOUNTS, add_pages
 
 SCAN = ("scan", "-f", "json", "--fail-on", "none", "--as-of", NOW)
 UNLIMITED = ("--max-rps", "0", "--max-endpoint-rps", "0")
@@ -167,3 +170,12 @@ def test_the_cron_recipe_alerts_once(sandbox: Sandbox, tmp_path: Path) -> None:
     again = fcaudit(sandbox, *SCAN[:3], "--as-of", NOW, *recipe)
     assert again.exit_code == 1  # one new problem
     assert [f["change"] for f in report(again)["findings"]].count("new") == 1
+
+
+def test_the_runs_line_counts_in_words(stripe_api: responses.RequestsMock, tmp_path: Path) -> None:
+    stripe_api.get(API + "/v1/account", json={"id": "acct_1", "object": "account"})
+    add_pages(stripe_api, ACCOUNTS, [account("fca_1", customer="cus_a")])
+    state = tmp_path / "fc.sqlite"
+    first = run(*SCAN, "--state", str(state))
+    assert first.exit_code == 0, first.stderr
+    assert f"--state {state}: full run (no state yet); 1 object.\n" in first.stderr

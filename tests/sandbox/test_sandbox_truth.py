@@ -370,3 +370,24 @@ def test_weighted_variants_appear_in_random_data_too(sandbox: RunningSandbox) ->
     assert len(seen) >= len(weighted) // 2
     share = sum(1 for d in random_designs if d in weighted) / len(random_designs)
     assert share < 0.1
+
+
+def test_the_truth_lists_each_session_and_a_scan_of_one_finds_its_accounts() -> None:
+    import json
+    import urllib.request
+
+    from fcaudit.sandbox import SANDBOX_API_KEY, running_sandbox
+    from tests.conftest import report_of, run
+
+    with running_sandbox(customers=40, now=NOW) as sandbox:
+        with urllib.request.urlopen(sandbox.base_url + "/__sandbox/truth") as answer:
+            sessions = json.load(answer)["sessions"]
+        assert sessions, "the sandbox's data has sessions"
+        session, linked = next(iter(sessions.items()))
+        assert session.startswith("fcsess_") and linked
+        result = run(
+            "scan", "--api-base", sandbox.base_url, "--session", session, "-f", "json",
+            "--fail-on", "none", key=SANDBOX_API_KEY,
+        )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert sorted(f["id"] for f in report_of(result)["findings"]) == sorted(linked)

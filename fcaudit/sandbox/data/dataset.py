@@ -179,6 +179,9 @@ class Dataset:
             # GET /v1/accounts, newest first; each one's own truth: /__sandbox/truth with its
             # Stripe-Account header.
             "connected_accounts": list(self.connected_ids),
+            # Financial Connections sessions and the accounts linked in each, newest first:
+            # Stripe lists no sessions, so this is where `fcaudit scan --session` gets an id.
+            "sessions": {s: list(self._by_session.get(s, ())) for s in self.session_ids},
             "connected_customers": self.connected_customers if self.connected_ids else 0,
             "fc_share": self.fc_share,
             "events": {
