@@ -114,8 +114,8 @@ class AppContext:
             def on_answer() -> None:
                 self.warn(
                     f"Stripe-Version {opts.stripe_version} is not a preview version: inactive "
-                    "accounts cannot say why (inactive_unknown) and authorizations are "
-                    "unavailable."
+                    "accounts cannot say why (inactive_unknown) and do not name their "
+                    "authorization."
                 )
 
         mode = key_mode(key)

@@ -190,7 +190,7 @@ def run_checks(gateway: StripeGateway, now: datetime, *, sandbox: bool = False) 
                 "api_version",
                 False,
                 f"{safe(version)} is not a preview version: inactive accounts can't say why "
-                "and authorizations are unavailable",
+                "and do not name their authorization",
                 "use the default --stripe-version (a .preview version)",
                 "api",
             )

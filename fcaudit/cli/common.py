@@ -15,7 +15,12 @@ from fcaudit.model.saved import SavedReport, load_report
 from fcaudit.options import ReportOptions, StripeOptions, parse_as_of
 from fcaudit.policy import parse_fail_on_change
 from fcaudit.render import EXTENSIONS, WITH_GROUPS, OutputFormat
-from fcaudit.stripe.facts import PREVIEW_VERSION, is_preview
+from fcaudit.stripe.facts import (
+    AUTHORIZATIONS_GA_SINCE,
+    PREVIEW_VERSION,
+    is_preview,
+    retrieves_authorizations,
+)
 from fcaudit.text import safe
 
 if TYPE_CHECKING:
@@ -249,11 +254,18 @@ def run_remote(
     from fcaudit.signals import interruptible
     from fcaudit.sources.scan import Scanner
 
-    if needs_preview and not is_preview(stripe.stripe_version):
+    if needs_preview == "--authorizations" and not is_preview(stripe.stripe_version):
         raise UsageError(
-            f"{needs_preview} needs a preview API version; Stripe-Version "
-            f"{safe(stripe.stripe_version)} has no Authorization endpoint. Tip: use "
-            f"--stripe-version {PREVIEW_VERSION}."
+            f"--authorizations needs a preview API version: at Stripe-Version "
+            f"{safe(stripe.stripe_version)} accounts do not name their authorization. Tip: "
+            f"use --stripe-version {PREVIEW_VERSION}."
+        )
+    if needs_preview and not retrieves_authorizations(stripe.stripe_version):
+        raise UsageError(
+            f"{needs_preview} needs a preview API version, or a GA one from "
+            f"{AUTHORIZATIONS_GA_SINCE} on: Stripe documents no Authorization endpoint at "
+            f"Stripe-Version {safe(stripe.stripe_version)}. Tip: use --stripe-version "
+            f"{PREVIEW_VERSION}."
         )
     with interruptible(), app.gateway(stripe) as gateway:
         scanner = Scanner(

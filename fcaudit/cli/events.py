@@ -90,7 +90,7 @@ def events(
     from fcaudit.runner import Pipeline
     from fcaudit.signals import interruptible
     from fcaudit.sources.events import EventQuery, EventSource, parse_since, select_types
-    from fcaudit.stripe.facts import is_preview
+    from fcaudit.stripe.facts import retrieves_authorizations
 
     app = app_for(report)
     chosen = select_types(types)
@@ -112,9 +112,12 @@ def events(
     plan = dataclasses.replace(
         plan, scope=scope, render=dataclasses.replace(plan.render, timeline=True)
     )
-    preview = is_preview(stripe.stripe_version)
+    preview = retrieves_authorizations(stripe.stripe_version)
     if verify and not preview:
-        app.warn("--verify retrieves accounts only: authorizations need a preview Stripe-Version.")
+        app.warn(
+            "--verify retrieves accounts only: Stripe documents the Authorization endpoint at "
+            "preview versions and GA versions from 2026-07-29 on."
+        )
     query = EventQuery(
         types=chosen,
         since=start,

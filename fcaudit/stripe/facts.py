@@ -5,6 +5,7 @@ One definition each, so the sandbox and the code it tests can never disagree abo
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 # The preview version that exposes status_details.inactive, Account.authorization and the
@@ -46,6 +47,25 @@ FC_EVENT_TYPES: Final = (
 def is_preview(version: str | None) -> bool:
     """True for a preview API version (`YYYY-MM-DD.preview`)."""
     return bool(version) and str(version).strip().endswith(".preview")
+
+
+# The first GA version at which Stripe's API reference documents the Authorization object and
+# its retrieve endpoint, with status_details.inactive.action
+# (https://docs.stripe.com/api/financial_connections/authorizations/object?api-version=2026-07-29.dahlia).
+# NOTE: unverified. The GA OpenAPI spec (2026-09-30.endive) still has no such endpoint, and
+# stripe-python's GA SDK no service for it: the sources disagree, so fcaudit asks, and reports
+# a refusal in Stripe's words. Accounts name their authorization in preview versions only.
+AUTHORIZATIONS_GA_SINCE: Final = "2026-07-29"
+
+
+def retrieves_authorizations(version: str | None) -> bool:
+    """True where Stripe documents GET /v1/financial_connections/authorizations/{id}: every
+    preview version, and GA versions from `AUTHORIZATIONS_GA_SINCE` on."""
+    value = str(version or "").strip()
+    if is_preview(value):
+        return True
+    date = value.split(".", 1)[0]
+    return re.fullmatch(r"\d{4}-\d{2}-\d{2}", date) is not None and date >= AUTHORIZATIONS_GA_SINCE
 
 
 # Stripe-Rate-Limited-Reason, the limit a 429 hit (https://docs.stripe.com/rate-limits). A 429

@@ -165,17 +165,32 @@ def inactive_account(oid: str) -> dict[str, Any]:
     return account(oid, status="inactive", status_details=inactive())
 
 
-def test_verify_with_a_ga_version_retrieves_accounts_only(
+def test_verify_with_a_ga_version_before_authorizations_retrieves_accounts_only(
     stripe_api: responses.RequestsMock,
 ) -> None:
     serve(stripe_api, HISTORY)
     stripe_api.get(API + "/v1/financial_connections/accounts/fca_1", json=RELINK)
     stripe_api.get(API + "/v1/financial_connections/accounts/fca_2", json=ACTIVE)
     result = run(
+        "events", "--verify", "-f", "json", "--stripe-version", "2026-06-24.dahlia", *AS_OF
+    )
+    assert "--verify retrieves accounts only" in result.stderr
+    assert not any("authorizations" in str(c.request.url) for c in stripe_api.calls)
+    assert report(result)["complete"] is True
+
+
+def test_verify_with_a_ga_version_that_documents_authorizations_retrieves_them(
+    stripe_api: responses.RequestsMock,
+) -> None:
+    serve(stripe_api, HISTORY)
+    stripe_api.get(API + "/v1/financial_connections/accounts/fca_1", json=RELINK)
+    stripe_api.get(API + "/v1/financial_connections/accounts/fca_2", json=ACTIVE)
+    stripe_api.get(API + "/v1/financial_connections/authorizations/fcauth_1", json=authorization())
+    result = run(
         "events", "--verify", "-f", "json", "--stripe-version", "2026-10-28.endive", *AS_OF
     )
-    assert "authorizations need a preview" in result.stderr
-    assert not any("authorizations" in str(c.request.url) for c in stripe_api.calls)
+    assert "--verify retrieves accounts only" not in result.stderr
+    assert any("authorizations/fcauth_1" in str(c.request.url) for c in stripe_api.calls)
     assert report(result)["complete"] is True
 
 

@@ -40,19 +40,58 @@ def test_version_from_environment(stripe_api: responses.RequestsMock) -> None:
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "message"),
     [
-        ["scan", "--authorizations", "--stripe-version", "2026-10-28.endive"],
-        ["authorization", "fcauth_1", "--stripe-version", "2026-10-28.endive"],
+        (
+            ["scan", "--authorizations", "--stripe-version", "2026-10-28.endive"],
+            "--authorizations needs a preview API version: at Stripe-Version 2026-10-28.endive "
+            "accounts do not name their authorization. Tip: use --stripe-version "
+            "2026-09-30.preview.",
+        ),
+        (
+            ["authorization", "fcauth_1", "--stripe-version", "2026-06-24.dahlia"],
+            "fcaudit authorization needs a preview API version, or a GA one from 2026-07-29 "
+            "on: Stripe documents no Authorization endpoint at Stripe-Version "
+            "2026-06-24.dahlia. Tip: use --stripe-version 2026-09-30.preview.",
+        ),
     ],
 )
-def test_authorizations_need_a_preview_version(
-    stripe_api: responses.RequestsMock, args: list[str]
+def test_what_no_version_of_the_kind_given_documents_is_refused_before_any_request(
+    stripe_api: responses.RequestsMock, args: list[str], message: str
 ) -> None:
     result = run(*args)
     assert result.exit_code == ExitCode.USAGE
-    assert "needs a preview API version" in result.stderr
+    assert result.stderr == f"Error: {message}\n"
     assert not stripe_api.calls
+
+
+@pytest.mark.parametrize("version", ["2026-07-29.dahlia", "2026-10-28.endive"])
+def test_an_authorization_is_read_at_a_ga_version_that_documents_it(
+    stripe_api: responses.RequestsMock, version: str
+) -> None:
+    from tests.factories import authorization
+
+    stripe_api.get(API + "/v1/financial_connections/authorizations/fcauth_1", json=authorization())
+    result = run("authorization", "fcauth_1", "--stripe-version", version, "-f", "json")
+    assert result.exit_code in (ExitCode.OK, ExitCode.FINDINGS), result.stderr
+    assert stripe_api.calls[0].request.headers["Stripe-Version"] == version
+    assert [f["id"] for f in json.loads(result.stdout)["findings"]] == ["fcauth_1"]
+
+
+def test_a_ga_authorization_request_stripe_refuses_is_reported_in_stripes_words() -> None:
+    from fcaudit.sandbox import running_sandbox
+
+    # The sandbox follows the GA OpenAPI spec, which has no Authorization endpoint.
+    with running_sandbox(customers=4) as sandbox:
+        result = run(
+            "authorization", "fcauth_1", "--api-base", sandbox.base_url,
+            "--stripe-version", "2026-10-28.endive", "-f", "json",
+        )  # fmt: skip
+    assert result.exit_code == ExitCode.INCOMPLETE
+    (error,) = json.loads(result.stdout)["errors"]
+    assert error["http_status"] == 404
+    assert "requires a preview API version" in error["message"]
+    assert "requires a preview API version" in result.stderr
 
 
 def test_api_base_flag_and_env(stripe_api: responses.RequestsMock) -> None:
