@@ -344,7 +344,9 @@ class Pipeline:
         errors = self.result.errors
         for e in errors[:MAX_ERRORS_SHOWN]:
             rid = f" [{e.request_id}]" if e.request_id else ""
-            self.app.error(f"{e.scope.label()}: {e.message}{rid}")
+            self.app.error(
+                f"{e.scope.label()}: {e.message}{rid}{f'. Tip: {e.tip}.' if e.tip else ''}"
+            )
         if len(errors) > MAX_ERRORS_SHOWN:
             more = plural(len(errors) - MAX_ERRORS_SHOWN, "more failed scope")
             self.app.error(f"... and {more} in the report's errors[].")

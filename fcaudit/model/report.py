@@ -171,6 +171,8 @@ class ScopeError:
     http_status: int | None = None
     code: str | None = None
     attempts: int = 1
+    # What to do, for the line on stderr (not in errors[], whose `message` is what failed).
+    tip: str | None = field(default=None, compare=False)
 
     def to_record(self) -> dict[str, Any]:
         """The failure as the report's `errors[]` entry."""

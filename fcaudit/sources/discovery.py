@@ -305,6 +305,7 @@ class WholeAccountDiscovery:
                         err.http_status,
                         err.code,
                         err.attempts,
+                        tip(err),
                     )
                 )
                 return

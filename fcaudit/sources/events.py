@@ -25,7 +25,7 @@ from fcaudit.sources.base import Emit, Observed, SourceOutcome, budget_error
 from fcaudit.sources.files import FC_OBJECTS
 from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, FC_EVENT_TYPES, MAX_EVENT_TYPES
-from fcaudit.stripe.failures import Cancelled, RequestFailed
+from fcaudit.stripe.failures import Cancelled, RequestFailed, tip
 from fcaudit.stripe.gateway import Page, StripeGateway
 from fcaudit.stripe.ids import ACCOUNT_OBJECT, is_stripe_id
 from fcaudit.stripe.redact import clean, key_mode
@@ -190,6 +190,7 @@ class EventSource:
                     err.http_status,
                     err.code,
                     err.attempts,
+                    tip(err),
                 )
             )
 

@@ -40,7 +40,7 @@ from fcaudit.sources.listing import (
 )
 from fcaudit.sources.pool import OutputFailed, WorkPool
 from fcaudit.stripe import ids as id_kinds
-from fcaudit.stripe.failures import Cancelled, RequestFailed
+from fcaudit.stripe.failures import Cancelled, RequestFailed, tip
 from fcaudit.stripe.gateway import Page, StripeGateway
 from fcaudit.stripe.ids import is_stripe_id
 from fcaudit.stripe.redact import clean, key_mode
@@ -243,9 +243,10 @@ class Scanner(WholeAccountDiscovery):
         except RequestFailed as err:
             self._record(
                 ScopeError(
-                    scope, err.message, err.request_id, err.http_status, err.code, err.attempts
+                    scope, err.message, err.request_id, err.http_status, err.code, err.attempts,
+                    tip(err),
                 )
-            )
+            )  # fmt: skip
         except (FcauditError, OutputFailed) as err:  # auth errors, failed writes: stop all
             with self._lock:
                 self._fatal = self._fatal or err

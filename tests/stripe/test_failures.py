@@ -15,7 +15,7 @@ import urllib3
 from fcaudit.errors import ExitCode
 from fcaudit.stripe.failures import TIPS, Failure
 from fcaudit.stripe.transport import DeadlineExceeded, RedirectRefused, failure_of
-from tests.conftest import API, run
+from tests.conftest import API, report_of, run
 from tests.stripe_fake import ACCOUNTS, add_error
 
 # The unfiltered list, one attempt: a failure stops the run with its one-line error and tip.
@@ -179,3 +179,18 @@ def test_auth_error_message_reads_cleanly(stripe_api: responses.RequestsMock) ->
     add_error(stripe_api, "/v1/customers", 401, message="Invalid API Key provided: sk_test_****.")
     result = run("scan", "--discovery", "customers")
     assert ".." not in result.stderr and "Tip:" in result.stderr
+
+
+def test_a_scope_that_failed_is_one_line_with_the_tip_of_its_kind(
+    stripe_api: responses.RequestsMock,
+) -> None:
+    add_error(stripe_api, ACCOUNTS, 404, message="No such customer: 'cus_gone'")
+    result = run("scan", "--customer", "cus_gone", "-f", "json")
+    assert result.exit_code == ExitCode.INCOMPLETE
+    first = result.stderr.splitlines()[0]
+    assert first == (
+        "Error: customer cus_gone: No such customer: 'cus_gone' (HTTP 404) [req_err_404]. "
+        f"Tip: {TIPS[Failure.NOT_FOUND]}."
+    )
+    (error,) = report_of(result)["errors"]
+    assert error["message"] == "No such customer: 'cus_gone' (HTTP 404)"  # errors[] unchanged
