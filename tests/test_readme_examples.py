@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -321,7 +322,12 @@ def run_example(example: Example, ids: Ids, template: Path, sandbox: str, tmp_pa
                 )
                 background.append(proc)
                 assert proc.stdout is not None
-                first = proc.stdout.readline()  # "fcaudit sandbox serving on URL ..."
+                # "fcaudit sandbox serving on URL ...", once its data is built; a server that
+                # never says it is killed, so the test fails instead of hanging.
+                watchdog = threading.Timer(120, proc.kill)
+                watchdog.start()
+                first = proc.stdout.readline()
+                watchdog.cancel()
                 assert "serving on http://127.0.0.1:" in first, (raw, first, proc.stderr)
                 continue
             shell = (
