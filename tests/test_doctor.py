@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import responses
 
+from fcaudit.stripe.failures import TIPS, Failure
 from tests.conftest import API, run
 from tests.factories import account
 from tests.stripe_fake import add_error
@@ -137,7 +138,21 @@ def test_an_api_error_is_exit_4(stripe_api: responses.RequestsMock) -> None:
     add_error(stripe_api, "/v1/customers", 500, type="api_error", message="Something broke")
     result = run(*DOCTOR)
     assert result.exit_code == 4
-    assert not checks(result)["customers"]["ok"]
+    customers = checks(result)["customers"]
+    assert not customers["ok"] and "Something broke" in customers["detail"]
+    assert customers["fix"] == TIPS[Failure.SERVER]
+
+
+def test_a_refused_connection_is_not_advised_to_wait() -> None:
+    import socket
+
+    with socket.socket() as sock:  # a loopback port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    result = run(*DOCTOR, "--api-base", f"http://127.0.0.1:{closed}")
+    assert result.exit_code == 4
+    account = checks(result)["account"]
+    assert "Connection refused" in account["detail"] and account["fix"] == TIPS[Failure.REFUSED]
 
 
 def test_a_ga_version_fails_the_version_check(stripe_api: responses.RequestsMock) -> None:
