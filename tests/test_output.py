@@ -4,6 +4,7 @@ the locale says."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -149,3 +150,30 @@ def test_a_stdout_that_is_not_utf8_gets_utf8_reports_and_an_escaped_table(fmt: s
         assert len(latin.stdout) == len(utf8) and latin.stdout.decode("utf-8")
     else:
         assert latin.stdout == utf8
+
+
+def test_a_full_disk_says_free_disk_space(stripe_api: responses.RequestsMock) -> None:
+    add_accounts(stripe_api, "cus_a", [account("fca_1", customer="cus_a")])
+    result = run("scan", "--customer", "cus_a", "-f", "ndjson", "-o", "/dev/full")
+    assert result.exit_code == ExitCode.API
+    assert result.stderr == (
+        "Error: cannot write the report: No space left on device. Tip: free disk space, or "
+        "choose another output; an existing --output file is left untouched.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("number", "tip"),
+    [
+        (errno.EACCES, "check the permissions of the output and its directory"),
+        (errno.EROFS, "the file system is read-only: choose another output"),
+        (errno.EISDIR, "name a file, not a directory"),
+        (errno.EIO, "check the disk's health, or choose another output"),
+        (errno.ENOENT, "choose another output"),
+    ],
+)
+def test_a_report_that_cannot_be_written_gets_the_tip_of_its_errno(number: int, tip: str) -> None:
+    from fcaudit.cli import write_tip
+
+    assert write_tip(OSError(number, os.strerror(number))) == tip
+    assert "disk space" not in tip

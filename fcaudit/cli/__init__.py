@@ -5,6 +5,7 @@ pipeline."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import os
 import sys
@@ -112,10 +113,29 @@ class FcauditGroup(click.Group):
             _closed_stdout()
         except OSError as err:  # writing the report failed (disk full, permissions)
             _fail(
-                f"cannot write the report: {err.strerror or err}. Tip: free disk space or "
-                "choose another output; an existing --output file is left untouched.",
+                f"cannot write the report: {err.strerror or err}. Tip: {write_tip(err)}; an "
+                "existing --output file is left untouched.",
                 ExitCode.API,
             )
+
+
+# What to do when writing the report failed, by the error's errno: "free disk space" is only
+# true of a full disk.
+_WRITE_TIPS = {
+    errno.ENOSPC: "free disk space, or choose another output",
+    errno.EDQUOT: "free space within your disk quota, or choose another output",
+    errno.EFBIG: "raise the file-size limit (ulimit -f), or choose another output",
+    errno.EACCES: "check the permissions of the output and its directory",
+    errno.EPERM: "check the permissions of the output and its directory",
+    errno.EROFS: "the file system is read-only: choose another output",
+    errno.EISDIR: "name a file, not a directory",
+    errno.EIO: "check the disk's health, or choose another output",
+}
+
+
+def write_tip(err: OSError) -> str:
+    """The fix for a report that could not be written."""
+    return _WRITE_TIPS.get(err.errno or 0, "choose another output")
 
 
 def _where(err: click.UsageError, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
