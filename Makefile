@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+# Debian packages (test-tools): on a busy machine another install may hold dpkg's lock, and apt
+# waits for it (up to 5 minutes) instead of failing with "Could not get lock ...lock-frontend".
+APT_GET := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300
 
 .PHONY: help demo test test-tools lint fmt bench sandbox clean
 
@@ -31,11 +34,8 @@ demo: $(VENV)/.stamp-run
 	$(BIN)/fcaudit scan --sandbox --format table || [ $$? -eq 1 ]
 
 # Programs some tests run: jq (the README's jq examples) and Chromium (the HTML report is
-# checked in headless Chromium). Installed from Debian's packages when missing (as root). On a
-# busy machine another install may hold dpkg's lock: apt waits for it (up to 5 minutes)
-# instead of failing with "Could not get lock /var/lib/dpkg/lock-frontend".
+# checked in headless Chromium). Installed from Debian's packages when missing (as root).
 SYSTEM_TOOLS := jq chromium
-APT_GET := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300
 
 test-tools:
 	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \

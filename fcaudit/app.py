@@ -104,9 +104,8 @@ class AppContext:
     def _build(
         self, opts: StripeOptions, key: str, api_base: str | None, *, unthrottled: bool
     ) -> StripeGateway:
-        from fcaudit.stripe.gateway import ClientSettings, StripeGateway
+        from fcaudit.stripe.gateway import ClientSettings, StripeGateway, max_pages
         from fcaudit.stripe.ratelimit import RateLimiter
-        from fcaudit.stripe.stats import max_pages
 
         on_answer = None
         if not is_preview(opts.stripe_version):

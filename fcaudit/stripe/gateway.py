@@ -7,6 +7,7 @@ bodies), so classification and the tests never depend on SDK classes. fcaudit is
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import threading
@@ -33,7 +34,8 @@ from fcaudit.stripe.failures import (
 from fcaudit.stripe.ids import is_stripe_id
 from fcaudit.stripe.ratelimit import InFlight, RateLimiter, reason_of
 from fcaudit.stripe.redact import clean, scrub
-from fcaudit.stripe.stats import DEFAULT_MAX_PAGES, RetryPolicy, Stats
+from fcaudit.stripe.stats import Page as Page
+from fcaudit.stripe.stats import RetryPolicy, Stats
 from fcaudit.stripe.transport import (
     CertificateRejected,
     DeadlineExceeded,
@@ -50,12 +52,28 @@ stripe.enable_telemetry = False
 
 UNBOUNDED_IN_FLIGHT = 1024  # the in-flight ceiling when the caller bounds it itself
 PAGE_LIMIT = 100  # the API's maximum; list calls always use it
+# Pages one listing may take (100 objects each): a server that keeps saying has_more with
+# new ids must not keep a cron run going for ever. 10,000 pages is a million objects.
+DEFAULT_MAX_PAGES = 10_000
 
 ACCOUNTS = "/v1/financial_connections/accounts"
 AUTHORIZATIONS = "/v1/financial_connections/authorizations"
 CUSTOMERS = "/v1/customers"
 CONNECTED_ACCOUNTS = "/v1/accounts"  # a Connect platform's connected accounts
 EVENTS = "/v1/events"
+
+
+def max_pages(environ: Mapping[str, str] | None = None) -> int:
+    """The page cap per listing: `FCAUDIT_MAX_PAGES`, or `DEFAULT_MAX_PAGES`."""
+    value = (os.environ if environ is None else environ).get("FCAUDIT_MAX_PAGES", "").strip()
+    if not value:
+        return DEFAULT_MAX_PAGES
+    if not value.isdigit() or not 1 <= int(value) <= 10_000_000:
+        raise UsageError(
+            f"FCAUDIT_MAX_PAGES={safe(value, limit=20)!r} is not a number of pages (1 to "
+            "10000000). Tip: unset it for the default of 10000."
+        )
+    return int(value)
 
 
 # -- the SDK's exceptions in one line ----------------------------------------------------
@@ -577,11 +595,3 @@ class StripeGateway:
                 request_id=request_id,
             )
         return dict(body), request_id
-
-
-class Page(list[Any]):
-    """One page of a listing, and the Request-Id of the response that carried it."""
-
-    def __init__(self, items: list[Any], request_id: str | None = None) -> None:
-        super().__init__(items)
-        self.request_id = request_id

@@ -1,24 +1,18 @@
-"""A run's request counters (`Stats`, the report's `stats`), the retry policy and the page cap:
-plain data the gateway keeps, with no stripe-python in it."""
+"""A run's request counters (`Stats`, the report's `stats`), the retry policy and a listing's
+`Page`: plain data the gateway keeps and hands out, with no stripe-python in it."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fcaudit.errors import UsageError
 from fcaudit.stripe.facts import REASONS
-from fcaudit.text import safe
 
 # The key of requests without a Stripe-Account header in stats.by_stripe_account.
 PLATFORM = "platform"
-# Pages one listing may take (100 objects each): a server that keeps saying has_more with
-# new ids must not keep a cron run going for ever. 10,000 pages is a million objects.
-DEFAULT_MAX_PAGES = 10_000
 
 
 @dataclass(frozen=True)
@@ -86,14 +80,9 @@ class Stats:
             }
 
 
-def max_pages(environ: Mapping[str, str] | None = None) -> int:
-    """The page cap per listing: `FCAUDIT_MAX_PAGES`, or `DEFAULT_MAX_PAGES`."""
-    value = (os.environ if environ is None else environ).get("FCAUDIT_MAX_PAGES", "").strip()
-    if not value:
-        return DEFAULT_MAX_PAGES
-    if not value.isdigit() or not 1 <= int(value) <= 10_000_000:
-        raise UsageError(
-            f"FCAUDIT_MAX_PAGES={safe(value, limit=20)!r} is not a number of pages (1 to "
-            "10000000). Tip: unset it for the default of 10000."
-        )
-    return int(value)
+class Page(list[Any]):
+    """One page of a listing, and the Request-Id of the response that carried it."""
+
+    def __init__(self, items: list[Any], request_id: str | None = None) -> None:
+        super().__init__(items)
+        self.request_id = request_id
