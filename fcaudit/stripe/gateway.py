@@ -107,11 +107,9 @@ def describe(err: stripe.StripeError, api_key: str | None = None) -> str:
     return clean(str(text).rstrip("."), api_key).rstrip(".")
 
 
-# NOTE: an assumption. Stripe answers a Stripe-Version it does not know with a 400 whose
-# message names the version ("Invalid Stripe API version: ..."; stripe-mock's strict check
-# too); its exact wording is not documented, so any 400 naming a version in its `param` or
-# message is taken to be about the version: it stops the run with exit 2, for every request
-# would be refused alike.
+# NOTE: an assumption (Stripe's wording is undocumented): a 400 naming a version in its `param`
+# or message ("Invalid Stripe API version: ...") refuses the Stripe-Version, so every request
+# would be refused alike: it stops the run with exit 2.
 _VERSION = re.compile(r"version", re.IGNORECASE)
 
 
@@ -174,8 +172,8 @@ class StripeGateway:
         on_answer: Callable[[], object] | None = None,
     ) -> None:
         self.settings = settings
-        # Called once, at the first answer Stripe did not refuse: a warning about the run's
-        # options (a GA version) is not printed before an error that ends the run.
+        # Called at the first answer Stripe did not refuse: a warning (a GA version) never
+        # comes before the error that ends the run.
         self._on_answer = on_answer
         self._answer_lock = threading.Lock()
         self.limiter = limiter
