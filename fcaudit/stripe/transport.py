@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import http.cookiejar
+import ipaddress
 import os
 import socket
 import ssl
@@ -124,6 +125,19 @@ def failure_of(exc: BaseException | None) -> Failure:
     ):
         return Failure.TIMEOUT
     return Failure.NETWORK
+
+
+def _plain_loopback(url: str) -> bool:
+    scheme, host, _ = origin(url)
+    host = host.strip("[]")
+    if scheme != "http":
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def ca_bundle(environ: Mapping[str, str] | None = None) -> str | None:
@@ -268,6 +282,11 @@ class GuardedSession(requests.Session):
         kwargs["allow_redirects"] = False
         if self.ca_bundle and kwargs.get("verify") is not False:
             kwargs["verify"] = self.ca_bundle
+        if _plain_loopback(url):
+            # Plain http goes to this machine's loopback only (the embedded sandbox, a local
+            # --api-base), which no proxy can reach: an HTTP_PROXY set for the Internet must
+            # not take these requests. (https to loopback follows HTTPS_PROXY and NO_PROXY.)
+            kwargs["proxies"] = {"http": None, "https": None}
         GuardedSession._last.headers = None
         with _Deadline(self.deadline_seconds) as deadline:
             try:

@@ -296,3 +296,11 @@ def test_a_ca_bundle_that_is_not_a_file_is_refused_before_any_request(tmp_path: 
         f"Error: REQUESTS_CA_BUNDLE={missing} is not a readable file. Tip: point it at a file "
         "of CA certificates (PEM), or unset it to use Stripe's own.\n"
     )
+
+
+def test_the_embedded_sandbox_is_never_asked_through_a_proxy(proxy: ConnectProxy) -> None:
+    # An HTTP_PROXY set for the Internet cannot reach this machine's loopback.
+    env = {**NO_PROXIES, "HTTP_PROXY": proxy.url, "http_proxy": proxy.url}
+    result = run("scan", "--sandbox", "-q", "-f", "json", "--fail-on", "none", **env)  # type: ignore[arg-type]
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert proxy.targets == []
