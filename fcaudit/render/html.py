@@ -26,7 +26,7 @@ from fcaudit.model.findings import Category, Finding, iso
 from fcaudit.model.report import ReportMeta, plural
 from fcaudit.render.base import WEEKS_AHEAD, upcoming_by_week
 from fcaudit.render.outline import PLAIN_ID, TITLE, Cell, OutlineRenderer, day, link_target
-from fcaudit.text import safe
+from fcaudit.text import DISPLAY_LIMIT, safe
 
 STYLE = """
 :root { color-scheme: light; }
@@ -66,9 +66,10 @@ _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 CSP = f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; base-uri 'none'; form-action 'none'"
 
 
-def h(value: object) -> str:
-    """Untrusted text for HTML text or a quoted attribute, shown literally."""
-    return html.escape(safe(str(value)), quote=True)
+def h(value: object, *, limit: int | None = DISPLAY_LIMIT) -> str:
+    """Untrusted text for HTML text or a quoted attribute, shown literally, cut to `limit`
+    characters."""
+    return html.escape(safe(str(value), limit=limit), quote=True)
 
 
 # A cell's kind (outline.Cell) -> its class; a category's cell is styled as the category.
@@ -138,9 +139,9 @@ def chart(counts: Sequence[int], meta: ReportMeta) -> str:
 class Html:
     """The outline's Markup for HTML: parts as `<section>`s, groups as `<h3>` sections."""
 
-    def text(self, value: object) -> str:
+    def text(self, value: object, *, limit: int | None = DISPLAY_LIMIT) -> str:
         """Escaped by `h()` (module docstring)."""
-        return h(value)
+        return h(value, limit=limit)
 
     def ident(self, value: str | None) -> str:
         """`<code>` when it looks like a Stripe id, else escaped text."""

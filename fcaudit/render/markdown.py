@@ -28,7 +28,7 @@ from fcaudit.render.outline import (
     OutlineRenderer,
     link_target,
 )
-from fcaudit.text import safe
+from fcaudit.text import DISPLAY_LIMIT, safe
 
 __all__ = ["DASHBOARD_URL", "Markdown", "MarkdownRenderer", "md"]
 
@@ -40,12 +40,13 @@ _MD_ENTITY_RE = re.compile("[&<>]")
 _AUTOLINK = re.compile(r"(?i)(:)(?=//)|(?<=www)(\.)")
 
 
-def md(value: object) -> str:
-    """Untrusted text as Markdown that shows it literally, on one line (module docstring)."""
+def md(value: object, *, limit: int | None = DISPLAY_LIMIT) -> str:
+    """Untrusted text as Markdown that shows it literally, on one line (module docstring),
+    cut to `limit` characters."""
     text = _MD_SPECIAL.sub(r"\\\1", str(value))
     text = _MD_ENTITY_RE.sub(lambda m: _MD_ENTITIES[m.group(0)], text)
     text = _AUTOLINK.sub(lambda m: "&#58;" if m.group(1) else "&#46;", text)
-    return safe(text)
+    return safe(text, limit=limit)
 
 
 def _row(cells: Iterable[str]) -> str:
@@ -59,9 +60,9 @@ def _table(head: Sequence[str], rows: Iterable[Iterable[str]]) -> list[str]:
 class Markdown:
     """The outline's Markup for GitHub-flavoured Markdown: flat, blank-line separated blocks."""
 
-    def text(self, value: object) -> str:
+    def text(self, value: object, *, limit: int | None = DISPLAY_LIMIT) -> str:
         """Escaped by `md()` (module docstring)."""
-        return md(value)
+        return md(value, limit=limit)
 
     def ident(self, value: str | None) -> str:
         """`` `fca_1` `` when it looks like a Stripe id, else escaped text."""

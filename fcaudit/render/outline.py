@@ -29,8 +29,10 @@ from fcaudit.model.report import (
     summary_parts,
     summary_text,
 )
+from fcaudit.render.advice import advice, note
 from fcaudit.render.base import Collector, RenderOptions, relative_days, write_all
 from fcaudit.stripe.ids import AUTHORIZATION_OBJECT, ID_SHAPE
+from fcaudit.text import DISPLAY_LIMIT
 
 # A Stripe Dashboard link as fcaudit builds it (model.dashboard_url): anything else is text.
 DASHBOARD_URL = re.compile(re.escape(DASHBOARD) + r"(?:/[A-Za-z0-9_]+)+")
@@ -63,8 +65,9 @@ class Markup(Protocol):
     """What a report format gives the outline: its escaping (inline) and its blocks, each
     returned as the document's lines. The outline decides what they say."""
 
-    def text(self, value: object) -> str:
-        """Untrusted text, shown literally on one line."""
+    def text(self, value: object, *, limit: int | None = DISPLAY_LIMIT) -> str:
+        """Untrusted text, shown literally on one line, cut to `limit` characters (None:
+        text already bounded, such as advice with its names shortened)."""
 
     def ident(self, value: str | None) -> str:
         """An id: as code when it looks like a Stripe id, else as escaped text."""
@@ -269,7 +272,9 @@ def _cells(m: Markup, f: Finding, holder: bool) -> list[Cell]:
     else:  # `Checking ••6789`; empty when the account has neither
         last4 = f"••{f.last4}" if f.last4 else ""
         label = m.text(" ".join(p for p in (f.display_name or "", last4) if p))
-    note = [f"Note: {m.text(f.detail)}"] if f.detail else []
+    # The advice whole, its names shortened (render/advice.py): never cut again here.
+    told = note(f)
+    notes = [f"Note: {m.text(told, limit=None)}"] if told else []
     cells = [
         Cell(str(f.category), "category"),
         Cell(m.ident(f.id), "id"),
@@ -278,7 +283,7 @@ def _cells(m: Markup, f: Finding, holder: bool) -> list[Cell]:
         Cell(" / ".join(m.text(x) for x in (f.cause, f.action) if x)),
         Cell(", ".join(dict.fromkeys(str(s.code) for s in f.signals))),
         Cell(m.text(_deactivation(f)), "date"),
-        Cell(m.breaks([m.text(f.recommendation), *note])),
+        Cell(m.breaks([m.text(advice(f), limit=None), *notes])),
     ]
     if holder:
         cells.append(Cell(m.link(m.ident(f.account_holder), f.dashboard_url), "id"))

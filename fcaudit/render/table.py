@@ -25,6 +25,7 @@ from rich.text import Text
 from fcaudit.console import make_console
 from fcaudit.model.findings import Category, Change, Finding, SignalCode, iso
 from fcaudit.model.report import Group, GroupBy, ReportMeta, ScanResult, plural, summary_parts
+from fcaudit.render.advice import advice
 from fcaudit.render.base import RenderOptions, upcoming_by_week, write_all
 from fcaudit.render.detail import STYLES, print_detail, relative
 from fcaudit.text import safe
@@ -272,17 +273,18 @@ class TableRenderer:
         for f in rows:
             console.print(layout.row(f), soft_wrap=True)
         # Advice once per group where rows share it; otherwise once per distinct advice.
-        advice: dict[str, list[str]] = {}
+        shared: dict[str, list[Finding]] = {}
         for f in rows:
             if f.category is not Category.ACTIVE:
-                advice.setdefault(f.recommendation, []).append(f.id)
-        for text, ids in advice.items():
+                shared.setdefault(f.recommendation, []).append(f)
+        for same in shared.values():
             line = Text("→ ", style="bold")
-            if len(advice) > 1:
-                named = ", ".join(safe(i) for i in ids[:MAX_IDS_NAMED])
-                more = len(ids) - MAX_IDS_NAMED
+            if len(shared) > 1:
+                named = ", ".join(safe(x.id) for x in same[:MAX_IDS_NAMED])
+                more = len(same) - MAX_IDS_NAMED
                 line.append(f"{named}{f' and {more} more' if more > 0 else ''}: ", style="dim")
-            line.append(safe(text))
+            # Whole, its names shortened (render/advice.py): the instruction is at the end.
+            line.append(safe(advice(same[0]), limit=None))
             # Wrapped advice keeps its indent, under the rows it is about.
             for part in line.wrap(console, max(20, console.width - len(INDENT))):
                 part.rstrip()
