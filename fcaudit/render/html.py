@@ -25,7 +25,15 @@ from datetime import timedelta
 from fcaudit.model.findings import Category, Finding, iso
 from fcaudit.model.report import ReportMeta, plural
 from fcaudit.render.base import WEEKS_AHEAD, upcoming_by_week
-from fcaudit.render.outline import PLAIN_ID, TITLE, Cell, OutlineRenderer, day, link_target
+from fcaudit.render.outline import (
+    PLAIN_ID,
+    RESOLVED_TITLE,
+    TITLE,
+    Cell,
+    OutlineRenderer,
+    day,
+    link_target,
+)
 from fcaudit.text import DISPLAY_LIMIT, safe
 
 STYLE = """
@@ -55,6 +63,7 @@ td.n, th.n { text-align: right; }
 .unknown { color: #0969da; }
 .disconnected { color: #57606a; }
 .active { color: #1a7f37; }
+td.change { font-weight: 600; }
 svg { max-width: 100%; height: auto; }
 svg .bar { fill: #d1242f; }
 svg .axis { stroke: #8c959f; }
@@ -73,7 +82,7 @@ def h(value: object, *, limit: int | None = DISPLAY_LIMIT) -> str:
 
 
 # A cell's kind (outline.Cell) -> its class; a category's cell is styled as the category.
-_CLASSES = {"id": "id", "name": "name", "date": "when", "number": "n"}
+_CLASSES = {"id": "id", "name": "name", "date": "when", "number": "n", "change": "change"}
 
 
 def _td(cell: Cell) -> str:
@@ -203,6 +212,12 @@ class Html:
         """A full-width table; ids, names and dates get their cells' wrapping styles."""
         out = ['<table class="findings">', "<thead>" + _th(head) + "</thead>", "<tbody>"]
         return [*out, *(_tr(r) for r in rows), "</tbody>", "</table>"]
+
+    def resolved(self, head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+        """A section holding a table."""
+        table = _table("", head, ([Cell(c, "id" if i == 0 else "") for i, c in enumerate(r)]
+                                  for r in rows))  # fmt: skip
+        return ['<section id="resolved">', f"<h2>{RESOLVED_TITLE}</h2>", *table, "</section>"]
 
     def errors(self, head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
         """An `Errors` section holding a table."""

@@ -23,6 +23,7 @@ from fcaudit.model.report import ReportMeta
 from fcaudit.render.outline import (
     DASHBOARD_URL,
     PLAIN_ID,
+    RESOLVED_TITLE,
     TITLE,
     Cell,
     OutlineRenderer,
@@ -116,6 +117,10 @@ class Markdown:
     def findings(self, head: Sequence[str], rows: Sequence[Sequence[Cell]]) -> list[str]:
         """A GFM table; the cells' kinds are not shown."""
         return _table(head, ([c.text for c in row] for row in rows))
+
+    def resolved(self, head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+        """A `##` section holding a GFM table."""
+        return [f"## {RESOLVED_TITLE}", "", *_table(head, rows), ""]
 
     def errors(self, head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
         """An `## Errors` section holding a GFM table."""

@@ -37,6 +37,9 @@ MAX_LABEL = 24
 MAX_CAUSE = 24
 MIN_INSTITUTION = 8
 MAX_IDS_NAMED = 3  # advice that applies to some rows of a group names at most this many
+# The first column with a baseline: how a row changed (`same` left blank), or `supp`.
+MARKS = {Change.NEW: "new", Change.WORSE: "worse", Change.BETTER: "better"}
+MARK_WIDTH = max(len(m) for m in MARKS.values())
 
 
 def _date(f: Finding) -> str:
@@ -97,16 +100,16 @@ class _Layout:
         columns = [self.category, self.id, self._date_width()]
         columns += [self.widths[c] for c in ("name", "last4", "cause") if self.shown[c]]
         width = len(INDENT) + sum(columns) + len(GAP) * len(columns)  # a gap before the name
-        return width + (5 + len(GAP) if self.marks else 0)
+        return width + (MARK_WIDTH + len(GAP) if self.marks else 0)
 
     def row(self, f: Finding) -> Text:
         """One finding's line of the worklist, in the columns that fit."""
         line = Text(INDENT)
         if self.marks:
-            mark = {Change.NEW: "new", Change.WORSE: "worse"}.get(f.change, "") if f.change else ""
+            mark = MARKS.get(f.change, "") if f.change else ""
             if f.suppressed is not None:
                 mark = "supp"
-            line.append(_cell(mark, 5, "bold"))
+            line.append(_cell(mark, MARK_WIDTH, "bold"))
             line.append(GAP)
         parts = [
             _cell(str(f.category), self.category, STYLES[f.category]),
@@ -197,10 +200,11 @@ class TableRenderer:
         console.print(line)
         if result.baseline is not None:
             new, worse = result.by_change.get(Change.NEW, 0), result.by_change.get(Change.WORSE, 0)
+            better = result.by_change.get(Change.BETTER, 0)
             console.print(
                 Text(
                     f"Since the baseline ({safe(result.baseline.get('generated_at') or '?')}): "
-                    f"{new} new, {worse} worse, {len(result.resolved)} resolved"
+                    f"{new} new, {worse} worse, {better} better, {len(result.resolved)} resolved"
                 )
             )
         today = meta.as_of.date()
