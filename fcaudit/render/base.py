@@ -24,6 +24,10 @@ class RenderOptions:
     show_suppressed: bool = False  # table: list findings set aside by --ignore too
     contact: bool = False  # --contact: CSV adds contact columns (rows held to the end)
     timeline: bool = False  # table: fcaudit events' timeline (render/timeline.py), not a worklist
+    # prometheus: the audited Stripe account (its `stripe_account` label; None: not known),
+    # and the operator's own labels (--metrics-label NAME=VALUE), on every series.
+    metrics_account: str | None = None
+    metrics_labels: tuple[tuple[str, str], ...] = ()
 
 
 class Renderer(Protocol):
