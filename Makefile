@@ -32,9 +32,10 @@ demo: $(VENV)/.stamp-run
 
 # Programs some tests run, as COMMAND or COMMAND:DEBIAN-PACKAGE: jq (the README's jq examples),
 # Chromium (the HTML report is checked in headless Chromium), promtool (the metrics and the
-# README's alerting rules are checked by Prometheus' own tool). Installed from Debian's
+# README's alerting rules are checked by Prometheus' own tool), cmark-gfm (GitHub's Markdown
+# renderer: the Markdown report makes no link it does not mean). Installed from Debian's
 # packages when missing (as root).
-SYSTEM_TOOLS := jq chromium promtool:prometheus
+SYSTEM_TOOLS := jq chromium promtool:prometheus cmark-gfm
 
 test-tools:
 	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
