@@ -39,7 +39,8 @@ from fcaudit.text import DISPLAY_LIMIT, safe
 STYLE = """
 :root { color-scheme: light; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-  margin: 1.5rem auto; max-width: 80rem; padding: 0 1rem; color: #1a1a1a; }
+  margin: 1.5rem auto; max-width: 80rem; padding: 0 1rem; color: #1a1a1a;
+  overflow-wrap: anywhere; }
 h1 { font-size: 1.5rem; margin: 0 0 .5rem; }
 h2 { font-size: 1.2rem; margin: 2rem 0 .5rem; }
 h3 { font-size: 1.05rem; margin: 1.5rem 0 .25rem; overflow-wrap: anywhere; }
@@ -47,16 +48,18 @@ code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; }
 table.findings { width: 100%; }
 th, td { border: 1px solid #d0d7de; padding: .3rem .5rem; text-align: left;
-  vertical-align: top; overflow-wrap: break-word; }
-td.name { overflow-wrap: anywhere; min-width: 8rem; }
-td.id { overflow-wrap: anywhere; min-width: 12ch; }
-td.when { white-space: nowrap; }
+  vertical-align: top; overflow-wrap: anywhere; }
+th { overflow-wrap: normal; }
+td.name { min-width: 8rem; }
+td.id { min-width: 12ch; }
 th { background: #f6f8fa; }
 td.n, th.n { text-align: right; }
 .headline { font-size: 1.1rem; font-weight: 600; }
 .facts { margin: .25rem 0; color: #444; }
 .incomplete { color: #b42318; font-weight: 600; }
-.cat { font-weight: 600; white-space: nowrap; }
+.cat { font-weight: 600; }
+td.cat { overflow-wrap: break-word; }
+td.advice { min-width: 16rem; }
 .relink_required, .inactive_unrepairable, .account_number_unusable { color: #b42318; }
 .expiring { color: #9a6700; }
 .inactive_unknown { color: #8250df; }
@@ -83,11 +86,15 @@ def h(value: object, *, limit: int | None = DISPLAY_LIMIT) -> str:
 
 # A cell's kind (outline.Cell) -> its class; a category's cell is styled as the category.
 _CLASSES = {"id": "id", "name": "name", "date": "when", "number": "n", "change": "change"}
+_CLASSES |= {"advice": "advice"}
 
 
 def _td(cell: Cell) -> str:
     cls = f"cat {cell.text}" if cell.kind == "category" else _CLASSES.get(cell.kind)
-    return f'<td class="{cls}">{cell.text}</td>' if cls else f"<td>{cell.text}</td>"
+    text = cell.text
+    if cell.kind in ("category", "codes"):  # escaped already: `_` is in no character reference
+        text = text.replace("_", "_<wbr>")  # so `account_number_unusable` wraps at its words
+    return f'<td class="{cls}">{text}</td>' if cls else f"<td>{text}</td>"
 
 
 def _tr(cells: Iterable[Cell]) -> str:

@@ -60,7 +60,8 @@ class Cell(NamedTuple):
     """A table cell, already escaped, and what it holds, for a format that styles cells."""
 
     text: str
-    kind: Literal["", "category", "id", "name", "date", "number", "change"] = ""
+    # codes: snake_case words (cause, action, signal codes), which a page may break at `_`.
+    kind: Literal["", "category", "id", "name", "date", "number", "change", "codes", "advice"] = ""
 
 
 class Markup(Protocol):
@@ -311,10 +312,10 @@ def _cells(m: Markup, f: Finding, holder: bool, compared: bool = False) -> list[
         Cell(m.ident(f.id), "id"),
         Cell(label, "name"),
         Cell(m.text(f.institution_name or ""), "name"),
-        Cell(" / ".join(m.text(x) for x in (f.cause, f.action) if x)),
-        Cell(", ".join(dict.fromkeys(str(s.code) for s in f.signals))),
+        Cell(" / ".join(m.text(x) for x in (f.cause, f.action) if x), "codes"),
+        Cell(", ".join(dict.fromkeys(str(s.code) for s in f.signals)), "codes"),
         Cell(m.text(_deactivation(f)), "date"),
-        Cell(m.breaks([m.text(advice(f), limit=None), *notes])),
+        Cell(m.breaks([m.text(advice(f), limit=None), *notes]), "advice"),
     ]
     if holder:
         cells.append(Cell(m.link(m.ident(f.account_holder), f.dashboard_url), "id"))
