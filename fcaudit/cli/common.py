@@ -161,9 +161,11 @@ def make_plan(
     )
 
 
-def parse_metrics_labels(given: Iterable[str]) -> tuple[tuple[str, str], ...]:
+def parse_metrics_labels(given: Sequence[str]) -> tuple[tuple[str, str], ...]:
     """--metrics-label NAME=VALUE pairs, checked: a Prometheus label name that is not one of
     fcaudit's own, each name once, and a value of at most LABEL_LIMIT characters."""
+    if not given:
+        return ()  # the usual run: the metrics module stays unimported
     from fcaudit.render.prometheus import LABEL_LIMIT, LABEL_NAME, OWN_LABELS
 
     pairs: dict[str, str] = {}

@@ -147,7 +147,7 @@ def chart(counts: Sequence[int], meta: ReportMeta) -> str:
         ]
     parts.append(
         f'<text x="{left}" y="{height - 4}">Weeks starting {day(start)} (UTC), '
-        "any category</text></svg>"
+        "accounts of any category</text></svg>"
     )
     return "\n".join(parts)
 

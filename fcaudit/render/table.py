@@ -269,7 +269,11 @@ class TableRenderer:
         console.print(head, soft_wrap=True)
         if group.relink_authorizations:
             auths = ", ".join(safe(a) for a in group.relink_authorizations)
-            console.print(Text(f"{INDENT}one relink repairs several accounts: {auths}"))
+            line = Text(f"one relink repairs several accounts: {auths}")
+            # Wrapped, each line keeps the indent, under the header it belongs to.
+            for part in line.wrap(console, max(20, console.width - len(INDENT))):
+                part.rstrip()
+                console.print(Text(INDENT) + part, soft_wrap=True)
         if group.dashboard_url:
             console.print(Text(f"{INDENT}{safe(group.dashboard_url)}", style="dim"), soft_wrap=True)
 
@@ -354,7 +358,7 @@ class TableRenderer:
         if not any(weeks):
             console.print(Text(f"No deactivations expected in the next {len(weeks)} weeks."))
             return
-        console.print(Text(f"Upcoming deactivations per week (next {len(weeks)} weeks):"))
+        console.print(Text(f"Upcoming deactivations per week (next {len(weeks)} weeks, accounts):"))
         peak = max(weeks)
         room = max(0, min(50, console.width - len(INDENT) - 16))
         start = meta.as_of.date()

@@ -25,6 +25,7 @@ from fcaudit.render.markdown import DASHBOARD_URL
 from fcaudit.sandbox.data import HOSTILE_DISPLAY_NAMES, HOSTILE_INSTITUTIONS
 from fcaudit.text import safe
 from tests.conftest import run
+from tests.factories import AS_OF, account, authorization, expiring, ndjson
 from tests.render.test_formats import FORMATS, UNSAFE, check_golden, output, records
 
 # Headless, and nothing Chromium would fetch by itself (this machine's network is closed).
@@ -228,3 +229,20 @@ def test_the_page_never_scrolls_sideways_at_1280_px_and_up(tmp_path: Path, repor
         assert frame["tables"] > 2, frame  # the worklist is there
         assert frame["scroll"] <= frame["client"], frame  # nothing to scroll sideways to
         assert frame["outside"] == 0, frame
+
+
+def test_the_chart_counts_an_authorization_once_through_its_accounts() -> None:
+    objects = [
+        account("fca_1", status_details=expiring(3)),
+        account("fca_2", status_details=expiring(4)),
+        {**authorization(), "status_details": expiring(3)},
+    ]
+    found = run("classify", "-", "-f", "json", *AS_OF, input=ndjson(objects), key=None)
+    assert sum(f["expected_deactivation_date"] is not None
+               for f in json.loads(found.stdout)["findings"]) == 3  # fmt: skip
+    page = run("classify", "-", "-f", "html", *AS_OF, input=ndjson(objects), key=None).stdout
+    weeks = re.findall(r"<title>Week of [0-9-]+: (\d+) deactivations?</title>", page)
+    assert [int(n) for n in weeks][:2] == [2, 0] and sum(map(int, weeks)) == 2
+    table = run("classify", "-", "-f", "table", *AS_OF, input=ndjson(objects), key=None).stdout
+    first = next(line for line in table.splitlines() if line.startswith("  2026-11-26"))
+    assert first.split()[1] == "2"
