@@ -49,10 +49,9 @@ table { border-collapse: collapse; margin: .5rem 0 1rem; }
 table.findings { width: 100%; }
 th, td { border: 1px solid #d0d7de; padding: .3rem .5rem; text-align: left;
   vertical-align: top; overflow-wrap: anywhere; }
-th { overflow-wrap: normal; }
 td.name { min-width: 8rem; }
 td.id { min-width: 12ch; }
-th { background: #f6f8fa; }
+th { background: #f6f8fa; overflow-wrap: normal; }
 td.n, th.n { text-align: right; }
 .headline { font-size: 1.1rem; font-weight: 600; }
 .facts { margin: .25rem 0; color: #444; }
@@ -85,8 +84,10 @@ def h(value: object, *, limit: int | None = DISPLAY_LIMIT) -> str:
 
 
 # A cell's kind (outline.Cell) -> its class; a category's cell is styled as the category.
-_CLASSES = {"id": "id", "name": "name", "date": "when", "number": "n", "change": "change"}
-_CLASSES |= {"advice": "advice"}
+_CLASSES = {
+    "id": "id", "name": "name", "date": "when", "number": "n", "change": "change",
+    "advice": "advice",
+}  # fmt: skip
 
 
 def _td(cell: Cell) -> str:
@@ -222,8 +223,8 @@ class Html:
 
     def resolved(self, head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
         """A section holding a table."""
-        table = _table("", head, ([Cell(c, "id" if i == 0 else "") for i, c in enumerate(r)]
-                                  for r in rows))  # fmt: skip
+        cells = ([Cell(r[0], "id"), *(Cell(c) for c in r[1:])] for r in rows)  # ids may break
+        table = _table("", head, cells)
         return ['<section id="resolved">', f"<h2>{RESOLVED_TITLE}</h2>", *table, "</section>"]
 
     def errors(self, head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
