@@ -4,7 +4,8 @@ report has them. Each format is read back with its own reader (json, csv, markdo
 HTML parser) and the table as the lines a person reads.
 
 NDJSON and CSV carry findings only (README: Output contract): a resolved finding is in them
-when it is still reported (fixed: active, change `better`), not when it is gone.
+when it is still reported (fixed: active, change `better`), not when it is gone. Prometheus
+is left out: its gauges count the last run and list no finding.
 """
 
 from __future__ import annotations
