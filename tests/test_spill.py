@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import random
+import tempfile
 from typing import Any
 
 import pytest
@@ -112,8 +113,8 @@ class FullFile:
 def test_a_full_temporary_directory_is_one_error_naming_it_and_the_fix(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
-    monkeypatch.setattr(spill.tempfile, "TemporaryFile", lambda: FullFile())
-    monkeypatch.setattr(spill.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda: FullFile())
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
     out: SortedSpill[int] = SortedSpill(budget_bytes=1)
     with pytest.raises(SpillError) as caught:
         out.add("k", 1)
