@@ -44,12 +44,12 @@ class Replayable(Protocol[T_co]):
     def __len__(self) -> int: ...
 
 
-# How much a spill buffers before it writes a run: enough that a small fleet's run never
-# touches the disk, little enough that the spills of one run together hold a few tens of MiB.
-BUDGET_BYTES = 8 * 2**20
-ITEM_OVERHEAD = 200  # what an item costs in memory beyond its pickled bytes (key, tuples)
-FAN_IN = 128  # runs merged at once; more are first merged into longer runs
-READ_CHUNK = 32 * 1024  # read ahead per run while merging: FAN_IN of them are 4 MiB
+# How much a spill buffers before it writes a run: enough that a run of a few thousand
+# findings never touches the disk, little enough that all the spills of a run hold a few MiB.
+BUDGET_BYTES = 2 * 2**20
+ITEM_OVERHEAD = 300  # what an item costs in memory beyond its pickled bytes (key, tuples)
+FAN_IN = 256  # runs merged at once; more are first merged into longer runs
+READ_CHUNK = 16 * 1024  # read ahead per run while merging: FAN_IN of them are 4 MiB
 _LENGTH = struct.Struct("<I")
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 
@@ -232,7 +232,7 @@ class DiskMap(Generic[T]):
     """A map from strings to small values, in a private temporary SQLite database: lookups by
     key, iteration in key order, memory bounded by SQLite's page cache. Thread-safe."""
 
-    CACHE_KIB = 2048  # SQLite's page cache: a run holds several maps
+    CACHE_KIB = 512  # SQLite's page cache: a run holds several maps
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
