@@ -24,6 +24,7 @@ from fcaudit.sources.listing import (
     refused_unfiltered,
 )
 from fcaudit.sources.pool import WorkPool
+from fcaudit.spill import DiskMap
 from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.failures import Cancelled, PaginationError, RequestFailed
 from fcaudit.stripe.gateway import Page, StripeGateway
@@ -272,7 +273,8 @@ class WholeAccountDiscovery:
         submitted as its own scope (waiting for room in the pool)."""
         with self._lock:
             self._modes.setdefault(acct, Discovery.CUSTOMERS)
-        seen: set[str] = set()  # a customer listed twice is scanned once
+        # A customer listed twice is scanned once; on disk, as a million customers may be.
+        seen: DiskMap[None] = DiskMap()
         listing = Scope(ScopeType.CUSTOMER, None, acct)
         try:
             pages = self.gateway.iter_customer_list(stripe_account=acct)
@@ -282,8 +284,7 @@ class WholeAccountDiscovery:
                 if self._want_contacts:
                     with self._lock:
                         self._contacts[cid] = contact_of(customer)
-                if cid not in seen:
-                    seen.add(cid)
+                if seen.insert(cid, None):
                     self._submit(
                         pool,
                         Scope(ScopeType.CUSTOMER, cid, acct),
@@ -314,6 +315,7 @@ class WholeAccountDiscovery:
                 "--customer / --customers-from."
             ) from None
         finally:
+            seen.close()
             if self._connected_request is not None:
                 with self._lock:
                     self.scopes_done += 1
