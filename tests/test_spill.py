@@ -4,15 +4,23 @@ whether they stayed in memory or went to disk in many runs; a full disk is one e
 from __future__ import annotations
 
 import errno
+import json
 import random
+import re
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fcaudit import spill
 from fcaudit.errors import ExitCode
+from fcaudit.sandbox import running_sandbox
 from fcaudit.spill import DiskMap, Distinct, SortedSpill, SpillError, Spool
+from tests.conftest import run
+from tests.e2e.test_scan import KEY, NOW, NOW_DT, Sandbox, control
+from tests.factories import AS_OF
+from tests.test_golden import INPUT
 
 
 def keyed(n: int, seed: int) -> list[tuple[tuple[int, float, str], int]]:
@@ -124,3 +132,64 @@ def test_a_full_temporary_directory_is_one_error_naming_it_and_the_fix(
     assert caught.value.exit_code is ExitCode.API
     with pytest.raises(SpillError):
         Spool().put(b"x")
+
+
+# -- whole runs, everything spilled --------------------------------------------------------
+
+
+def spill_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every spill writes a run per item and merges three at a time; every distinct count is
+    on disk: the paths a fleet of a million takes, on a fleet of a few dozen."""
+    monkeypatch.setattr(spill, "BUDGET_BYTES", 1)
+    monkeypatch.setattr(spill, "FAN_IN", 3)
+    monkeypatch.setattr(Distinct, "LIMIT", 0)
+
+
+def _no_timing(text: str) -> str:
+    text = re.sub(r'"(generated_at|duration_seconds)": ?[^,\n]+', r'"\1": 0', text)
+    return re.sub(r"req_[0-9a-f]+", "req_ID", text)
+
+
+@pytest.mark.parametrize(("fmt", "group_by"), [("json", "customer"), ("json", "authorization"),
+                                               ("json", "institution"), ("ndjson", "customer"),
+                                               ("csv", "customer")])  # fmt: skip
+def test_a_report_spilled_to_disk_is_the_report_held_in_memory(
+    monkeypatch: pytest.MonkeyPatch, fmt: str, group_by: str
+) -> None:
+    args = ("classify", "-", "-f", fmt, "--group-by", group_by, *AS_OF, "--fail-on", "none")
+    held = run(*args, key=None, input=INPUT)
+    with monkeypatch.context() as patch:
+        spill_everything(patch)
+        spilled = run(*args, key=None, input=INPUT)
+    assert held.exit_code == spilled.exit_code == 0, spilled.stderr
+    assert len(held.stdout) > 1000
+    assert _no_timing(spilled.stdout) == _no_timing(held.stdout)
+
+
+def test_state_runs_spilled_to_disk_compare_with_the_previous_run_as_in_memory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two --state runs (a full one, then an incremental one after changes), once held in
+    memory and once spilled: the same reports, changes and resolved[] included."""
+
+    def day(folder: Path) -> list[str]:
+        folder.mkdir()
+        state, reports = folder / "fc.sqlite", []
+        with running_sandbox(customers=40, now=NOW_DT) as running:
+            box = Sandbox(running)
+            scan = ["scan", "--api-base", box.url, "--state", str(state), "-f", "json"]
+            scan += ["--fail-on", "none", "-q", "--as-of", NOW, "--max-rps", "0"]
+            for _ in range(2):
+                done = run(*scan, key=KEY)
+                assert done.exit_code == 0, done.stderr
+                reports.append(_no_timing(done.stdout.replace(box.url, "URL")))
+                reports[-1] = reports[-1].replace(str(folder), "DIR")
+                control(box, {"deactivate": 5, "reactivate": 3, "disconnect": 2, "link_new": 2})
+        return reports
+
+    held = day(tmp_path / "held")
+    with monkeypatch.context() as patch:
+        spill_everything(patch)
+        spilled = day(tmp_path / "spilled")
+    assert json.loads(held[1])["resolved"], "the second run resolves something"
+    assert spilled == held
