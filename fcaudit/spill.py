@@ -47,7 +47,6 @@ class Replayable(Protocol[T_co]):
 # How much a spill buffers before it writes a run: enough that a run of a few thousand
 # findings never touches the disk, little enough that all the spills of a run hold a few MiB.
 BUDGET_BYTES = 2 * 2**20
-ITEM_OVERHEAD = 300  # what an item costs in memory beyond its pickled bytes (key, tuples)
 FAN_IN = 256  # runs merged at once; more are first merged into longer runs
 READ_CHUNK = 16 * 1024  # read ahead per run while merging: FAN_IN of them are 4 MiB
 _LENGTH = struct.Struct("<I")
@@ -63,20 +62,24 @@ def _no_room(err: BaseException) -> SpillError:
     cause = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
     return SpillError(
         f"cannot write the run's temporary data in {safe(tempfile.gettempdir())} ({cause}). "
-        "Tip: free space there, or set TMPDIR to a directory with room (a run spills about "
-        "2 KB per account); an existing report or --state store is left untouched."
+        "Tip: free space there, or set TMPDIR to a directory with room (a run needs up to 3 KB "
+        "per account); an existing report or --state store is left untouched."
     )
 
 
 class SortedSpill(Generic[T]):
     """Values added with a sort key; iterated in key order, ties in the order added.
-    Thread-safe to add to; iterate once adding is over (iterating again reads again)."""
+    Thread-safe to add to; iterate once adding is over (iterating again reads again).
 
-    def __init__(self, budget_bytes: int | None = None) -> None:
-        self._budget_bytes = BUDGET_BYTES if budget_bytes is None else budget_bytes
+    `item_bytes` is what one buffered item costs in memory (its key and value, as objects):
+    the buffer is written as a run when it would pass the budget. Values are pickled only
+    then; a spill that stays in memory gives back the very objects added."""
+
+    def __init__(self, item_bytes: int, budget_bytes: int | None = None) -> None:
+        budget = BUDGET_BYTES if budget_bytes is None else budget_bytes
+        self._capacity = max(1, budget // max(1, item_bytes))
         self._lock = threading.Lock()
-        self._buffer: list[tuple[Any, int, bytes]] = []
-        self._buffered = 0
+        self._buffer: list[tuple[Any, int, T]] = []
         self._seq = 0
         self._file: IO[bytes] | None = None
         self._runs: list[tuple[int, int]] = []  # (start, end) offsets in the file
@@ -91,19 +94,16 @@ class SortedSpill(Generic[T]):
     def add(self, key: Any, value: T) -> None:
         """Add a value under its sort key (keys of one spill must compare with each other)."""
         with self._lock:
-            seq = self._seq
-            frame = pickle.dumps((key, seq, value), _PROTOCOL)
+            self._buffer.append((key, self._seq, value))
             self._seq += 1
-            self._buffer.append((key, seq, frame))
-            self._buffered += len(frame) + ITEM_OVERHEAD
             self._sorted = False
-            if self._buffered >= self._budget_bytes:
+            if len(self._buffer) >= self._capacity:
                 self._write_run(self._take_sorted())
 
     def _take_sorted(self) -> Iterator[bytes]:
-        buffer, self._buffer, self._buffered = self._buffer, [], 0
-        buffer.sort(key=lambda item: (item[0], item[1]))
-        return (frame for _, _, frame in buffer)
+        buffer, self._buffer = self._buffer, []
+        buffer.sort(key=_order)
+        return (pickle.dumps(item, _PROTOCOL) for item in buffer)
 
     def _write_run(self, frames: Iterator[bytes]) -> None:
         try:
@@ -126,29 +126,28 @@ class SortedSpill(Generic[T]):
         with self._lock:
             if not self._runs:
                 if not self._sorted:
-                    self._buffer.sort(key=lambda item: (item[0], item[1]))
+                    self._buffer.sort(key=_order)
                     self._sorted = True
-                frames = [frame for _, _, frame in self._buffer]
-                return (pickle.loads(f)[2] for f in frames)
+                return iter([value for _, _, value in self._buffer])
             if self._buffer:
                 self._write_run(self._take_sorted())
             while len(self._runs) > FAN_IN:  # merge the oldest into one longer run
                 first, self._runs = self._runs[:FAN_IN], self._runs[FAN_IN:]
-                self._write_run(frame for _, frame in self._merge(first))
+                self._write_run(frame for _, _, frame in self._merge(first))
             runs = list(self._runs)
-        return (pickle.loads(frame)[2] for _, frame in self._merge(runs))
+        return (value for _, value, _ in self._merge(runs))
 
-    def _merge(self, runs: list[tuple[int, int]]) -> Iterator[tuple[tuple[Any, int], bytes]]:
+    def _merge(self, runs: list[tuple[int, int]]) -> Iterator[tuple[tuple[Any, int], T, bytes]]:
         assert self._file is not None
         fd = self._file.fileno()
         streams = [self._keyed(_frames(fd, start, end)) for start, end in runs]
         return heapq.merge(*streams, key=lambda item: item[0])
 
     @staticmethod
-    def _keyed(frames: Iterator[bytes]) -> Iterator[tuple[tuple[Any, int], bytes]]:
-        for frame in frames:
-            key, seq, _ = pickle.loads(frame)
-            yield (key, seq), frame
+    def _keyed(frames: Iterator[bytes]) -> Iterator[tuple[tuple[Any, int], T, bytes]]:
+        for frame in frames:  # each frame unpickled once: its key to merge, its value to give
+            key, seq, value = pickle.loads(frame)
+            yield (key, seq), value, frame
 
     def close(self) -> None:
         """Drop what was spilled."""
@@ -197,6 +196,11 @@ class Spool:
             self._file = None
 
 
+def _order(item: tuple[Any, int, Any]) -> tuple[Any, int]:
+    """An item's place: its key, then the order it was added."""
+    return item[0], item[1]
+
+
 def _frames(fd: int, start: int, end: int) -> Iterator[bytes]:
     """The frames of one run, read with pread (several runs are read at once)."""
     pos, data, at = start, b"", 0
@@ -229,30 +233,43 @@ def _close_quietly(handle: IO[bytes]) -> None:
 
 
 class DiskMap(Generic[T]):
-    """A map from strings to small values, in a private temporary SQLite database: lookups by
-    key, iteration in key order, memory bounded by SQLite's page cache. Thread-safe."""
+    """A map from strings to small values: a dict while it holds up to `LIMIT` keys, then a
+    private temporary SQLite database (lookups by key, iteration in key order, memory bounded
+    by SQLite's page cache). Thread-safe. Values must not be changed once stored (in memory
+    they are the objects given; on disk, copies)."""
 
+    LIMIT = 10_000  # keys kept in a dict: a small run never pays for SQLite
     CACHE_KIB = 512  # SQLite's page cache: a run holds several maps
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._mem: dict[str, T] | None = {}
+        self._db: sqlite3.Connection | None = None
         self._count = 0
+
+    def __len__(self) -> int:
+        return len(self._mem) if self._mem is not None else self._count
+
+    def _to_disk(self) -> None:
+        """Move the dict into SQLite (under the lock)."""
+        assert self._mem is not None
         try:
             # "": SQLite's private temporary database, on disk once its cache is full, deleted
             # when the connection closes.
-            self._db: sqlite3.Connection | None = sqlite3.connect(
-                "", isolation_level=None, check_same_thread=False
-            )
-            self._db.execute(f"PRAGMA cache_size = -{self.CACHE_KIB}")
-            self._db.execute("PRAGMA journal_mode = OFF")
-            self._db.execute("PRAGMA synchronous = OFF")
-            self._db.execute("CREATE TABLE m (k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID")
-            self._db.execute("BEGIN")  # one transaction for the map's life: no commits
+            db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+            db.execute(f"PRAGMA cache_size = -{self.CACHE_KIB}")
+            db.execute("PRAGMA journal_mode = OFF")
+            db.execute("PRAGMA synchronous = OFF")
+            db.execute("CREATE TABLE m (k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID")
+            db.execute("BEGIN")  # one transaction for the map's life: no commits
         except sqlite3.Error as err:
             raise _no_room(err) from None
-
-    def __len__(self) -> int:
-        return self._count
+        self._db, mem, self._mem = db, self._mem, None
+        self._run_many(
+            "INSERT INTO m (k, v) VALUES (?, ?)",
+            ((_key(k), pickle.dumps(v, _PROTOCOL)) for k, v in mem.items()),
+        )
+        self._count = len(mem)
 
     def _run(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
         assert self._db is not None, "the map is closed"
@@ -261,12 +278,27 @@ class DiskMap(Generic[T]):
         except sqlite3.Error as err:
             raise _no_room(err) from None
 
+    def _run_many(self, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
+        assert self._db is not None, "the map is closed"
+        try:
+            self._db.executemany(sql, rows)
+        except sqlite3.Error as err:
+            raise _no_room(err) from None
+
     def insert(self, key: str, value: T) -> bool:
         """Store `value` under `key` unless the key is there; whether it was stored now."""
-        k = _key(key)
         with self._lock:
+            mem = self._mem
+            if mem is not None:
+                if key in mem:
+                    return False
+                mem[key] = value
+                if len(mem) > self.LIMIT:
+                    self._to_disk()
+                return True
             added = self._run(
-                "INSERT OR IGNORE INTO m (k, v) VALUES (?, ?)", (k, pickle.dumps(value, _PROTOCOL))
+                "INSERT OR IGNORE INTO m (k, v) VALUES (?, ?)",
+                (_key(key), pickle.dumps(value, _PROTOCOL)),
             ).rowcount
             self._count += added
         return bool(added)
@@ -281,42 +313,54 @@ class DiskMap(Generic[T]):
     def get(self, key: str) -> T | None:
         """The value stored under `key`, or None."""
         with self._lock:
+            if self._mem is not None:
+                return self._mem.get(key)
             row = self._run("SELECT v FROM m WHERE k = ?", (_key(key),)).fetchone()
         return pickle.loads(row[0]) if row is not None else None
 
     def __setitem__(self, key: str, value: T) -> None:
         with self._lock:
-            before = self._run("SELECT 1 FROM m WHERE k = ?", (_key(key),)).fetchone()
+            if self._mem is not None:
+                self._mem[key] = value
+                if len(self._mem) > self.LIMIT:
+                    self._to_disk()
+                return
+            k = _key(key)
+            known = self._run("SELECT 1 FROM m WHERE k = ?", (k,)).fetchone() is not None
             self._run(
-                "INSERT OR REPLACE INTO m (k, v) VALUES (?, ?)",
-                (_key(key), pickle.dumps(value, _PROTOCOL)),
+                "INSERT OR REPLACE INTO m (k, v) VALUES (?, ?)", (k, pickle.dumps(value, _PROTOCOL))
             )
-            if before is None:
-                self._count += 1
+            self._count += not known
 
     def update(self, pairs: Iterable[tuple[str, T]]) -> None:
         """Store many values at once (a later one replaces an earlier under the same key)."""
-        rows = ((_key(k), pickle.dumps(v, _PROTOCOL)) for k, v in pairs)
         with self._lock:
-            self._run_many("INSERT OR REPLACE INTO m (k, v) VALUES (?, ?)", rows)
+            rest = iter(pairs)
+            if self._mem is not None:
+                for key, value in rest:
+                    self._mem[key] = value
+                    if len(self._mem) > self.LIMIT:
+                        self._to_disk()
+                        break
+                else:
+                    return
+            self._run_many(
+                "INSERT OR REPLACE INTO m (k, v) VALUES (?, ?)",
+                ((_key(k), pickle.dumps(v, _PROTOCOL)) for k, v in rest),
+            )
             self._count = int(self._run("SELECT count(*) FROM m", ()).fetchone()[0])
-
-    def _run_many(self, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
-        assert self._db is not None, "the map is closed"
-        try:
-            self._db.executemany(sql, rows)
-        except sqlite3.Error as err:
-            raise _no_room(err) from None
 
     def items(self) -> Iterator[tuple[str, T]]:
         """Every key and value, in key order (Python's order of the strings)."""
         with self._lock:
+            if self._mem is not None:
+                return iter(sorted(self._mem.items(), key=lambda kv: kv[0]))
             rows = self._run("SELECT k, v FROM m ORDER BY k", ())
-        for k, v in rows:
-            yield k.decode("utf-8", "surrogatepass"), pickle.loads(v)
+        return ((k.decode("utf-8", "surrogatepass"), pickle.loads(v)) for k, v in rows)
 
     def close(self) -> None:
         """Drop the map (its database file goes with the connection)."""
+        self._mem = {}
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
@@ -330,26 +374,15 @@ def _key(key: str) -> bytes:
 
 
 class Distinct:
-    """How many distinct strings were added: a set while there are few, on disk (a DiskMap)
-    beyond `LIMIT`, so counting a million customers stays in flat memory."""
-
-    LIMIT = 50_000
+    """How many distinct strings were added, in a DiskMap: a set while there are few, on disk
+    beyond `DiskMap.LIMIT`, so counting a million customers stays in flat memory."""
 
     def __init__(self) -> None:
-        self._set: set[str] | None = set()
-        self._disk: DiskMap[None] | None = None
+        self._seen: DiskMap[None] = DiskMap()
 
     def add(self, value: str) -> None:
         """Count `value` (once, however often it is added)."""
-        if self._set is None:
-            assert self._disk is not None
-            self._disk.insert(value, None)
-            return
-        self._set.add(value)
-        if len(self._set) > self.LIMIT:
-            self._disk = DiskMap()
-            self._disk.update((v, None) for v in self._set)
-            self._set = None
+        self._seen.insert(value, None)
 
     def __len__(self) -> int:
-        return len(self._set) if self._set is not None else len(self._disk or ())
+        return len(self._seen)

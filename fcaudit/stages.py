@@ -84,11 +84,12 @@ class LatestSnapshot:
 class RelinkCount:
     """relink_required accounts name the authorization to relink and how many of the scanned
     accounts that one relink repairs, which is known only once every account has been seen:
-    they are held until the end of the run (NDJSON writes them last). Held on disk, in the
-    order they came: a tenth of a million-account fleet would not fit in memory."""
+    they are held until the end of the run (NDJSON writes them last). Held in a spill, in the
+    order they came: beyond a few hundred, on disk (a tenth of a million-account fleet would
+    not fit in memory)."""
 
     def __init__(self) -> None:
-        self._held: SortedSpill[Finding] = SortedSpill()
+        self._held: SortedSpill[Finding] = SortedSpill(item_bytes=3000)
         # Distinct accounts per authorization (fcaudit events reports an account once per
         # event): each (authorization, account) pair once, and a count per authorization.
         self._pairs: DiskMap[None] = DiskMap()
@@ -113,7 +114,7 @@ class RelinkCount:
         try:
             for f in self._held:
                 repairs = self._per_authorization.get(f.authorization or "") or 0
-                # Read back from disk: a copy already, completed in place.
+                # Nothing else holds it (a sink sees it only now): completed in place.
                 f.recommendation = relink_advice_for(f, repairs)
                 yield f
         finally:
@@ -184,7 +185,7 @@ class Grouping:
 
     def __init__(self, by: GroupBy) -> None:
         self._by = by
-        self._rows: SortedSpill[_Row] = SortedSpill()
+        self._rows: SortedSpill[_Row] = SortedSpill(item_bytes=800)
 
     def finding(self, finding: Finding) -> Iterable[Finding]:
         """Add what the finding says about its group."""
@@ -211,7 +212,7 @@ class Grouping:
     def finish(self, result: ScanResult) -> Iterable[Finding]:
         """Build the run's groups (the worklist), most urgent first."""
         result.group_by = self._by
-        groups: SortedSpill[Group] = SortedSpill()
+        groups: SortedSpill[Group] = SortedSpill(item_bytes=1000)
         customer = self._by is GroupBy.CUSTOMER
         try:
             for key, rows in itertools.groupby(self._rows, key=lambda row: row[0]):

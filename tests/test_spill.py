@@ -36,7 +36,7 @@ def keyed(n: int, seed: int) -> list[tuple[tuple[int, float, str], int]]:
 @pytest.mark.parametrize("budget", [10**9, 2_000, 600])
 def test_a_spill_reads_back_in_key_order_with_ties_in_the_order_added(budget: int) -> None:
     pairs = keyed(3_000, seed=budget)
-    out: SortedSpill[int] = SortedSpill(budget_bytes=budget)
+    out: SortedSpill[int] = SortedSpill(item_bytes=100, budget_bytes=budget)
     for key, value in pairs:
         out.add(key, value)
     expected = [v for _, v in sorted(pairs, key=lambda p: p[0])]  # Python's stable sort
@@ -51,7 +51,7 @@ def test_more_runs_than_are_merged_at_once_are_merged_in_passes(
 ) -> None:
     monkeypatch.setattr(spill, "FAN_IN", 3)
     pairs = keyed(2_000, seed=7)
-    out: SortedSpill[int] = SortedSpill(budget_bytes=5_000)  # about 20 items a run
+    out: SortedSpill[int] = SortedSpill(item_bytes=250, budget_bytes=5_000)  # 20 items a run
     for key, value in pairs:
         out.add(key, value)
     assert len(out._runs) > 3
@@ -61,7 +61,7 @@ def test_more_runs_than_are_merged_at_once_are_merged_in_passes(
 
 def test_a_spill_keeps_whole_values_larger_than_a_read() -> None:
     big = [("k", bytes([i]) * (spill.READ_CHUNK * 3 + i)) for i in range(5)]
-    out: SortedSpill[bytes] = SortedSpill(budget_bytes=1)  # every item its own run
+    out: SortedSpill[bytes] = SortedSpill(item_bytes=1, budget_bytes=1)  # every item its own run
     for key, value in reversed(big):
         out.add(key, value)
     assert list(out) == [v for _, v in reversed(big)]
@@ -94,7 +94,7 @@ def test_a_disk_map_stores_looks_up_and_lists_in_pythons_order() -> None:
 def test_a_distinct_count_stays_exact_when_it_moves_to_disk(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(Distinct, "LIMIT", 10)
+    monkeypatch.setattr(DiskMap, "LIMIT", 10)
     seen = Distinct()
     values = [f"cus_{i % 37}" for i in range(500)]
     for v in values:
@@ -123,7 +123,7 @@ def test_a_full_temporary_directory_is_one_error_naming_it_and_the_fix(
 ) -> None:
     monkeypatch.setattr(tempfile, "TemporaryFile", lambda: FullFile())
     monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
-    out: SortedSpill[int] = SortedSpill(budget_bytes=1)
+    out: SortedSpill[int] = SortedSpill(item_bytes=1, budget_bytes=1)
     with pytest.raises(SpillError) as caught:
         out.add("k", 1)
     message = str(caught.value)
@@ -142,7 +142,7 @@ def spill_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     on disk: the paths a fleet of a million takes, on a fleet of a few dozen."""
     monkeypatch.setattr(spill, "BUDGET_BYTES", 1)
     monkeypatch.setattr(spill, "FAN_IN", 3)
-    monkeypatch.setattr(Distinct, "LIMIT", 0)
+    monkeypatch.setattr(DiskMap, "LIMIT", 0)
 
 
 def _no_timing(text: str) -> str:

@@ -37,7 +37,7 @@ class JsonRenderer:
         self._stream = stream
         # A run that fails before finish() drops the renderer: its files go with it.
         self._spool = Spool()
-        self._order: SortedSpill[tuple[int, int]] = SortedSpill()
+        self._order: SortedSpill[tuple[int, int]] = SortedSpill(item_bytes=300)
 
     def finding(self, finding: Finding) -> None:
         """Spool the finding's JSON; its place is sorted under its sort key."""

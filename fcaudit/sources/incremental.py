@@ -89,7 +89,7 @@ class Recording:
 
     def __init__(self, source: Source) -> None:
         self._source = source
-        self.seen: SortedSpill[dict[str, Any]] = SortedSpill()
+        self.seen: SortedSpill[dict[str, Any]] = SortedSpill(item_bytes=3000)
 
     def run(self, emit: Emit) -> SourceOutcome:
         """Run the wrapped full scan, keeping what the store needs of every object it emits."""
