@@ -71,15 +71,17 @@ class SortedSpill(Generic[T]):
     """Values added with a sort key; iterated in key order, ties in the order added.
     Thread-safe to add to; iterate once adding is over (iterating again reads again).
 
-    `item_bytes` is what one buffered item costs in memory (its key and value, as objects):
-    the buffer is written as a run when it would pass the budget. Values are pickled only
+    `item_bytes` is what one buffered item costs in memory (its key and value, as objects;
+    `add` takes another for an item unlike the rest): the buffer is written as a run when it
+    passes the budget. Values are pickled only
     then; a spill that stays in memory gives back the very objects added."""
 
     def __init__(self, item_bytes: int, budget_bytes: int | None = None) -> None:
-        budget = BUDGET_BYTES if budget_bytes is None else budget_bytes
-        self._capacity = max(1, budget // max(1, item_bytes))
+        self._budget = BUDGET_BYTES if budget_bytes is None else budget_bytes
+        self._item_bytes = item_bytes
         self._lock = threading.Lock()
         self._buffer: list[tuple[Any, int, T]] = []
+        self._buffered = 0  # what the buffer's items cost in memory, as estimated
         self._seq = 0
         self._file: IO[bytes] | None = None
         self._runs: list[tuple[int, int]] = []  # (start, end) offsets in the file
@@ -91,17 +93,19 @@ class SortedSpill(Generic[T]):
     def __bool__(self) -> bool:
         return self._seq > 0
 
-    def add(self, key: Any, value: T) -> None:
-        """Add a value under its sort key (keys of one spill must compare with each other)."""
+    def add(self, key: Any, value: T, size: int | None = None) -> None:
+        """Add a value under its sort key (keys of one spill must compare with each other);
+        `size`: what this item costs in memory, when it differs from `item_bytes`."""
         with self._lock:
             self._buffer.append((key, self._seq, value))
             self._seq += 1
             self._sorted = False
-            if len(self._buffer) >= self._capacity:
+            self._buffered += self._item_bytes if size is None else size
+            if self._buffered >= self._budget:
                 self._write_run(self._take_sorted())
 
     def _take_sorted(self) -> Iterator[bytes]:
-        buffer, self._buffer = self._buffer, []
+        buffer, self._buffer, self._buffered = self._buffer, [], 0
         buffer.sort(key=_order)
         return (pickle.dumps(item, _PROTOCOL) for item in buffer)
 

@@ -236,7 +236,8 @@ class Grouping:
                     contact=result.contacts.get(key) if result.contact else None,
                     stripe_account=first[10] if customer else None,
                 )
-                groups.add(group.sort_key(), group)
+                ids = len(group.finding_ids) + len(group.authorizations)
+                groups.add(group.sort_key(), group, size=600 + 100 * ids)
         finally:
             self._rows.close()
         result.groups = groups
