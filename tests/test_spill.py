@@ -193,3 +193,25 @@ def test_state_runs_spilled_to_disk_compare_with_the_previous_run_as_in_memory(
         spilled = day(tmp_path / "spilled")
     assert json.loads(held[1])["resolved"], "the second run resolves something"
     assert spilled == held
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_a_scan_with_contacts_spilled_to_disk_is_the_scan_held_in_memory(
+    monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    def scan() -> str:
+        with running_sandbox(customers=30, now=NOW_DT) as running:
+            box = Sandbox(running)
+            done = run(
+                "scan", "--api-base", box.url, "--contact", "-f", fmt, "--fail-on", "none",
+                "-q", "--as-of", NOW, "--max-rps", "0", "--concurrency", "1", key=KEY,
+            )  # fmt: skip
+            assert done.exit_code == 0, done.stderr
+            return _no_timing(done.stdout.replace(box.url, "URL"))
+
+    held = scan()
+    with monkeypatch.context() as patch:
+        spill_everything(patch)
+        spilled = scan()
+    assert "@example.com" in held
+    assert spilled == held
