@@ -33,12 +33,15 @@ $(VENV)/.stamp-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.stamp-run
 	$(BIN)/fcaudit scan --sandbox --format table || [ $$? -eq 1 ]
 
-# Programs some tests run: jq (the README's jq examples) and Chromium (the HTML report is
-# checked in headless Chromium). Installed from Debian's packages when missing (as root).
-SYSTEM_TOOLS := jq chromium
+# Programs some tests run, as COMMAND or COMMAND:DEBIAN-PACKAGE: jq (the README's jq examples),
+# Chromium (the HTML report is checked in headless Chromium), promtool (the metrics and the
+# README's alerting rules are checked by Prometheus' own tool), cmark-gfm (GitHub's Markdown
+# renderer: the Markdown report makes no link it does not mean). Installed from Debian's
+# packages when missing (as root).
+SYSTEM_TOOLS := jq chromium promtool:prometheus cmark-gfm
 
 test-tools:
-	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" -ne 0 ]; then echo "make test needs:$$missing (Debian: sudo apt-get install$$missing)"; exit 1; fi; \
 	  echo "installing$$missing (Debian packages)"; \

@@ -755,6 +755,10 @@ def markdown(res: dict[str, Any]) -> str:
         for name, r in st["results"].items():
             out.append(f"| `{name}` | {r['median_s']} | {r['min_s']} | {r['max_s']} |")
         out.append("")
+    if "scale" in res:
+        from scale import markdown as scale_markdown
+
+        out += scale_markdown(res["scale"])
     return "\n".join(out)
 
 
@@ -770,6 +774,7 @@ PARTS = (
     "offline",
     "memory",
     "startup",
+    "scale",
 )
 ALIASES = {"faults": ("errors", "storm"), "classify": ("offline",)}
 
@@ -811,6 +816,11 @@ def main() -> int:
     parser.add_argument("--reasons-customers", type=int, default=300, help="fleet, reasons")
     parser.add_argument("--kill-objects", type=int, default=100_000, help="store size, statekill")
     parser.add_argument("--kill-step-ms", type=int, default=50, help="kill interval, statekill")
+    parser.add_argument(
+        "--scale-sizes",
+        default="10000,100000,1000000",
+        help="fleet sizes (accounts) of the scale part, comma-separated, smallest first",
+    )
     parser.add_argument("--only", choices=names, action="append", help="same as PART")
     args = parser.parse_args()
     asked = [*args.parts, *(args.only or [])]
@@ -842,6 +852,10 @@ def main() -> int:
         res["memory"] = memory(args.memory_small, args.memory_large)
     if "startup" in wanted:
         res["startup"] = startup(args.startup_runs)
+    if "scale" in wanted:
+        from scale import scale  # bench/scale.py, beside this script
+
+        res["scale"] = scale(tuple(int(n) for n in args.scale_sizes.split(",")))
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.json").write_text(json.dumps(res, indent=2) + "\n")
     md = markdown(res)

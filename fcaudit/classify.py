@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -183,9 +182,7 @@ def classify(
     # One finding per object, built here and completed by the rule that matches below:
     # building it again, or copying it, per rule cost as much as the rule itself.
     finding = Finding(
-        # Interned: a baseline (the --state store's previous run) and this run's stages hold
-        # the same ids, one copy each without it (5 MiB of a run over 100,000 accounts).
-        id=sys.intern(_str(get("id")) or "(no id)"),
+        id=_str(get("id")) or "(no id)",
         object=kind,
         category=Category.UNKNOWN,
         status=status,

@@ -207,6 +207,7 @@ class ReportOptions:
     fail_on_change: str | None = None  # --fail-on-change new,worse
     ignore: str | None = None  # --ignore FILE: suppressions (TOML)
     show_suppressed: bool = False
+    metrics_labels: tuple[str, ...] = ()  # --metrics-label NAME=VALUE, as given
 
 
 def resolve_key(key: str | None) -> str:

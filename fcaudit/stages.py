@@ -4,7 +4,7 @@ with Tally."""
 
 from __future__ import annotations
 
-import dataclasses
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -15,6 +15,7 @@ from fcaudit.model.findings import SEVERITY, Category, Change, Finding
 from fcaudit.model.report import Group, GroupBy, ScanResult, group_key
 from fcaudit.model.saved import BaselineInfo, Prior, discovery_mode
 from fcaudit.policy import Policy
+from fcaudit.spill import DiskMap, SortedSpill
 from fcaudit.stripe.ids import ACCOUNT_OBJECT
 from fcaudit.suppress import Entry
 
@@ -83,12 +84,16 @@ class LatestSnapshot:
 class RelinkCount:
     """relink_required accounts name the authorization to relink and how many of the scanned
     accounts that one relink repairs, which is known only once every account has been seen:
-    they are held until the end of the run (NDJSON writes them last)."""
+    they are held until the end of the run (NDJSON writes them last). Held in a spill, in the
+    order they came: beyond a few hundred, on disk (a tenth of a million-account fleet would
+    not fit in memory)."""
 
     def __init__(self) -> None:
-        self._held: list[Finding] = []
-        # Distinct accounts: fcaudit events reports an account once per event.
-        self._per_authorization: dict[str, set[str]] = {}
+        self._held: SortedSpill[Finding] = SortedSpill(item_bytes=3000)
+        # Distinct accounts per authorization (fcaudit events reports an account once per
+        # event): each (authorization, account) pair once, and a count per authorization.
+        self._pairs: DiskMap[None] = DiskMap()
+        self._per_authorization: DiskMap[int] = DiskMap()
 
     def finding(self, finding: Finding) -> Iterable[Finding]:
         """Hold relink_required accounts until every account of their authorization is known."""
@@ -97,35 +102,32 @@ class RelinkCount:
             and finding.object == ACCOUNT_OBJECT
             and finding.authorization
         ):
-            self._per_authorization.setdefault(finding.authorization, set()).add(finding.id)
-            self._held.append(finding)
+            auth = finding.authorization
+            if self._pairs.insert(f"{len(auth)}:{auth}{finding.id}", None):
+                self._per_authorization[auth] = (self._per_authorization.get(auth) or 0) + 1
+            self._held.add(0, finding)  # one key: the order they came
             return ()
         return (finding,)
 
     def finish(self, result: ScanResult) -> Iterable[Finding]:
         """The held findings, their advice naming how many accounts one relink repairs."""
-        for f in self._held:
-            repairs = len(self._per_authorization.get(f.authorization or "", ()))
-            # A copy, unlike the other stages: the held findings live until the run ends,
-            # and new advice set on each of them raised a 50,000-account NDJSON scan's peak
-            # by 3 MiB (bench/run.py memory); the copy is written and freed at once.
-            yield dataclasses.replace(f, recommendation=relink_advice_for(f, repairs))
+        try:
+            for f in self._held:
+                repairs = self._per_authorization.get(f.authorization or "") or 0
+                # Nothing else holds it (a sink sees it only now): completed in place.
+                f.recommendation = relink_advice_for(f, repairs)
+                yield f
+        finally:
+            self._held.close()
+            self._pairs.close()
+            self._per_authorization.close()
 
 
 class _Acc:
-    """What a group has seen so far."""
+    """What a group has seen so far (its rows come one group at a time, in the order they
+    came)."""
 
-    __slots__ = (
-        "accounts",
-        "auth_ids",
-        "deadline",
-        "holder_type",
-        "ids",
-        "relink",
-        "stripe_account",
-        "url",
-        "worst",
-    )
+    __slots__ = ("accounts", "auth_ids", "deadline", "ids", "relink", "worst")
 
     def __init__(self) -> None:
         self.worst = Category.ACTIVE
@@ -134,73 +136,111 @@ class _Acc:
         self.ids: list[tuple[tuple[int, float, str], str]] = []
         self.auth_ids: dict[str, None] = {}
         self.relink: Counter[str] = Counter()
-        self.holder_type: str | None = None
-        self.url: str | None = None
-        self.stripe_account: str | None = None
+
+    def add(self, row: _Row) -> None:
+        """One finding of the group."""
+        _, sort_key, oid, suppressed, category, deadline, is_account, auth = row[:8]
+        self.ids.append((sort_key, oid))
+        if suppressed:
+            return  # set aside: listed with the group, but it sets no priority
+        if SEVERITY[category] < SEVERITY[self.worst]:
+            self.worst = category
+        later = self.deadline is not None and deadline is not None and deadline >= self.deadline
+        if category is not Category.ACTIVE and deadline is not None and not later:
+            self.deadline = deadline
+        if is_account:
+            self.accounts += 1
+            if category is Category.RELINK_REQUIRED and auth:
+                self.relink[auth] += 1
+        if auth:
+            self.auth_ids[auth] = None
+
+
+# What grouping keeps of a finding: key, sort key, id, suppressed, category, deadline, is an
+# account, authorization; then holder type, Dashboard link and Stripe account (of the first).
+_Row = tuple[
+    str,
+    tuple[int, float, str],
+    str,
+    bool,
+    Category,
+    "datetime | None",
+    bool,
+    "str | None",
+    "str | None",
+    "str | None",
+    "str | None",
+]
 
 
 class Grouping:
     """Collects findings under their group (customer, authorization or institution) for the
     worklist: worst category, earliest deadline, accounts, and the authorizations whose one
     relink repairs several accounts. Only groups with a finding that is not active are kept,
-    most urgent first, then by deadline."""
+    most urgent first, then by deadline.
+
+    Flat memory: what each finding adds to its group is spilled to disk by group key, and at
+    the end the groups are built one at a time and spilled again in the worklist's order
+    (`result.groups` reads them back). Only the largest group's finding ids are in memory."""
 
     def __init__(self, by: GroupBy) -> None:
         self._by = by
-        self._groups: dict[str, _Acc] = {}
+        self._rows: SortedSpill[_Row] = SortedSpill(item_bytes=800)
 
     def finding(self, finding: Finding) -> Iterable[Finding]:
-        """Add the finding to its group's counts."""
+        """Add what the finding says about its group."""
         key = group_key(finding, self._by)
         if key is None:
             return (finding,)
-        acc = self._groups.get(key)
-        if acc is None:
-            acc = self._groups[key] = _Acc()
-            if self._by is GroupBy.CUSTOMER:
-                acc.holder_type = finding.account_holder_type
-                acc.url = finding.dashboard_url
-                acc.stripe_account = finding.stripe_account
-        acc.ids.append((finding.sort_key(), finding.id))
-        if finding.suppressed is not None:
-            return (finding,)  # set aside: listed with the group, but it sets no priority
-        if SEVERITY[finding.category] < SEVERITY[acc.worst]:
-            acc.worst = finding.category
-        if finding.category is not Category.ACTIVE:
-            when = finding.deadline
-            if when is not None and (acc.deadline is None or when < acc.deadline):
-                acc.deadline = when
-        auth = finding.id if finding.object != ACCOUNT_OBJECT else finding.authorization
-        if finding.object == ACCOUNT_OBJECT:
-            acc.accounts += 1
-            if finding.category is Category.RELINK_REQUIRED and auth:
-                acc.relink[auth] += 1
-        if auth:
-            acc.auth_ids[auth] = None
+        is_account = finding.object == ACCOUNT_OBJECT
+        row: _Row = (
+            key,
+            finding.sort_key(),
+            finding.id,
+            finding.suppressed is not None,
+            finding.category,
+            finding.deadline,
+            is_account,
+            finding.authorization if is_account else finding.id,
+            finding.account_holder_type,
+            finding.dashboard_url,
+            finding.stripe_account,
+        )
+        self._rows.add(key, row)
         return (finding,)
 
     def finish(self, result: ScanResult) -> Iterable[Finding]:
         """Build the run's groups (the worklist), most urgent first."""
         result.group_by = self._by
-        groups = [
-            Group(
-                key=key,
-                by=self._by,
-                holder_type=acc.holder_type,
-                worst=acc.worst,
-                deadline=acc.deadline,
-                accounts=acc.accounts,
-                finding_ids=tuple(i for _, i in sorted(acc.ids)),  # as findings[] sorts
-                authorizations=tuple(acc.auth_ids),
-                relink_authorizations=tuple(sorted(a for a, n in acc.relink.items() if n > 1)),
-                dashboard_url=acc.url,
-                contact=result.contacts.get(key) if result.contact else None,
-                stripe_account=acc.stripe_account,
-            )
-            for key, acc in self._groups.items()
-            if acc.worst is not Category.ACTIVE
-        ]
-        result.groups = sorted(groups, key=Group.sort_key)
+        groups: SortedSpill[Group] = SortedSpill(item_bytes=1000)
+        customer = self._by is GroupBy.CUSTOMER
+        try:
+            for key, rows in itertools.groupby(self._rows, key=lambda row: row[0]):
+                acc, first = _Acc(), None
+                for row in rows:
+                    first = first or row
+                    acc.add(row)
+                if acc.worst is Category.ACTIVE or first is None:
+                    continue
+                group = Group(
+                    key=key,
+                    by=self._by,
+                    holder_type=first[8] if customer else None,
+                    worst=acc.worst,
+                    deadline=acc.deadline,
+                    accounts=acc.accounts,
+                    finding_ids=tuple(i for _, i in sorted(acc.ids)),  # as findings[] sorts
+                    authorizations=tuple(acc.auth_ids),
+                    relink_authorizations=tuple(sorted(a for a, n in acc.relink.items() if n > 1)),
+                    dashboard_url=first[9] if customer else None,
+                    contact=result.contacts.get(key) if result.contact else None,
+                    stripe_account=first[10] if customer else None,
+                )
+                ids = len(group.finding_ids) + len(group.authorizations)
+                groups.add(group.sort_key(), group, size=600 + 100 * ids)
+        finally:
+            self._rows.close()
+        result.groups = groups
         return ()
 
 
@@ -228,8 +268,9 @@ class BaselineDiff:
     def __init__(self, baseline: BaselineInfo) -> None:
         self._info = baseline
         self._old = baseline.report.prior_findings()
-        # Only what resolved[] needs: the category now of what needed attention before.
-        self._now: dict[str, Category] = {}
+        # Only what resolved[] needs: the category now of what needed attention before. Both
+        # on disk: a --state store's previous run may hold a million objects.
+        self._now: DiskMap[Category] = DiskMap()
 
     def finding(self, finding: Finding) -> Iterable[Finding]:
         """Mark the finding new, worse, same or better than in the baseline."""
@@ -247,7 +288,7 @@ class BaselineDiff:
         comparable = self._info.comparable and not other_mode
         gone_known = result.complete and comparable
         resolved = []
-        for oid, old in sorted(self._old.items()):
+        for oid, old in self._old.items():  # in id order
             if old.category is Category.ACTIVE:
                 continue
             now = self._now.get(oid)

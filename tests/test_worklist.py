@@ -131,9 +131,10 @@ def test_suppressed_findings_leave_every_worklist_format(tmp_path: Path) -> None
     md = run("classify", "-", "-f", "markdown", *args, input=ndjson(objects), key=None).stdout
     assert "fca_other" in md and "fca_mine" not in md
     prom = run("classify", "-", "-f", "prometheus", *args, input=ndjson(objects), key=None).stdout
-    assert 'fcaudit_findings{object="account",category="relink_required"} 1' in prom
-    assert "fcaudit_suppressed_findings 1" in prom
-    assert "fcaudit_customers_affected 1" in prom
+    common = 'stripe_account="unknown",mode="test"'
+    assert f'fcaudit_findings{{{common},object="account",category="relink_required"}} 1' in prom
+    assert f"fcaudit_suppressed_findings{{{common}}} 1" in prom
+    assert f"fcaudit_customers_affected{{{common}}} 1" in prom
     table = run("classify", "-", "-f", "table", *args, input=ndjson(objects), key=None).stdout
     assert table.splitlines()[0].startswith(
         "1 customer to contact, 1 finding needs attention: 1 relink_required"

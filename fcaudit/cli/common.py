@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -174,6 +175,12 @@ def make_plan(
                 "give the metrics their own file (e.g. fcaudit.prom)."
             )
         sinks.append(SinkSpec(OutputFormat.PROMETHEUS, report.metrics, flag="--metrics"))
+    metrics = fmt is OutputFormat.PROMETHEUS or report.metrics is not None
+    if report.metrics_labels and not metrics:
+        raise UsageError(
+            "--metrics-label labels Prometheus series, and this run writes none. Tip: add "
+            "--metrics FILE (or --format prometheus)."
+        )
     compared = report.baseline is not None or command == "diff" or with_state
     if report.fail_on_change is not None and not compared:
         raise UsageError(
@@ -204,8 +211,56 @@ def make_plan(
             pager=app.out.isatty() if report.pager is None else report.pager,
             show_suppressed=report.show_suppressed,
             contact=contact,
+            metrics_account=stripe_account,
+            metrics_labels=parse_metrics_labels(report.metrics_labels),
         ),
         keep_raw=detail,
+    )
+
+
+def parse_metrics_labels(given: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """--metrics-label NAME=VALUE pairs, checked: a Prometheus label name that is not one of
+    fcaudit's own, each name once, and a value of at most LABEL_LIMIT characters."""
+    if not given:
+        return ()  # the usual run: the metrics module stays unimported
+    from fcaudit.render.prometheus import LABEL_LIMIT, LABEL_NAME, OWN_LABELS
+
+    pairs: dict[str, str] = {}
+    for item in given:
+        name, eq, value = item.partition("=")
+        shown = safe(name, limit=60)
+        if not eq or not LABEL_NAME.fullmatch(name) or name.startswith("__"):
+            raise UsageError(
+                f"--metrics-label {safe(item, limit=60)}: expected NAME=VALUE with a Prometheus "
+                "label name (letters, digits and _, not starting with a digit or __). Tip: "
+                "--metrics-label job=nightly."
+            )
+        if name in OWN_LABELS:
+            raise UsageError(
+                f"--metrics-label {shown}: fcaudit writes that label itself. Tip: choose "
+                "another name."
+            )
+        if name in pairs:
+            raise UsageError(f"--metrics-label {shown} is given twice. Tip: give it once.")
+        if len(value) > LABEL_LIMIT:
+            raise UsageError(
+                f"--metrics-label {shown}: the value has {len(value)} characters, more than "
+                f"{LABEL_LIMIT}. Tip: a shorter value."
+            )
+        pairs[name] = value
+    return tuple(pairs.items())
+
+
+def audited_account(plan: Plan, gateway: Any) -> Plan:
+    """The plan with the audited account for the metrics' `stripe_account` label: the
+    --stripe-account given, else the key's own account (GET /v1/account, asked only when
+    metrics are written), else `platform` when the key may not read it."""
+    wanted = any(sink.fmt is OutputFormat.PROMETHEUS for sink in plan.sinks)
+    if not wanted or plan.render.metrics_account is not None:
+        return plan
+    account = gateway.own_account_id() or "platform"
+    return dataclasses.replace(
+        plan, render=dataclasses.replace(plan.render, metrics_account=account)
     )
 
 
@@ -268,6 +323,7 @@ def run_remote(
             f"{PREVIEW_VERSION}."
         )
     with interruptible(), app.gateway(stripe) as gateway:
+        plan = audited_account(plan, gateway)
         scanner = Scanner(
             gateway,
             scopes,

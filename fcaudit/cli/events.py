@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from fcaudit.cli.common import app_for, make_plan
+from fcaudit.cli.common import app_for, audited_account, make_plan
 from fcaudit.cli.options import report_options, stripe_options
 from fcaudit.errors import ExitCode
 from fcaudit.options import ReportOptions, StripeOptions
@@ -128,5 +128,6 @@ def events(
         verify_authorizations=preview,
     )
     with interruptible(), app.gateway(stripe) as gateway:
+        plan = audited_account(plan, gateway)
         source = EventSource(gateway, query, concurrency=stripe.workers)
         return Pipeline(app, plan).run(source)

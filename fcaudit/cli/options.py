@@ -155,6 +155,7 @@ def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
             no_rules=kw.pop("no_rules"),
             group_by=GroupBy(kw.pop("group_by").lower()),
             metrics=kw.pop("metrics"),
+            metrics_labels=tuple(kw.pop("metrics_labels")),
             pager=kw.pop("pager"),
             baseline=kw.pop("baseline"),
             fail_on_change=kw.pop("fail_on_change"),
@@ -195,6 +196,14 @@ def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
                 metavar="FILE",
                 help="Also write Prometheus metrics (node_exporter textfile format) to FILE, "
                 "atomically.",
+            ),
+            click.option(
+                "--metrics-label",
+                "metrics_labels",
+                metavar="NAME=VALUE",
+                multiple=True,
+                help="Prometheus: add this label to every series (repeatable), to tell apart "
+                "jobs that share a textfile directory.",
             ),
             click.option(
                 "--pager/--no-pager",

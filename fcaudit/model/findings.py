@@ -340,9 +340,10 @@ FIELDS: tuple[Field, ...] = (
         (("event_created", 'when(r.get("event_created"))'),),
         (Cell("event_created", 21, _when("event_created")),),
     ),
-    plain("event_id", None),
-    plain("pending_webhooks", None),
-    plain("undelivered", None),
+    # CSV: the last columns (added after the others, so positional readers keep theirs).
+    plain("event_id", 26),
+    plain("pending_webhooks", 27),
+    plain("undelivered", 28),
     plain("dashboard_url", 22),
     Field("change", "f.change", (), (Cell("change", 23, "f.change"),)),
     Field(

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fcaudit.model.findings import (
     SCHEMA_VERSION,
@@ -22,6 +22,16 @@ from fcaudit.model.findings import (
     iso,
 )
 from fcaudit.stripe.ids import AUTHORIZATION_OBJECT
+
+if TYPE_CHECKING:
+    from fcaudit.spill import Distinct, Replayable
+
+
+def _distinct() -> Distinct:
+    """A distinct count (imported when a run starts: `--help` never loads SQLite)."""
+    from fcaudit.spill import Distinct
+
+    return Distinct()
 
 
 class GroupBy(StrEnum):
@@ -100,6 +110,11 @@ class Group:
         if self.contact is not None:
             record["contact"] = {"name": self.contact.name, "email": self.contact.email}
         return record
+
+
+if TYPE_CHECKING:
+    # The worklist's groups in order: a list, or a spill on disk read back in order.
+    Groups = Replayable[Group]
 
 
 # -- scopes and the run's outcome ---------------------------------------------------------
@@ -193,7 +208,7 @@ class AccountTally:
     accounts: int = 0
     authorizations: int = 0
     counts: Counter[Category] = field(default_factory=Counter)
-    holders_affected: set[str] = field(default_factory=set)
+    holders_affected: Distinct = field(default_factory=lambda: _distinct())
 
     def to_record(self, stripe_account: str | None) -> dict[str, Any]:
         """The counts as the report's `summary` writes them."""
@@ -225,9 +240,10 @@ class ScanResult:
     events: int = 0
     event_objects: set[str] = field(default_factory=set)
     by_object: dict[str, Counter[Category]] = field(default_factory=dict)
-    holders_affected: set[str] = field(default_factory=set)  # with a non-active finding
+    holders_affected: Distinct = field(default_factory=lambda: _distinct())  # not active
     group_by: GroupBy = GroupBy.CUSTOMER
-    groups: list[Group] = field(default_factory=list)  # set by the grouping stage
+    # Set by the grouping stage: a list, or a spill on disk read back in order.
+    groups: Groups = field(default_factory=list)
     matched: int = 0  # findings matching --fail-on (categories or signals)
     exit_code: int | None = None  # the run's exit code, once decided
     contact: bool = False  # groups carry customers' names and emails

@@ -6,10 +6,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fcaudit.errors import InputError
 from fcaudit.model.findings import READABLE_SCHEMA_MAJOR, Category, Finding, from_record
+
+if TYPE_CHECKING:
+    from fcaudit.spill import DiskMap
 
 
 class Prior(NamedTuple):
@@ -27,13 +30,18 @@ class SavedReport:
 
     envelope: Mapping[str, Any]
     findings: tuple[Finding, ...]
-    priors: Mapping[str, Prior] | None = None
+    priors: DiskMap[Prior] | None = None
 
-    def prior_findings(self) -> Mapping[str, Prior]:
-        """By id: each object's type, category and deadline."""
+    def prior_findings(self) -> DiskMap[Prior]:
+        """By id, on disk (a store's previous run may hold a million objects): each object's
+        type, category and deadline."""
         if self.priors is not None:
             return self.priors
-        return {f.id: Prior(f.object, f.category, f.deadline) for f in self.findings}
+        from fcaudit.spill import DiskMap  # SQLite: only when a run compares
+
+        priors: DiskMap[Prior] = DiskMap()
+        priors.update((f.id, Prior(f.object, f.category, f.deadline)) for f in self.findings)
+        return priors
 
     @property
     def complete(self) -> bool:

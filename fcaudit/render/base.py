@@ -9,6 +9,7 @@ from typing import Protocol, TextIO
 
 from fcaudit.model.findings import Finding
 from fcaudit.model.report import GroupBy, ReportMeta, ScanResult
+from fcaudit.stripe.ids import AUTHORIZATION_OBJECT
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,10 @@ class RenderOptions:
     show_suppressed: bool = False  # table: list findings set aside by --ignore too
     contact: bool = False  # --contact: CSV adds contact columns (rows held to the end)
     timeline: bool = False  # table: fcaudit events' timeline (render/timeline.py), not a worklist
+    # prometheus: the audited Stripe account (its `stripe_account` label; None: not known),
+    # and the operator's own labels (--metrics-label NAME=VALUE), on every series.
+    metrics_account: str | None = None
+    metrics_labels: tuple[tuple[str, str], ...] = ()
 
 
 class Renderer(Protocol):
@@ -50,14 +55,15 @@ def upcoming_by_week(
     findings: Iterable[Finding], as_of: datetime, weeks: int = WEEKS_AHEAD
 ) -> list[int]:
     """Upcoming deactivations per week for the next `weeks` weeks (week 0 starts at as_of's
-    UTC day): every finding with a deadline in that window (an expected deactivation or an
-    account-number expiry), whatever its category. Shared by the table's bar chart and
-    the HTML report's SVG chart."""
+    UTC day): every account with a deadline in that window (an expected deactivation or an
+    account-number expiry), whatever its category. Authorizations are left out: their
+    accounts carry the same date, and were counted twice. Shared by the table's bar chart
+    and the HTML report's SVG chart."""
     counts = [0] * weeks
     today = as_of.astimezone(UTC).date()
     for f in findings:
         when = f.deadline
-        if when is None:
+        if when is None or f.object == AUTHORIZATION_OBJECT:
             continue
         days = (when.astimezone(UTC).date() - today).days
         if 0 <= days < weeks * 7:

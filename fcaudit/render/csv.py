@@ -18,12 +18,12 @@ nothing is held, except with contact details, which are known only at the end of
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
 from typing import TextIO
 
 from fcaudit.model.findings import CSV_COLUMNS, Finding, csv_values
 from fcaudit.model.report import Contact, ReportMeta, ScanResult, group_key
 from fcaudit.render.base import RenderOptions
+from fcaudit.spill import DiskMap, SortedSpill
 from fcaudit.text import safe
 
 # The documented columns, in order (README "Formats"): the finding's group, then the cells
@@ -63,7 +63,8 @@ class CsvRenderer:
         # Contact details belong to groups, which exist only at the end of the run: with
         # them, rows are held until then.
         self._contact = options.contact
-        self._held: list[Finding] = []
+        # Held in a spill (on disk beyond a few hundred): a million rows fit no memory.
+        self._held: SortedSpill[Finding] = SortedSpill(item_bytes=3000)
         self._started = False
 
     def _header(self) -> None:
@@ -76,7 +77,7 @@ class CsvRenderer:
     def finding(self, finding: Finding) -> None:
         """Write the finding's row at once (held until the end when contact details are shown)."""
         if self._contact:
-            self._held.append(finding)
+            self._held.add(0, finding)  # one key: the order they came
             return
         self._header()
         self._writer.writerow(
@@ -88,7 +89,8 @@ class CsvRenderer:
     def finish(self, result: ScanResult, meta: ReportMeta) -> None:
         """Write the header if no row came, and the rows held for their contact details."""
         self._header()
-        contacts: Mapping[str, Contact | None] = {g.key: g.contact for g in result.groups}
+        contacts: DiskMap[Contact] = DiskMap()
+        contacts.update((g.key, g.contact) for g in result.groups if g.contact is not None)
         for f in self._held:
             key = group_key(f, self._group_by)
             contact = contacts.get(key) if key is not None else None

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fcaudit.model.findings import Category, Finding, iso
+from fcaudit.render.advice import advice, note
 from fcaudit.render.base import relative_days
 from fcaudit.text import safe
 
@@ -67,9 +68,11 @@ def print_detail(console: Console, f: Finding) -> None:
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold")
     table.add_row(_t("category"), _t(f.category, STYLES[f.category]))
-    table.add_row(_t("what to do"), _t(f.recommendation))
-    if f.detail:
-        table.add_row(_t("note"), _t(f.detail))
+    # Whole, their names shortened (render/advice.py): the instruction is at the end.
+    table.add_row(_t("what to do"), Text(safe(advice(f), limit=None)))
+    told = note(f)
+    if told:
+        table.add_row(_t("note"), Text(safe(told, limit=None)))
     for s in f.signals:
         when = f" ({s.date.date().isoformat()})" if s.date else ""
         table.add_row(_t(f"signal {s.code}"), _t(f"{s.detail}{when}"))

@@ -25,13 +25,22 @@ from datetime import timedelta
 from fcaudit.model.findings import Category, Finding, iso
 from fcaudit.model.report import ReportMeta, plural
 from fcaudit.render.base import WEEKS_AHEAD, upcoming_by_week
-from fcaudit.render.outline import PLAIN_ID, TITLE, Cell, OutlineRenderer, day, link_target
-from fcaudit.text import safe
+from fcaudit.render.outline import (
+    PLAIN_ID,
+    RESOLVED_TITLE,
+    TITLE,
+    Cell,
+    OutlineRenderer,
+    day,
+    link_target,
+)
+from fcaudit.text import DISPLAY_LIMIT, safe
 
 STYLE = """
 :root { color-scheme: light; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-  margin: 1.5rem auto; max-width: 80rem; padding: 0 1rem; color: #1a1a1a; }
+  margin: 1.5rem auto; max-width: 80rem; padding: 0 1rem; color: #1a1a1a;
+  overflow-wrap: anywhere; }
 h1 { font-size: 1.5rem; margin: 0 0 .5rem; }
 h2 { font-size: 1.2rem; margin: 2rem 0 .5rem; }
 h3 { font-size: 1.05rem; margin: 1.5rem 0 .25rem; overflow-wrap: anywhere; }
@@ -39,22 +48,24 @@ code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; }
 table.findings { width: 100%; }
 th, td { border: 1px solid #d0d7de; padding: .3rem .5rem; text-align: left;
-  vertical-align: top; overflow-wrap: break-word; }
-td.name { overflow-wrap: anywhere; min-width: 8rem; }
-td.id { overflow-wrap: anywhere; min-width: 12ch; }
-td.when { white-space: nowrap; }
-th { background: #f6f8fa; }
+  vertical-align: top; overflow-wrap: anywhere; }
+td.name { min-width: 8rem; }
+td.id { min-width: 12ch; }
+th { background: #f6f8fa; overflow-wrap: normal; }
 td.n, th.n { text-align: right; }
 .headline { font-size: 1.1rem; font-weight: 600; }
 .facts { margin: .25rem 0; color: #444; }
 .incomplete { color: #b42318; font-weight: 600; }
-.cat { font-weight: 600; white-space: nowrap; }
+.cat { font-weight: 600; }
+td.cat { overflow-wrap: break-word; }
+td.advice { min-width: 16rem; }
 .relink_required, .inactive_unrepairable, .account_number_unusable { color: #b42318; }
 .expiring { color: #9a6700; }
 .inactive_unknown { color: #8250df; }
 .unknown { color: #0969da; }
 .disconnected { color: #57606a; }
 .active { color: #1a7f37; }
+td.change { font-weight: 600; }
 svg { max-width: 100%; height: auto; }
 svg .bar { fill: #d1242f; }
 svg .axis { stroke: #8c959f; }
@@ -66,18 +77,25 @@ _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 CSP = f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; base-uri 'none'; form-action 'none'"
 
 
-def h(value: object) -> str:
-    """Untrusted text for HTML text or a quoted attribute, shown literally."""
-    return html.escape(safe(str(value)), quote=True)
+def h(value: object, *, limit: int | None = DISPLAY_LIMIT) -> str:
+    """Untrusted text for HTML text or a quoted attribute, shown literally, cut to `limit`
+    characters."""
+    return html.escape(safe(str(value), limit=limit), quote=True)
 
 
 # A cell's kind (outline.Cell) -> its class; a category's cell is styled as the category.
-_CLASSES = {"id": "id", "name": "name", "date": "when", "number": "n"}
+_CLASSES = {
+    "id": "id", "name": "name", "date": "when", "number": "n", "change": "change",
+    "advice": "advice",
+}  # fmt: skip
 
 
 def _td(cell: Cell) -> str:
     cls = f"cat {cell.text}" if cell.kind == "category" else _CLASSES.get(cell.kind)
-    return f'<td class="{cls}">{cell.text}</td>' if cls else f"<td>{cell.text}</td>"
+    text = cell.text
+    if cell.kind in ("category", "codes"):  # escaped already: `_` is in no character reference
+        text = text.replace("_", "_<wbr>")  # so `account_number_unusable` wraps at its words
+    return f'<td class="{cls}">{text}</td>' if cls else f"<td>{text}</td>"
 
 
 def _tr(cells: Iterable[Cell]) -> str:
@@ -130,7 +148,7 @@ def chart(counts: Sequence[int], meta: ReportMeta) -> str:
         ]
     parts.append(
         f'<text x="{left}" y="{height - 4}">Weeks starting {day(start)} (UTC), '
-        "any category</text></svg>"
+        "accounts of any category</text></svg>"
     )
     return "\n".join(parts)
 
@@ -138,9 +156,9 @@ def chart(counts: Sequence[int], meta: ReportMeta) -> str:
 class Html:
     """The outline's Markup for HTML: parts as `<section>`s, groups as `<h3>` sections."""
 
-    def text(self, value: object) -> str:
+    def text(self, value: object, *, limit: int | None = DISPLAY_LIMIT) -> str:
         """Escaped by `h()` (module docstring)."""
-        return h(value)
+        return h(value, limit=limit)
 
     def ident(self, value: str | None) -> str:
         """`<code>` when it looks like a Stripe id, else escaped text."""
@@ -202,6 +220,12 @@ class Html:
         """A full-width table; ids, names and dates get their cells' wrapping styles."""
         out = ['<table class="findings">', "<thead>" + _th(head) + "</thead>", "<tbody>"]
         return [*out, *(_tr(r) for r in rows), "</tbody>", "</table>"]
+
+    def resolved(self, head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+        """A section holding a table."""
+        cells = ([Cell(r[0], "id"), *(Cell(c) for c in r[1:])] for r in rows)  # ids may break
+        table = _table("", head, cells)
+        return ['<section id="resolved">', f"<h2>{RESOLVED_TITLE}</h2>", *table, "</section>"]
 
     def errors(self, head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
         """An `Errors` section holding a table."""

@@ -1,23 +1,25 @@
 """One JSON document: the versioned envelope with findings[] sorted by severity then date.
 
-Each finding is serialized as it arrives into a temporary file, and only its sort key and
-place are kept; at the end the items are written out in order. The bytes are exactly those of
-one `dumps(doc, indent=2)`, but a report of 100,000 findings never sits in memory as findings,
-dicts or one string (an incremental run over a large store stays in flat memory).
+Each finding is serialized as it arrives into a temporary file, and its sort key and place are
+sorted on disk (fcaudit/spill.py: an external merge sort); at the end the items are read back
+in order. The
+bytes are exactly those of one `dumps(doc, indent=2)`, but a report of a million findings never
+sits in memory as findings, dicts, an index or one string: memory stays flat.
 """
 
 from __future__ import annotations
 
-import contextlib
-import tempfile
-import weakref
-from collections.abc import Iterable, Iterator
-from typing import IO, TextIO
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, TextIO
 
 from fcaudit.model.findings import Finding
 from fcaudit.model.report import ReportMeta, ScanResult
 from fcaudit.render.base import RenderOptions, write_all
+from fcaudit.spill import SortedSpill, Spool
 from fcaudit.text import dumps, dumps_bytes
+
+if TYPE_CHECKING:
+    from fcaudit.model.report import Groups
 
 ITEM_INDENT = "    "  # groups[] and findings[] items sit two levels deep
 # A marker standing for the two long arrays while the rest of the document is serialized.
@@ -33,17 +35,15 @@ class JsonRenderer:
 
     def __init__(self, stream: TextIO, options: RenderOptions) -> None:
         self._stream = stream
-        self._spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish(), or below
-        # A run that fails before finish() drops the renderer: the spool goes with it.
-        weakref.finalize(self, _close_quietly, self._spool)
-        self._index: list[tuple[tuple[int, float, str], int, int]] = []
+        # A run that fails before finish() drops the renderer: its files go with it.
+        self._spool = Spool()
+        self._order: SortedSpill[tuple[int, int]] = SortedSpill(item_bytes=300)
 
     def finding(self, finding: Finding) -> None:
-        """Spool the finding's JSON to disk, keeping only its sort key and place."""
+        """Spool the finding's JSON; its place is sorted under its sort key."""
         # A JSON string never holds a raw newline, so every line of an item can be indented.
         data = _INDENT + dumps_bytes(finding.to_record(), indent=2).replace(b"\n", _NEWLINE)
-        self._index.append((finding.sort_key(), self._spool.tell(), len(data)))
-        self._spool.write(data)
+        self._order.add(finding.sort_key(), self._spool.put(data))
 
     def finish(self, result: ScanResult, meta: ReportMeta) -> None:
         """Write the document (envelope, groups[], then the spooled findings in order) and
@@ -55,29 +55,27 @@ class JsonRenderer:
             before, _, after = head.partition(f'"groups": "{MARK}"')
             middle, _, end = after.partition(f'"findings": "{MARK}"')
             write_all(self._stream, before + '"groups": ')
-            self._array([g.to_record() for g in result.groups])
+            self._groups_array(result.groups)
             write_all(self._stream, middle + '"findings": ')
             self._findings_array()
             write_all(self._stream, end + "\n")
         finally:
-            _close_quietly(self._spool)
+            self._order.close()
+            self._spool.close()
 
-    def _array(self, records: list[dict[str, object]]) -> None:
+    def _groups_array(self, groups: Groups) -> None:
         self._items(
-            (ITEM_INDENT + dumps(r, indent=2).replace("\n", "\n" + ITEM_INDENT) for r in records),
-            len(records),
+            (
+                ITEM_INDENT + dumps(g.to_record(), indent=2).replace("\n", "\n" + ITEM_INDENT)
+                for g in groups
+            ),
+            len(groups),
         )
 
     def _findings_array(self) -> None:
-        self._index.sort()
-
-        def items() -> Iterator[str]:
-            """The spooled findings, read back one by one in sorted order."""
-            for _, offset, length in self._index:
-                self._spool.seek(offset)
-                yield self._spool.read(length).decode("utf-8")
-
-        self._items(items(), len(self._index))
+        spool = self._spool
+        items = (spool.get(offset, length).decode("utf-8") for offset, length in self._order)
+        self._items(items, len(self._order))
 
     def _items(self, items: Iterable[str], count: int) -> None:
         """An array of `count` items, each already indented: `[]` when there are none."""
@@ -88,10 +86,3 @@ class JsonRenderer:
         for i, item in enumerate(items):
             self._stream.write(item + (",\n" if i < count - 1 else "\n"))
         self._stream.write("  ]")
-
-
-def _close_quietly(spool: IO[bytes]) -> None:
-    """Drop the spool. What it still buffered is thrown away with it, so a full disk (or a
-    file-size limit) that made the run fail can't fail the clean-up again at exit."""
-    with contextlib.suppress(OSError):
-        spool.close()

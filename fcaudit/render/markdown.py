@@ -9,7 +9,9 @@ become visible escapes (`fcaudit.text.safe`), so a cell is always one line; the 
 Markdown gives meaning to are backslash-escaped (`\\ ` * [ ] | # ~ $`, and `_` except inside
 a word, where it means nothing); `<`, `>` and `&` become character references, so no HTML tag
 or entity gets through; and `://` and `www.` are broken with a character reference so GFM does
-not turn a bare URL into a link. Ids that look like Stripe ids are shown as code. The only
+not turn a bare URL into a link; a `.` between letters or digits is backslash-escaped and the
+`@` of an e-mail address is written as code, so no autolink extension (GFM's, linkify-it's)
+links a domain or an address either. Ids that look like Stripe ids are shown as code. The only
 links are the Stripe Dashboard's own.
 """
 
@@ -23,12 +25,13 @@ from fcaudit.model.report import ReportMeta
 from fcaudit.render.outline import (
     DASHBOARD_URL,
     PLAIN_ID,
+    RESOLVED_TITLE,
     TITLE,
     Cell,
     OutlineRenderer,
     link_target,
 )
-from fcaudit.text import safe
+from fcaudit.text import DISPLAY_LIMIT, safe
 
 __all__ = ["DASHBOARD_URL", "Markdown", "MarkdownRenderer", "md"]
 
@@ -38,14 +41,23 @@ _MD_SPECIAL = re.compile(r"([\\`*\[\]|#~$]|(?<![^\W_])_|_(?![^\W_]))")
 _MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _MD_ENTITY_RE = re.compile("[&<>]")
 _AUTOLINK = re.compile(r"(?i)(:)(?=//)|(?<=www)(\.)")
+# What GFM's autolink extension (and linkify-it) would still link in the escaped text: an
+# e-mail address and a bare domain. cmark-gfm merges the text around an escape or entity
+# before it looks for addresses, so only an inline span stops it: the `@` becomes code
+# (`a`@`example.com` shows a@example.com). A `.` between letters or digits is
+# backslash-escaped, which linkify-it (markdown-it) sees as text apart.
+_EMAIL_AT = re.compile(r"(?<=[\w.+-])@(?=[\w-])")
+_DOMAIN_DOT = re.compile(r"(?<=[^\W_])\.(?=[^\W_])")
 
 
-def md(value: object) -> str:
-    """Untrusted text as Markdown that shows it literally, on one line (module docstring)."""
+def md(value: object, *, limit: int | None = DISPLAY_LIMIT) -> str:
+    """Untrusted text as Markdown that shows it literally, on one line (module docstring),
+    cut to `limit` characters."""
     text = _MD_SPECIAL.sub(r"\\\1", str(value))
     text = _MD_ENTITY_RE.sub(lambda m: _MD_ENTITIES[m.group(0)], text)
     text = _AUTOLINK.sub(lambda m: "&#58;" if m.group(1) else "&#46;", text)
-    return safe(text)
+    text = _EMAIL_AT.sub("`@`", _DOMAIN_DOT.sub(r"\\.", text))
+    return safe(text, limit=limit)
 
 
 def _row(cells: Iterable[str]) -> str:
@@ -59,9 +71,9 @@ def _table(head: Sequence[str], rows: Iterable[Iterable[str]]) -> list[str]:
 class Markdown:
     """The outline's Markup for GitHub-flavoured Markdown: flat, blank-line separated blocks."""
 
-    def text(self, value: object) -> str:
+    def text(self, value: object, *, limit: int | None = DISPLAY_LIMIT) -> str:
         """Escaped by `md()` (module docstring)."""
-        return md(value)
+        return md(value, limit=limit)
 
     def ident(self, value: str | None) -> str:
         """`` `fca_1` `` when it looks like a Stripe id, else escaped text."""
@@ -115,6 +127,10 @@ class Markdown:
     def findings(self, head: Sequence[str], rows: Sequence[Sequence[Cell]]) -> list[str]:
         """A GFM table; the cells' kinds are not shown."""
         return _table(head, ([c.text for c in row] for row in rows))
+
+    def resolved(self, head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+        """A `##` section holding a GFM table."""
+        return [f"## {RESOLVED_TITLE}", "", *_table(head, rows), ""]
 
     def errors(self, head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
         """An `## Errors` section holding a GFM table."""

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import ClassVar, Literal, NamedTuple, Protocol
 
 from fcaudit.model.dashboard import DASHBOARD
-from fcaudit.model.findings import Category, Finding, iso
+from fcaudit.model.findings import Category, Change, Finding, iso
 from fcaudit.model.report import (
     Group,
     GroupBy,
@@ -29,8 +29,10 @@ from fcaudit.model.report import (
     summary_parts,
     summary_text,
 )
+from fcaudit.render.advice import advice, note
 from fcaudit.render.base import Collector, RenderOptions, relative_days, write_all
 from fcaudit.stripe.ids import AUTHORIZATION_OBJECT, ID_SHAPE
+from fcaudit.text import DISPLAY_LIMIT
 
 # A Stripe Dashboard link as fcaudit builds it (model.dashboard_url): anything else is text.
 DASHBOARD_URL = re.compile(re.escape(DASHBOARD) + r"(?:/[A-Za-z0-9_]+)+")
@@ -40,6 +42,8 @@ PLAIN_ID = ID_SHAPE  # an id shown as code: the shape of a Stripe id (stripe/ids
 TOP_INSTITUTIONS = 10
 TITLE = "fcaudit report"
 ERROR_HEADERS = ("Scope", "Message", "Request id", "HTTP status")
+RESOLVED_TITLE = "Resolved since the baseline"
+RESOLVED_HEADERS = ("Id", "Was", "Now")
 
 
 def link_target(url: str | None) -> str | None:
@@ -56,15 +60,17 @@ class Cell(NamedTuple):
     """A table cell, already escaped, and what it holds, for a format that styles cells."""
 
     text: str
-    kind: Literal["", "category", "id", "name", "date", "number"] = ""
+    # codes: snake_case words (cause, action, signal codes), which a page may break at `_`.
+    kind: Literal["", "category", "id", "name", "date", "number", "change", "codes", "advice"] = ""
 
 
 class Markup(Protocol):
     """What a report format gives the outline: its escaping (inline) and its blocks, each
     returned as the document's lines. The outline decides what they say."""
 
-    def text(self, value: object) -> str:
-        """Untrusted text, shown literally on one line."""
+    def text(self, value: object, *, limit: int | None = DISPLAY_LIMIT) -> str:
+        """Untrusted text, shown literally on one line, cut to `limit` characters (None:
+        text already bounded, such as advice with its names shortened)."""
 
     def ident(self, value: str | None) -> str:
         """An id: as code when it looks like a Stripe id, else as escaped text."""
@@ -104,6 +110,9 @@ class Markup(Protocol):
     def findings(self, head: Sequence[str], rows: Sequence[Sequence[Cell]]) -> list[str]:
         """A group's table of findings."""
 
+    def resolved(self, head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+        """The part listing the baseline's findings resolved since (`RESOLVED_TITLE`)."""
+
     def errors(self, head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
         """The part listing the scopes that failed, as a table."""
 
@@ -122,8 +131,14 @@ class OutlineRenderer(Collector):
         headline, facts = m.text(summary_text(result)), _facts(m, result, meta, options)
         body = m.summary(headline, facts, summary_parts(result)[1])
         body += m.upcoming(findings, meta)
-        lines = [x for s in sections(findings, result, options) for x in _section(m, s, options)]
+        compared = result.baseline is not None
+        parts = sections(findings, result, options)
+        lines = [x for s in parts for x in _section(m, s, options, compared=compared)]
         body += m.worklist(lines or m.paragraph("Nothing needs attention."))
+        if result.resolved:
+            rows = [[m.ident(r["id"]), m.text(r["old_category"]), m.text(r["new_category"])]
+                    for r in result.resolved]  # fmt: skip
+            body += m.resolved(RESOLVED_HEADERS, rows)
         errors = [(e.scope.label(), e.message, e.request_id, e.http_status) for e in result.errors]
         if errors:
             rows = [[m.text("" if c is None else c) for c in row] for row in errors]
@@ -224,14 +239,23 @@ def _facts(m: Markup, result: ScanResult, meta: ReportMeta, options: RenderOptio
         more = len(top) - TOP_INSTITUTIONS
         tail = f", and {plural(more, 'more institution')}" if more > 0 else ""
         facts.append(f"Needing attention by institution: {named}{tail}")
+    if result.baseline is not None:
+        since = m.text(result.baseline.get("generated_at") or "?")
+        changes = [f"{result.by_change.get(c, 0)} {c}" for c in (Change.NEW, Change.WORSE)]
+        changes += [f"{result.by_change.get(Change.BETTER, 0)} better"]
+        changes += [f"{len(result.resolved)} resolved"]
+        facts.append(f"Since the baseline ({since}): {', '.join(changes)}")
     hidden = result.counts.get(Category.ACTIVE, 0)
     if hidden and not options.show_active:
         facts.append(f"{plural(hidden, 'active finding')} not listed (--show-active)")
     return facts
 
 
-def _section(m: Markup, section: Section, options: RenderOptions) -> list[str]:
-    """One group: its heading, what the group's facts say, and its table of findings."""
+def _section(
+    m: Markup, section: Section, options: RenderOptions, *, compared: bool = False
+) -> list[str]:
+    """One group: its heading, what the group's facts say, and its table of findings (with
+    a baseline, led by each finding's change)."""
     by = options.group_by
     if section.key is None:
         heading = "Findings"
@@ -255,30 +279,43 @@ def _section(m: Markup, section: Section, options: RenderOptions) -> list[str]:
             who = [m.text(x) for x in (group.contact.name, group.contact.email) if x]
             lines += m.paragraph(f"Contact: {', '.join(who) or '(none on file)'}")
     holder = by is not GroupBy.CUSTOMER  # grouped by customer, the heading names the holder
-    head = ["Category", "Id", "Account", "Institution", "Cause / action", "Signals"]
+    head = ["Change"] if compared else []
+    head += ["Category", "Id", "Account", "Institution", "Cause / action", "Signals"]
     head += ["Deactivation", "What to do"] + (["Holder"] if holder else [])
-    lines += m.findings(head, [_cells(m, f, holder) for f in section.findings])
+    rows = [_cells(m, f, holder, compared) for f in section.findings]
+    lines += m.findings(head, rows)
     return m.group(heading, lines)
 
 
-def _cells(m: Markup, f: Finding, holder: bool) -> list[Cell]:
-    """One finding's row of a group's table, under the columns `_section` names."""
+def _change(f: Finding) -> str:
+    """A finding's change against the baseline as its row shows it: new, worse, better, or
+    blank for the same."""
+    return "" if f.change is None or f.change is Change.SAME else str(f.change)
+
+
+def _cells(m: Markup, f: Finding, holder: bool, compared: bool = False) -> list[Cell]:
+    """One finding's row of a group's table, under the columns `_section` names; with a
+    baseline (`compared`), its change first (`same` left blank, as the table does, so what
+    changed stands out)."""
     if f.object == AUTHORIZATION_OBJECT:
         covers = ", ".join(m.ident(a) for a in f.accounts)
         label = f"authorization covering {covers}" if covers else "authorization"
     else:  # `Checking ••6789`; empty when the account has neither
         last4 = f"••{f.last4}" if f.last4 else ""
         label = m.text(" ".join(p for p in (f.display_name or "", last4) if p))
-    note = [f"Note: {m.text(f.detail)}"] if f.detail else []
-    cells = [
+    # The advice whole, its names shortened (render/advice.py): never cut again here.
+    told = note(f)
+    notes = [f"Note: {m.text(told, limit=None)}"] if told else []
+    cells = [Cell(_change(f), "change")] if compared else []
+    cells += [
         Cell(str(f.category), "category"),
         Cell(m.ident(f.id), "id"),
         Cell(label, "name"),
         Cell(m.text(f.institution_name or ""), "name"),
-        Cell(" / ".join(m.text(x) for x in (f.cause, f.action) if x)),
-        Cell(", ".join(dict.fromkeys(str(s.code) for s in f.signals))),
+        Cell(" / ".join(m.text(x) for x in (f.cause, f.action) if x), "codes"),
+        Cell(", ".join(dict.fromkeys(str(s.code) for s in f.signals)), "codes"),
         Cell(m.text(_deactivation(f)), "date"),
-        Cell(m.breaks([m.text(f.recommendation), *note])),
+        Cell(m.breaks([m.text(advice(f), limit=None), *notes]), "advice"),
     ]
     if holder:
         cells.append(Cell(m.link(m.ident(f.account_holder), f.dashboard_url), "id"))

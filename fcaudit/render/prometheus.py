@@ -5,17 +5,25 @@ temporary file in the same directory and renamed into place, so the collector ne
 half a file). Every metric is a gauge describing the last run, with HELP and TYPE lines and no
 timestamps (the collector refuses them). `METRICS` is the list the README documents.
 
-Labels hold bounded values only: category, object type, signal code, and institution name
-capped to the 20 with most findings needing attention plus `other` (the rest, and an
-institution that is itself called "other"). No account, customer or authorization id is ever a
-label. Institution names are untrusted: terminal-unsafe characters become visible escapes
-(`fcaudit.text.safe`), then backslash, double quote and newline are escaped as the exposition
-format requires.
+Every series carries `stripe_account` (the audited account: --stripe-account, else the key's
+own account, `platform` when the key may not read it, `unknown` offline) and `mode` (live /
+test, from the key or the findings; `unknown` when neither says), then the operator's
+--metrics-label pairs: files of several accounts or jobs merge in one textfile directory
+without two defining the same series.
+
+Labels hold bounded values only: at most `LABEL_LIMIT` characters; category, object type,
+signal code, and institution name capped to the 20 with most findings needing attention plus
+the roll-up of the rest (`rolled_up="true"`, named `other`; a real institution called "other"
+is a series of its own with `rolled_up="false"`). No account, customer or authorization id is
+ever a label, but the audited account's. Institution names are untrusted: terminal-unsafe
+characters become visible escapes (`fcaudit.text.safe`), then backslash, double quote and
+newline are escaped as the exposition format requires.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TextIO
@@ -31,6 +39,14 @@ PREFIX = "fcaudit_"
 TOP_INSTITUTIONS = 20
 OTHER = "other"
 OBJECT_TYPES = ("account", "authorization")
+# A label value's most characters (a 500-character bank name is not a useful label).
+LABEL_LIMIT = 128
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+# The labels fcaudit writes itself: --metrics-label may not name them.
+OWN_LABELS = frozenset(
+    {"stripe_account", "mode", "object", "category", "institution", "rolled_up", "signal"}
+    | {"sent_for", "reason"}
+)
 
 # name (without the prefix) -> HELP text, in output order.
 METRICS: Mapping[str, str] = {
@@ -38,7 +54,7 @@ METRICS: Mapping[str, str] = {
     "suppressed_findings": "Findings of the last run set aside by --ignore entries.",
     "institution_findings": (
         "Findings needing attention (not active) of the last run, by institution: the 20 "
-        'with most, the rest summed as institution="other".'
+        'with most (rolled_up="false"), the rest summed as institution="other",rolled_up="true".'
     ),
     "signal_findings": (
         "Findings of the last run with each signal (a finding counts once per code)."
@@ -55,7 +71,7 @@ METRICS: Mapping[str, str] = {
     "interrupted.",
     "run_duration_seconds": "How long the last run took (scans only).",
     "run_requests": "Stripe API requests the last run made, retries included, by the Stripe "
-    "account they were sent for (platform: no Stripe-Account header).",
+    "account they were sent for (sent_for; platform: no Stripe-Account header).",
     "run_retries": "Requests the last run retried.",
     "run_rate_limited": "Responses of the last run that were rate limited (429), by Stripe's "
     "Stripe-Rate-Limited-Reason (none: a 429 without one, such as a lock timeout).",
@@ -64,8 +80,9 @@ METRICS: Mapping[str, str] = {
 
 
 def label_value(value: str) -> str:
-    """An untrusted string as a label value: shown safely, escaped per the format."""
-    text = safe(value)  # a newline is already shown as \x0a
+    """An untrusted string as a label value: shown safely, at most LABEL_LIMIT characters,
+    escaped per the format."""
+    text = safe(value, limit=LABEL_LIMIT)  # a newline is already shown as \x0a
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
@@ -78,15 +95,17 @@ def number(value: float) -> str:
     return str(int(value))
 
 
-def institutions(by_institution: Mapping[str, int]) -> list[tuple[str, int]]:
-    """The top institutions by count (ties by name) and `other` for the rest, as labels."""
+def institutions(by_institution: Mapping[str, int]) -> list[tuple[str, bool, int]]:
+    """The top institutions by count (ties by name), then the roll-up of the rest, as
+    (label value, rolled up, count). A real institution named like the roll-up is ranked as
+    any other: `rolled_up` tells them apart."""
     merged: Counter[str] = Counter()
     for name, n in by_institution.items():
-        merged[label_value(name)] += n  # two names can look alike once made safe
+        merged[label_value(name)] += n  # two names can look alike once made safe (or cut)
     ranked = sorted(merged.items(), key=lambda item: (-item[1], item[0]))
-    top = [(name, n) for name, n in ranked if name != OTHER][:TOP_INSTITUTIONS]
+    top = ranked[:TOP_INSTITUTIONS]
     rest = sum(merged.values()) - sum(n for _, n in top)
-    return [*top, (OTHER, rest)]
+    return [*((name, False, n) for name, n in top), (OTHER, True, rest)]
 
 
 class PrometheusRenderer:
@@ -95,12 +114,15 @@ class PrometheusRenderer:
 
     def __init__(self, stream: TextIO, options: RenderOptions) -> None:
         self._stream = stream
+        self._options = options
         self._deadlines: list[float] = []
         self._counts: Counter[tuple[str, Category]] = Counter()
+        self._livemodes: set[bool | None] = set()
 
     def finding(self, finding: Finding) -> None:
         """Count the finding by object type and category and note its deadline; a suppressed
         one is left out."""
+        self._livemodes.add(finding.livemode)  # offline, the findings tell the mode
         if finding.suppressed is not None:
             return  # handled by the operator: no alert should fire on it
         kind = "authorization" if finding.object == AUTHORIZATION_OBJECT else "account"
@@ -108,6 +130,19 @@ class PrometheusRenderer:
         when = finding.deadline
         if when is not None:
             self._deadlines.append(when.timestamp())
+
+    def _common(self, meta: ReportMeta) -> str:
+        """The labels every series starts with: the audited account, the mode, then the
+        operator's own (module docstring)."""
+        mode = meta.mode
+        if mode is None and self._livemodes in ({True}, {False}):
+            mode = "live" if True in self._livemodes else "test"
+        pairs = [
+            ("stripe_account", self._options.metrics_account or "unknown"),
+            ("mode", mode or "unknown"),
+            *self._options.metrics_labels,
+        ]
+        return ",".join(f'{name}="{label_value(value)}"' for name, value in pairs)
 
     def finish(self, result: ScanResult, meta: ReportMeta) -> None:
         """Write every metric family that has samples, each with its HELP and TYPE lines."""
@@ -129,8 +164,8 @@ class PrometheusRenderer:
             (
                 "institution_findings",
                 (
-                    (f'{{institution="{name}"}}', n)
-                    for name, n in institutions(result.by_institution)
+                    (f'{{institution="{name}",rolled_up="{str(rolled).lower()}"}}', n)
+                    for name, rolled, n in institutions(result.by_institution)
                 ),
             ),
             (
@@ -149,7 +184,7 @@ class PrometheusRenderer:
             (
                 "run_requests",
                 (
-                    (f'{{stripe_account="{label_value(str(account))}"}}', int(n))
+                    (f'{{sent_for="{label_value(str(account))}"}}', int(n))
                     # Offline (no requests): one zero sample, so the family is always there.
                     for account, n in dict(
                         stats.get("by_stripe_account") or {"platform": 0}
@@ -168,9 +203,13 @@ class PrometheusRenderer:
             ),
             ("run_errors", [("", len(result.errors))]),
         ]
+        common = self._common(meta)
         lines: list[str] = []
         for name, samples in families:
-            rows = [f"{PREFIX}{name}{labels} {number(v)}" for labels, v in samples]
+            rows = [
+                f"{PREFIX}{name}{{{common}{',' + labels[1:-1] if labels else ''}}} {number(v)}"
+                for labels, v in samples
+            ]
             if not rows:
                 continue
             help_text = METRICS[name].replace("\\", "\\\\").replace("\n", "\\n")

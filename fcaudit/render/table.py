@@ -25,6 +25,7 @@ from rich.text import Text
 from fcaudit.console import make_console
 from fcaudit.model.findings import Category, Change, Finding, SignalCode, iso
 from fcaudit.model.report import Group, GroupBy, ReportMeta, ScanResult, plural, summary_parts
+from fcaudit.render.advice import advice
 from fcaudit.render.base import RenderOptions, upcoming_by_week, write_all
 from fcaudit.render.detail import STYLES, print_detail, relative
 from fcaudit.text import safe
@@ -36,6 +37,9 @@ MAX_LABEL = 24
 MAX_CAUSE = 24
 MIN_INSTITUTION = 8
 MAX_IDS_NAMED = 3  # advice that applies to some rows of a group names at most this many
+# The first column with a baseline: how a row changed (`same` left blank), or `supp`.
+MARKS = {Change.NEW: "new", Change.WORSE: "worse", Change.BETTER: "better"}
+MARK_WIDTH = max(len(m) for m in MARKS.values())
 
 
 def _date(f: Finding) -> str:
@@ -96,16 +100,16 @@ class _Layout:
         columns = [self.category, self.id, self._date_width()]
         columns += [self.widths[c] for c in ("name", "last4", "cause") if self.shown[c]]
         width = len(INDENT) + sum(columns) + len(GAP) * len(columns)  # a gap before the name
-        return width + (5 + len(GAP) if self.marks else 0)
+        return width + (MARK_WIDTH + len(GAP) if self.marks else 0)
 
     def row(self, f: Finding) -> Text:
         """One finding's line of the worklist, in the columns that fit."""
         line = Text(INDENT)
         if self.marks:
-            mark = {Change.NEW: "new", Change.WORSE: "worse"}.get(f.change, "") if f.change else ""
+            mark = MARKS.get(f.change, "") if f.change else ""
             if f.suppressed is not None:
                 mark = "supp"
-            line.append(_cell(mark, 5, "bold"))
+            line.append(_cell(mark, MARK_WIDTH, "bold"))
             line.append(GAP)
         parts = [
             _cell(str(f.category), self.category, STYLES[f.category]),
@@ -196,10 +200,11 @@ class TableRenderer:
         console.print(line)
         if result.baseline is not None:
             new, worse = result.by_change.get(Change.NEW, 0), result.by_change.get(Change.WORSE, 0)
+            better = result.by_change.get(Change.BETTER, 0)
             console.print(
                 Text(
                     f"Since the baseline ({safe(result.baseline.get('generated_at') or '?')}): "
-                    f"{new} new, {worse} worse, {len(result.resolved)} resolved"
+                    f"{new} new, {worse} worse, {better} better, {len(result.resolved)} resolved"
                 )
             )
         today = meta.as_of.date()
@@ -264,7 +269,11 @@ class TableRenderer:
         console.print(head, soft_wrap=True)
         if group.relink_authorizations:
             auths = ", ".join(safe(a) for a in group.relink_authorizations)
-            console.print(Text(f"{INDENT}one relink repairs several accounts: {auths}"))
+            line = Text(f"one relink repairs several accounts: {auths}")
+            # Wrapped, each line keeps the indent, under the header it belongs to.
+            for part in line.wrap(console, max(20, console.width - len(INDENT))):
+                part.rstrip()
+                console.print(Text(INDENT) + part, soft_wrap=True)
         if group.dashboard_url:
             console.print(Text(f"{INDENT}{safe(group.dashboard_url)}", style="dim"), soft_wrap=True)
 
@@ -272,17 +281,18 @@ class TableRenderer:
         for f in rows:
             console.print(layout.row(f), soft_wrap=True)
         # Advice once per group where rows share it; otherwise once per distinct advice.
-        advice: dict[str, list[str]] = {}
+        shared: dict[str, list[Finding]] = {}
         for f in rows:
             if f.category is not Category.ACTIVE:
-                advice.setdefault(f.recommendation, []).append(f.id)
-        for text, ids in advice.items():
+                shared.setdefault(f.recommendation, []).append(f)
+        for same in shared.values():
             line = Text("→ ", style="bold")
-            if len(advice) > 1:
-                named = ", ".join(safe(i) for i in ids[:MAX_IDS_NAMED])
-                more = len(ids) - MAX_IDS_NAMED
+            if len(shared) > 1:
+                named = ", ".join(safe(x.id) for x in same[:MAX_IDS_NAMED])
+                more = len(same) - MAX_IDS_NAMED
                 line.append(f"{named}{f' and {more} more' if more > 0 else ''}: ", style="dim")
-            line.append(safe(text))
+            # Whole, its names shortened (render/advice.py): the instruction is at the end.
+            line.append(safe(advice(same[0]), limit=None))
             # Wrapped advice keeps its indent, under the rows it is about.
             for part in line.wrap(console, max(20, console.width - len(INDENT))):
                 part.rstrip()
@@ -348,7 +358,7 @@ class TableRenderer:
         if not any(weeks):
             console.print(Text(f"No deactivations expected in the next {len(weeks)} weeks."))
             return
-        console.print(Text(f"Upcoming deactivations per week (next {len(weeks)} weeks):"))
+        console.print(Text(f"Upcoming deactivations per week (next {len(weeks)} weeks, accounts):"))
         peak = max(weeks)
         room = max(0, min(50, console.width - len(INDENT) - 16))
         start = meta.as_of.date()

@@ -24,6 +24,7 @@ from fcaudit.sources.listing import (
     refused_unfiltered,
 )
 from fcaudit.sources.pool import WorkPool
+from fcaudit.spill import DiskMap
 from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.failures import Cancelled, PaginationError, RequestFailed, tip
 from fcaudit.stripe.gateway import Page, StripeGateway
@@ -274,7 +275,8 @@ class WholeAccountDiscovery:
         submitted as its own scope (waiting for room in the pool)."""
         with self._lock:
             self._modes.setdefault(acct, Discovery.CUSTOMERS)
-        seen: set[str] = set()  # a customer listed twice is scanned once
+        # A customer listed twice is scanned once; on disk, as a million customers may be.
+        seen: DiskMap[None] = DiskMap()
         listing = Scope(ScopeType.CUSTOMER, None, acct)
         try:
             pages = self.gateway.iter_customer_list(stripe_account=acct)
@@ -284,8 +286,7 @@ class WholeAccountDiscovery:
                 if self._want_contacts:
                     with self._lock:
                         self._contacts[cid] = contact_of(customer)
-                if cid not in seen:
-                    seen.add(cid)
+                if seen.insert(cid, None):
                     self._submit(
                         pool,
                         Scope(ScopeType.CUSTOMER, cid, acct),
@@ -316,6 +317,7 @@ class WholeAccountDiscovery:
                 f"{err.message}{rid}. Tip: {tip(err)}."
             ) from None
         finally:
+            seen.close()
             if self._connected_request is not None:
                 with self._lock:
                     self.scopes_done += 1

@@ -30,6 +30,7 @@ from fcaudit.options import DEFAULT_RECONCILE
 from fcaudit.sources.base import Emit, Observed, SourceOutcome, budget_error
 from fcaudit.sources.listing import account_filter
 from fcaudit.sources.state import Header, Identity, StateStore, holder_of, kept
+from fcaudit.spill import DiskMap, SortedSpill
 from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, FC_EVENT_TYPES
 from fcaudit.stripe.failures import Cancelled, RequestFailed
@@ -84,18 +85,18 @@ def _kind(obj: Mapping[str, Any]) -> str | None:
 
 class Recording:
     """A source that keeps what the store needs of every account and authorization it
-    emits (a full run)."""
+    emits (a full run): on disk, in the order emitted, until the store is written."""
 
     def __init__(self, source: Source) -> None:
         self._source = source
-        self.seen: list[dict[str, Any]] = []
+        self.seen: SortedSpill[dict[str, Any]] = SortedSpill(item_bytes=3000)
 
     def run(self, emit: Emit) -> SourceOutcome:
         """Run the wrapped full scan, keeping what the store needs of every object it emits."""
 
         def record(item: Observed) -> None:
             if _kind(item.obj) is not None:
-                self.seen.append(kept(item.obj))
+                self.seen.add(0, kept(item.obj))  # one key: the order emitted
             emit(item)
 
         return self._source.run(record)
@@ -231,15 +232,19 @@ class IncrementalSource:
 def state_baseline(store: StateStore, header: Header, plan: Plan) -> SavedReport:
     """The previous run as a baseline: the stored objects classified as of that run."""
     when = header.last_run or header.last_full_run or datetime.now(UTC)
-    priors: dict[str, Prior] = {}
-    for obj in store.objects():
-        try:
-            found = classify(obj, now=when, horizon_days=plan.horizon_days, rules=plan.rules)
-        except NotClassifiable:
-            continue
-        # Only what the comparison reads: a store of 100,000 accounts must not be held as
-        # 100,000 whole findings.
-        priors[found.id] = Prior(found.object, found.category, found.deadline)
+
+    def classified() -> Iterator[tuple[str, Prior]]:
+        for obj in store.objects():
+            try:
+                found = classify(obj, now=when, horizon_days=plan.horizon_days, rules=plan.rules)
+            except NotClassifiable:
+                continue
+            yield found.id, Prior(found.object, found.category, found.deadline)
+
+    # Only what the comparison reads, and on disk: a store of a million accounts must not be
+    # held as a million findings, or as a dict of them.
+    priors: DiskMap[Prior] = DiskMap()
+    priors.update(classified())
     envelope = {
         "generated_at": iso(when),
         "scope": dict(plan.scope),
@@ -283,7 +288,7 @@ class StateRun:
                 else SavedReport(
                     envelope={"scope": dict(plan.scope), "complete": True},
                     findings=(),
-                    priors={},
+                    priors=DiskMap(),
                 )
             )
             plan = dataclasses.replace(plan, baseline=(f"--state {self.options.path}", previous))

@@ -39,6 +39,7 @@ from fcaudit.sources.listing import (
     invalid_element,
 )
 from fcaudit.sources.pool import OutputFailed, WorkPool
+from fcaudit.spill import DiskMap
 from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.failures import Cancelled, RequestFailed, tip
 from fcaudit.stripe.gateway import Page, StripeGateway
@@ -95,8 +96,9 @@ class Scanner(WholeAccountDiscovery):
         self._list_cut = False  # ... and whether the account list was
         self._covered: dict[str, list[str]] = {}
         self._authorization_objects: dict[str, tuple[dict[str, Any], str | None, str | None]] = {}
-        # Each account once: its id and holder, to spot one listed twice with two holders.
-        self._seen: dict[str, str] = {}
+        # Each account once: its id and holder, to spot one listed twice with two holders. On
+        # disk: a million ids would cost a hundred megabytes in a dict.
+        self._seen: DiskMap[str] = DiskMap()
         self.scopes_total: int | None = None  # known once enumeration ends
         self.scopes_listed = 0
         self.scopes_done = 0
@@ -147,6 +149,7 @@ class Scanner(WholeAccountDiscovery):
             return self._run()
         finally:
             self._duration = clock() - started
+            self._seen.close()
 
     def _run(self) -> SourceOutcome:
         pool = WorkPool(self._concurrency)
@@ -364,10 +367,7 @@ class Scanner(WholeAccountDiscovery):
         oid = id_of(account.get("id"))
         if oid is not None:
             holder = holder_label(account)
-            with self._lock:
-                known = self._seen.get(oid)
-                if known is None:
-                    self._seen[oid] = holder
+            known = self._seen.setdefault(oid, holder)
             if known is not None:
                 # Already reported (another page, another customer): never counted twice. A
                 # different holder can no longer be noted on a finding already written.

@@ -53,8 +53,11 @@ stripe.enable_telemetry = False
 UNBOUNDED_IN_FLIGHT = 1024  # the in-flight ceiling when the caller bounds it itself
 PAGE_LIMIT = 100  # the API's maximum; list calls always use it
 # Pages one listing may take (100 objects each): a server that keeps saying has_more with
-# new ids must not keep a cron run going for ever. 10,000 pages is a million objects.
-DEFAULT_MAX_PAGES = 10_000
+# new ids must not keep a cron run going for ever. 100,000 pages is ten million objects: a
+# platform of a million customers (10,000 pages of customers, as many of accounts) is well
+# inside it (the cap was 10,000, and stopped exactly there). At the default 20 requests/s per
+# endpoint a runaway listing ends within 83 minutes; --max-requests bounds a run more tightly.
+DEFAULT_MAX_PAGES = 100_000
 
 ACCOUNTS = "/v1/financial_connections/accounts"
 AUTHORIZATIONS = "/v1/financial_connections/authorizations"
@@ -71,7 +74,7 @@ def max_pages(environ: Mapping[str, str] | None = None) -> int:
     if not value.isdigit() or not 1 <= int(value) <= 10_000_000:
         raise UsageError(
             f"FCAUDIT_MAX_PAGES={safe(value, limit=20)!r} is not a number of pages (1 to "
-            "10000000). Tip: unset it for the default of 10000."
+            f"10000000). Tip: unset it for the default of {DEFAULT_MAX_PAGES}."
         )
     return int(value)
 

@@ -4,6 +4,7 @@ table is in tests/render/test_timeline.py, the flags' parsing in tests/sources/t
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from typing import Any
@@ -120,6 +121,21 @@ def test_undelivered_uses_stripes_filter_and_the_grace(stripe_api: responses.Req
     assert [json.loads(x)["event_id"] for x in result.stdout.splitlines()] == ["evt_004", "evt_001"]
     result = run(*args, "--fail-on", "none")
     assert result.exit_code == 0
+
+
+def test_events_csv_carries_the_event_and_its_delivery(stripe_api: responses.RequestsMock) -> None:
+    serve(stripe_api, HISTORY)
+    result = run("events", "-f", "csv", *AS_OF, "--fail-on", "none")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    listed = report(run("events", "-f", "json", *AS_OF, "--fail-on", "none"))["findings"]
+    assert rows and len(rows) == len(listed)
+    want = [(f["event_id"], str(f["pending_webhooks"]), str(f["undelivered"]).lower())
+            for f in listed]  # fmt: skip
+    assert sorted((r["event_id"], r["pending_webhooks"], r["undelivered"]) for r in rows) == sorted(
+        want
+    )
+    assert any(r["undelivered"] == "true" for r in rows)
 
 
 def test_latest_reports_each_object_once(stripe_api: responses.RequestsMock) -> None:

@@ -39,13 +39,18 @@ OLD_REPORT = b'{"an": "earlier report"}\n'
 Proc = subprocess.CompletedProcess[str]
 
 
-def fcaudit(*args: str, preexec: Callable[[], None] | None = None, timeout: float = 60) -> Proc:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "FCAUDIT_"))}
+def fcaudit(
+    *args: str,
+    preexec: Callable[[], None] | None = None,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
+) -> Proc:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "FCAUDIT_"))}
     return subprocess.run(
         [FCAUDIT, *args],
         capture_output=True,
         text=True,
-        env={**env, "NO_COLOR": "1"},
+        env={**base, "NO_COLOR": "1", **(env or {})},
         preexec_fn=preexec,
         timeout=timeout,
         check=False,
@@ -155,18 +160,26 @@ def test_a_read_only_directory_is_refused_before_the_scan(place: Path) -> None:
 
 
 def test_a_full_disk_on_the_first_run_leaves_no_store(place: Path) -> None:
-    report = place / "report.prom"
+    report, tmp = place / "report.prom", place / "tmp"
     report.write_bytes(OLD_REPORT)
-    # Prometheus: a report small enough that the store is what meets the limit.
+    tmp.mkdir()
+    # Prometheus: a small report. The first run spills the inventory it will store to a
+    # temporary file (fcaudit/spill.py), and that file meets the limit first.
     full = fcaudit(
         *SCAN, "-f", "prometheus", "--state", str(place / "fc.sqlite"), "-o", str(report),
-        preexec=file_size_limit(64 * 1024),
+        preexec=file_size_limit(64 * 1024), env={"TMPDIR": str(tmp)},
     )  # fmt: skip
     assert full.returncode == 4, full.stderr
-    # A file-size limit is EFBIG, which SQLite reports as an I/O error (ENOSPC: "full").
-    line = one_line(full)
-    assert "left as they were" in line and "room" in line
-    assert snapshot(place) == {"report.prom": OLD_REPORT}  # no store, no leftovers
+    assert "Traceback" not in full.stderr and len(full.stderr.strip().splitlines()) == 1
+    line = full.stderr.strip()
+    assert line.startswith(f"Error: cannot write the run's temporary data in {tmp} (")
+    assert "TMPDIR" in line and "left untouched" in line
+    # No store, no leftovers (the temporary file went with the process), the report as it was.
+    assert {p.name for p in place.iterdir() if not p.name.endswith(".lock")} == {
+        tmp.name,
+        report.name,
+    }
+    assert report.read_bytes() == OLD_REPORT and not list(tmp.iterdir())
     # The next run starts afresh: no half-made file is in its way.
     assert fcaudit(*SCAN, "--state", str(place / "fc.sqlite")).returncode == 0
 

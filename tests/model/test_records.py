@@ -91,7 +91,8 @@ def test_csv_columns_and_values_follow_the_declaration() -> None:
         "expected_deactivation_source", "institution_name", "account_holder_type",
         "account_holder", "authorization", "accounts", "last4", "display_name", "livemode",
         "signals", "detail", "recommendation", "event_type", "event_created",
-        "dashboard_url", "change", "suppressed", "suppressed_until",
+        "dashboard_url", "change", "suppressed", "suppressed_until", "event_id",
+        "pending_webhooks", "undelivered",
     )  # fmt: skip
     cells = dict(zip(CSV_COLUMNS, csv_values(_full()), strict=True))
     assert cells["accounts"] == "fca_1;fca_2"
@@ -99,5 +100,10 @@ def test_csv_columns_and_values_follow_the_declaration() -> None:
     assert cells["expected_deactivation_date"] == "2026-12-01T12:00:00Z"
     assert cells["suppressed"] == "known"
     assert cells["suppressed_until"] == "2027-01-01"
+    assert (cells["event_id"], cells["pending_webhooks"], cells["undelivered"]) == (
+        "evt_1",
+        2,
+        True,
+    )
     account = csv_values(_full(object="financial_connections.account", suppressed=None))
     assert dict(zip(CSV_COLUMNS, account, strict=True))["accounts"] is None

@@ -15,6 +15,8 @@ import functools
 import json
 import os
 import re
+import shutil
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -276,3 +278,35 @@ def test_readme_examples_are_real_output() -> None:
             if line != "...":
                 assert line in lines[at:], (kind, line)
                 at = lines.index(line, at) + 1
+
+
+def hostile_ndjson() -> str:
+    """The adversarial report's findings as NDJSON, each at a hostile institution."""
+    found = report()["findings"]
+    names = HOSTILE_INSTITUTIONS
+    return "".join(
+        json.dumps({**f, "institution_name": names[i % len(names)]}) + "\n"
+        for i, f in enumerate(found)
+    )
+
+
+def test_readme_jq_recipes_print_no_terminal_escapes() -> None:
+    """Every `jq -r` recipe in the README, run by jq on the adversarial report (NDJSON, or
+    the JSON document for a recipe that reads one) with a hostile institution on every
+    finding: its raw output holds no control or bidi character from the names, and the
+    recipes that print names print some."""
+    jq = shutil.which("jq")
+    assert jq, "the README's jq recipes are run with jq (Debian package jq; make test installs it)"
+    readme = (Path(__file__).parent.parent.parent / "README.md").read_text(encoding="utf-8")
+    recipes = re.findall(r"^\$ (.*?)jq -r '([^']*)'", readme, re.M)
+    assert len(recipes) >= 5
+    named = 0
+    for command, recipe in recipes:
+        given = hostile_ndjson() if "ndjson" in command else json.dumps(report())
+        done = subprocess.run([jq, "-r", recipe], input=given, capture_output=True, text=True,
+                              timeout=60, check=False)  # fmt: skip
+        assert done.returncode == 0, (recipe, done.stderr)
+        # @tsv's own separators are tabs (a tab inside a field it writes as \t).
+        assert not UNSAFE.search(done.stdout.replace("\t", " ")), recipe
+        named += "institution_name" in recipe and bool(done.stdout.strip())
+    assert named >= 2

@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
+from fcaudit.errors import ExitCode
 from fcaudit.render.markdown import DASHBOARD_URL
 from fcaudit.sandbox.data import HOSTILE_DISPLAY_NAMES, HOSTILE_INSTITUTIONS
 from fcaudit.text import safe
+from tests.conftest import run
+from tests.factories import AS_OF, account, authorization, expiring, ndjson
 from tests.render.test_formats import FORMATS, UNSAFE, check_golden, output, records
 
 # Headless, and nothing Chromium would fetch by itself (this machine's network is closed).
@@ -38,7 +43,7 @@ FLAGS = (
 ELEMENTS = {
     "html", "head", "meta", "title", "style", "body", "header", "section", "h1", "h2", "h3",
     "p", "ul", "li", "span", "code", "br", "a", "table", "thead", "tbody", "tr", "th", "td",
-    "svg", "g", "line", "rect", "text",
+    "svg", "g", "line", "rect", "text", "wbr",
 }  # fmt: skip
 
 URL_ATTRIBUTES = {"href", "src", "srcset", "action", "formaction", "poster", "data", "xlink:href"}
@@ -166,3 +171,78 @@ def test_the_page_requests_nothing(page: tuple[str, Dom]) -> None:
     urls = [v for k, v in values if k in URL_ATTRIBUTES or "://" in v or k.startswith("on")]
     assert urls and all(DASHBOARD_URL.fullmatch(u) for u in urls), urls
     assert {tag for tag, _ in raw.elements} <= ELEMENTS
+
+
+# -- the page's width --------------------------------------------------------------------------
+
+WIDTHS = (1280, 1440, 1920)
+# A page of our own that frames the report at each width and writes what the framed document
+# measures (the report itself runs no script: its CSP forbids them). Reading a framed file:
+# page needs --allow-file-access-from-files.
+MEASURE = """<!DOCTYPE html><html><body><pre id="out">pending</pre>%s<script>
+var frames = Array.from(document.querySelectorAll("iframe")), done = [];
+frames.forEach(function (f) { f.onload = function () {
+  var d = f.contentDocument.documentElement;
+  var wide = Array.from(f.contentDocument.querySelectorAll("table, h3, li, p"))
+    .filter(function (e) { return e.getBoundingClientRect().right > d.clientWidth + 0.5; });
+  done.push({width: f.width | 0, scroll: d.scrollWidth, client: d.clientWidth,
+             outside: wide.length, tables: f.contentDocument.querySelectorAll("table").length});
+  if (done.length === frames.length) {
+    document.getElementById("out").textContent = JSON.stringify(done);
+  }
+}; });
+</script></body></html>"""
+
+
+def widths(tmp_path: Path, page: str) -> list[dict[str, int]]:
+    """The report framed at each of WIDTHS in headless Chromium: each frame's document width
+    (scrollWidth), its viewport (clientWidth), and how many blocks end past the viewport."""
+    (tmp_path / "report.html").write_text(page, encoding="utf-8")
+    frames = "".join(
+        f'<iframe width="{w}" height="900" src="report.html"></iframe>' for w in WIDTHS
+    )
+    (tmp_path / "measure.html").write_text(MEASURE % frames, encoding="utf-8")
+    done = subprocess.run(
+        [chromium(), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+         "--allow-file-access-from-files", "--virtual-time-budget=10000", "--dump-dom",
+         (tmp_path / "measure.html").as_uri()],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r'<pre id="out">(.*?)</pre>', done.stdout, re.S)
+    assert found is not None and found.group(1) != "pending", done.stdout[-2000:]
+    measured: list[dict[str, int]] = json.loads(found.group(1))
+    assert sorted(m["width"] for m in measured) == list(WIDTHS)
+    return measured
+
+
+def sandbox_page() -> str:
+    result = run("scan", "--sandbox", "-f", "html", "-q", "--fail-on", "none", key=None)
+    assert result.exit_code == ExitCode.OK, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("report", ["sandbox", "hostile"])
+def test_the_page_never_scrolls_sideways_at_1280_px_and_up(tmp_path: Path, report: str) -> None:
+    page = sandbox_page() if report == "sandbox" else output(*FORMATS["html"])
+    for frame in widths(tmp_path, page):
+        assert frame["tables"] > 2, frame  # the worklist is there
+        assert frame["scroll"] <= frame["client"], frame  # nothing to scroll sideways to
+        assert frame["outside"] == 0, frame
+
+
+def test_the_chart_counts_an_authorization_once_through_its_accounts() -> None:
+    objects = [
+        account("fca_1", status_details=expiring(3)),
+        account("fca_2", status_details=expiring(4)),
+        {**authorization(), "status_details": expiring(3)},
+    ]
+    found = run("classify", "-", "-f", "json", *AS_OF, input=ndjson(objects), key=None)
+    assert sum(f["expected_deactivation_date"] is not None
+               for f in json.loads(found.stdout)["findings"]) == 3  # fmt: skip
+    page = run("classify", "-", "-f", "html", *AS_OF, input=ndjson(objects), key=None).stdout
+    weeks = re.findall(r"<title>Week of [0-9-]+: (\d+) deactivations?</title>", page)
+    assert [int(n) for n in weeks][:2] == [2, 0] and sum(map(int, weeks)) == 2
+    table = run("classify", "-", "-f", "table", *AS_OF, input=ndjson(objects), key=None).stdout
+    first = next(line for line in table.splitlines() if line.startswith("  2026-11-26"))
+    assert first.split()[1] == "2"

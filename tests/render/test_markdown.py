@@ -114,10 +114,12 @@ def test_markdown_group_headings_show_hostile_keys_as_text() -> None:
         ("a | b", "a \\| b"),
         ("`x`", "\\`x\\`"),
         ("<b>x</b>", "&lt;b&gt;x&lt;/b&gt;"),
-        ("[l](http://e.example)", "\\[l\\](http&#58;//e.example)"),
+        ("[l](http://e.example)", "\\[l\\](http&#58;//e\\.example)"),
         ("*b* _u_ ~s~ $m$ #h", "\\*b\\* \\_u\\_ \\~s\\~ \\$m\\$ \\#h"),
         ("fcauth_1 snake_case x_ __y", "fcauth_1 snake_case x\\_ \\_\\_y"),
-        ("WWW.e.example &amp;", "WWW&#46;e.example &amp;amp;"),
+        ("WWW.e.example &amp;", "WWW&#46;e\\.example &amp;amp;"),
+        ("noah.müller.218@example.com", "noah\\.müller\\.218`@`example\\.com"),
+        ("@SUM(A1:A9) a @ b", "@SUM(A1:A9) a @ b"),
         ("a\nb\\", "a\\x0ab\\\\"),
         ("\u202eabc", "\\u202eabc"),
     ],
@@ -126,7 +128,9 @@ def test_md_escape(raw: str, escaped: str) -> None:
     assert md(raw) == escaped
     rendered = MarkdownIt("commonmark").enable("table").parseInline(md(raw))[0]
     assert text_of(rendered) == safe(raw)
-    assert {c.type for c in rendered.children or ()} <= {"text", "text_special"}
+    children = rendered.children or ()
+    assert {c.type for c in children} <= {"text", "text_special", "code_inline"}
+    assert all(c.content == "@" for c in children if c.type == "code_inline")  # an address's
 
 
 def test_markdown_flat_and_without_active_findings() -> None:

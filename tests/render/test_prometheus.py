@@ -20,7 +20,7 @@ from fcaudit.render import RenderOptions
 from fcaudit.render.prometheus import METRICS, PrometheusRenderer, label_value
 from fcaudit.sandbox.data import HOSTILE_INSTITUTIONS
 from fcaudit.text import safe
-from tests.conftest import run
+from tests.conftest import API, run
 from tests.factories import account, expiring, inactive
 from tests.render.test_formats import (
     FORMATS,
@@ -34,6 +34,8 @@ from tests.render.test_formats import (
 )
 from tests.stripe_fake import ACCOUNTS, add_accounts, add_customers, add_error
 
+PLATFORM = "acct_1Platform0000"
+
 
 def families_of(text: str) -> dict[str, Metric]:
     families = {m.name: m for m in text_string_to_metric_families(text)}
@@ -41,8 +43,15 @@ def families_of(text: str) -> dict[str, Metric]:
     return families
 
 
+# On every series (the audited account and the mode): `value()` looks past them.
+COMMON = ("stripe_account", "mode")
+
+
 def value(families: dict[str, Metric], name: str, **labels: str) -> float:
-    samples = [s for s in families[name].samples if s.labels == labels]
+    def own(found: dict[str, str]) -> dict[str, str]:
+        return {k: v for k, v in found.items() if k not in COMMON}
+
+    samples = [s for s in families[name].samples if own(s.labels) == labels]
     assert len(samples) == 1, (name, labels)
     return float(samples[0].value)
 
@@ -88,7 +97,7 @@ def test_prometheus_parses_and_agrees_with_the_json_report() -> None:
     assert value(families, "fcaudit_next_deactivation_timestamp_seconds") == min(future)
     assert value(families, "fcaudit_last_run_timestamp_seconds") == NOW.timestamp()
     assert value(families, "fcaudit_run_complete") == 1
-    assert value(families, "fcaudit_run_requests", stripe_account="platform") == 0
+    assert value(families, "fcaudit_run_requests", sent_for="platform") == 0
     assert value(families, "fcaudit_run_rate_limited", reason="none") == 0
     assert len(families["fcaudit_run_rate_limited"].samples) == 6  # every reason, always
     assert value(families, "fcaudit_run_errors") == 0
@@ -146,6 +155,7 @@ def test_next_deactivation_is_the_earliest_after_as_of() -> None:
 
 def fleet(rsps: responses.RequestsMock) -> None:
     """Two customers: one with a relink and a hostile-named institution, one that fails."""
+    rsps.get(API + "/v1/account", json={"id": PLATFORM, "object": "account"})
     add_customers(rsps, ["cus_a", "cus_gone"])
     accounts = [
         account("fca_1", customer="cus_a", status="inactive", status_details=inactive()),
@@ -171,11 +181,19 @@ def test_scan_writes_metrics_beside_the_report(
     families = families_of(prom.read_text())
     assert value(families, "fcaudit_run_complete") == 0
     assert value(families, "fcaudit_run_errors") == 1
-    assert value(families, "fcaudit_run_requests", stripe_account="platform") == 3
-    assert len(stripe_api.calls) == 3
+    # The key's own account, read once for the stripe_account label, then the scan's three.
+    assert value(families, "fcaudit_run_requests", sent_for="platform") == 4
+    assert len(stripe_api.calls) == 4
+    assert {s.labels["stripe_account"] for f in families.values() for s in f.samples} == {PLATFORM}
+    assert {s.labels["mode"] for f in families.values() for s in f.samples} == {"test"}
     assert value(families, "fcaudit_run_retries") == 0
     assert value(families, "fcaudit_run_duration_seconds") >= 0
-    assert value(families, "fcaudit_institution_findings", institution='A "B"\\x0aC') == 1
+    assert (
+        value(
+            families, "fcaudit_institution_findings", institution='A "B"\\x0aC', rolled_up="false"
+        )
+        == 1
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fc.md", "fc.prom"]  # no temp left
 
 

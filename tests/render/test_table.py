@@ -18,7 +18,7 @@ import responses
 
 from tests.cli.test_scan import fleet
 from tests.conftest import run
-from tests.factories import AS_OF, account, expiring, inactive
+from tests.factories import AS_OF, account, expiring, inactive, ndjson
 from tests.stripe_fake import add_accounts
 
 
@@ -236,3 +236,22 @@ def test_table_prints_untrusted_names_literally(stripe_api: responses.RequestsMo
     # The table cuts long names with an ellipsis; what it shows is the literal text.
     assert "[bold red]PAID[/] \\x1b" in plain
     assert "[link=http://evil]Bank[/link]" in plain
+
+
+def test_a_wrapped_relink_line_keeps_its_indent() -> None:
+    auths = [f"fcauth_{i}{'A' * 23}" for i in range(5)]  # Stripe-length ids
+    linked = [
+        account(
+            f"fca_{a[-3:]}{n}{i}", authorization=a, status="inactive", status_details=inactive()
+        )
+        for i, a in enumerate(auths)
+        for n in range(2)
+    ]
+    result = run("classify", "-", "-f", "table", *AS_OF, input=ndjson(linked), key=None,
+                 COLUMNS="80")  # fmt: skip
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if "one relink repairs several accounts" in line)
+    end = next(i for i in range(at, len(lines)) if auths[-1] in lines[i])
+    assert end > at  # it wrapped
+    assert all(line.startswith("  ") and line.strip() for line in lines[at : end + 1])
+    assert all(a in " ".join(lines[at : end + 1]) for a in auths)
