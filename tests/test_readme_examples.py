@@ -201,10 +201,13 @@ def ids(sandbox: str) -> Ids:
 
 @pytest.fixture(scope="module")
 def template(sandbox: str, ids: Ids, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Files the examples read: a CSV of customers, a webhook event, accounts as NDJSON,
+    """Files the examples read: a CSV and a list of customers, a webhook event, accounts as NDJSON,
     earlier reports, a store; the stand-ins on PATH."""
     work = tmp_path_factory.mktemp("readme")
     (work / "customers.csv").write_text(f"id,name\n{ids.customers[0]},A\n{ids.customers[1]},B\n")
+    # The hourly cron job's customers: a customer of the connected account it scans.
+    theirs = _get(sandbox + "/v1/customers?limit=1", account=ids.connected)["data"][0]["id"]
+    (work / "vip.txt").write_text(f"{theirs}\n")
     events = _get(sandbox + "/v1/events?type=financial_connections.account.*&limit=5")
     for name in ("webhook.json", "webhook-event.json", "event.json"):
         (work / name).write_text(json.dumps(events["data"][0]))
