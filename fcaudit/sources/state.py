@@ -30,7 +30,6 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from fcaudit.errors import ExitCode, FcauditError, UsageError
-from fcaudit.spill import Replayable
 from fcaudit.text import safe
 
 FORMAT = "fcaudit-state/1"
@@ -446,7 +445,7 @@ class StateStore:
         self,
         *,
         identity: Identity,
-        seen: Replayable[Mapping[str, Any]],  # read twice by a full run
+        seen: Iterable[Mapping[str, Any]],
         cursor: int,
         when: datetime,
         full: bool,
@@ -462,20 +461,19 @@ class StateStore:
             if full:
                 db.execute("CREATE TEMP TABLE IF NOT EXISTS seen_ids (id TEXT PRIMARY KEY)")
                 db.execute("DELETE FROM seen_ids")
-            # Row by row from `seen` (a run's spill on disk): flat memory at any size.
-            db.executemany(
-                "INSERT INTO objects (id, kind, holder, body, last_seen) VALUES (?,?,?,?,?)"
-                " ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, holder=excluded.holder,"
-                " body=excluded.body, last_seen=excluded.last_seen",
-                (
-                    (str(o["id"]), str(o.get("object")), holder_of(o), json.dumps(kept(o)), stamp)
-                    for o in seen
-                ),
-            )
-            if full:
-                db.executemany(
-                    "INSERT OR IGNORE INTO seen_ids VALUES (?)", ((str(o["id"]),) for o in seen)
+            # Row by row from `seen` (a run's spill on disk): flat memory at any size. One
+            # pass, so any iterable will do: read twice, a generator would give no ids the
+            # second time and a full run would drop every object.
+            for obj in seen:
+                oid = str(obj["id"])
+                db.execute(
+                    "INSERT INTO objects (id, kind, holder, body, last_seen) VALUES (?,?,?,?,?)"
+                    " ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, holder=excluded.holder,"
+                    " body=excluded.body, last_seen=excluded.last_seen",
+                    (oid, str(obj.get("object")), holder_of(obj), json.dumps(kept(obj)), stamp),
                 )
+                if full:
+                    db.execute("INSERT OR IGNORE INTO seen_ids VALUES (?)", (oid,))
             dropped = 0
             for oid in gone:
                 dropped += db.execute("DELETE FROM objects WHERE id = ?", (oid,)).rowcount
