@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -88,3 +89,16 @@ def wait_until(condition: Callable[[], bool], what: str, seconds: float = 15) ->
             return
         time.sleep(0.01)
     raise AssertionError(f"gave up waiting: {what}")
+
+
+def system_tool(*names: str, package: str, checks: str) -> str:
+    """The path of a program a test runs (the first of `names` found), or a failure naming
+    the Debian package that `make test` installs: a missing tool is never a skip."""
+    for name in names:
+        path = shutil.which(name)
+        if path is not None:
+            return path
+    pytest.fail(
+        f"{names[0]} is not installed, and {checks} with it. Install it with "
+        f"'apt-get install -y {package}' (make test does this)."
+    )

@@ -13,7 +13,6 @@ import base64
 import hashlib
 import json
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -24,7 +23,7 @@ from fcaudit.errors import ExitCode
 from fcaudit.render.markdown import DASHBOARD_URL
 from fcaudit.sandbox.data import HOSTILE_DISPLAY_NAMES, HOSTILE_INSTITUTIONS
 from fcaudit.text import safe
-from tests.conftest import run
+from tests.conftest import run, system_tool
 from tests.factories import AS_OF, account, authorization, expiring, ndjson
 from tests.render.test_formats import FORMATS, UNSAFE, check_golden, output, records
 
@@ -50,13 +49,9 @@ URL_ATTRIBUTES = {"href", "src", "srcset", "action", "formaction", "poster", "da
 
 
 def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.fail(
-            "Chromium is not installed, and the HTML report is tested in it. Install it with "
-            "'apt-get update && apt-get install -y chromium' (.ci/run does this in CI)."
-        )
-    return path
+    return system_tool(
+        "chromium", "chromium-browser", package="chromium", checks="the HTML report is tested"
+    )
 
 
 class Dom(HTMLParser):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import io
 import re
-import shutil
 import subprocess
 from collections.abc import Callable
 
@@ -23,6 +22,7 @@ from fcaudit.model.findings import Category
 from fcaudit.model.report import Contact, Group, GroupBy, ScanResult
 from fcaudit.render import RenderOptions
 from fcaudit.render.markdown import DASHBOARD_URL, MarkdownRenderer
+from tests.conftest import system_tool
 from tests.render.test_formats import FORMATS, finding, meta, output
 
 DASHBOARD = "https://dashboard.stripe.com/test/customers/cus_1"
@@ -36,13 +36,11 @@ LINKISH = {
 
 
 def cmark_gfm() -> str:
-    path = shutil.which("cmark-gfm")
-    if path is None:
-        pytest.fail(
-            "cmark-gfm is not installed, and the Markdown report is checked with GitHub's "
-            "renderer. Install it with 'apt-get install -y cmark-gfm' (make test does this)."
-        )
-    return path
+    return system_tool(
+        "cmark-gfm",
+        package="cmark-gfm",
+        checks="the Markdown report is checked by GitHub's renderer",
+    )
 
 
 def github(text: str) -> str:

@@ -10,7 +10,6 @@ without it fails here rather than skipping the check of the README's rules.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from fcaudit.errors import ExitCode
 from fcaudit.model.report import ScanResult
 from fcaudit.render.prometheus import LABEL_LIMIT, OWN_LABELS, TOP_INSTITUTIONS
 from fcaudit.sandbox.data import HOSTILE_INSTITUTIONS
-from tests.conftest import run
+from tests.conftest import run, system_tool
 from tests.factories import AS_OF, account, authorization, expiring, inactive, ndjson
 from tests.render.test_formats import FORMATS, output, report
 from tests.render.test_prometheus import families_of, render
@@ -33,13 +32,9 @@ Series = tuple[str, frozenset[tuple[str, str]]]
 
 
 def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.fail(
-            "promtool is not installed, and the README's alerting rules are checked with it. "
-            "Install it with 'apt-get install -y prometheus' (make test does this)."
-        )
-    return path
+    return system_tool(
+        "promtool", package="prometheus", checks="the README's alerting rules are checked"
+    )
 
 
 def series_of(text: str) -> tuple[list[Series], dict[str, tuple[str, str]]]:
