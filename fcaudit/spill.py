@@ -8,8 +8,10 @@ flat whatever the fleet's size (a million accounts on a small machine).
 - `DiskMap`: a map from strings to small values in a private temporary SQLite database (the
   standard library's), for what must be looked up by id: the accounts already seen, the
   previous run's categories.
+- `Distinct` and `PairCount`: how many distinct customers (or accounts per authorization) a
+  run met; sets while they are small, then temporary SQLite tables written in batches.
 
-Both live in the temporary directory (`TMPDIR`) and vanish when closed or when the process
+All live in the temporary directory (`TMPDIR`) and vanish when closed or when the process
 ends (the file is unlinked at once, the database is SQLite's private temporary one). A full
 disk there is a `SpillError` (exit 4) naming the directory and the fix; the run's reports and
 its --state store are then left as they were, as for any run that fails.
@@ -243,7 +245,6 @@ class DiskMap(Generic[T]):
     they are the objects given; on disk, copies)."""
 
     LIMIT = 10_000  # keys kept in a dict: a small run never pays for SQLite
-    CACHE_KIB = 512  # SQLite's page cache: a run holds several maps
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -257,17 +258,7 @@ class DiskMap(Generic[T]):
     def _to_disk(self) -> None:
         """Move the dict into SQLite (under the lock)."""
         assert self._mem is not None
-        try:
-            # "": SQLite's private temporary database, on disk once its cache is full, deleted
-            # when the connection closes.
-            db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
-            db.execute(f"PRAGMA cache_size = -{self.CACHE_KIB}")
-            db.execute("PRAGMA journal_mode = OFF")
-            db.execute("PRAGMA synchronous = OFF")
-            db.execute("CREATE TABLE m (k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID")
-            db.execute("BEGIN")  # one transaction for the map's life: no commits
-        except sqlite3.Error as err:
-            raise _no_room(err) from None
+        db = _temporary_db("CREATE TABLE m (k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID")
         self._db, mem, self._mem = db, self._mem, None
         self._run_many(
             "INSERT INTO m (k, v) VALUES (?, ?)",
@@ -371,22 +362,154 @@ class DiskMap(Generic[T]):
             self._db = None
 
 
+CACHE_KIB = 512  # SQLite's page cache of each database: a run holds several
+BATCH = 4096  # additions buffered before one executemany: SQL per batch, not per item
+
+
+def _temporary_db(table: str) -> sqlite3.Connection:
+    """A private temporary SQLite database holding `table`, in one transaction for its life."""
+    try:
+        # "": SQLite's private temporary database, on disk once its cache is full, deleted
+        # when the connection closes.
+        db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+        db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
+        db.execute(table)
+        db.execute("BEGIN")  # no commits: nothing outlives the connection
+    except sqlite3.Error as err:
+        raise _no_room(err) from None
+    return db
+
+
 def _key(key: str) -> bytes:
     """A key as SQLite compares it: UTF-8 bytes compare in code-point order, as Python's
     strings do; a lone surrogate (from a hostile JSON escape) is kept, not an error."""
     return key.encode("utf-8", "surrogatepass")
 
 
+class _Batched:
+    """Rows bound for one temporary table, written a batch at a time: counting a million
+    holders costs a few hundred SQL statements, not a million. Not thread-safe: the owner
+    holds a lock."""
+
+    def __init__(self, table: str, insert: str) -> None:
+        self._table, self._insert = table, insert
+        self._db: sqlite3.Connection | None = None
+        self.pending: set[tuple[bytes, ...]] = set()
+
+    def add(self, row: tuple[bytes, ...]) -> None:
+        self.pending.add(row)
+        if len(self.pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> sqlite3.Connection:
+        """Write what is pending; the database, to read."""
+        if self._db is None:
+            self._db = _temporary_db(self._table)
+        if self.pending:
+            try:
+                self._db.executemany(self._insert, self.pending)
+            except sqlite3.Error as err:
+                raise _no_room(err) from None
+            self.pending.clear()
+        return self._db
+
+    def scalar(self, sql: str, args: tuple[Any, ...] = ()) -> int:
+        try:
+            return int(self.flush().execute(sql, args).fetchone()[0])
+        except sqlite3.Error as err:
+            raise _no_room(err) from None
+
+    def close(self) -> None:
+        self.pending.clear()
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+
+
 class Distinct:
-    """How many distinct strings were added, in a DiskMap: a set while there are few, on disk
-    beyond `DiskMap.LIMIT`, so counting a million customers stays in flat memory."""
+    """How many distinct strings were added: a set while there are up to `DiskMap.LIMIT`,
+    then a temporary SQLite table written in batches, so counting a million customers stays
+    in flat memory. Thread-safe."""
 
     def __init__(self) -> None:
-        self._seen: DiskMap[None] = DiskMap()
+        self._lock = threading.Lock()
+        self._mem: set[str] | None = set()
+        self._disk = _Batched(
+            "CREATE TABLE d (k BLOB PRIMARY KEY) WITHOUT ROWID",
+            "INSERT OR IGNORE INTO d (k) VALUES (?)",
+        )
 
     def add(self, value: str) -> None:
         """Count `value` (once, however often it is added)."""
-        self._seen.insert(value, None)
+        with self._lock:
+            mem = self._mem
+            if mem is None:
+                self._disk.add((_key(value),))
+            elif value not in mem:
+                mem.add(value)
+                if len(mem) > DiskMap.LIMIT:
+                    for v in mem:
+                        self._disk.add((_key(v),))
+                    self._mem = None
 
     def __len__(self) -> int:
-        return len(self._seen)
+        with self._lock:
+            if self._mem is not None:
+                return len(self._mem)
+            return self._disk.scalar("SELECT count(*) FROM d")
+
+    def close(self) -> None:
+        with self._lock:
+            self._mem = set()
+            self._disk.close()
+
+
+class PairCount:
+    """How many distinct members each group has, from (group, member) pairs that may repeat
+    (an account reported by two events): dicts of sets while there are up to `DiskMap.LIMIT`
+    pairs, then a temporary SQLite table written in batches. Counts are read once every pair
+    is in. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._mem: dict[str, set[str]] | None = {}
+        self._pairs = 0
+        self._disk = _Batched(
+            "CREATE TABLE p (g BLOB, m BLOB, PRIMARY KEY (g, m)) WITHOUT ROWID",
+            "INSERT OR IGNORE INTO p (g, m) VALUES (?, ?)",
+        )
+
+    def add(self, group: str, member: str) -> None:
+        """One pair (counted once, however often it is added)."""
+        with self._lock:
+            mem = self._mem
+            if mem is None:
+                self._disk.add((_key(group), _key(member)))
+                return
+            members = mem.get(group)
+            if members is None:
+                members = mem[group] = set()
+            if member in members:
+                return
+            members.add(member)
+            self._pairs += 1
+            if self._pairs > DiskMap.LIMIT:
+                for g, ms in mem.items():
+                    for m in ms:
+                        self._disk.add((_key(g), _key(m)))
+                self._mem = None
+
+    def count(self, group: str) -> int:
+        """The distinct members of `group` (0 for a group never seen)."""
+        with self._lock:
+            if self._mem is not None:
+                return len(self._mem.get(group, ()))
+            return self._disk.scalar("SELECT count(*) FROM p WHERE g = ?", (_key(group),))
+
+    def close(self) -> None:
+        with self._lock:
+            self._mem = {}
+            self._disk.close()

@@ -15,7 +15,7 @@ from fcaudit.model.findings import SEVERITY, Category, Change, Finding
 from fcaudit.model.report import Group, GroupBy, ScanResult, group_key
 from fcaudit.model.saved import BaselineInfo, Prior, discovery_mode
 from fcaudit.policy import Policy
-from fcaudit.spill import DiskMap, SortedSpill
+from fcaudit.spill import DiskMap, PairCount, SortedSpill
 from fcaudit.stripe.ids import ACCOUNT_OBJECT
 from fcaudit.suppress import Entry
 
@@ -91,9 +91,8 @@ class RelinkCount:
     def __init__(self) -> None:
         self._held: SortedSpill[Finding] = SortedSpill(item_bytes=3000)
         # Distinct accounts per authorization (fcaudit events reports an account once per
-        # event): each (authorization, account) pair once, and a count per authorization.
-        self._pairs: DiskMap[None] = DiskMap()
-        self._per_authorization: DiskMap[int] = DiskMap()
+        # event).
+        self._accounts = PairCount()
 
     def finding(self, finding: Finding) -> Iterable[Finding]:
         """Hold relink_required accounts until every account of their authorization is known."""
@@ -102,25 +101,25 @@ class RelinkCount:
             and finding.object == ACCOUNT_OBJECT
             and finding.authorization
         ):
-            auth = finding.authorization
-            if self._pairs.insert(f"{len(auth)}:{auth}{finding.id}", None):
-                self._per_authorization[auth] = (self._per_authorization.get(auth) or 0) + 1
+            self._accounts.add(finding.authorization, finding.id)
             self._held.add(0, finding)  # one key: the order they came
             return ()
         return (finding,)
 
     def finish(self, result: ScanResult) -> Iterable[Finding]:
         """The held findings, their advice naming how many accounts one relink repairs."""
+        last: tuple[str, int] = ("", 0)  # an authorization's accounts tend to come together
         try:
             for f in self._held:
-                repairs = self._per_authorization.get(f.authorization or "") or 0
+                auth = f.authorization or ""
+                if auth != last[0]:
+                    last = (auth, self._accounts.count(auth))
                 # Nothing else holds it (a sink sees it only now): completed in place.
-                f.recommendation = relink_advice_for(f, repairs)
+                f.recommendation = relink_advice_for(f, last[1])
                 yield f
         finally:
             self._held.close()
-            self._pairs.close()
-            self._per_authorization.close()
+            self._accounts.close()
 
 
 class _Acc:

@@ -16,7 +16,7 @@ import pytest
 from fcaudit import spill
 from fcaudit.errors import ExitCode
 from fcaudit.sandbox import running_sandbox
-from fcaudit.spill import DiskMap, Distinct, SortedSpill, SpillError, Spool
+from fcaudit.spill import DiskMap, Distinct, PairCount, SortedSpill, SpillError, Spool
 from tests.conftest import run
 from tests.e2e.test_scan import KEY, NOW, NOW_DT, Sandbox, control
 from tests.factories import AS_OF
@@ -91,15 +91,41 @@ def test_a_disk_map_stores_looks_up_and_lists_in_pythons_order() -> None:
     m.close()
 
 
+@pytest.mark.parametrize(("limit", "batch"), [(10_000, 4096), (10, 4096), (10, 3), (0, 1)])
 def test_a_distinct_count_stays_exact_when_it_moves_to_disk(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, limit: int, batch: int
 ) -> None:
-    monkeypatch.setattr(DiskMap, "LIMIT", 10)
+    monkeypatch.setattr(DiskMap, "LIMIT", limit)
+    monkeypatch.setattr(spill, "BATCH", batch)
     seen = Distinct()
     values = [f"cus_{i % 37}" for i in range(500)]
-    for v in values:
+    for i, v in enumerate(values):
         seen.add(v)
-    assert len(seen) == len(set(values)) == 37
+        if i == 100:  # counting midway does not lose what is pending
+            assert len(seen) == 37
+    seen.add("\ud800")  # a lone surrogate (a hostile JSON escape) is a value like any other
+    assert len(seen) == len(set(values)) + 1 == 38
+    seen.close()
+
+
+@pytest.mark.parametrize(("limit", "batch"), [(10_000, 4096), (10, 4096), (10, 3), (0, 1)])
+def test_a_pair_count_counts_each_groups_distinct_members_wherever_they_are_kept(
+    monkeypatch: pytest.MonkeyPatch, limit: int, batch: int
+) -> None:
+    monkeypatch.setattr(DiskMap, "LIMIT", limit)
+    monkeypatch.setattr(spill, "BATCH", batch)
+    pairs = PairCount()
+    added = [(f"fcauth_{i % 7}", f"fca_{i % 23}") for i in range(300)]
+    for group, member in [*added, *added]:  # every pair twice: counted once
+        pairs.add(group, member)
+    expected = {g: len({m for gg, m in added if gg == g}) for g, _ in added}
+    assert {g: pairs.count(g) for g in expected} == expected
+    assert pairs.count("fcauth_never") == 0
+    # A group whose name is another's prefix is not counted with it.
+    pairs.add("fcauth_1", "x")
+    pairs.add("fcauth_", "fca_1x")
+    assert pairs.count("fcauth_1") == expected["fcauth_1"] + 1 and pairs.count("fcauth_") == 1
+    pairs.close()
 
 
 class FullFile:
@@ -143,6 +169,7 @@ def spill_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(spill, "BUDGET_BYTES", 1)
     monkeypatch.setattr(spill, "FAN_IN", 3)
     monkeypatch.setattr(DiskMap, "LIMIT", 0)
+    monkeypatch.setattr(spill, "BATCH", 2)
 
 
 def _no_timing(text: str) -> str:
