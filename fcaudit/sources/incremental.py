@@ -85,7 +85,9 @@ def _kind(obj: Mapping[str, Any]) -> str | None:
 
 class Recording:
     """A source that keeps what the store needs of every account and authorization it
-    emits (a full run): on disk, in the order emitted, until the store is written."""
+    emits (a full run): on disk, sorted by id, until the store is written. In id order the
+    store's commit appends to its index's right edge instead of touching a random page for
+    each of a million rows (time per account stays flat as the fleet grows)."""
 
     def __init__(self, source: Source) -> None:
         self._source = source
@@ -96,7 +98,7 @@ class Recording:
 
         def record(item: Observed) -> None:
             if _kind(item.obj) is not None:
-                self.seen.add(0, kept(item.obj))  # one key: the order emitted
+                self.seen.add(str(item.obj.get("id")), kept(item.obj))
             emit(item)
 
         return self._source.run(record)
