@@ -595,8 +595,10 @@ def test_concurrency_429s_lower_the_requests_in_flight_and_lose_nothing(
 def test_slow_answers_past_the_timeout_are_retried(fault_runs: dict[str, Future[Run]]) -> None:
     run = fault_runs["stalls"].result()
     doc = assert_nothing_lost(run)
-    assert doc["stats"]["retries"] == 3 and doc["stats"]["rate_limited"] == 0
-    assert run.box.running.stats.stalled == 3
+    # Each stalled answer was retried (nothing is lost); on a loaded machine an answer that
+    # was merely slow may pass the 0.6 s timeout too, and is retried as well.
+    assert doc["stats"]["retries"] >= run.box.running.stats.stalled == 3
+    assert doc["stats"]["rate_limited"] == 0
 
 
 def test_exit_4_when_the_api_keeps_failing(fault_runs: dict[str, Future[Run]]) -> None:
