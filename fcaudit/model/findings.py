@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import linecache
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, NewType
+from typing import Any, NewType, SupportsIndex, TypeVar
 
 from fcaudit.stripe.ids import AUTHORIZATION_OBJECT
 
@@ -30,6 +31,35 @@ READABLE_SCHEMA_MAJOR = "1"
 
 
 ObjectId = NewType("ObjectId", str)
+
+
+# A run of a million accounts spills findings to disk (fcaudit/spill.py) and reads them back:
+# pickling is on that path. By default an enum member pickles as a call, `Category(value)`,
+# and a slotted dataclass through its fields() one by one, which made a held finding's trip
+# to disk and back cost as much as classifying it. These pickle a member as the name it has
+# in its module and a finding as its class and field values in order.
+
+
+class Contract(StrEnum):
+    """A StrEnum whose members pickle by name (a lookup, not a call)."""
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> str:  # type: ignore[override]
+        return f"{type(self).__qualname__}.{self._name_}"
+
+
+Slotted = TypeVar("Slotted")
+
+
+def pickled_by_fields(cls: type[Slotted]) -> type[Slotted]:
+    """Pickle a dataclass's instances as the class and its field values, in order (which its
+    __init__ takes back): one C-level attrgetter instead of a Python loop over fields()."""
+    values = operator.attrgetter(*(f.name for f in dataclasses.fields(cls)))  # type: ignore[arg-type]
+
+    def __reduce__(self: Slotted) -> tuple[type[Slotted], tuple[Any, ...]]:
+        return (cls, values(self))
+
+    cls.__reduce__ = __reduce__  # type: ignore[assignment,method-assign]
+    return cls
 
 
 def iso(moment: datetime) -> str:
@@ -54,7 +84,7 @@ def parse_iso(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-class Category(StrEnum):
+class Category(Contract):
     """Classification categories, most urgent first. The strings are part of the JSON contract."""
 
     RELINK_REQUIRED = "relink_required"
@@ -71,7 +101,7 @@ class Category(StrEnum):
 SEVERITY: dict[Category, int] = {c: i for i, c in enumerate(Category)}
 
 
-class SignalCode(StrEnum):
+class SignalCode(Contract):
     """Everything else worth knowing about an object; the strings are part of the contract.
     Signals never change the category (the category says what to do first)."""
 
@@ -86,14 +116,14 @@ class SignalCode(StrEnum):
     PREDICTED_DATE_PASSED = "predicted_date_passed"
 
 
-class EventFlag(StrEnum):
+class EventFlag(Contract):
     """What `--fail-on` may name besides categories and signals: a property of the event a
     finding came from (fcaudit events). The strings are part of the contract."""
 
     UNDELIVERED = "undelivered"  # a webhook endpoint has not acknowledged it within --grace
 
 
-class Change(StrEnum):
+class Change(Contract):
     """How a finding compares with the baseline report. Part of the contract."""
 
     NEW = "new"  # absent from the baseline, or active there
@@ -102,6 +132,7 @@ class Change(StrEnum):
     BETTER = "better"  # less urgent (a finding that became active is also in resolved[])
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Suppression:
     """Why a finding is set aside (an --ignore entry), and until when."""
@@ -116,6 +147,7 @@ class Suppression:
         return {"reason": self.reason, "until": self.until.isoformat() if self.until else None}
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Signal:
     """One thing worth knowing about an object besides its category, with a date when it has one."""
@@ -137,6 +169,7 @@ class Signal:
 # which made building findings a fifth of an offline classify. A finding is completed in
 # place while it belongs to the run that made it (classify, then the stages: see
 # stages.Stage); once a sink has it, treat it as immutable.
+@pickled_by_fields
 @dataclass(slots=True, eq=True)
 class Finding:
     """One classified object. Its JSON record is declared once, in `FIELDS` below."""

@@ -107,3 +107,17 @@ def test_csv_columns_and_values_follow_the_declaration() -> None:
     )
     account = csv_values(_full(object="financial_connections.account", suppressed=None))
     assert dict(zip(CSV_COLUMNS, account, strict=True))["accounts"] is None
+
+
+def test_a_finding_comes_back_from_a_spill_to_disk_whole_and_with_the_same_members() -> None:
+    import pickle
+
+    finding = _full(raw={"id": "fcauth_1", "nested": [1, {"a": None}]}, suppressed=Suppression(
+        "fcauth_1", "known", date(2027, 1, 1), frozenset({"relink_required"})))  # fmt: skip
+    back = pickle.loads(pickle.dumps(finding, pickle.HIGHEST_PROTOCOL))
+    assert back == finding and back.raw == finding.raw
+    assert back.category is Category.RELINK_REQUIRED and back.change is Change.WORSE
+    assert back.signals[0].code is SignalCode.PREDICTED_DEACTIVATION
+    assert back.suppressed == finding.suppressed
+    # A member is pickled as its name, looked up when read (not a call with its value).
+    assert b"RELINK_REQUIRED" in pickle.dumps(Category.RELINK_REQUIRED)
