@@ -233,11 +233,12 @@ def estimate() -> dict[str, Any]:
     }
 
 
-def as_record(checks: list[Check]) -> dict[str, Any]:
-    """`--format json`: the checks, the estimate and the exit code."""
+def as_record(checks: list[Check], config: str | None = None) -> dict[str, Any]:
+    """`--format json`: the checks, the estimate, the config file read and the exit code."""
     return {
         "ok": all(c.ok for c in checks),
         "exit_code": int(exit_code(checks)),
         "checks": [{k: v for k, v in asdict(c).items() if k != "kind"} for c in checks],
         "reads_estimate": estimate(),
+        "config_file": config,
     }

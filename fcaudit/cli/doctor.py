@@ -59,10 +59,12 @@ def doctor(fmt: str, stripe: StripeOptions) -> ExitCode:
 
 def _show(checks: list[Check], fmt: str) -> ExitCode:
     """Print the checks (a table, or JSON on stdout); the exit code they make."""
+    from fcaudit.cli.config import used
     from fcaudit.doctor import as_record, estimate, exit_code
 
+    config = used()
     if fmt.lower() == "json":
-        click.echo(json.dumps(as_record(checks), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(as_record(checks, config), indent=2, ensure_ascii=False))
         return exit_code(checks)
     width = max(len(c.name) for c in checks)
     for c in checks:
@@ -75,5 +77,10 @@ def _show(checks: list[Check], fmt: str) -> ExitCode:
         f"{e['accounts_mode_daily']:,} a day ({e['accounts_mode_monthly']:,} a month) by the "
         f"account list, {e['fan_out_daily']:,} ({e['fan_out_monthly']:,}) by the fan-out; "
         f"Stripe's floor is {e['monthly_floor']:,} a month (README: Request budget)."
+    )
+    click.echo(
+        f"Config file: {safe(config)}."
+        if config
+        else "Config file: none (README: Configuration file)."
     )
     return exit_code(checks)
