@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fcaudit.errors import AuthError, ExitCode, UsageError
 from fcaudit.options import resolve_key
@@ -28,6 +28,9 @@ from fcaudit.stripe.gateway import (
 )
 from fcaudit.stripe.redact import key_mode
 from fcaudit.text import safe
+
+if TYPE_CHECKING:
+    from fcaudit.sources.state_check import Inventory
 
 # Where the Stripe CLI keeps its login (https://docs.stripe.com/stripe-cli): an OAuth login
 # keeps no key there that fcaudit could reuse.
@@ -220,25 +223,65 @@ def exit_code(checks: list[Check]) -> ExitCode:
     return ExitCode.API if failed else ExitCode.OK
 
 
-def estimate() -> dict[str, Any]:
-    """The reads a daily run costs, by mode, per 10,000 accounts (one per customer)."""
-    per = 10_000
+# The estimate's size when the account's own is not known (lists carry no totals).
+PER_ACCOUNTS = 10_000
+
+
+@dataclass(frozen=True)
+class Size:
+    """How big the audited account is, for the estimate, and where that came from."""
+
+    accounts: int
+    customers: int
+    authorizations: int | None = None  # known from a --state store
+    # `per_10000`: the table's assumed size; `state`: a --state store's counts; `given`:
+    # --accounts / --customers (over the store's, where both are given).
+    basis: str = "per_10000"
+
+
+def size_of(accounts: int | None, customers: int | None, state: Inventory | None = None) -> Size:
+    """The account's size from --accounts, --customers and a store's counts, the flags first;
+    a missing one is the other (one account per customer); none: the per-10,000 table.
+    A store knows the customers with a linked account; the fan-out reads every customer."""
+    if state is not None:
+        accounts = state.accounts if accounts is None else accounts
+        customers = state.holders if customers is None else customers
+    if accounts is None and customers is None:
+        return Size(PER_ACCOUNTS, PER_ACCOUNTS)
+    a = accounts if accounts is not None else customers
+    c = customers if customers is not None else accounts
+    assert a is not None and c is not None
+    given = state is None or a != state.accounts or c != state.holders
+    return Size(a, c, state.authorizations if state else None, "given" if given else "state")
+
+
+def estimate(size: Size | None = None) -> dict[str, Any]:
+    """The reads a daily run costs, by mode, a day and over 30 days (README: Request budget):
+    the account list ⌈A/100⌉ (at least one page), the fan-out 1 + ⌈C/100⌉ + C."""
+    size = size or Size(PER_ACCOUNTS, PER_ACCOUNTS)
+    listing = max(1, -(-size.accounts // 100))
+    fan_out = 1 + -(-size.customers // 100) + size.customers
     return {
-        "per_accounts": per,
-        "accounts_mode_daily": per // 100,
-        "accounts_mode_monthly": per // 100 * 30,
-        "fan_out_daily": 1 + per // 100 + per,
-        "fan_out_monthly": (1 + per // 100 + per) * 30,
+        "per_accounts": size.accounts,
+        "customers": size.customers,
+        "authorizations": size.authorizations,
+        "basis": size.basis,
+        "accounts_mode_daily": listing,
+        "accounts_mode_monthly": listing * 30,
+        "fan_out_daily": fan_out,
+        "fan_out_monthly": fan_out * 30,
         "monthly_floor": READS_FLOOR,
     }
 
 
-def as_record(checks: list[Check], config: str | None = None) -> dict[str, Any]:
+def as_record(
+    checks: list[Check], size: Size | None = None, config: str | None = None
+) -> dict[str, Any]:
     """`--format json`: the checks, the estimate, the config file read and the exit code."""
     return {
         "ok": all(c.ok for c in checks),
         "exit_code": int(exit_code(checks)),
         "checks": [{k: v for k, v in asdict(c).items() if k != "kind"} for c in checks],
-        "reads_estimate": estimate(),
+        "reads_estimate": estimate(size),
         "config_file": config,
     }
