@@ -243,7 +243,7 @@ def cli(config_path: str | None) -> None:
     path, named = config.find(config_path, source is click.core.ParameterSource.ENVIRONMENT)
     ctx.meta[config.META] = os.path.abspath(path) if path else None
     if path is not None:
-        ctx.default_map = config.load(path, named, cli, ctx)
+        ctx.default_map = config.load(path, named, cli, ctx, lazy=LAZY_COMMANDS)
 
 
 for _command in (scan, account, authorization, classify, diff, events):

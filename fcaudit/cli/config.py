@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,15 +161,24 @@ class Config:
             if param is None:
                 raise self.fail(table, key, f"fcaudit {name} has no option --{_flag(key)}")
             _refuse(self, table, key, param)
+            # A top-level key is for every command with the option, whose flags may differ
+            # (`format`: doctor writes a table or JSON only): the error names the command.
+            of = "" if table else f" (for fcaudit {name}'s --{_flag(key)})"
+            tip = (
+                TIP
+                if table
+                else "a top-level key applies to every command with the option; move it into "
+                "the table of the command it is for ([scan], [events], ...)."
+            )
             problem = _type_problem(param, value)
             if problem:
-                raise self.fail(table, key, problem)
+                raise self.fail(table, key, problem + of, tip)
             try:
                 converted = param.type_cast_value(ctx, value)
                 if key in checks:
                     checks[key](value)
             except click.BadParameter as err:
-                raise self.fail(table, key, _strip(err.message)) from None
+                raise self.fail(table, key, _strip(err.message) + of, tip) from None
             except UsageError as err:  # the flag's own check: its problem, and its tip
                 problem, _, tip = str(err).partition(" Tip: ")
                 raise self.fail(table, key, _strip(problem), tip or TIP) from None
@@ -264,10 +273,12 @@ def find(given: str | None, from_env: bool) -> tuple[str | None, str]:
     return (path if os.path.exists(path) else None), "config file"
 
 
-def load(path: str, named: str, group: click.Group, ctx: click.Context) -> Defaults:
+def load(
+    path: str, named: str, group: click.Group, ctx: click.Context, lazy: Collection[str] = ()
+) -> Defaults:
     """Read a config file and check it: its layout, every key's name, and every value for
-    each command already imported and each command with a table (a lazily imported command
-    without a table is checked when it runs)."""
+    each command loaded at start and each command with a table (a `lazy` command without a
+    table, imported only when used, is checked when it runs)."""
     from fcaudit import tomlfile
 
     if not path.strip():
@@ -291,19 +302,21 @@ def load(path: str, named: str, group: click.Group, ctx: click.Context) -> Defau
         inner = next((k for k, v in table.items() if isinstance(v, dict)), None)
         if inner is not None:
             raise config.fail(name, inner, "a table inside a command's table")
-    commands = _commands(group, ctx, eager_only=True)
+    # The commands loaded at start (not `lazy`, whether or not this process imported one
+    # since): what is checked does not depend on what ran before.
+    eager = [n for n in group.commands if n not in lazy]
+    commands = _commands(group, ctx, eager)
     for key in top:
         if not any(key in _options(c) for c in commands.values()):
-            commands = _commands(group, ctx, eager_only=False)
+            commands = _commands(group, ctx, group.list_commands(ctx))
             if not any(key in _options(c) for c in commands.values()):
                 raise config.fail(None, key, "no command has this option", _suggest(key, commands))
-    for name in [*group.commands, *tables]:
+    for name in [*eager, *tables]:
         defaults.get(name)
     return defaults
 
 
-def _commands(group: click.Group, ctx: click.Context, *, eager_only: bool) -> dict[str, Any]:
-    names = list(group.commands) if eager_only else group.list_commands(ctx)
+def _commands(group: click.Group, ctx: click.Context, names: Iterable[str]) -> dict[str, Any]:
     found = {n: group.get_command(ctx, n) for n in names}
     return {n: c for n, c in found.items() if c is not None and not isinstance(c, click.Group)}
 

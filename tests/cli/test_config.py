@@ -259,3 +259,14 @@ def test_doctor_says_when_no_config_file_was_read() -> None:
     table = run("doctor", "--sandbox", key=None)
     assert "Config file: none" in table.stdout
     assert json.loads(run("doctor", "--sandbox", "-f", "json").stdout)["config_file"] is None
+
+
+def test_a_top_level_key_a_command_refuses_names_that_command(tmp_path: Path) -> None:
+    config = write(tmp_path, "format = 'csv'\n")
+    scan = run("--config", str(config), *SANDBOX_SCAN[:-2], "-o", str(tmp_path / "r.csv"))
+    assert scan.exit_code in (0, 1), scan.stderr  # csv is a format scan writes
+    doctor = run("--config", str(config), "doctor", "--sandbox", key=None)
+    assert doctor.exit_code == 2
+    assert f"{config} line 1: key 'format': " in doctor.stderr
+    assert "(for fcaudit doctor's --format)" in doctor.stderr
+    assert "move it into the table of the command it is for" in doctor.stderr
