@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from fcaudit.errors import AuthError, ExitCode, UsageError
 from fcaudit.options import resolve_key
 from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, is_preview
-from fcaudit.stripe.failures import RequestFailed, tip
+from fcaudit.stripe.failures import BudgetSpent, RequestFailed, tip
 from fcaudit.stripe.gateway import (
     ACCOUNTS,
     CONNECTED_ACCOUNTS,
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 # Where the Stripe CLI keeps its login (https://docs.stripe.com/stripe-cli): an OAuth login
 # keeps no key there that fcaudit could reuse.
 STRIPE_CLI_CONFIG = os.path.join("~", ".config", "stripe", "config.toml")
+DOCTOR_REQUESTS = 5  # what doctor sends: the account, FC accounts, customers, events, Connect
 # Stripe's floor of reads a month (https://docs.stripe.com/rate-limits: at least 10,000).
 READS_FLOOR = 10_000
 
@@ -79,6 +80,16 @@ def _probe(
     a failure `tolerated` has a note for passes with that note (it only limits an option)."""
     try:
         body = request()
+    except BudgetSpent:
+        # --max-requests (or the config file's max_requests) is smaller than doctor's few.
+        failed = Check(
+            name,
+            False,
+            "not checked: the run's --max-requests was spent",
+            f"allow doctor its {DOCTOR_REQUESTS} requests: --max-requests {DOCTOR_REQUESTS}, "
+            "or give a configured max_requests to [scan] only",
+            "api",
+        )
     except AuthError as err:
         failed = Check(name, False, str(err).split(" Tip:")[0], fix, "key")
     except RequestFailed as err:
@@ -97,6 +108,14 @@ def _first(body: Any) -> dict[str, Any] | None:
 def run_checks(gateway: StripeGateway, now: datetime, *, sandbox: bool = False) -> list[Check]:
     """Every check, in order; the requests stop at a rejected key."""
     settings = gateway.settings
+
+    def ask(path: str, params: Any = None, *, endpoint: str) -> Any:
+        # Once --max-requests is spent the gateway cancels what follows: each check left
+        # fails as not checked, never with a traceback.
+        if gateway.budget_spent:
+            raise BudgetSpent
+        return gateway.get(path, params, endpoint=endpoint)
+
     version = settings.stripe_version
     checks = [
         Check("key", True, "the embedded sandbox's test key")
@@ -105,7 +124,7 @@ def run_checks(gateway: StripeGateway, now: datetime, *, sandbox: bool = False) 
     ]
     account = _probe(
         "account",
-        lambda: gateway.get("/v1/account", endpoint="GET /v1/account"),
+        lambda: ask("/v1/account", endpoint="GET /v1/account"),
         lambda body: f"reads {safe(body.get('id') if isinstance(body, dict) else '?')}",
         "check the key: Stripe rejected it",
         # A restricted key may lack this one permission: --state then names the store's
@@ -131,7 +150,7 @@ def run_checks(gateway: StripeGateway, now: datetime, *, sandbox: bool = False) 
 
     fc = _probe(
         "fc_accounts",
-        lambda: gateway.get(ACCOUNTS, {"limit": 1}, endpoint=f"GET {ACCOUNTS}"),
+        lambda: ask(ACCOUNTS, {"limit": 1}, endpoint=f"GET {ACCOUNTS}"),
         accounts_found,
         "give the restricted key read access to Financial Connections (the permission "
         "Stripe's message names)",
@@ -146,7 +165,7 @@ def run_checks(gateway: StripeGateway, now: datetime, *, sandbox: bool = False) 
     checks.append(
         _probe(
             "customers",
-            lambda: gateway.get(CUSTOMERS, {"limit": 1}, endpoint=f"GET {CUSTOMERS}"),
+            lambda: ask(CUSTOMERS, {"limit": 1}, endpoint=f"GET {CUSTOMERS}"),
             lambda body: "readable",
             "give the restricted key read access to Customers",
         )
@@ -164,16 +183,14 @@ def run_checks(gateway: StripeGateway, now: datetime, *, sandbox: bool = False) 
     checks.append(
         _probe(
             "events",
-            lambda: gateway.get(
-                EVENTS, {"limit": 1, "created": {"lte": oldest}}, endpoint=f"GET {EVENTS}"
-            ),
+            lambda: ask(EVENTS, {"limit": 1, "created": {"lte": oldest}}, endpoint=f"GET {EVENTS}"),
             events_found,
             "give the restricted key read access to Events (fcaudit events, --state)",
         )
     )
     connect = _probe(
         "connect",
-        lambda: gateway.get(CONNECTED_ACCOUNTS, {"limit": 1}, endpoint=f"GET {CONNECTED_ACCOUNTS}"),
+        lambda: ask(CONNECTED_ACCOUNTS, {"limit": 1}, endpoint=f"GET {CONNECTED_ACCOUNTS}"),
         lambda body: (
             "readable; "
             + ("connected accounts listed" if _first(body) else "no connected accounts")

@@ -265,3 +265,19 @@ def test_a_store_that_cannot_be_read_is_exit_2_before_any_request(
 def test_a_negative_size_is_exit_2() -> None:
     result = run("doctor", "--sandbox", "--accounts", "-5", key=None)
     assert result.exit_code == 2 and "--accounts" in result.stderr
+
+
+def test_a_request_budget_smaller_than_doctors_fails_the_checks_left_with_the_fix() -> None:
+    result = run("doctor", "--sandbox", "-f", "json", "--max-requests", "2", key=None)
+    assert result.exit_code == 4, result.stderr
+    found = checks(result)
+    assert found["account"]["ok"] and found["fc_accounts"]["ok"]  # the two requests allowed
+    for name in ("customers", "events", "connect"):
+        assert not found[name]["ok"]
+        assert "--max-requests was spent" in found[name]["detail"]
+        assert "--max-requests 5" in found[name]["fix"]
+
+
+def test_doctor_fits_in_the_budget_it_names() -> None:
+    result = run("doctor", "--sandbox", "-f", "json", "--max-requests", "5", key=None)
+    assert result.exit_code == 0, result.stdout
