@@ -13,12 +13,12 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fcaudit.errors import AuthError, ExitCode, UsageError
 from fcaudit.options import resolve_key
 from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, is_preview
-from fcaudit.stripe.failures import RequestFailed, tip
+from fcaudit.stripe.failures import BudgetSpent, RequestFailed, tip
 from fcaudit.stripe.gateway import (
     ACCOUNTS,
     CONNECTED_ACCOUNTS,
@@ -29,9 +29,13 @@ from fcaudit.stripe.gateway import (
 from fcaudit.stripe.redact import key_mode
 from fcaudit.text import safe
 
+if TYPE_CHECKING:
+    from fcaudit.sources.state_check import Inventory
+
 # Where the Stripe CLI keeps its login (https://docs.stripe.com/stripe-cli): an OAuth login
 # keeps no key there that fcaudit could reuse.
 STRIPE_CLI_CONFIG = os.path.join("~", ".config", "stripe", "config.toml")
+DOCTOR_REQUESTS = 5  # what doctor sends: the account, FC accounts, customers, events, Connect
 # Stripe's floor of reads a month (https://docs.stripe.com/rate-limits: at least 10,000).
 READS_FLOOR = 10_000
 
@@ -76,6 +80,16 @@ def _probe(
     a failure `tolerated` has a note for passes with that note (it only limits an option)."""
     try:
         body = request()
+    except BudgetSpent:
+        # --max-requests (or the config file's max_requests) is smaller than doctor's few.
+        failed = Check(
+            name,
+            False,
+            "not checked: the run's --max-requests was spent",
+            f"allow doctor its {DOCTOR_REQUESTS} requests: --max-requests {DOCTOR_REQUESTS}, "
+            "or give a configured max_requests to [scan] only",
+            "api",
+        )
     except AuthError as err:
         failed = Check(name, False, str(err).split(" Tip:")[0], fix, "key")
     except RequestFailed as err:
@@ -94,6 +108,14 @@ def _first(body: Any) -> dict[str, Any] | None:
 def run_checks(gateway: StripeGateway, now: datetime, *, sandbox: bool = False) -> list[Check]:
     """Every check, in order; the requests stop at a rejected key."""
     settings = gateway.settings
+
+    def ask(path: str, params: Any = None, *, endpoint: str) -> Any:
+        # Once --max-requests is spent the gateway cancels what follows: each check left
+        # fails as not checked, never with a traceback.
+        if gateway.budget_spent:
+            raise BudgetSpent
+        return gateway.get(path, params, endpoint=endpoint)
+
     version = settings.stripe_version
     checks = [
         Check("key", True, "the embedded sandbox's test key")
@@ -102,7 +124,7 @@ def run_checks(gateway: StripeGateway, now: datetime, *, sandbox: bool = False) 
     ]
     account = _probe(
         "account",
-        lambda: gateway.get("/v1/account", endpoint="GET /v1/account"),
+        lambda: ask("/v1/account", endpoint="GET /v1/account"),
         lambda body: f"reads {safe(body.get('id') if isinstance(body, dict) else '?')}",
         "check the key: Stripe rejected it",
         # A restricted key may lack this one permission: --state then names the store's
@@ -128,7 +150,7 @@ def run_checks(gateway: StripeGateway, now: datetime, *, sandbox: bool = False) 
 
     fc = _probe(
         "fc_accounts",
-        lambda: gateway.get(ACCOUNTS, {"limit": 1}, endpoint=f"GET {ACCOUNTS}"),
+        lambda: ask(ACCOUNTS, {"limit": 1}, endpoint=f"GET {ACCOUNTS}"),
         accounts_found,
         "give the restricted key read access to Financial Connections (the permission "
         "Stripe's message names)",
@@ -143,7 +165,7 @@ def run_checks(gateway: StripeGateway, now: datetime, *, sandbox: bool = False) 
     checks.append(
         _probe(
             "customers",
-            lambda: gateway.get(CUSTOMERS, {"limit": 1}, endpoint=f"GET {CUSTOMERS}"),
+            lambda: ask(CUSTOMERS, {"limit": 1}, endpoint=f"GET {CUSTOMERS}"),
             lambda body: "readable",
             "give the restricted key read access to Customers",
         )
@@ -161,16 +183,14 @@ def run_checks(gateway: StripeGateway, now: datetime, *, sandbox: bool = False) 
     checks.append(
         _probe(
             "events",
-            lambda: gateway.get(
-                EVENTS, {"limit": 1, "created": {"lte": oldest}}, endpoint=f"GET {EVENTS}"
-            ),
+            lambda: ask(EVENTS, {"limit": 1, "created": {"lte": oldest}}, endpoint=f"GET {EVENTS}"),
             events_found,
             "give the restricted key read access to Events (fcaudit events, --state)",
         )
     )
     connect = _probe(
         "connect",
-        lambda: gateway.get(CONNECTED_ACCOUNTS, {"limit": 1}, endpoint=f"GET {CONNECTED_ACCOUNTS}"),
+        lambda: ask(CONNECTED_ACCOUNTS, {"limit": 1}, endpoint=f"GET {CONNECTED_ACCOUNTS}"),
         lambda body: (
             "readable; "
             + ("connected accounts listed" if _first(body) else "no connected accounts")
@@ -220,24 +240,65 @@ def exit_code(checks: list[Check]) -> ExitCode:
     return ExitCode.API if failed else ExitCode.OK
 
 
-def estimate() -> dict[str, Any]:
-    """The reads a daily run costs, by mode, per 10,000 accounts (one per customer)."""
-    per = 10_000
+# The estimate's size when the account's own is not known (lists carry no totals).
+PER_ACCOUNTS = 10_000
+
+
+@dataclass(frozen=True)
+class Size:
+    """How big the audited account is, for the estimate, and where that came from."""
+
+    accounts: int
+    customers: int
+    authorizations: int | None = None  # known from a --state store
+    # `per_10000`: the table's assumed size; `state`: a --state store's counts; `given`:
+    # --accounts / --customers (over the store's, where both are given).
+    basis: str = "per_10000"
+
+
+def size_of(accounts: int | None, customers: int | None, state: Inventory | None = None) -> Size:
+    """The account's size from --accounts, --customers and a store's counts, the flags first;
+    a missing one is the other (one account per customer); none: the per-10,000 table.
+    A store knows the customers with a linked account; the fan-out reads every customer."""
+    if state is not None:
+        accounts = state.accounts if accounts is None else accounts
+        customers = state.holders if customers is None else customers
+    if accounts is None and customers is None:
+        return Size(PER_ACCOUNTS, PER_ACCOUNTS)
+    a = accounts if accounts is not None else customers
+    c = customers if customers is not None else accounts
+    assert a is not None and c is not None
+    given = state is None or a != state.accounts or c != state.holders
+    return Size(a, c, state.authorizations if state else None, "given" if given else "state")
+
+
+def estimate(size: Size | None = None) -> dict[str, Any]:
+    """The reads a daily run costs, by mode, a day and over 30 days (README: Request budget):
+    the account list ⌈A/100⌉ (at least one page), the fan-out 1 + ⌈C/100⌉ + C."""
+    size = size or Size(PER_ACCOUNTS, PER_ACCOUNTS)
+    listing = max(1, -(-size.accounts // 100))
+    fan_out = 1 + -(-size.customers // 100) + size.customers
     return {
-        "per_accounts": per,
-        "accounts_mode_daily": per // 100,
-        "accounts_mode_monthly": per // 100 * 30,
-        "fan_out_daily": 1 + per // 100 + per,
-        "fan_out_monthly": (1 + per // 100 + per) * 30,
+        "per_accounts": size.accounts,
+        "customers": size.customers,
+        "authorizations": size.authorizations,
+        "basis": size.basis,
+        "accounts_mode_daily": listing,
+        "accounts_mode_monthly": listing * 30,
+        "fan_out_daily": fan_out,
+        "fan_out_monthly": fan_out * 30,
         "monthly_floor": READS_FLOOR,
     }
 
 
-def as_record(checks: list[Check]) -> dict[str, Any]:
-    """`--format json`: the checks, the estimate and the exit code."""
+def as_record(
+    checks: list[Check], size: Size | None = None, config: str | None = None
+) -> dict[str, Any]:
+    """`--format json`: the checks, the estimate, the config file read and the exit code."""
     return {
         "ok": all(c.ok for c in checks),
         "exit_code": int(exit_code(checks)),
         "checks": [{k: v for k, v in asdict(c).items() if k != "kind"} for c in checks],
-        "reads_estimate": estimate(),
+        "reads_estimate": estimate(size),
+        "config_file": config,
     }

@@ -28,10 +28,25 @@ SCHEMA = json.loads(
 SLEPT: list[float] = []
 
 
+@pytest.fixture(scope="session")
+def _no_config_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty XDG_CONFIG_HOME: the developer's own ~/.config/fcaudit/config.toml must not
+    change what a test sees."""
+    return tmp_path_factory.mktemp("xdg-config-home")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("STRIPE_API_KEY", "FCAUDIT_STRIPE_VERSION", "FCAUDIT_API_BASE", "FORCE_COLOR"):
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, _no_config_home: Path) -> None:
+    for var in (
+        "STRIPE_API_KEY",
+        "FCAUDIT_STRIPE_VERSION",
+        "FCAUDIT_API_BASE",
+        "FCAUDIT_MAX_REQUESTS",
+        "FCAUDIT_CONFIG",
+        "FORCE_COLOR",
+    ):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(_no_config_home))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     SLEPT.clear()

@@ -4,6 +4,7 @@ exit code, when Stripe says no (faked at the HTTP layer; the sandbox for the hap
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +162,122 @@ def test_a_ga_version_fails_the_version_check(stripe_api: responses.RequestsMock
     assert result.exit_code == 4
     version = checks(result)["api_version"]
     assert not version["ok"] and "not a preview version" in version["detail"]
+
+
+# -- the estimate of a daily run's reads: this account's own, or per 10,000 ---------------------
+
+
+def estimate_of(*args: str) -> dict[str, Any]:
+    result = run("doctor", "--sandbox", "-f", "json", *args, key=None)
+    assert result.exit_code == 0, result.stderr
+    estimate: dict[str, Any] = json.loads(result.stdout)["reads_estimate"]
+    return estimate
+
+
+def stored_counts(store: Path) -> tuple[int, int, int]:
+    """Accounts, their distinct holders and authorizations, read from the stored bodies."""
+    import sqlite3
+
+    db = sqlite3.connect(store)
+    bodies = [json.loads(body) for (body,) in db.execute("SELECT body FROM objects")]
+    db.close()
+    accounts = [b for b in bodies if b["object"] == "financial_connections.account"]
+    holders = {json.dumps(a["account_holder"], sort_keys=True) for a in accounts}
+    authorizations = [b for b in bodies if b["object"] == "financial_connections.authorization"]
+    return len(accounts), len(holders), len(authorizations)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    """A --state store of the sandbox, with its authorizations."""
+    path = tmp_path / "fc.sqlite"
+    scanned = run(
+        "scan", "--sandbox", "--authorizations", "--state", str(path), "-q", "-o",
+        str(tmp_path / "fc.json"), key=None,
+    )  # fmt: skip
+    assert scanned.exit_code in (0, 1), scanned.stderr
+    return path
+
+
+def test_without_a_size_the_estimate_is_per_10000_and_says_how_to_get_the_real_one() -> None:
+    assert estimate_of()["basis"] == "per_10000"
+    table = run("doctor", "--sandbox", key=None).stdout
+    assert "per 10,000 accounts" in table
+    assert "For this account's own figures: --state FILE" in table
+
+
+def test_a_store_gives_the_accounts_own_estimate(store: Path) -> None:
+    accounts, holders, authorizations = stored_counts(store)
+    assert accounts > 100 and authorizations > 0  # a fleet worth estimating
+    e = estimate_of("--state", str(store))
+    assert (e["basis"], e["per_accounts"], e["customers"]) == ("state", accounts, holders)
+    assert e["authorizations"] == authorizations
+    assert e["accounts_mode_daily"] == math.ceil(accounts / 100)
+    assert e["fan_out_daily"] == 1 + math.ceil(holders / 100) + holders
+    assert e["fan_out_monthly"] == 30 * e["fan_out_daily"]
+    table = run("doctor", "--sandbox", "--state", str(store), key=None).stdout
+    assert f"for {accounts:,} accounts and {holders:,} customers (store {store})" in table
+    assert "--customers N for all of them" in table  # the store knows only holders
+    assert f"--authorizations adds {authorizations:,} a run" in table
+
+
+def test_sizes_given_override_the_stores(store: Path) -> None:
+    accounts, _, _ = stored_counts(store)
+    e = estimate_of("--state", str(store), "--customers", "400000")
+    assert (e["basis"], e["per_accounts"], e["customers"]) == ("given", accounts, 400_000)
+    assert e["fan_out_daily"] == 1 + 4_000 + 400_000
+
+
+def test_accounts_alone_count_one_customer_each() -> None:
+    e = estimate_of("--accounts", "250000")
+    assert (e["per_accounts"], e["customers"], e["basis"]) == (250_000, 250_000, "given")
+    assert (e["accounts_mode_daily"], e["accounts_mode_monthly"]) == (2_500, 75_000)
+    assert e["fan_out_daily"] == 1 + 2_500 + 250_000
+
+
+def test_no_accounts_still_read_one_page() -> None:
+    e = estimate_of("--accounts", "0", "--customers", "0")
+    assert (e["accounts_mode_daily"], e["fan_out_daily"]) == (1, 1)
+
+
+def test_a_store_held_by_a_run_is_read_without_waiting(store: Path) -> None:
+    import fcntl
+
+    with open(f"{store}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a run holds it
+        assert estimate_of("--state", str(store))["basis"] == "state"
+
+
+@pytest.mark.parametrize("content", [None, "not a store\n"])
+def test_a_store_that_cannot_be_read_is_exit_2_before_any_request(
+    tmp_path: Path, stripe_api: responses.RequestsMock, content: str | None
+) -> None:
+    path = tmp_path / "fc.sqlite"
+    if content is not None:
+        path.write_text(content)
+    result = run("doctor", "--state", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: --state {path}: ")
+    assert "--accounts N" in result.stderr and result.stderr.count("\n") == 1
+    assert len(stripe_api.calls) == 0
+
+
+def test_a_negative_size_is_exit_2() -> None:
+    result = run("doctor", "--sandbox", "--accounts", "-5", key=None)
+    assert result.exit_code == 2 and "--accounts" in result.stderr
+
+
+def test_a_request_budget_smaller_than_doctors_fails_the_checks_left_with_the_fix() -> None:
+    result = run("doctor", "--sandbox", "-f", "json", "--max-requests", "2", key=None)
+    assert result.exit_code == 4, result.stderr
+    found = checks(result)
+    assert found["account"]["ok"] and found["fc_accounts"]["ok"]  # the two requests allowed
+    for name in ("customers", "events", "connect"):
+        assert not found[name]["ok"]
+        assert "--max-requests was spent" in found[name]["detail"]
+        assert "--max-requests 5" in found[name]["fix"]
+
+
+def test_doctor_fits_in_the_budget_it_names() -> None:
+    result = run("doctor", "--sandbox", "-f", "json", "--max-requests", "5", key=None)
+    assert result.exit_code == 0, result.stdout

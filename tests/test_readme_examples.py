@@ -250,7 +250,12 @@ def template(sandbox: str, ids: Ids, tmp_path_factory: pytest.TempPathFactory) -
 
 def environment(work: Path, base: str) -> dict[str, str]:
     path = f"{work / 'bin'}{os.pathsep}{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    # No XDG_CONFIG_HOME: the configuration file example writes ~/.config, in HOME below.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.lower().endswith("_proxy") and k != "XDG_CONFIG_HOME"
+    }
     return env | {
         "PATH": path,
         "HOME": str(work),

@@ -169,6 +169,13 @@ def _no_such_option(err: click.NoSuchOption, typed: list[str]) -> str:
                 f"{ctx.command_path} {command} {name} ..."
             )
     where = ctx.command_path if ctx else "fcaudit"
+    if name == "--config":
+        # The one option of the group itself: it is read before the command's defaults.
+        command = next((w for w in typed if w in cli.commands or w in LAZY_COMMANDS), "")
+        return (
+            f"{message} --config goes before the command name. Tip: fcaudit --config FILE "
+            f"{command} ... (or set FCAUDIT_CONFIG)."
+        )
     if err.possibilities:
         options = ", ".join(sorted(err.possibilities))
         return f"{message} Did you mean {options}? Tip: see '{where} --help'."
@@ -199,7 +206,16 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 @click.group(name="fcaudit", cls=FcauditGroup, context_settings=CONTEXT)
 @click.version_option(version=__version__, prog_name="fcaudit")
-def cli() -> None:
+@click.option(
+    "--config",
+    "config_path",
+    envvar="FCAUDIT_CONFIG",
+    show_envvar=True,
+    metavar="FILE",
+    help="Defaults for the commands' options (TOML; README 'Configuration file'). Default: "
+    "$XDG_CONFIG_HOME/fcaudit/config.toml (~/.config/...) when it exists.",
+)
+def cli(config_path: str | None) -> None:
     """Audit Stripe Financial Connections accounts: find bank links that are broken or about
     to break, and say what to do about each.
 
@@ -218,7 +234,16 @@ def cli() -> None:
       fcaudit classify webhook-event.json
       fcaudit scan -q -o today.json --baseline yesterday.json --fail-on-change new,worse
       fcaudit diff yesterday.json today.json
+      fcaudit --config /dev/null scan -q -o report.json   # set ~/.config/fcaudit/config.toml aside
     """
+    from fcaudit.cli import config
+
+    ctx = click.get_current_context()
+    source = ctx.get_parameter_source("config_path")
+    path, named = config.find(config_path, source is click.core.ParameterSource.ENVIRONMENT)
+    ctx.meta[config.META] = os.path.abspath(path) if path else None
+    if path is not None:
+        ctx.default_map = config.load(path, named, cli, ctx, lazy=LAZY_COMMANDS)
 
 
 for _command in (scan, account, authorization, classify, diff, events):

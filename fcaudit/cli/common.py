@@ -30,6 +30,15 @@ if TYPE_CHECKING:
     from fcaudit.runner import Plan
 
 
+def configured(name: str) -> bool:
+    """Whether this run's value of an option (by click parameter name) is the config file's:
+    a default there, which the run's own flags may set aside (README 'Configuration file')."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return False
+    return ctx.get_parameter_source(name) is click.core.ParameterSource.DEFAULT_MAP
+
+
 def app_for(report: ReportOptions) -> AppContext:
     """The AppContext on ctx.obj (tests put their own there), with this command's verbosity."""
     ctx = click.get_current_context()
@@ -113,7 +122,8 @@ def output_format(report: ReportOptions) -> OutputFormat:
             f"JSON under that name. Tip: add --format {instead} to write the {instead} into "
             f"it{rename}."
         )
-    if fmt is OutputFormat.AUTO:
+    if fmt is OutputFormat.AUTO or (by_extension is not None and configured("fmt")):
+        # The config file's format is a default: the extension of this run's -o picks.
         return by_extension or fmt
     if by_extension is not None and by_extension is not fmt:
         raise UsageError(
@@ -176,20 +186,26 @@ def make_plan(
             )
         sinks.append(SinkSpec(OutputFormat.PROMETHEUS, report.metrics, flag="--metrics"))
     metrics = fmt is OutputFormat.PROMETHEUS or report.metrics is not None
-    if report.metrics_labels and not metrics:
+    labels = report.metrics_labels
+    if labels and not metrics and configured("metrics_labels"):
+        labels = ()  # the config file's, for runs that write metrics: this one writes none
+    if labels and not metrics:
         raise UsageError(
             "--metrics-label labels Prometheus series, and this run writes none. Tip: add "
             "--metrics FILE (or --format prometheus)."
         )
     compared = report.baseline is not None or command == "diff" or with_state
-    if report.fail_on_change is not None and not compared:
+    fail_on_change = report.fail_on_change
+    if fail_on_change is not None and not compared and configured("fail_on_change"):
+        fail_on_change = None  # the config file's, for runs that compare: nothing to compare
+    if fail_on_change is not None and not compared:
         raise UsageError(
             "--fail-on-change needs something to compare with. Tip: --baseline "
             "yesterday.json (or --state FILE on a scan)."
         )
     return Plan(
         baseline=load_baseline(report.baseline) if report.baseline else None,
-        fail_on_change=parse_fail_on_change(report.fail_on_change),
+        fail_on_change=parse_fail_on_change(fail_on_change),
         ignore=_load_ignore(report.ignore) if report.ignore else (),
         group_by=report.group_by,
         stripe_account=stripe_account,
@@ -212,7 +228,7 @@ def make_plan(
             show_suppressed=report.show_suppressed,
             contact=contact,
             metrics_account=stripe_account,
-            metrics_labels=parse_metrics_labels(report.metrics_labels),
+            metrics_labels=parse_metrics_labels(labels),
         ),
         keep_raw=detail,
     )

@@ -38,8 +38,13 @@ def stripe_options(f: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kw: Any) -> Any:
         api_base = kw.pop("api_base")
         source = click.get_current_context().get_parameter_source("api_base")
-        if kw["sandbox"] and source is click.core.ParameterSource.ENVIRONMENT:
-            api_base = None  # an exported FCAUDIT_API_BASE must not block a --sandbox demo
+        if kw["sandbox"] and source in (
+            click.core.ParameterSource.ENVIRONMENT,
+            click.core.ParameterSource.DEFAULT_MAP,
+        ):
+            # An exported FCAUDIT_API_BASE, or the config file's, must not block a --sandbox
+            # demo.
+            api_base = None
         kw["stripe"] = StripeOptions(
             api_key=kw.pop("api_key"),
             stripe_version=kw.pop("stripe_version"),

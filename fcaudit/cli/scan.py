@@ -8,7 +8,7 @@ from typing import IO, Any
 
 import click
 
-from fcaudit.cli.common import app_for, make_plan, run_remote, unique
+from fcaudit.cli.common import app_for, configured, make_plan, run_remote, unique
 from fcaudit.cli.options import report_options, stripe_options
 from fcaudit.errors import ExitCode, UsageError
 from fcaudit.model.report import Scope, ScopeType, scope_record
@@ -233,6 +233,13 @@ def scan(
         )
     if (customers or customers_from) and not customer_ids:
         raise UsageError("--customers-from: no customer ids found. Tip: one cus_ id per line.")
+    # The config file's settings for whole-account scans stand aside for a scope flag, and
+    # its --state for a --connected-accounts given: a run's own flags beat configured ones.
+    if given:
+        discovery = None if configured("discovery") else discovery
+        connected_accounts = None if configured("connected_accounts") else connected_accounts
+    if given or (connected_accounts is not None and not configured("connected_accounts")):
+        state_path = None if configured("state_path") else state_path
     connected = parse_connected_accounts(connected_accounts)
     if given and discovery is not None:
         raise UsageError(
@@ -298,21 +305,17 @@ def _state_options(
 
     reconcile_every, state_wait = durations
     context = click.get_current_context()
-    defaults = all(
-        context.get_parameter_source(name) is click.core.ParameterSource.DEFAULT
+    Source = click.core.ParameterSource
+    # Given for this run: on the command line or in the environment (a default, or the config
+    # file's, goes with a --state that may be set elsewhere).
+    explicit = [
+        f"--{name.replace('_', '-')}"
         for name in ("reconcile_every", "state_wait")
-    )
+        if context.get_parameter_source(name) in (Source.COMMANDLINE, Source.ENVIRONMENT)
+    ]
     if path is None:
-        if full or not defaults:
-            named = (
-                "--full"
-                if full
-                else next(
-                    f"--{n.replace('_', '-')}"
-                    for n in ("reconcile_every", "state_wait")
-                    if context.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT
-                )
-            )
+        if full or explicit:
+            named = "--full" if full else explicit[0]
             raise UsageError(f"{named} goes with --state FILE. Tip: add --state FILE, or drop it.")
         return None
     if not path.strip():

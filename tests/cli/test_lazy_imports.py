@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +49,11 @@ def test_lazy_commands_are_listed_as_they_describe_themselves() -> None:
     for module, attr, summary in LAZY_COMMANDS.values():
         command = getattr(importlib.import_module(module), attr)
         assert (inspect.getdoc(command.callback) or "").splitlines()[0] == summary
+
+
+def test_a_config_file_loads_neither_the_sandbox_nor_stripe(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("max_requests = 100\n[scan]\ndiscovery = 'accounts'\n[doctor]\ntimeout = 5\n")
+    modules = _modules_after_cli("--config", str(config), "scan", "--help")
+    assert "fcaudit.cli.config" in modules  # the file was read
+    assert not {"stripe", "requests", "fcaudit.sandbox"} & modules
