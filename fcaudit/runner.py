@@ -134,7 +134,7 @@ class Pipeline:
     def __init__(self, app: AppContext, plan: Plan) -> None:
         self.app = app
         self.plan = plan
-        self.result = ScanResult()
+        self.result = ScanResult(per_stripe_account="connected_accounts" in plan.scope)
         self._stages: list[Stage] = []  # built by run(), once the source is known
         self.result.contact = plan.contact
         self._lock = threading.Lock()

@@ -260,6 +260,9 @@ class ScanResult:
     # What the source learned about its scope (SourceOutcome.scope: `discovery`).
     scope_learned: dict[str, Any] = field(default_factory=dict)
     by_stripe_account: dict[str | None, AccountTally] = field(default_factory=dict)
+    # Whether each Stripe account's customers are counted apart (summary.by_stripe_account,
+    # --connected-accounts only): a second distinct count of a million customers otherwise.
+    per_stripe_account: bool = True
 
     @property
     def complete(self) -> bool:
@@ -306,7 +309,7 @@ class ScanResult:
         if category is Category.ACTIVE:
             return
         holder = finding.account_holder
-        if holder:
+        if holder and self.per_stripe_account:
             tally.holders_affected.add(holder)
         if not suppressed:
             self.by_institution[finding.institution_name or "(unknown)"] += 1

@@ -387,6 +387,10 @@ def test_connected_accounts_each_read_with_its_own_header(
     assert [summary[a]["accounts"] for a in summary] == [105, 110, 40]
     assert [summary[a]["authorizations"] for a in summary] == [5, 5, 5]
     assert summary["acct_a"]["by_category"]["relink_required"] == 11
+    for acct, entry in summary.items():  # each account's customers counted apart
+        affected = {(f["account_holder"] or {}).get("id") for f in doc["findings"]
+                    if f["stripe_account"] == acct and f["category"] != "active"}  # fmt: skip
+        assert entry["customers_affected"] == len(affected - {None}) > 0, acct
     assert doc["scope"]["connected_accounts"] == "all"
     # Groups and Dashboard links point into the connected account.
     group = next(g for g in doc["groups"] if g["key"] == "cus_a0")
