@@ -167,8 +167,9 @@ class Config:
             tip = (
                 TIP
                 if table
-                else "a top-level key applies to every command with the option; move it into "
-                "the table of the command it is for ([scan], [events], ...)."
+                else "correct the value; a top-level key applies to every command with the "
+                "option, so a value only some of them take belongs in their table ([scan], "
+                "[events], ...)."
             )
             problem = _type_problem(param, value)
             if problem:

@@ -269,4 +269,4 @@ def test_a_top_level_key_a_command_refuses_names_that_command(tmp_path: Path) ->
     assert doctor.exit_code == 2
     assert f"{config} line 1: key 'format': " in doctor.stderr
     assert "(for fcaudit doctor's --format)" in doctor.stderr
-    assert "move it into the table of the command it is for" in doctor.stderr
+    assert "belongs in their table ([scan], [events], ...)" in doctor.stderr
