@@ -39,6 +39,11 @@ LAZY_COMMANDS = {
         "doctor",
         "Check what a first run needs, with a handful of GET requests.",
     ),
+    "listen": (
+        "fcaudit.cli.listen",
+        "listen",
+        "Receive Stripe's webhooks: each category change is one NDJSON line on stdout at once.",
+    ),
     "state": (
         "fcaudit.cli.state",
         "state",
