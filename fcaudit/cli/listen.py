@@ -127,14 +127,15 @@ def listen(
         where = f"http://{bound_host}:{bound_port}{url_path}"
         if not is_loopback(str(bound_host)):
             log(err, f"listening on {bound_host}: reachable from other machines")
-        log(err, f"serving on {where} (journal {journal.path}); SIGTERM stops")
         stopped = threading.Event()
 
         def _stop(signum: int, frame: FrameType | None) -> None:
             stopped.set()
 
+        # In place before "serving on": a SIGTERM from then on lets deliveries finish.
         previous = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
         thread = server.serve_in_thread()
+        log(err, f"serving on {where} (journal {journal.path}); SIGTERM stops")
         try:
             while not stopped.wait(0.5):
                 pass
