@@ -44,6 +44,11 @@ LAZY_COMMANDS = {
         "listen",
         "Receive Stripe's webhooks: each category change is one NDJSON line on stdout at once.",
     ),
+    "webhooks": (
+        "fcaudit.cli.webhooks",
+        "webhooks",
+        "Check that the FC webhook events reach an enabled destination, with status_details.",
+    ),
     "state": (
         "fcaudit.cli.state",
         "state",
