@@ -229,3 +229,22 @@ def test_bad_deliveries_get_4xx_over_http_and_never_a_traceback(tmp_path: Path) 
     assert listener.ids() == ["fca_sig1"]
     rejected = [line for line in listener.stderr if "answered 4" in line]
     assert len(rejected) == 4 and not any(SECRET in line for line in listener.stderr)
+
+
+def test_exec_runs_once_per_change_with_the_finding_on_stdin(tmp_path: Path) -> None:
+    got = tmp_path / "changes.ndjson"
+    listener = start_listen(tmp_path / "fc.db", "--exec", f"cat >> {got}")
+    now = int(time.time())
+    try:
+        for eid in ("evt_x1", "evt_x2"):  # the second is the same break again: no change
+            body = _event(eid)
+            status = _status(_raw_post(listener.url, body, signature_header(body, SECRET, now)))
+            assert status == 200
+        wait_until(lambda: got.exists() and got.read_text().count("\n") >= 1, "--exec's run")
+    finally:
+        assert stop(listener) == 0
+    runs = [json.loads(line) for line in got.read_text().splitlines()]
+    assert [(r["id"], r["category"], r["event_id"]) for r in runs] == [
+        ("fca_sig1", "relink_required", "evt_x1")
+    ]
+    assert runs == listener.lines  # the same record as the NDJSON line
