@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any
 
 import click
@@ -10,6 +11,7 @@ import click
 from fcaudit.cli.options import FORMAT_NAMES, stripe_options
 from fcaudit.errors import ExitCode, UsageError
 from fcaudit.options import ReportOptions, StripeOptions
+from fcaudit.text import safe
 
 CODES = (
     "not_subscribed",
@@ -65,6 +67,13 @@ def parse_codes(text: str) -> frozenset[str]:
     help="Whose FC accounts these are, when fcaudit cannot learn it (for wrong_audience). "
     "Default: the platform when it lists FC accounts or FC events.",
 )
+@click.option(
+    "--state",
+    "state_path",
+    metavar="FILE",
+    help="A `scan --state` store: whose FC accounts it holds (the platform's, or a connected "
+    "account's) counts for wrong_audience. Read only.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on stderr.")
 @stripe_options
 def webhooks(
@@ -73,6 +82,7 @@ def webhooks(
     fail_on: str,
     show_urls: bool,
     owner: str | None,
+    state_path: str | None,
     quiet: bool,
     stripe: StripeOptions,
 ) -> ExitCode:
@@ -98,7 +108,7 @@ def webhooks(
     from fcaudit.render import OutputFormat, resolve_format
     from fcaudit.render.webhooks import render
     from fcaudit.signals import interruptible
-    from fcaudit.sources.webhooks import read_destinations, read_facts
+    from fcaudit.sources.webhooks import owners_from_store, read_destinations, read_facts
 
     codes = parse_codes(fail_on)
     report = ReportOptions(
@@ -119,6 +129,12 @@ def webhooks(
     with interruptible(), app.gateway(stripe) as gateway:
         destinations = read_destinations(gateway, show_urls=show_urls, notes=notes)
         facts = read_facts(gateway, notes)
+        if state_path is not None:
+            if not os.path.isfile(state_path):
+                raise UsageError(f"--state {safe(state_path)} is not a file.")
+            own = stripe.stripe_account or gateway.own_account_id()
+            stored = owners_from_store(state_path, own)
+            facts = dataclasses.replace(facts, owners=facts.owners | stored)
     if owner is not None:
         wanted = Audience.SELF if owner == "platform" else Audience.CONNECTED
         facts = dataclasses.replace(facts, owners=frozenset({wanted}))

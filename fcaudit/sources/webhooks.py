@@ -9,6 +9,7 @@ if it were there anyway. URLs are kept as their host unless --show-urls.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -188,3 +189,26 @@ def read_facts(gateway: StripeGateway, notes: list[str]) -> Facts:
         except RequestFailed:
             pass
     return Facts(default, frozenset(owners))
+
+
+def owners_from_store(path: str, own_account: str | None) -> frozenset[Audience]:
+    """Whose FC accounts a `--state` store holds: the platform's when it was written for the
+    account the key reads, a connected account's when for another (`--stripe-account`).
+    Nothing when it is empty or unreadable. Read only, never locked: a scan may hold it."""
+    import sqlite3
+    from urllib.parse import quote
+
+    try:
+        db = sqlite3.connect(f"file:{quote(os.path.realpath(path))}?mode=ro", uri=True, timeout=1)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'account'").fetchone()
+            count = db.execute("SELECT count(*) FROM objects").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return frozenset()
+    if row is None or not count:
+        return frozenset()
+    account = str(row[0])
+    own = account.startswith("(") or (own_account is not None and account == own_account)
+    return frozenset({Audience.SELF if own else Audience.CONNECTED})

@@ -256,3 +256,22 @@ def test_the_report_is_written_atomically_to_a_file(
     result = run("webhooks", "-q", "-o", str(out))
     assert result.exit_code == 0 and result.stdout == ""
     jsonschema.validate(json.loads(out.read_text()), SCHEMA)
+
+
+def test_a_state_store_of_a_connected_account_makes_self_only_destinations_wrong_audience(
+    stripe_api: responses.RequestsMock, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    store = tmp_path / "fc.sqlite"
+    with sqlite3.connect(store) as db:
+        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        db.execute("CREATE TABLE objects (id TEXT PRIMARY KEY, body TEXT)")
+        db.execute("INSERT INTO meta VALUES ('account', 'acct_shop')")
+        db.execute("INSERT INTO objects VALUES ('fca_1', '{}')")
+    own = destination("ed_own", [*ALL_FC], event_payload="snapshot", snapshot_api_version=PREVIEW)
+    fake(stripe_api, [[]], v2=[own, THIN], platform_accounts=False)
+    stripe_api.get(f"{API}/v1/account", json={"id": "acct_platform", "object": "account"})
+    code, doc, _ = audit("--state", str(store))
+    assert code == 1 and ("wrong_audience", "ed_own") in codes(doc)
+    assert "connected accounts" in doc["findings"][0]["detail"]
