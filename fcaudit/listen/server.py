@@ -151,8 +151,18 @@ class ListenServer(ThreadingHTTPServer):
         return thread
 
     def stop(self) -> None:
-        """Stop accepting, and wait for the deliveries in flight to be answered."""
+        """Stop accepting, and wait for the deliveries in flight to be answered: those being
+        handled, and those whose connection is already waiting to be accepted (closing the
+        socket would reset them)."""
         self.shutdown()
+        self.socket.setblocking(False)
+        while True:
+            try:
+                request, client_address = self.socket.accept()
+            except OSError:  # BlockingIOError: none left waiting
+                break
+            request.setblocking(True)
+            self.process_request(request, client_address)
         self.server_close()  # joins the request threads (block_on_close)
 
 

@@ -197,12 +197,19 @@ def _event(eid: str) -> bytes:
 
 def test_sigterm_lets_a_delivery_in_flight_finish_and_record(tmp_path: Path) -> None:
     listener = start_listen(tmp_path / "fc.db")
-    body = _event("evt_inflight")
-    sock = _raw_post(listener.url, body, signature_header(body, SECRET, int(time.time())), send=10)
-    listener.proc.send_signal(signal.SIGTERM)
-    wait_until(lambda: any("stopping" in line for line in listener.stderr), "listen stopping")
-    sock.sendall(body[10:])  # the rest of the body, after the signal
-    assert _status(sock) == 200
+    try:
+        body = _event("evt_inflight")
+        header = signature_header(body, SECRET, int(time.time()))
+        # Connected, half sent: whether listen has accepted it yet or it still waits in the
+        # backlog, it is in flight.
+        sock = _raw_post(listener.url, body, header, send=10)
+        listener.proc.send_signal(signal.SIGTERM)
+        wait_until(lambda: any("stopping" in line for line in listener.stderr), "listen stopping")
+        sock.sendall(body[10:])  # the rest of the body, after the signal
+        assert _status(sock) == 200
+    finally:
+        if listener.proc.poll() is None:
+            listener.proc.send_signal(signal.SIGTERM)
     assert finish(listener) == 0
     assert listener.ids() == ["fca_sig1"]
     with sqlite3.connect(tmp_path / "fc.db.journal") as db:
