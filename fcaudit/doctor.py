@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from fcaudit.errors import AuthError, ExitCode, FcauditError, UsageError
 from fcaudit.options import resolve_key
 from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, is_preview
-from fcaudit.stripe.failures import BudgetSpent, RequestFailed, tip
+from fcaudit.stripe.failures import BudgetSpent, Cancelled, RequestFailed, tip
 from fcaudit.stripe.gateway import (
     ACCOUNTS,
     CONNECTED_ACCOUNTS,
@@ -240,9 +240,13 @@ def check_webhooks(gateway: StripeGateway) -> Check:
     from fcaudit.sources.webhooks import read_destinations, read_facts
 
     notes: list[str] = []
+    if gateway.budget_spent:
+        return Check("webhooks", True, "not checked: the run's --max-requests was spent")
     try:
         destinations = read_destinations(gateway, show_urls=False, notes=notes)
         facts = read_facts(gateway, notes)
+    except Cancelled:  # BudgetSpent: doctor's own DOCTOR_REQUESTS do not count these
+        return Check("webhooks", True, "not checked: the run's --max-requests was spent")
     except (AuthError, UsageError, FcauditError) as err:
         return Check("webhooks", True, f"not checked: {str(err).split(' Tip:')[0]}")
     result = audit(destinations, facts)

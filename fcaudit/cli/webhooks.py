@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from fcaudit.cli.options import FORMAT_NAMES, stripe_options
-from fcaudit.errors import ExitCode, UsageError
+from fcaudit.errors import ApiError, ExitCode, UsageError
 from fcaudit.options import ReportOptions, StripeOptions
 from fcaudit.text import safe
 
@@ -109,6 +109,7 @@ def webhooks(
     from fcaudit.render.webhooks import render
     from fcaudit.signals import interruptible
     from fcaudit.sources.webhooks import owners_from_store, read_destinations, read_facts
+    from fcaudit.stripe.failures import Cancelled
 
     codes = parse_codes(fail_on)
     report = ReportOptions(
@@ -127,8 +128,17 @@ def webhooks(
     resolved = resolve_format(chosen, stdout_is_tty=app.out.isatty(), to_file=to_file)
     notes: list[str] = []
     with interruptible(), app.gateway(stripe) as gateway:
-        destinations = read_destinations(gateway, show_urls=show_urls, notes=notes)
-        facts = read_facts(gateway, notes)
+        try:
+            destinations = read_destinations(gateway, show_urls=show_urls, notes=notes)
+            facts = read_facts(gateway, notes)
+        except Cancelled:
+            if not gateway.budget_spent:
+                raise KeyboardInterrupt from None
+            raise ApiError(
+                f"--max-requests {stripe.max_requests} was spent before the destinations were "
+                "read; no report was written. Tip: allow more requests (a page of endpoints, "
+                "one of v2 destinations and two more)."
+            ) from None
         if state_path is not None:
             if not os.path.isfile(state_path):
                 raise UsageError(f"--state {safe(state_path)} is not a file.")

@@ -275,3 +275,13 @@ def test_a_state_store_of_a_connected_account_makes_self_only_destinations_wrong
     code, doc, _ = audit("--state", str(store))
     assert code == 1 and ("wrong_audience", "ed_own") in codes(doc)
     assert "connected accounts" in doc["findings"][0]["detail"]
+
+
+def test_a_request_budget_spent_before_the_end_is_one_line_and_no_report(
+    stripe_api: responses.RequestsMock, tmp_path: Path
+) -> None:
+    fake(stripe_api, [[endpoint("we_1", ALL_FC)]])
+    out = tmp_path / "webhooks.json"
+    result = run("webhooks", "--max-requests", "1", "-o", str(out))
+    assert result.exit_code == 4 and "--max-requests 1 was spent" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
