@@ -108,7 +108,7 @@ def listen(
         resolve = None
         if stripe.api_key or stripe.sandbox or stripe.api_base:
             gateway = stack.enter_context(app.gateway(stripe))
-            resolve = _resolver(gateway)
+            resolve = resolver(gateway)
         batcher = Batcher(journal, app.clock)
         announcer = Announcer(app.out, err, command)
         receiver = Receiver(secrets, batcher, resolve, clock=app.clock)
@@ -163,8 +163,11 @@ def app_for_listen() -> Any:
     return app if app is not None else ctx.ensure_object(AppContext)
 
 
-def _resolver(gateway: Any) -> Any:
-    from fcaudit.stripe.failures import RequestFailed
+def resolver(gateway: Any) -> Any:
+    """Fetches a thin event's object; any failure (the request, the key, --max-requests) is a
+    LookupError, so the delivery is answered 503 and Stripe retries it."""
+    from fcaudit.errors import FcauditError
+    from fcaudit.stripe.failures import Cancelled, RequestFailed
     from fcaudit.stripe.ids import AUTHORIZATION_OBJECT
 
     def resolve(kind: str, oid: str, account: str | None) -> dict[str, Any]:
@@ -175,5 +178,9 @@ def _resolver(gateway: Any) -> Any:
             return dict(fetch(oid, stripe_account=account)[0])
         except RequestFailed as err:
             raise LookupError(f"GET {oid} failed: {err.message}") from None
+        except FcauditError as err:  # the key was rejected (AuthError)
+            raise LookupError(f"GET {oid} failed: {str(err).split(' Tip:')[0]}") from None
+        except Cancelled:
+            raise LookupError(f"GET {oid} not sent: --max-requests was spent") from None
 
     return resolve

@@ -1,10 +1,16 @@
-"""`fcaudit listen` refuses what cannot work before it serves: one line, exit 2."""
+"""`fcaudit listen` refuses what cannot work before it serves (one line, exit 2), and a thin
+event whose object cannot be fetched is never an exception out of the handler."""
 
 from __future__ import annotations
 
 import socket
 from pathlib import Path
 
+import pytest
+
+from fcaudit.cli.listen import resolver
+from fcaudit.errors import AuthError
+from fcaudit.stripe.failures import BudgetSpent, RequestFailed
 from tests.conftest import run
 
 
@@ -33,3 +39,28 @@ def test_a_port_in_use_is_exit_2_and_leaves_no_secret_in_the_message(tmp_path: P
         )  # fmt: skip
     assert result.exit_code == 2 and "is in use" in result.stderr
     assert "whsec_secret_value" not in result.stderr + result.stdout
+
+
+class _Failing:
+    """A gateway whose every fetch fails with `failure`."""
+
+    def __init__(self, failure: Exception) -> None:
+        self.failure = failure
+
+    def fetch_account(self, oid: str, **kw: object) -> object:
+        raise self.failure
+
+
+@pytest.mark.parametrize(
+    ("failure", "said"),
+    [
+        (RequestFailed("HTTP 500"), "HTTP 500"),
+        (AuthError("the key was rejected. Tip: check it"), "the key was rejected"),
+        (BudgetSpent(), "--max-requests was spent"),
+    ],
+)
+def test_a_thin_events_fetch_that_fails_in_any_way_is_a_lookup_error(
+    failure: Exception, said: str
+) -> None:
+    with pytest.raises(LookupError, match=said):
+        resolver(_Failing(failure))("financial_connections.account", "fca_1", None)
