@@ -759,6 +759,10 @@ def markdown(res: dict[str, Any]) -> str:
         from scale import markdown as scale_markdown
 
         out += scale_markdown(res["scale"])
+    if "listen" in res:
+        from listen import listen_markdown
+
+        out += listen_markdown(res["listen"])
     return "\n".join(out)
 
 
@@ -774,6 +778,7 @@ PARTS = (
     "offline",
     "memory",
     "startup",
+    "listen",
     "scale",
 )
 ALIASES = {"faults": ("errors", "storm"), "classify": ("offline",)}
@@ -852,6 +857,10 @@ def main() -> int:
         res["memory"] = memory(args.memory_small, args.memory_large)
     if "startup" in wanted:
         res["startup"] = startup(args.startup_runs)
+    if "listen" in wanted:
+        from listen import listen_bench  # bench/listen.py, beside this script
+
+        res["listen"] = listen_bench()
     if "scale" in wanted:
         from scale import scale  # bench/scale.py, beside this script
 

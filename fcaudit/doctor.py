@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from fcaudit.errors import AuthError, ExitCode, UsageError
+from fcaudit.errors import AuthError, ExitCode, FcauditError, UsageError
 from fcaudit.options import resolve_key
 from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, is_preview
-from fcaudit.stripe.failures import BudgetSpent, RequestFailed, tip
+from fcaudit.stripe.failures import BudgetSpent, Cancelled, RequestFailed, tip
 from fcaudit.stripe.gateway import (
     ACCOUNTS,
     CONNECTED_ACCOUNTS,
@@ -204,6 +204,7 @@ def run_checks(gateway: StripeGateway, now: datetime, *, sandbox: bool = False) 
         ),
     )
     checks.append(connect)
+    checks.append(check_webhooks(gateway))
     if not is_preview(version):
         checks.append(
             Check(
@@ -230,6 +231,27 @@ def run_checks(gateway: StripeGateway, now: datetime, *, sandbox: bool = False) 
         carried = ", and the accounts carry its fields" if preview else ""
         checks.append(Check("api_version", True, f"{safe(version)}, a preview version{carried}"))
     return checks
+
+
+def check_webhooks(gateway: StripeGateway) -> Check:
+    """`fcaudit webhooks` in one line. Informational: a run does not need webhooks, so its
+    findings never fail doctor (`fcaudit webhooks --fail-on` is the check that alerts)."""
+    from fcaudit.model.webhooks import audit
+    from fcaudit.sources.webhooks import read_destinations, read_facts
+
+    notes: list[str] = []
+    if gateway.budget_spent:
+        return Check("webhooks", True, "not checked: the run's --max-requests was spent")
+    try:
+        destinations = read_destinations(gateway, show_urls=False, notes=notes)
+        facts = read_facts(gateway, notes)
+    except Cancelled:  # BudgetSpent: doctor's own DOCTOR_REQUESTS do not count these
+        return Check("webhooks", True, "not checked: the run's --max-requests was spent")
+    except (AuthError, UsageError, FcauditError) as err:
+        return Check("webhooks", True, f"not checked: {str(err).split(' Tip:')[0]}")
+    result = audit(destinations, facts)
+    more = "; details: fcaudit webhooks" if result.findings or result.notes else ""
+    return Check("webhooks", True, result.summary_line() + more)
 
 
 def exit_code(checks: list[Check]) -> ExitCode:

@@ -44,8 +44,12 @@ def checks(result: Any) -> dict[str, dict[str, Any]]:
 def test_every_check_passes_against_the_sandbox() -> None:
     result = run("doctor", "--sandbox", key=None)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.count("✓") == 7 and "✗" not in result.stdout
+    assert result.stdout.count("✓") == 8 and "✗" not in result.stdout
     assert "Reads of a daily run, per 10,000 accounts" in result.stdout
+    # The sandbox's disabled legacy endpoint, in one line (informational: exit 0 above).
+    webhooks = next(line for line in result.stdout.splitlines() if "webhooks" in line)
+    assert "3 destinations (2 enabled); 25 of 25 FC event types received" in webhooks
+    assert "1 destination_disabled; details: fcaudit webhooks" in webhooks
 
 
 def test_every_check_passes_against_a_healthy_account(
@@ -272,6 +276,13 @@ def test_a_request_budget_smaller_than_doctors_fails_the_checks_left_with_the_fi
     assert result.exit_code == 4, result.stderr
     found = checks(result)
     assert found["account"]["ok"] and found["fc_accounts"]["ok"]  # the two requests allowed
+    # Informational, and not counted in doctor's budget: said, never failed.
+    assert found["webhooks"] == {
+        "name": "webhooks",
+        "ok": True,
+        "detail": "not checked: the run's --max-requests was spent",
+        "fix": None,
+    }
     for name in ("customers", "events", "connect"):
         assert not found[name]["ok"]
         assert "--max-requests was spent" in found[name]["detail"]

@@ -43,6 +43,18 @@ NOT_RUN = {
     "make sandbox": "serves on the fixed port 12111 until stopped; `sandbox serve` is run below",
     "pipx install .": "installs fcaudit; the tests run the installed one",
     "export STRIPE_API_KEY=rk_live_...": "every example runs with the sandbox's key set",
+    # fcaudit listen serves until stopped and says so on stderr (stdout is its NDJSON):
+    # tests/e2e/test_listen.py runs the same flow against the sandbox, the installed listen.
+    "STRIPE_WEBHOOK_SECRET=whsec_... fcaudit listen --state /var/lib/fcaudit/fc.sqlite &": (
+        "serves until stopped; tests/e2e/test_listen.py runs listen"
+    ),
+    "fcaudit listen --state /var/lib/fcaudit/fc.sqlite --exec 'jq -r .recommendation | "
+    "notify-oncall'": "serves until stopped; tests/e2e/test_listen.py runs --exec",
+    "stripe listen --forward-to localhost:8765/webhook": "the Stripe CLI's own listener",
+    "STRIPE_WEBHOOK_SECRET=whsec_sandbox_demo fcaudit listen --state fc.sqlite --port 8765 "
+    "--api-base http://127.0.0.1:12111 --api-key sk_test_123 &": (
+        "serves until stopped; tests/e2e/test_listen.py runs this flow"
+    ),
 }
 # A transcript, not an example to run: its failure is tests/stripe/test_tls_and_proxies.py's.
 TRANSCRIPTS = ("Error: the TLS certificate of api.stripe.com:443",)
@@ -119,6 +131,7 @@ def help_examples() -> list[Example]:
         ("classify",),
         ("diff",),
         ("events",),
+        ("webhooks",),
         ("doctor",),
         ("sandbox",),
         ("sandbox", "serve"),

@@ -39,6 +39,16 @@ LAZY_COMMANDS = {
         "doctor",
         "Check what a first run needs, with a handful of GET requests.",
     ),
+    "listen": (
+        "fcaudit.cli.listen",
+        "listen",
+        "Receive Stripe's webhooks: each category change is one NDJSON line on stdout at once.",
+    ),
+    "webhooks": (
+        "fcaudit.cli.webhooks",
+        "webhooks",
+        "Check that the FC webhook events reach an enabled destination, with status_details.",
+    ),
     "state": (
         "fcaudit.cli.state",
         "state",

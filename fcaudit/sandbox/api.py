@@ -22,6 +22,7 @@ from fcaudit.sandbox.data import (
     render_connected_account,
     render_customer,
 )
+from fcaudit.sandbox.destinations import list_event_destinations, list_webhook_endpoints
 from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, MAX_EVENT_TYPES
 
 _LIST_PARAMS: Final = frozenset({"expand", "types"})
@@ -37,6 +38,9 @@ _HOLDER_FILTERS: Final = (
 )
 
 Endpoint = Callable[["Request"], dict[str, Any]]
+
+
+EVENT_DESTINATIONS = "/v2/core/event_destinations"
 
 
 class ApiError(Exception):
@@ -316,6 +320,8 @@ class Api:
             (re.compile(r"/v1/account"), "/v1/account", self.own_account),
             (re.compile(r"/v1/events"), "/v1/events", self.list_events),
             (re.compile(r"/v1/events/(?P<id>[^/]+)"), "/v1/events/{id}", self.event),
+            (re.compile(r"/v1/webhook_endpoints"), "/v1/webhook_endpoints", list_webhook_endpoints),
+            (re.compile(EVENT_DESTINATIONS), EVENT_DESTINATIONS, list_event_destinations),
         ]
 
     def route(self, path: str) -> tuple[str, Endpoint, dict[str, str]] | None:

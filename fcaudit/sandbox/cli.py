@@ -218,6 +218,19 @@ def sandbox() -> None:
     metavar="ISO8601",
     help="The clock the data set is relative to (default: the current time).",
 )
+@click.option(
+    "--webhook-url",
+    metavar="URL",
+    help="POST each event the control endpoint creates to URL, signed as Stripe signs "
+    "(e.g. http://127.0.0.1:8765/webhook for fcaudit listen); failed deliveries are retried.",
+)
+@click.option(
+    "--webhook-secret",
+    envvar="FCAUDIT_SANDBOX_WEBHOOK_SECRET",
+    show_envvar=True,
+    metavar="SECRET",
+    help="The signing secret for --webhook-url (give listen the same in STRIPE_WEBHOOK_SECRET).",
+)
 def serve(
     host: str,
     port: int,
@@ -238,6 +251,8 @@ def serve(
     drop_rate: float,
     cues: tuple[Cue, ...],
     now: datetime | None,
+    webhook_url: str | None,
+    webhook_secret: str | None,
 ) -> None:
     """Serve the sandbox until interrupted (Ctrl-C or SIGTERM).
 
@@ -259,10 +274,13 @@ def serve(
       fcaudit sandbox serve --require-account-filter   # refuses the unfiltered account list
       fcaudit sandbox serve --cue 503:2 --cue stall:1@/v1/financial_connections/accounts
       fcaudit sandbox serve --lock-timeout-rate 0.33 --max-in-flight 4   # non-rate 429s
+      fcaudit sandbox serve --webhook-url http://127.0.0.1:8765/webhook \\
+        --webhook-secret whsec_sandbox_demo          # deliver events to fcaudit listen
       curl -u sk_test_fcaudit_sandbox: -H "Stripe-Version: 2026-09-30.preview" \\
         "http://127.0.0.1:12111/v1/financial_connections/accounts?limit=3"
     """
     bind_host = _loopback_host(host)
+    sender = _webhook_sender(webhook_url, webhook_secret)
     stop = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -300,6 +318,7 @@ def serve(
             raise _OneLineUsageError(
                 f"cannot listen on {bind_host} port {port}: {exc.strerror or exc}. {tip}"
             ) from None
+        running.server.webhooks = sender  # type: ignore[attr-defined]
         try:
             click.echo(
                 f"fcaudit sandbox serving on {running.base_url} (test key: {SANDBOX_API_KEY})"
@@ -310,8 +329,33 @@ def serve(
         finally:
             running.close()
     finally:
+        if sender is not None:
+            sender.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _webhook_sender(url: str | None, secret: str | None) -> Any:
+    """The sender of --webhook-url, or None; a URL without a secret is refused."""
+    if url is None:
+        if secret:
+            raise _OneLineUsageError("--webhook-secret needs --webhook-url. Tip: give both.")
+        return None
+    from urllib.parse import urlsplit
+
+    from fcaudit.sandbox.webhooks import WebhookSender
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _OneLineUsageError(
+            "--webhook-url must be an http(s) URL. Tip: e.g. http://127.0.0.1:8765/webhook."
+        )
+    if not secret or not secret.strip():
+        raise _OneLineUsageError(
+            "--webhook-url needs --webhook-secret (or FCAUDIT_SANDBOX_WEBHOOK_SECRET): the "
+            "secret the deliveries are signed with. Tip: give listen the same secret."
+        )
+    return WebhookSender(url, secret.strip())
 
 
 if __name__ == "__main__":

@@ -111,6 +111,9 @@ def control(server: SandboxServer, body: Mapping[str, Any]) -> dict[str, Any]:
         server.api.reindex_events()
         if reset:
             server.stats.reset()
+        sender = getattr(server, "webhooks", None)  # --webhook-url: posted as Stripe would
+        if sender is not None:
+            sender.send(events)
     return {
         "changed": [c.to_record() for c in changed],
         "resolved": [c.id for c in changed if c.resolved],

@@ -16,7 +16,9 @@ interrupted run never advances the cursor.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,6 +29,7 @@ from fcaudit.model.findings import iso
 from fcaudit.model.report import ScanResult, Scope, ScopeError, ScopeType, plural
 from fcaudit.model.saved import Prior, SavedReport
 from fcaudit.options import DEFAULT_RECONCILE
+from fcaudit.sources import journal
 from fcaudit.sources.base import Emit, Observed, SourceOutcome, budget_error
 from fcaudit.sources.listing import account_filter
 from fcaudit.sources.state import Header, Identity, StateStore, holder_of, kept
@@ -276,6 +279,7 @@ class StateRun:
             raise
         self.header = self.store.header()
         self.full_because = decide(self.header, now, options)
+        self._journal_seq: int | None = None
         self._recording: Recording | None = None
         self._incremental: IncrementalSource | None = None
 
@@ -342,14 +346,30 @@ class StateRun:
                 f"incremental run; {plural(inc.events, 'event')}, "
                 f"{plural(len(inc.fresh), 'object')} fetched"
             )
+        what += self._merge_journal()
         self.store.ready()  # what can fail fails now, before a report replaces another
         self._staged = True
         self.message = f"--state {self.options.path}: {what}."
+
+    def _merge_journal(self) -> str:
+        """Copy what `fcaudit listen` journaled into this run's store (sources/journal.py); a
+        journal that cannot be read now is merged by a later run, never lost."""
+        try:
+            merged, self._journal_seq = journal.merge_into(self.store.connection(), self.store.file)
+        except sqlite3.Error as err:
+            self._journal_seq = None
+            return f"; the listen journal was not merged ({err}), it will be next time"
+        return f"; {plural(merged, 'event')} from listen merged" if merged else ""
 
     def publish(self) -> None:
         """Replace the store with the staged run (keeping the one before as FILE.prev)."""
         if self._staged:
             self.store.publish()
+            if self._journal_seq is not None:
+                # Only now that the store holding them is published; a failure here leaves
+                # them to a later prune (a scan never merges an event twice).
+                with contextlib.suppress(sqlite3.Error, OSError):
+                    journal.prune(self.store.file, self._journal_seq, self.now)
         self.store.close()
 
     def discard(self) -> None:

@@ -314,6 +314,11 @@ class StateStore:
         except sqlite3.Error as err:
             raise self._sqlite_error(err) from None
 
+    def connection(self) -> sqlite3.Connection:
+        """The run's working copy, for a table another module keeps in the store (the listen
+        journal's events, sources/journal.py): written before `ready`, published with it."""
+        return self._conn()
+
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
             raise StateError(f"--state {safe(self.path)} is closed.")

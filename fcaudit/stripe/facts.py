@@ -43,6 +43,22 @@ FC_EVENT_TYPES: Final = (
     "financial_connections.authorization.upcoming_deactivation",
 )
 
+# The thin FC event types (event destinations with event_payload=thin), new in
+# 2026-10-28.endive; there are none for authorizations
+# (https://docs.stripe.com/api/v2/core/events/event-types, stripe-python 16.1.0 `events/`).
+FC_THIN_EVENT_TYPES: Final = tuple(
+    f"v1.financial_connections.account.{what}_refresh_{outcome}"
+    for what in ("balance", "inferred_balances", "ownership", "risk_intelligence", "transactions")
+    for outcome in ("failed", "succeeded")
+)
+# The snapshot types that say a bank link broke or will break: what an integration must hear.
+FC_BREAK_EVENT_TYPES: Final = (
+    "financial_connections.account.deactivated",
+    "financial_connections.account.disconnected",
+    "financial_connections.account.upcoming_deactivation",
+    "financial_connections.authorization.upcoming_deactivation",
+)
+
 
 def is_preview(version: str | None) -> bool:
     """True for a preview API version (`YYYY-MM-DD.preview`)."""
