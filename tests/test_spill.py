@@ -121,6 +121,8 @@ def test_a_pair_count_counts_each_groups_distinct_members_wherever_they_are_kept
     expected = {g: len({m for gg, m in added if gg == g}) for g, _ in added}
     assert {g: pairs.count(g) for g in expected} == expected
     assert pairs.count("fcauth_never") == 0
+    monkeypatch.setattr(spill, "_IN_CHUNK", 2)  # several lookups, a name given twice
+    assert pairs.counts(["fcauth_never", *expected, "fcauth_1"]) == expected
     # A group whose name is another's prefix is not counted with it.
     pairs.add("fcauth_1", "x")
     pairs.add("fcauth_", "fca_1x")
