@@ -103,6 +103,8 @@ class Plan:
     fail_on_change: frozenset[Change] | None = None
     baseline: tuple[str, SavedReport] | None = None  # --baseline FILE, read and checked
     ignore: tuple[Entry, ...] = ()  # --ignore FILE
+    # --state: makes the history stage (since when each finding is in its category).
+    history: Callable[[], Stage] | None = None
 
 
 class _Sink:
@@ -157,12 +159,13 @@ class Pipeline:
             info = baseline_info(report, source_name, scope=plan.scope, mode=source.mode)
             for warning in info.warnings:
                 self.app.warn(f"--baseline {source_name}: {warning}.")
-            baseline = BaselineDiff(info)
+            baseline = BaselineDiff(info, plan.as_of)
         # Order matters: the latest snapshot is chosen before relink counts are made, the
         # change is known before the exit policy looks at it, and suppressed findings are
         # set aside before grouping.
         return [
             *([LatestSnapshot()] if plan.events else []),
+            *([plan.history()] if plan.history is not None else []),
             RelinkCount(),
             *([baseline] if baseline else []),
             *([Suppress(plan.ignore, plan.as_of.date())] if plan.ignore else []),

@@ -39,6 +39,16 @@ LAZY_COMMANDS = {
         "doctor",
         "Check what a first run needs, with a handful of GET requests.",
     ),
+    "history": (
+        "fcaudit.cli.history",
+        "history",
+        "Every category change of an account, authorization or customer (--state).",
+    ),
+    "trend": (
+        "fcaudit.cli.history",
+        "trend",
+        "Per day: accounts broken, new breaks, repairs, time to repair (--state).",
+    ),
     "state": (
         "fcaudit.cli.state",
         "state",

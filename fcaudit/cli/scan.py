@@ -164,6 +164,13 @@ def read_customer_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[s
     "before giving up with exit 4.",
 )
 @click.option(
+    "--min-age",
+    metavar="DURATION",
+    default=None,
+    help="With --state: a newly broken account counts towards --fail-on and --fail-on-change "
+    "only once it has been broken this long (e.g. 6h, 2d); until then it is listed as pending.",
+)
+@click.option(
     "--contact",
     is_flag=True,
     help="Add each affected customer's name and email to the groups (personal data: off by "
@@ -184,6 +191,7 @@ def scan(
     full: bool,
     reconcile_every: str,
     state_wait: str,
+    min_age: str | None,
     contact: bool,
     report: ReportOptions,
     stripe: StripeOptions,
@@ -204,6 +212,7 @@ def scan(
       fcaudit scan --discovery accounts -o fc.json   # 1 request per 100 accounts
       fcaudit scan --connected-accounts all -o fc.json   # the platform and every connected account
       fcaudit scan --state fc.sqlite -o fc.json   # daily: events since the last run only
+      fcaudit scan --state fc.sqlite --min-age 6h -q   # alert on breaks that lasted 6 hours
       fcaudit scan --fail-on relink_required -q -o /srv/reports/fc.json  # cron
       fcaudit scan --contact -f csv -o worklist.csv   # with names and emails
     """
@@ -249,7 +258,9 @@ def scan(
             "--connected-accounts and --stripe-account conflict: each connected account is "
             "read with its own Stripe-Account header. Tip: --connected-accounts acct_1,acct_2."
         )
-    state = _state_options(state_path, full, (reconcile_every, state_wait), given, connected)
+    state = _state_options(
+        state_path, full, (reconcile_every, state_wait, min_age), given, connected
+    )
     kind: ScopeType | None = None
     ids: list[str] | None = None
     for candidate, values in (
@@ -291,12 +302,21 @@ def scan(
 
 
 def _state_options(
-    path: str | None, full: bool, durations: tuple[str, str], given: list[str], connected: Any
+    path: str | None,
+    full: bool,
+    durations: tuple[str, str, str | None],
+    given: list[str],
+    connected: Any,
 ) -> Any:
     from fcaudit.options import parse_duration
     from fcaudit.sources.incremental import StateOptions
 
-    reconcile_every, state_wait = durations
+    reconcile_every, state_wait, min_age = durations
+    if min_age is not None and path is None:
+        raise UsageError(
+            "--min-age goes with --state FILE: how long an account has been broken is known "
+            "from the store. Tip: add --state FILE, or drop --min-age."
+        )
     context = click.get_current_context()
     defaults = all(
         context.get_parameter_source(name) is click.core.ParameterSource.DEFAULT
@@ -332,4 +352,5 @@ def _state_options(
         full,
         parse_duration(reconcile_every, "--reconcile-every"),
         parse_duration(state_wait, "--state-wait"),
+        parse_duration(min_age, "--min-age") if min_age is not None else None,
     )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Literal, NamedTuple, Protocol
 
+from fcaudit.model.ages import duration_words, in_words
 from fcaudit.model.dashboard import DASHBOARD
 from fcaudit.model.findings import Category, Change, Finding, iso
 from fcaudit.model.report import (
@@ -24,6 +25,7 @@ from fcaudit.model.report import (
     GroupBy,
     ReportMeta,
     ScanResult,
+    broken_text,
     group_key,
     plural,
     summary_parts,
@@ -138,7 +140,13 @@ class OutlineRenderer(Collector):
         if result.resolved:
             rows = [[m.ident(r["id"]), m.text(r["old_category"]), m.text(r["new_category"])]
                     for r in result.resolved]  # fmt: skip
-            body += m.resolved(RESOLVED_HEADERS, rows)
+            head: tuple[str, ...] = RESOLVED_HEADERS
+            if result.history is not None:  # --state: how long each repair took
+                head = (*head, "Time to repair")
+                for row, r in zip(rows, result.resolved, strict=True):
+                    took = r.get("time_to_repair")
+                    row.append(m.text(duration_words(took) if isinstance(took, int) else ""))
+            body += m.resolved(head, rows)
         errors = [(e.scope.label(), e.message, e.request_id, e.http_status) for e in result.errors]
         if errors:
             rows = [[m.text("" if c is None else c) for c in row] for row in errors]
@@ -232,6 +240,13 @@ def _facts(m: Markup, result: ScanResult, meta: ReportMeta, options: RenderOptio
         f"Customers affected: {len(result.holders_affected)}",
         f"Matching --fail-on: {result.matched}",
     ]
+    broken = broken_text(result)
+    if broken:
+        facts.append(m.text(broken))
+    if result.pending:
+        facts.append(f"Pending (--min-age): {result.pending}")
+    if result.history is not None:
+        facts.append(f"History kept since {m.text(result.history.get('started') or '?')}")
     # Ties by name: a scan's findings arrive in no fixed order.
     top = sorted(result.by_institution.items(), key=lambda item: (-item[1], item[0]))
     if top:
@@ -282,7 +297,14 @@ def _section(
     head = ["Change"] if compared else []
     head += ["Category", "Id", "Account", "Institution", "Cause / action", "Signals"]
     head += ["Deactivation", "What to do"] + (["Holder"] if holder else [])
+    aged = any(f.since is not None for f in section.findings)  # --state
+    head += ["In category"] if aged else []
     rows = [_cells(m, f, holder, compared) for f in section.findings]
+    if aged:
+        for row, f in zip(rows, section.findings, strict=True):
+            words = in_words(f)
+            since = f" (since {day(f.since)})" if f.since is not None else ""
+            row.append(Cell(m.text(f"{words}{since}" if words else ""), "date"))
     lines += m.findings(head, rows)
     return m.group(heading, lines)
 

@@ -23,13 +23,15 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from fcaudit.classify import NotClassifiable, classify
+from fcaudit.history import DATING_EVENTS, Since
+from fcaudit.model.ages import record_of_since
 from fcaudit.model.findings import iso
 from fcaudit.model.report import ScanResult, Scope, ScopeError, ScopeType, plural
 from fcaudit.model.saved import Prior, SavedReport
 from fcaudit.options import DEFAULT_RECONCILE
 from fcaudit.sources.base import Emit, Observed, SourceOutcome, budget_error
 from fcaudit.sources.listing import account_filter
-from fcaudit.sources.state import Header, Identity, StateStore, holder_of, kept
+from fcaudit.sources.state import Change, Header, Identity, StateStore, holder_of, kept
 from fcaudit.spill import DiskMap, SortedSpill
 from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, FC_EVENT_TYPES
@@ -56,6 +58,7 @@ class StateOptions:
     full: bool = False
     reconcile_every: timedelta = DEFAULT_RECONCILE
     wait: timedelta = timedelta(0)  # how long to wait for another run holding the store
+    min_age: timedelta | None = None  # --min-age: newly broken counts only once this old
 
 
 def decide(header: Header | None, now: datetime, options: StateOptions) -> str | None:
@@ -118,6 +121,9 @@ class IncrementalSource:
     fresh: dict[str, dict[str, Any]] = field(default_factory=dict)  # fetched now, by id
     gone: set[str] = field(default_factory=set)  # named by events, and no longer there
     events: int = 0
+    # The latest event that dates a change of each object named (created, event id): what
+    # `since` says for a category that changed (fcaudit.history.Since).
+    dated: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def stats(self) -> Mapping[str, Any]:
         """The gateway's request counters and the run's duration, for the report's `stats`."""
@@ -176,6 +182,7 @@ class IncrementalSource:
                 oid = obj.get("id")
                 if isinstance(oid, str):
                     named.add(oid)
+                    self._date(oid, event)
                 holder = holder_of(obj)
                 if event.get("type") == "financial_connections.account.created" and holder:
                     holders.add(holder)
@@ -186,6 +193,16 @@ class IncrementalSource:
                 )
             )
         return named, holders
+
+    def _date(self, oid: str, event: Mapping[str, Any]) -> None:
+        created, eid = event.get("created"), event.get("id")
+        if event.get("type") not in DATING_EVENTS or not isinstance(eid, str):
+            return
+        if not isinstance(created, int) or isinstance(created, bool):
+            return
+        known = self.dated.get(oid)
+        if known is None or (created, eid) > known:
+            self.dated[oid] = (created, eid)
 
     def _fetch(self, oid: str, outcome: SourceOutcome) -> None:
         fetch: Callable[[str], tuple[dict[str, Any], str | None]]
@@ -234,12 +251,17 @@ def state_baseline(store: StateStore, header: Header, plan: Plan) -> SavedReport
     when = header.last_run or header.last_full_run or datetime.now(UTC)
 
     def classified() -> Iterator[tuple[str, Prior]]:
-        for obj in store.objects():
+        for obj, category, since, source in store.objects_with_since():
             try:
                 found = classify(obj, now=when, horizon_days=plan.horizon_days, rules=plan.rules)
             except NotClassifiable:
                 continue
-            yield found.id, Prior(found.object, found.category, found.deadline)
+            # The stored since dates the category the previous run recorded (exactly, unless
+            # that was a first sight): what a repair's time_to_repair counts from.
+            exact = None
+            if category == str(found.category) and source in ("event", "run"):
+                exact = record_of_since(since)
+            yield found.id, Prior(found.object, found.category, found.deadline, exact)
 
     # Only what the comparison reads, and on disk: a store of a million accounts must not be
     # held as a million findings, or as a dict of them.
@@ -276,6 +298,19 @@ class StateRun:
         self.full_because = decide(self.header, now, options)
         self._recording: Recording | None = None
         self._incremental: IncrementalSource | None = None
+        self._since: Since | None = None
+
+    def since_stage(self) -> Since:
+        """The pipeline's history stage (fcaudit.history.Since) for this run."""
+        inc = self._incremental
+        self._since = Since(
+            self.store,
+            self.now,
+            full=self.full_because is not None,
+            dating=(lambda oid: inc.dated.get(oid)) if inc is not None else (lambda oid: None),
+            min_age=self.options.min_age,
+        )
+        return self._since
 
     def prepare(self, scanner: Source, plan: Plan) -> tuple[Source, Plan]:
         """The source to run and the plan (with the previous run as its baseline)."""
@@ -292,6 +327,7 @@ class StateRun:
                 )
             )
             plan = dataclasses.replace(plan, baseline=(f"--state {self.options.path}", previous))
+        plan = dataclasses.replace(plan, history=self.since_stage)
         if self.full_because is not None:
             self._recording = Recording(scanner)
             return self._recording, plan
@@ -322,6 +358,7 @@ class StateRun:
                 cursor=cursor,
                 when=self.now,
                 full=True,
+                changes=self._changes(),
             )
             what = f"full run ({self.full_because}); {plural(len(self._recording.seen), 'object')}"
             what += f", {dropped} gone" if dropped else ""
@@ -335,6 +372,7 @@ class StateRun:
                 when=self.now,
                 full=False,
                 gone=inc.gone,
+                changes=self._changes(),
             )
             what = (
                 f"incremental run; {plural(inc.events, 'event')}, "
@@ -343,6 +381,11 @@ class StateRun:
         self.store.ready()  # what can fail fails now, before a report replaces another
         self._staged = True
         self.message = f"--state {self.options.path}: {what}."
+
+    def _changes(self) -> Iterator[Change]:
+        """What the history stage found changed (read once, by the commit)."""
+        if self._since is not None:
+            yield from self._since.changes
 
     def publish(self) -> None:
         """Replace the store with the staged run (keeping the one before as FILE.prev)."""

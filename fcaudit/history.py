@@ -1,0 +1,126 @@
+"""Health over time: since when each finding is in its category (`since`, `days_in_category`),
+the changes a --state run records, and how long a repair took.
+
+The `Since` stage runs first in a --state run: it compares each finding's category with the
+one the store holds. The same category keeps the stored `since`; another one is a change,
+dated by the latest event that named the object in this run (its `created`), else by the
+run's own time; an object the store never classified (the first run, or a store of an older
+format) is `first_seen`, and its `since` is only a lower bound. Changes are spilled to disk
+and written by the store's commit in one pass (`StateStore.commit_run`), so memory stays flat
+and only what changed is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from fcaudit.model.ages import days_between, record_of_since
+from fcaudit.model.findings import BROKEN, Category, Finding, iso, parse_iso
+from fcaudit.stripe.ids import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT
+
+if TYPE_CHECKING:
+    from fcaudit.model.report import ScanResult
+    from fcaudit.sources.state import Change, StateStore
+
+# Events that say when an object's status changed; a refresh event does not date a change.
+DATING_EVENTS = frozenset(
+    {
+        "financial_connections.account.created",
+        "financial_connections.account.deactivated",
+        "financial_connections.account.disconnected",
+        "financial_connections.account.reactivated",
+        "financial_connections.account.account_numbers_updated",
+        "financial_connections.account.expected_deactivation_date_updated",
+        "financial_connections.account.upcoming_account_number_expiry",
+        "financial_connections.account.upcoming_deactivation",
+        "financial_connections.authorization.expected_deactivation_date_updated",
+        "financial_connections.authorization.upcoming_deactivation",
+    }
+)
+
+
+class Since:
+    """The --state run's first stage: `since`, `days_in_category` and `since_source` on each
+    finding, and the changes the store's commit writes (`changes`)."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        now: datetime,
+        *,
+        full: bool,
+        dating: Callable[[str], tuple[int, str] | None] = lambda oid: None,
+        min_age: timedelta | None = None,
+    ) -> None:
+        from fcaudit.spill import SortedSpill
+
+        self._store = store
+        self._now = now
+        self._run = "run:full" if full else "run:incremental"
+        self._dating = dating  # the latest dating event of an object read by this run
+        self._first = store.header() is None
+        self._min_age = min_age
+        self.changes: SortedSpill[Change] = SortedSpill(item_bytes=300)
+        started = record_of_since(store.history_started())
+        self.started = iso(started or now)
+
+    def finding(self, finding: Finding) -> Iterable[Finding]:
+        """Date the finding's category from the store; spill what changed."""
+        if finding.object not in (ACCOUNT_OBJECT, AUTHORIZATION_OBJECT):
+            return (finding,)
+        stored = self._store.category_of(finding.id)
+        category = str(finding.category)
+        if stored is not None and stored[0] == category and stored[1]:
+            finding.since = parse_iso(stored[1])
+            finding.since_source = stored[2] or "run"
+        else:
+            self._change(finding, stored)
+        if finding.since is not None:
+            finding.days_in_category = days_between(finding.since, self._now)
+        if self._min_age is not None:
+            # Newly broken (a change this store saw, not a first sight) and not for long yet:
+            # listed, but not counted for --fail-on / --fail-on-change (policy.Policy).
+            finding.pending = (
+                finding.category in BROKEN
+                and finding.since_source in ("event", "run")
+                and finding.since is not None
+                and self._now - finding.since < self._min_age
+            )
+        return (finding,)
+
+    def _change(self, finding: Finding, stored: tuple[str | None, ...] | None) -> None:
+        from fcaudit.sources.state import Change, Transition
+
+        before = stored[0] if stored is not None else None
+        first_seen = before is None and (self._first or stored is not None)
+        at, source, how = self._now, self._run, "run"
+        if first_seen:
+            how = "first_seen"
+        else:
+            dated = self._dating(finding.id)
+            if dated is not None:
+                created, event_id = dated
+                when = datetime.fromtimestamp(created, tz=UTC)
+                floor = parse_iso(stored[1]) if stored is not None and stored[1] else None
+                if when <= self._now and (floor is None or when >= floor):
+                    at, source, how = when, f"event:{event_id}", "event"
+        finding.since, finding.since_source = at, how
+        transition = None
+        if not (first_seen and finding.category is Category.ACTIVE):
+            transition = Transition(
+                finding.id,
+                finding.object,
+                finding.account_holder,
+                before,
+                str(finding.category),
+                at,
+                source,
+            )
+        self.changes.add(0, Change(finding.id, str(finding.category), iso(at), how, transition))
+
+    def finish(self, result: ScanResult) -> Iterable[Finding]:
+        """Say where the run's history comes from."""
+        result.history = {"available": True, "reason": None, "started": self.started}
+        return ()
