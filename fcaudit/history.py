@@ -12,17 +12,31 @@ and only what changed is written.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from fcaudit.classify import DEFAULT_STALE_AFTER
 from fcaudit.model.ages import days_between, record_of_since
-from fcaudit.model.findings import BROKEN, Category, Finding, iso, parse_iso
+from fcaudit.model.findings import (
+    BROKEN,
+    Category,
+    Finding,
+    Signal,
+    SignalCode,
+    iso,
+    parse_iso,
+)
 from fcaudit.stripe.ids import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT
 
 if TYPE_CHECKING:
     from fcaudit.model.report import ScanResult
     from fcaudit.sources.state import Change, StateStore
+    from fcaudit.spill import SortedSpill
+
+# refresh_failing: this many failed attempts of a subscribed refresh in a row (--state).
+FAILING_AFTER = 3
 
 # Events that say when an object's status changed; a refresh event does not date a change.
 DATING_EVENTS = frozenset(
@@ -53,6 +67,7 @@ class Since:
         full: bool,
         dating: Callable[[str], tuple[int, str] | None] = lambda oid: None,
         min_age: timedelta | None = None,
+        stale_after: timedelta = DEFAULT_STALE_AFTER,
     ) -> None:
         from fcaudit.spill import SortedSpill
 
@@ -62,6 +77,8 @@ class Since:
         self._dating = dating  # the latest dating event of an object read by this run
         self._first = store.header() is None
         self._min_age = min_age
+        self._stale_after = stale_after
+        self.refreshes: SortedSpill[tuple[str, str]] = SortedSpill(item_bytes=200)
         self.changes: SortedSpill[Change] = SortedSpill(item_bytes=300)
         started = record_of_since(store.history_started())
         self.started = iso(started or now)
@@ -77,6 +94,8 @@ class Since:
             finding.since_source = stored[2] or "run"
         else:
             self._change(finding, stored)
+        if finding.refreshes:
+            self._refreshes(finding, stored[3] if stored is not None else None)
         if finding.since is not None:
             finding.days_in_category = days_between(finding.since, self._now)
         if self._min_age is not None:
@@ -119,6 +138,57 @@ class Since:
                 source,
             )
         self.changes.add(0, Change(finding.id, str(finding.category), iso(at), how, transition))
+
+    def _refreshes(self, finding: Finding, stored: str | None) -> None:
+        """Count each subscribed refresh's failures in a row and keep its last success (an
+        attempt is counted once: by its last_attempted_at); signal refresh_failing after
+        FAILING_AFTER failures in a row, and refresh_stale when the last success the store
+        saw is older than --stale-after although the account is active."""
+        try:
+            known = json.loads(stored) if stored else {}
+        except ValueError:
+            known = {}
+        known = known if isinstance(known, dict) else {}
+        now = dict(known)
+        for field, status, at in finding.refreshes:
+            entry = known.get(field)
+            was: dict[str, Any] = entry if isinstance(entry, dict) else {}
+            ok, fails, seen = was.get("ok"), was.get("fails") or 0, was.get("seen")
+            if at is not None and at != seen:
+                if status == "succeeded":
+                    ok, fails = at, 0
+                elif status == "failed":
+                    fails += 1
+                seen = at
+            now[field] = {"ok": ok, "fails": fails, "seen": seen}
+        if now != known:
+            self.refreshes.add(0, (json.dumps(now, sort_keys=True), finding.id))
+        signals = list(finding.signals)
+        failing = sorted(f for f, r in now.items() if (r.get("fails") or 0) >= FAILING_AFTER)
+        if failing:
+            names = ", ".join(failing)
+            signals.append(
+                Signal(
+                    SignalCode.REFRESH_FAILING,
+                    f"the last {FAILING_AFTER} or more {names} attempts failed (--state)",
+                )
+            )
+        limit = self._now.timestamp() - self._stale_after.total_seconds()
+        stale = [(r["ok"], f) for f, r in now.items() if isinstance(r.get("ok"), int)]
+        stale = [(ok, f) for ok, f in stale if ok < limit]
+        has_stale = any(s.code is SignalCode.REFRESH_STALE for s in signals)
+        if stale and not has_stale and finding.status == "active":
+            when = datetime.fromtimestamp(min(stale)[0], tz=UTC)
+            names = ", ".join(f for _, f in sorted(stale))
+            signals.append(
+                Signal(
+                    SignalCode.REFRESH_STALE,
+                    f"no successful {names} since {when.date().isoformat()} although the "
+                    "account is active (--state)",
+                    when,
+                )
+            )
+        finding.signals = tuple(signals)
 
     def finish(self, result: ScanResult) -> Iterable[Finding]:
         """Say where the run's history comes from."""

@@ -16,11 +16,11 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from fcaudit.app import AppContext
-from fcaudit.classify import NotClassifiable, classify
+from fcaudit.classify import DEFAULT_STALE_AFTER, NotClassifiable, classify
 from fcaudit.errors import ExitCode
 from fcaudit.model.findings import Change, Finding
 from fcaudit.model.report import (
@@ -105,6 +105,7 @@ class Plan:
     ignore: tuple[Entry, ...] = ()  # --ignore FILE
     # --state: makes the history stage (since when each finding is in its category).
     history: Callable[[], Stage] | None = None
+    stale_after: timedelta = DEFAULT_STALE_AFTER  # --stale-after: refresh_stale
 
 
 class _Sink:
@@ -193,6 +194,7 @@ class Pipeline:
                 rules=self.plan.rules,
                 request_id=item.request_id,
                 stripe_account=item.stripe_account or self.plan.stripe_account,
+                stale_after=self.plan.stale_after,
             )
         except NotClassifiable as err:
             assert self._source is not None

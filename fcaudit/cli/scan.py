@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from collections.abc import Iterable
 from typing import IO, Any
 
@@ -12,7 +13,7 @@ from fcaudit.cli.common import app_for, make_plan, run_remote, unique
 from fcaudit.cli.options import report_options, stripe_options
 from fcaudit.errors import ExitCode, UsageError
 from fcaudit.model.report import Scope, ScopeType, scope_record
-from fcaudit.options import DEFAULT_RECONCILE, ReportOptions, StripeOptions
+from fcaudit.options import DEFAULT_RECONCILE, ReportOptions, StripeOptions, parse_duration
 from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.ids import check_id
 from fcaudit.text import safe
@@ -171,6 +172,14 @@ def read_customer_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[s
     "only once it has been broken this long (e.g. 6h, 2d); until then it is listed as pending.",
 )
 @click.option(
+    "--stale-after",
+    metavar="DURATION",
+    default="5d",
+    show_default=True,
+    help="refresh_stale: an active account's subscribed refresh (subscriptions[]) that has not "
+    "succeeded for this long.",
+)
+@click.option(
     "--contact",
     is_flag=True,
     help="Add each affected customer's name and email to the groups (personal data: off by "
@@ -192,6 +201,7 @@ def scan(
     reconcile_every: str,
     state_wait: str,
     min_age: str | None,
+    stale_after: str,
     contact: bool,
     report: ReportOptions,
     stripe: StripeOptions,
@@ -288,6 +298,7 @@ def scan(
         contact=contact,
         with_state=state is not None,
     )
+    plan = dataclasses.replace(plan, stale_after=parse_duration(stale_after, "--stale-after"))
     return run_remote(
         app,
         stripe,

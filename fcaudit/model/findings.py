@@ -99,6 +99,8 @@ class SignalCode(StrEnum):
     INFERRED_BALANCES_REFRESH_FAILED = "inferred_balances_refresh_failed"
     PREDICTED_DEACTIVATION = "predicted_deactivation"
     PREDICTED_DATE_PASSED = "predicted_date_passed"
+    REFRESH_STALE = "refresh_stale"  # a subscribed refresh last succeeded long ago
+    REFRESH_FAILING = "refresh_failing"  # --state: its last refreshes all failed
 
 
 class EventFlag(StrEnum):
@@ -203,6 +205,10 @@ class Finding:
     days_in_category: int | None = None
     # --min-age: newly broken, not broken for that long yet (listed, not counted for --fail-on).
     pending: bool | None = None
+    # The subscribed refreshes (kind, status, last_attempted_at): what --state tracks.
+    refreshes: tuple[tuple[str, str | None, int | None], ...] = field(
+        default=(), compare=False, repr=False
+    )
     # The object as fetched, kept only for detail views; never serialized.
     raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
@@ -399,6 +405,7 @@ FIELDS: tuple[Field, ...] = (
 # Finding attributes that are not part of the record, and why.
 NOT_IN_RECORD = {
     "raw": "the object as fetched, kept for detail views only",
+    "refreshes": "what --state tracks of the subscribed refreshes; signals say what it means",
 }
 
 

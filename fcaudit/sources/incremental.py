@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from fcaudit.classify import NotClassifiable, classify
+from fcaudit.classify import DEFAULT_STALE_AFTER, NotClassifiable, classify
 from fcaudit.history import DATING_EVENTS, Since
 from fcaudit.model.ages import record_of_since
 from fcaudit.model.findings import iso
@@ -299,6 +299,7 @@ class StateRun:
         self._recording: Recording | None = None
         self._incremental: IncrementalSource | None = None
         self._since: Since | None = None
+        self._stale_after = DEFAULT_STALE_AFTER
 
     def since_stage(self) -> Since:
         """The pipeline's history stage (fcaudit.history.Since) for this run."""
@@ -309,6 +310,7 @@ class StateRun:
             full=self.full_because is not None,
             dating=(lambda oid: inc.dated.get(oid)) if inc is not None else (lambda oid: None),
             min_age=self.options.min_age,
+            stale_after=self._stale_after,
         )
         return self._since
 
@@ -327,6 +329,7 @@ class StateRun:
                 )
             )
             plan = dataclasses.replace(plan, baseline=(f"--state {self.options.path}", previous))
+        self._stale_after = plan.stale_after
         plan = dataclasses.replace(plan, history=self.since_stage)
         if self.full_because is not None:
             self._recording = Recording(scanner)
@@ -359,6 +362,7 @@ class StateRun:
                 when=self.now,
                 full=True,
                 changes=self._changes(),
+                refreshes=self._refreshes(),
             )
             what = f"full run ({self.full_because}); {plural(len(self._recording.seen), 'object')}"
             what += f", {dropped} gone" if dropped else ""
@@ -373,6 +377,7 @@ class StateRun:
                 full=False,
                 gone=inc.gone,
                 changes=self._changes(),
+                refreshes=self._refreshes(),
             )
             what = (
                 f"incremental run; {plural(inc.events, 'event')}, "
@@ -386,6 +391,11 @@ class StateRun:
         """What the history stage found changed (read once, by the commit)."""
         if self._since is not None:
             yield from self._since.changes
+
+    def _refreshes(self) -> Iterator[tuple[str, str]]:
+        """The refresh records that changed (read once, by the commit)."""
+        if self._since is not None:
+            yield from self._since.refreshes
 
     def publish(self) -> None:
         """Replace the store with the staged run (keeping the one before as FILE.prev)."""

@@ -58,6 +58,7 @@ KEPT_FIELDS = (
     "ownership_refresh",
     "transaction_refresh",
     "inferred_balances_refresh",
+    "subscriptions",  # which refreshes refresh_stale and refresh_failing watch
     "created",
 )
 TIP = "Tip: give another --state file, or move this one away to start afresh with a full run."
@@ -448,8 +449,8 @@ class StateStore:
             yield obj
 
     def category_of(self, oid: str) -> tuple[str | None, ...] | None:
-        """An object's stored (category, since, since_source), or None when not stored."""
-        query = "SELECT category, since, since_source FROM objects WHERE id = ?"
+        """An object's stored (category, since, since_source, refreshes), or None."""
+        query = "SELECT category, since, since_source, refreshes FROM objects WHERE id = ?"
         row = None if self._new else self._conn().execute(query, (oid,)).fetchone()
         return None if row is None else tuple(row)
 
@@ -485,6 +486,7 @@ class StateStore:
         full: bool,
         gone: Iterable[str] = (),
         changes: Iterable[Change] = (),
+        refreshes: Iterable[tuple[str, str]] = (),
     ) -> int:
         """Record a complete run in one transaction: upsert what it saw, drop what is `gone`,
         and a full run also drops what it no longer saw (returns how many were dropped).
@@ -510,7 +512,7 @@ class StateStore:
                 )
                 if full:
                     db.execute("INSERT OR IGNORE INTO seen_ids VALUES (?)", (oid,))
-            history.apply_changes(db, changes)
+            history.apply_changes(db, changes, refreshes)
             dropped = 0
             source = "run:full" if full else "run:incremental"
             for oid in gone:

@@ -29,6 +29,9 @@ _OBJECT_HISTORY_COLUMNS = (
     ("category", "TEXT"),  # as the last run classified it; NULL before fcaudit-state/2
     ("since", "TEXT"),  # when it entered that category (UTC, ISO 8601)
     ("since_source", "TEXT"),  # event | run | first_seen (`since` is then a lower bound)
+    # The subscribed refreshes as runs saw them (JSON: by field, the last success, the
+    # failures in a row, the last attempt counted): refresh_stale and refresh_failing.
+    ("refreshes", "TEXT"),
 )
 TRANSITION = (
     "INSERT INTO transitions (id, kind, holder, category_from, category_to, at, source)"
@@ -113,9 +116,13 @@ GONE = (
 )
 
 
-def apply_changes(db: sqlite3.Connection, changes: Iterable[Change]) -> None:
+def apply_changes(
+    db: sqlite3.Connection, changes: Iterable[Change], refreshes: Iterable[tuple[str, str]] = ()
+) -> None:
     """A run's changes (in its transaction): each object's new category and since, and the
-    transitions worth a row; one pass, one statement or two per change."""
+    transitions worth a row; then the refresh records that changed ((json, id) pairs). One
+    pass over each, one statement or two per change."""
+    db.executemany("UPDATE objects SET refreshes = ? WHERE id = ?", refreshes)
     for change in changes:
         db.execute(
             "UPDATE objects SET category = ?, since = ?, since_source = ? WHERE id = ?",

@@ -43,6 +43,15 @@ FC_EVENT_TYPES: Final = (
     "financial_connections.authorization.upcoming_deactivation",
 )
 
+# Thin events (event destinations, `2026-10-28.endive`): a subscribed refresh that failed or
+# succeeded. Known by name as open strings: a type fcaudit does not know is never an error.
+# They are delivered to event destinations (v2), not listed by GET /v1/events.
+THIN_REFRESH_EVENT_TYPES: Final = tuple(
+    f"v1.financial_connections.account.{data}_refresh_{outcome}"
+    for data in ("balance", "inferred_balances", "ownership", "transactions")
+    for outcome in ("failed", "succeeded")
+)
+
 
 def is_preview(version: str | None) -> bool:
     """True for a preview API version (`YYYY-MM-DD.preview`)."""

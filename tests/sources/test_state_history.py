@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import responses
 
 from fcaudit.errors import UsageError
+from fcaudit.model.findings import iso
 from fcaudit.sources.state import (
     FORMAT,
     Change,
@@ -21,6 +23,9 @@ from fcaudit.sources.state import (
     record_transition,
 )
 from fcaudit.sources.state_history import HistoryReader
+from tests.conftest import API, report_of, run
+from tests.factories import account
+from tests.stripe_fake import ACCOUNTS, add_pages
 
 WHEN = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 ACCOUNT = "financial_connections.account"
@@ -59,7 +64,7 @@ def test_an_older_store_is_migrated_only_when_a_run_publishes(tmp_path: Path) ->
     before = path.read_bytes()
     store = StateStore(str(path))
     assert store.migrated_from == "fcaudit-state/1"
-    assert store.category_of("fca_1") == (None, None, None)  # no category known yet
+    assert store.category_of("fca_1") == (None, None, None, None)  # no category known yet
     store.close()  # a run that failed: the store is as it was
     assert path.read_bytes() == before
     store = StateStore(str(path))
@@ -143,3 +148,79 @@ def test_history_of_an_older_store_says_a_run_upgrades_it(tmp_path: Path) -> Non
         HistoryReader(str(path))
     assert "fcaudit-state/1 store, which keeps no history" in str(caught.value)
     assert "Tip: run 'fcaudit scan --state" in str(caught.value)
+
+
+def refreshed(status: str, attempted: datetime) -> dict[str, object]:
+    """An active account subscribed to transactions, its last refresh as given."""
+    obj = account("fca_1", customer="cus_a", institution="First Test Bank")  # no rules
+    obj["subscriptions"] = ["transactions"]
+    obj["transaction_refresh"] = {
+        "id": "fctxnref_1",
+        "status": status,
+        "last_attempted_at": int(attempted.timestamp()),
+        "next_refresh_available_at": None,
+    }
+    return obj
+
+
+def signals_at(
+    stripe_api: responses.RequestsMock, state: Path, day: int, status: str, *args: str
+) -> dict[str, str]:
+    """A full --state run on day `day` (the clock: --as-of) of the account refreshed an hour
+    before; its signals by code."""
+    when = WHEN + timedelta(days=day)
+    stripe_api.reset()
+    stripe_api.get(API + "/v1/account", json={"id": "acct_1", "object": "account"})
+    add_pages(stripe_api, ACCOUNTS, [refreshed(status, when - timedelta(hours=1))])
+    result = run(
+        "scan", "-f", "json", "--fail-on", "none", "--as-of", iso(when), "--full",
+        "--state", str(state), *args,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    (finding,) = report_of(result)["findings"]
+    return {s["code"]: s["detail"] for s in finding["signals"]}
+
+
+def test_failing_and_stale_refreshes_are_counted_across_runs(
+    stripe_api: responses.RequestsMock, tmp_path: Path
+) -> None:
+    state = tmp_path / "fc.sqlite"
+    assert signals_at(stripe_api, state, 0, "succeeded") == {}
+    assert set(signals_at(stripe_api, state, 1, "failed")) == {"transaction_refresh_failed"}
+    assert set(signals_at(stripe_api, state, 2, "failed")) == {"transaction_refresh_failed"}
+    third = signals_at(stripe_api, state, 3, "failed")
+    assert third["refresh_failing"] == (
+        "the last 3 or more transaction_refresh attempts failed (--state)"
+    )
+    assert "refresh_stale" not in third  # the last success is 3 days old
+    # Six days after the last success: stale, though the last attempt is an hour old.
+    sixth = signals_at(stripe_api, state, 6, "failed")
+    assert sixth["refresh_stale"] == (
+        "no successful transaction_refresh since 2026-11-20 although the account is active "
+        "(--state)"
+    )
+    assert "refresh_failing" in sixth
+    # A success resets both.
+    assert signals_at(stripe_api, state, 7, "succeeded") == {}
+    with sqlite3.connect(state) as db:
+        (record,) = db.execute("SELECT refreshes FROM objects").fetchone()
+    last = int((WHEN + timedelta(days=7, hours=-1)).timestamp())
+    assert json.loads(record) == {"transaction_refresh": {"ok": last, "fails": 0, "seen": last}}
+
+
+def test_an_old_last_attempt_is_stale_without_a_store(stripe_api: responses.RequestsMock) -> None:
+    stripe_api.get(API + "/v1/account", json={"id": "acct_1", "object": "account"})
+    add_pages(stripe_api, ACCOUNTS, [refreshed("succeeded", WHEN - timedelta(days=6))])
+    scan = ("scan", "-f", "json", "--fail-on", "refresh_stale", "--as-of", iso(WHEN))
+    result = run(*scan)
+    assert result.exit_code == 1  # --fail-on takes the new signal codes
+    (finding,) = report_of(result)["findings"]
+    assert finding["signals"] == [
+        {
+            "code": "refresh_stale",
+            "detail": "no successful transaction_refresh since 2026-11-14 although the account "
+            "is active",
+            "date": "2026-11-14T12:00:00Z",
+        }
+    ]
+    assert run(*scan, "--stale-after", "7d").exit_code == 0
