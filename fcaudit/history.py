@@ -28,6 +28,7 @@ from fcaudit.model.findings import (
     iso,
     parse_iso,
 )
+from fcaudit.model.trend import trend
 from fcaudit.stripe.ids import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class Since:
         dating: Callable[[str], tuple[int, str] | None] = lambda oid: None,
         min_age: timedelta | None = None,
         stale_after: timedelta = DEFAULT_STALE_AFTER,
+        trend_days: int = 0,
     ) -> None:
         from fcaudit.spill import SortedSpill
 
@@ -78,6 +80,7 @@ class Since:
         self._first = store.header() is None
         self._min_age = min_age
         self._stale_after = stale_after
+        self._trend_days = trend_days
         self.refreshes: SortedSpill[tuple[str, str]] = SortedSpill(item_bytes=200)
         self.changes: SortedSpill[Change] = SortedSpill(item_bytes=300)
         started = record_of_since(store.history_started())
@@ -193,4 +196,8 @@ class Since:
     def finish(self, result: ScanResult) -> Iterable[Finding]:
         """Say where the run's history comes from."""
         result.history = {"available": True, "reason": None, "started": self.started}
+        if self._trend_days:  # an HTML report draws broken accounts per day
+            started = parse_iso(self.started)
+            changes = self._store.account_changes()
+            result.trend = trend(changes, as_of=self._now, days=self._trend_days, started=started)
         return ()

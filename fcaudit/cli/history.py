@@ -4,13 +4,15 @@ from the changes a --state store records (fcaudit.sources.state.record_transitio
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 
 from fcaudit.app import AppContext
+from fcaudit.cli.options import stripe_options
 from fcaudit.errors import ExitCode, UsageError
+from fcaudit.sources.state import StateError
 
 FORMATS = ("table", "json")
 
@@ -61,59 +63,128 @@ def _check_scope(scope: str) -> str:
     return scope
 
 
+def from_events(app: AppContext, stripe: Any, scope: str, now: datetime) -> list[dict[str, Any]]:
+    """The scope's category changes in the events Stripe keeps (30 days): each FC event's
+    object classified as of the event, a change wherever its category differs from the one
+    before (the first event of an object has no `category_from`)."""
+    from fcaudit.classify import NotClassifiable, classify
+    from fcaudit.model.findings import iso
+    from fcaudit.signals import interruptible
+    from fcaudit.sources.state import holder_of
+    from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, FC_EVENT_TYPES
+    from fcaudit.stripe.failures import RequestFailed
+
+    oldest = int(now.timestamp()) - EVENT_RETENTION_DAYS * 86400 + 300
+    found: list[tuple[int, str, dict[str, Any], str]] = []
+    with interruptible(), app.gateway(stripe) as gateway:
+        try:
+            for event in gateway.iter_events(FC_EVENT_TYPES, created_gte=oldest):
+                data = event.get("data") if isinstance(event, dict) else None
+                obj = data.get("object") if isinstance(data, dict) else None
+                created, eid = event.get("created"), event.get("id")
+                if not isinstance(obj, dict) or type(created) is not int:
+                    continue
+                auth = obj.get("authorization")
+                auth = auth.get("id") if isinstance(auth, dict) else auth
+                if scope in (obj.get("id"), holder_of(obj), auth):
+                    found.append((created, str(eid), obj, str(event.get("type"))))
+        except RequestFailed as err:
+            raise StateError(f"fcaudit history: listing events: {err.message}") from None
+    changes: list[dict[str, Any]] = []
+    last: dict[str, str] = {}
+    for created, eid, obj, _ in sorted(found, key=lambda e: (e[0], e[1])):
+        when = datetime.fromtimestamp(created, tz=UTC)
+        try:
+            category = str(classify(obj, now=when).category)
+        except NotClassifiable:
+            continue
+        oid = str(obj.get("id"))
+        if last.get(oid) == category:
+            continue
+        changes.append(
+            {
+                "id": oid,
+                "object": str(obj.get("object")),
+                "holder": holder_of(obj),
+                "category_from": last.get(oid),
+                "category_to": category,
+                "at": iso(when),
+                "source": f"event:{eid}",
+            }
+        )
+        last[oid] = category
+    return changes
+
+
 @click.command()
 @click.argument("scope", metavar="ID")
 @click.option(
     "--state",
     "state_path",
     metavar="FILE",
-    required=True,
-    help="The store of scan --state runs, which records every category change.",
+    help="The store of scan --state runs, which records every category change. Without it, "
+    "or when it has nothing on ID, the events Stripe keeps (30 days) are read instead.",
 )
 @click.option(
     "-f", "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True
 )
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
-def history(scope: str, state_path: str, fmt: str, output: str | None) -> ExitCode:
+@stripe_options
+def history(
+    scope: str, state_path: str | None, fmt: str, output: str | None, stripe: Any
+) -> ExitCode:
     """Every category change of an account, authorization or customer (--state).
 
     ID is an account (fca_), an authorization (fcauth_: with the accounts under it), or a
     customer or connected account (cus_, acct_). Each change says when, from what to what,
     and the event or run that showed it; then what each object is in now. Read from a
-    --state store (read-only, no key, no lock).
+    --state store (read-only, no key, no lock); without one, or when it has nothing on ID,
+    from the events Stripe keeps for 30 days (each event's object classified as of the
+    event).
 
     \b
     Examples:
       fcaudit history fca_1MwVK2 --state fc.sqlite
       fcaudit history cus_123 --state fc.sqlite -f json | jq '.changes[]'
+      fcaudit history fca_1MwVK2 --sandbox          # no store: from the events
     """
     from fcaudit.sources.state_history import HistoryReader
     from fcaudit.text import safe
 
     app = _app()
     _check_scope(scope)
-    with HistoryReader(state_path) as reader:
-        changes = reader.changes(scope)
-        current = reader.current(scope)
-        started = reader.started
+    changes: list[dict[str, Any]] = []
+    current: list[dict[str, Any]] = []
+    started = None
+    if state_path is not None:
+        with HistoryReader(state_path) as reader:
+            changes = [c.to_record() for c in reader.changes(scope)]
+            current = reader.current(scope)
+            started = reader.started
+    source = "state"
+    if not changes and not current:  # no store, or nothing in it: what the events say
+        source = "events"
+        changes = from_events(app, stripe, scope, app.clock())
     if fmt == "json":
         doc: dict[str, Any] = {
             "scope": scope,
+            "from": source,
             "store": state_path,
             "history_started": started.strftime("%Y-%m-%dT%H:%M:%SZ") if started else None,
             "current": current,
-            "changes": [c.to_record() for c in changes],
+            "changes": changes,
         }
         _write(app, output, json.dumps(doc, indent=2) + "\n")
         return ExitCode.OK
     lines = []
+    if source == "events":
+        lines.append(f"From the events of the last 30 days (no --state history of {safe(scope)}):")
     if not changes and not current:
-        lines.append(f"{safe(scope)}: nothing recorded in {safe(state_path)}.")
+        lines.append(f"{safe(scope)}: no category change recorded.")
     for c in changes:
-        before = c.category_from or "(first seen)"
-        lines.append(
-            f"{c.at}  {safe(c.id)}  {before} -> {c.category_to}  ({safe(c.source, limit=80)})"
-        )
+        before = c["category_from"] or "(first seen)"
+        shown = safe(str(c["source"]), limit=80)
+        lines.append(f"{c['at']}  {safe(c['id'])}  {before} -> {c['category_to']}  ({shown})")
     if current:
         lines.append("Now:")
         for row in current:

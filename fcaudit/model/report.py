@@ -26,6 +26,7 @@ from fcaudit.model.findings import (
 from fcaudit.stripe.ids import AUTHORIZATION_OBJECT
 
 if TYPE_CHECKING:
+    from fcaudit.model.trend import TrendDay
     from fcaudit.spill import Distinct, Replayable
 
 
@@ -275,6 +276,7 @@ class ScanResult:
     broken_without_authorization: int = 0
     broken_authorizations: Distinct = field(default_factory=lambda: _distinct())
     pending: int = 0  # --min-age: newly broken findings not counted yet
+    trend: list[TrendDay] | None = None  # --state, for an HTML report: the last 30 days
 
     @property
     def complete(self) -> bool:

@@ -11,6 +11,7 @@ The parts, in order: the summary (title, headline, facts), the upcoming deactiva
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from fcaudit.model.report import (
     summary_parts,
     summary_text,
 )
+from fcaudit.model.trend import TrendDay
 from fcaudit.render.advice import advice, note
 from fcaudit.render.base import Collector, RenderOptions, relative_days, write_all
 from fcaudit.stripe.ids import AUTHORIZATION_OBJECT, ID_SHAPE
@@ -100,6 +102,9 @@ class Markup(Protocol):
     def upcoming(self, findings: Sequence[Finding], meta: ReportMeta) -> list[str]:
         """Upcoming deactivations per week, for a format that draws them; [] otherwise."""
 
+    def trend(self, days: Sequence[TrendDay]) -> list[str]:
+        """With --state: broken accounts per day, for a format that draws them; [] otherwise."""
+
     def worklist(self, lines: Sequence[str]) -> list[str]:
         """The part holding the groups' sections (or the line that there are none)."""
 
@@ -133,6 +138,9 @@ class OutlineRenderer(Collector):
         headline, facts = m.text(summary_text(result)), _facts(m, result, meta, options)
         body = m.summary(headline, facts, summary_parts(result)[1])
         body += m.upcoming(findings, meta)
+        if result.trend:  # --state: the store's days, and this run's count for today
+            today = dataclasses.replace(result.trend[-1], broken=result.broken_accounts)
+            body += m.trend([*result.trend[:-1], today])
         compared = result.baseline is not None
         parts = sections(findings, result, options)
         lines = [x for s in parts for x in _section(m, s, options, compared=compared)]

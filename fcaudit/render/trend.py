@@ -10,7 +10,7 @@ from datetime import datetime
 from fcaudit.model.ages import duration_words
 from fcaudit.model.findings import iso
 from fcaudit.model.trend import TrendDay
-from fcaudit.render.html import CSP, STYLE, h
+from fcaudit.render.html import CSP, STYLE, broken_chart, h
 
 HEADERS = ("date", "broken", "new breaks", "repairs", "median repair", "p90 repair")
 
@@ -40,47 +40,6 @@ def trend_table(days: Sequence[TrendDay], *, started: datetime | None) -> str:
         began = iso(started) if started is not None else "(never: no complete run yet)"
         lines.append(f"Broken is '-' before the store's history began: {began}.")
     return "\n".join(lines) + "\n"
-
-
-def broken_chart(days: Sequence[TrendDay]) -> str:
-    """Broken accounts per day, as inline SVG bars (a day before history: no bar)."""
-    width, height, left, bottom, top = 720, 200, 8, 34, 18
-    slot = (width - 2 * left) / max(1, len(days))
-    bar = slot * 0.7
-    peak = max((d.broken or 0 for d in days), default=0) or 1
-    plot = height - bottom - top
-    label = "Broken accounts per day (UTC)"
-    if days:
-        label += f", {days[0].day.isoformat()} to {days[-1].day.isoformat()}"
-    parts = [
-        f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-        f'aria-label="{h(label)}">',
-        f"<title>{h(label)}</title>",
-        f'<line class="axis" x1="{left}" y1="{height - bottom}" x2="{width - left}" '
-        f'y2="{height - bottom}"/>',
-    ]
-    step = max(1, len(days) // 10)  # at most about ten date labels
-    for i, d in enumerate(days):
-        x = left + i * slot + (slot - bar) / 2
-        cx = round(x + bar / 2, 1)
-        n = d.broken or 0
-        tall = round(plot * n / peak, 1)
-        y = height - bottom - tall
-        what = "no history yet" if d.broken is None else f"{n} broken"
-        parts.append(f"<g><title>{d.day.isoformat()}: {what}</title>")
-        if d.broken is not None:
-            parts.append(
-                f'<rect class="bar" x="{round(x, 1)}" y="{round(y, 1)}" '
-                f'width="{round(bar, 1)}" height="{tall}"/>'
-            )
-        if i % step == 0 or i == len(days) - 1:
-            parts.append(
-                f'<text x="{cx}" y="{height - bottom + 14}" text-anchor="middle">'
-                f"{d.day.isoformat()[5:]}</text>"
-            )
-        parts.append("</g>")
-    parts.append(f'<text x="{left}" y="{height - 4}">{h(label)}</text></svg>')
-    return "\n".join(parts)
 
 
 def trend_page(days: Sequence[TrendDay], *, as_of: datetime, started: datetime | None) -> str:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from fcaudit.sources.base import Source
     from fcaudit.stripe.gateway import StripeGateway
 
+TREND_DAYS = 30  # the HTML report's chart of broken accounts per day
 # Events can become visible a little after their `created` time: the next run reads again
 # from this far before the start of this one (re-reading an event only re-fetches its object).
 MARGIN_SECONDS = 300
@@ -300,6 +301,7 @@ class StateRun:
         self._incremental: IncrementalSource | None = None
         self._since: Since | None = None
         self._stale_after = DEFAULT_STALE_AFTER
+        self._trend_days = 0  # an HTML report charts broken accounts over 30 days
 
     def since_stage(self) -> Since:
         """The pipeline's history stage (fcaudit.history.Since) for this run."""
@@ -311,6 +313,7 @@ class StateRun:
             dating=(lambda oid: inc.dated.get(oid)) if inc is not None else (lambda oid: None),
             min_age=self.options.min_age,
             stale_after=self._stale_after,
+            trend_days=self._trend_days,
         )
         return self._since
 
@@ -330,6 +333,8 @@ class StateRun:
             )
             plan = dataclasses.replace(plan, baseline=(f"--state {self.options.path}", previous))
         self._stale_after = plan.stale_after
+        if any(str(spec.fmt) == "html" for spec in plan.sinks):
+            self._trend_days = TREND_DAYS
         plan = dataclasses.replace(plan, history=self.since_stage)
         if self.full_because is not None:
             self._recording = Recording(scanner)

@@ -33,8 +33,7 @@ from fcaudit.errors import ExitCode, FcauditError, UsageError
 from fcaudit.sources import transitions as history
 from fcaudit.text import safe
 
-# The history (fcaudit/sources/transitions.py): `record_transition` is THE writer of it.
-Change = history.Change
+Change = history.Change  # fcaudit/sources/transitions.py: record_transition is THE writer
 Transition = history.Transition
 record_transition = history.record_transition
 
@@ -469,6 +468,9 @@ class StateStore:
             if not isinstance(obj, dict):
                 raise self._damaged(f"the stored object {safe(oid, limit=60)} is not JSON")
             yield obj, category, since, source
+
+    def account_changes(self) -> Iterable[tuple[str, str | None, str, str]]:
+        return history.account_changes(self._conn())  # for a trend, one account at a time
 
     def history_started(self) -> str | None:
         """When the store began recording categories (fcaudit-state/2's first run), or None."""

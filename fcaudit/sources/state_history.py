@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -17,8 +17,9 @@ from urllib.parse import quote
 from fcaudit.errors import UsageError
 from fcaudit.model.ages import record_of_since
 from fcaudit.sources.state import BUSY, FORMAT, OLDER_FORMATS, StateError, sqlite_name
+from fcaudit.sources.transitions import account_changes
 from fcaudit.stripe import ids as id_kinds
-from fcaudit.stripe.ids import ACCOUNT_OBJECT, kind_of
+from fcaudit.stripe.ids import kind_of
 from fcaudit.text import safe
 
 
@@ -148,11 +149,6 @@ class HistoryReader:
             for r in rows
         ]
 
-    def account_changes(self) -> Iterator[tuple[str, str | None, str, str]]:
-        """Every account's changes (id, from, to, at), by account then in order: what
-        `fcaudit trend` rebuilds each day from, one account at a time."""
-        yield from self._db.execute(
-            "SELECT id, category_from, category_to, at FROM transitions WHERE kind = ?"
-            " ORDER BY id, at, seq",
-            (ACCOUNT_OBJECT,),
-        )
+    def account_changes(self) -> Iterable[tuple[str, str | None, str, str]]:
+        """Every account's changes, one account at a time (`fcaudit trend`)."""
+        return account_changes(self._db)

@@ -139,3 +139,13 @@ def migrate(db: sqlite3.Connection, to: str) -> str:
     add_history(db)
     db.execute("UPDATE meta SET value = ? WHERE key = 'format'", (to,))
     return found
+
+
+def account_changes(db: sqlite3.Connection) -> Iterable[tuple[str, str | None, str, str]]:
+    """Every account's changes (id, from, to, at), by account then in order: what a trend
+    rebuilds each day from, one account at a time (fcaudit.model.trend)."""
+    query = (
+        "SELECT id, category_from, category_to, at FROM transitions WHERE kind = ?"
+        " ORDER BY id, at, seq"
+    )
+    return db.execute(query, ("financial_connections.account",))

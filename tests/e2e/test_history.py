@@ -166,3 +166,39 @@ def test_a_store_built_over_days_dates_every_change(sandbox: Sandbox, tmp_path: 
             (oid,),
         ).fetchall()
     assert rows == [("active", "relink_required", iso(created), f"event:{event['id']}")]
+
+    # The HTML report charts broken accounts per day: the store's days, and this run's count.
+    page = run(
+        "scan", "-f", "html", "--fail-on", "none", "--as-of", iso(later), "--state", str(state),
+        "--reconcile-every", "30d", "--api-base", sandbox.url, *UNLIMITED, key=KEY,
+    ).stdout  # fmt: skip
+    assert '<section id="trend">' in page and "<script" not in page
+    assert "<title>2026-11-11: " + f"{start + 2} broken</title>" in page
+    assert "<title>2026-11-09: no history yet</title>" in page  # before the store began
+    now_broken = sum(
+        1 for f in fifth.values() if f["category"] in BROKEN and f["object"].endswith("account")
+    )
+    assert f"<title>{later.date().isoformat()}: {now_broken} broken</title>" in page
+
+
+def test_without_a_store_history_reads_the_events(sandbox: Sandbox) -> None:
+    answer = control(sandbox, {"deactivate": 1})
+    (event,) = answer["events"]
+    oid = answer["changed"][0]["id"]
+    later = NOW_DT + timedelta(hours=1)
+    shown = run(
+        "history", oid, "-f", "json", "--api-base", sandbox.url, *UNLIMITED, key=KEY,
+        app=AppContext(sleep=SLEPT.append, clock=lambda: later),
+    )  # fmt: skip
+    assert shown.exit_code == 0, shown.stderr
+    doc = json.loads(shown.stdout)
+    assert doc["from"] == "events"
+    created = datetime.fromtimestamp(event["created"], tz=UTC)
+    last = doc["changes"][-1]
+    assert (last["id"], last["category_to"], last["at"], last["source"]) == (
+        oid,
+        "relink_required",
+        iso(created),
+        f"event:{event['id']}",
+    )
+    assert last["category_from"] != "relink_required"  # a change, not a repeat
