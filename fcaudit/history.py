@@ -67,6 +67,7 @@ class Since:
         *,
         full: bool,
         dating: Callable[[str], tuple[int, str] | None] = lambda oid: None,
+        young: Callable[[str], tuple[int, str, str, str | None] | None] = lambda oid: None,
         min_age: timedelta | None = None,
         stale_after: timedelta = DEFAULT_STALE_AFTER,
         trend_days: int = 0,
@@ -77,6 +78,7 @@ class Since:
         self._now = now
         self._run = "run:full" if full else "run:incremental"
         self._dating = dating  # the latest dating event of an object read by this run
+        self._young = young  # a young store: when the events say its category began
         self._first = store.header() is None
         self._min_age = min_age
         self._stale_after = stale_after
@@ -118,7 +120,13 @@ class Since:
         before = stored[0] if stored is not None else None
         first_seen = before is None and (self._first or stored is not None)
         at, source, how = self._now, self._run, "run"
-        if first_seen:
+        young = self._young(finding.id) if first_seen else None
+        if young is not None and young[2] == str(finding.category):
+            # Dated by the events of the last 30 days: the change into this category.
+            created, event_id, _, before = young
+            at = min(datetime.fromtimestamp(created, tz=UTC), self._now)
+            source, how, first_seen = f"event:{event_id}", "event", False
+        elif first_seen:
             how = "first_seen"
         else:
             dated = self._dating(finding.id)

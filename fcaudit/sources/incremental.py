@@ -247,6 +247,60 @@ class IncrementalSource:
         yield from fresh.values()
 
 
+def young_dating(
+    gateway: StripeGateway, now: datetime, plan: Plan
+) -> dict[str, tuple[int, str, str, str | None]]:
+    """A young store (its first run, or the first since an upgrade gave it history) dates what
+    it finds from the events Stripe keeps (30 days): per object, the event where its latest
+    streak of one category began, and the category before (created, event id, category,
+    before). A streak that began before the window is not dated, unless the event starting
+    it is itself the change (deactivated or disconnected: the account was active before)."""
+    oldest = int(now.timestamp()) - EVENT_RETENTION_DAYS * 86400 + MARGIN_SECONDS
+    # id -> [created, event id, category, before (None: not known yet), type, closed]
+    streaks: dict[str, list[Any]] = {}
+    try:
+        for event in gateway.iter_events(FC_EVENT_TYPES, created_gte=oldest):  # newest first
+            data = event.get("data") if isinstance(event, Mapping) else None
+            obj = data.get("object") if isinstance(data, Mapping) else None
+            created, eid, kind = event.get("created"), event.get("id"), event.get("type")
+            if not isinstance(obj, Mapping) or type(created) is not int or _kind(obj) is None:
+                continue
+            if kind not in DATING_EVENTS or created > now.timestamp():
+                continue
+            try:
+                when = datetime.fromtimestamp(created, tz=UTC)
+                category = str(classify(obj, now=when, rules=plan.rules).category)
+            except NotClassifiable:
+                continue
+            oid = str(obj.get("id"))
+            streak = streaks.get(oid)
+            if streak is None:
+                streaks[oid] = [created, str(eid), category, None, kind, False]
+            elif not streak[5]:
+                if category == streak[2]:
+                    streak[0], streak[1], streak[4] = created, str(eid), kind  # began earlier
+                else:
+                    streak[3], streak[5] = category, True  # what it was before: dated
+    except RequestFailed:
+        pass  # not dated: since stays the first run's time, a lower bound
+    dated: dict[str, tuple[int, str, str, str | None]] = {}
+    for oid, (created, eid, category, before, kind, closed) in streaks.items():
+        if closed:
+            dated[oid] = (created, eid, category, before)
+        elif kind in CHANGE_EVENTS:
+            dated[oid] = (created, eid, category, "active")
+    return dated
+
+
+# Events that are a change from an active account by themselves.
+CHANGE_EVENTS = frozenset(
+    {
+        "financial_connections.account.deactivated",
+        "financial_connections.account.disconnected",
+    }
+)
+
+
 def state_baseline(store: StateStore, header: Header, plan: Plan) -> SavedReport:
     """The previous run as a baseline: the stored objects classified as of that run."""
     when = header.last_run or header.last_full_run or datetime.now(UTC)
@@ -302,6 +356,11 @@ class StateRun:
         self._since: Since | None = None
         self._stale_after = DEFAULT_STALE_AFTER
         self._trend_days = 0  # an HTML report charts broken accounts over 30 days
+        self._young: dict[str, tuple[int, str, str, str | None]] = {}
+
+    def full_before_history(self) -> bool:
+        """A young store: its first run, or its first since an upgrade gave it history."""
+        return self.header is None or self.store.history_started() is None
 
     def since_stage(self) -> Since:
         """The pipeline's history stage (fcaudit.history.Since) for this run."""
@@ -311,6 +370,7 @@ class StateRun:
             self.now,
             full=self.full_because is not None,
             dating=(lambda oid: inc.dated.get(oid)) if inc is not None else (lambda oid: None),
+            young=self._young.get,
             min_age=self.options.min_age,
             stale_after=self._stale_after,
             trend_days=self._trend_days,
@@ -336,6 +396,8 @@ class StateRun:
         if any(str(spec.fmt) == "html" for spec in plan.sinks):
             self._trend_days = TREND_DAYS
         plan = dataclasses.replace(plan, history=self.since_stage)
+        if self.full_before_history():
+            self._young = young_dating(self.gateway, self.now, plan)
         if self.full_because is not None:
             self._recording = Recording(scanner)
             return self._recording, plan

@@ -25,16 +25,18 @@ from tests.e2e.test_scan import KEY, NOW_DT, Sandbox, control
 
 BROKEN = {"relink_required", "inactive_unrepairable", "inactive_unknown", "account_number_unusable"}
 DAY = 86_400
-T0 = NOW_DT - timedelta(days=10)  # the first (full) run
-T1 = NOW_DT - timedelta(days=9)  # after two accounts broke
-T2 = NOW_DT - timedelta(days=6)
-T3 = NOW_DT - timedelta(days=5)  # after every inactive account was reactivated
+# The first (full) run: before every event of the sandbox's generated history (its 30 days),
+# so a young store's dating from events finds none to use; test_a_young_store_... has that.
+T0 = NOW_DT - timedelta(days=30)
+T1 = T0 + timedelta(days=1)  # after two accounts broke
+T2 = T0 + timedelta(days=4)
+T3 = T0 + timedelta(days=5)  # after every inactive account was reactivated
 
 
 def scan(sandbox: Sandbox, state: Path, when: datetime, *args: str) -> dict[str, Any]:
     result = run(
         "scan", "-f", "json", "--fail-on", "none", "--as-of", iso(when),
-        "--state", str(state), "--reconcile-every", "30d",
+        "--state", str(state), "--reconcile-every", "60d",
         *args, "--api-base", sandbox.url, *UNLIMITED, key=KEY,
     )  # fmt: skip
     assert result.exit_code in (0, 1), result.stderr
@@ -131,12 +133,12 @@ def test_a_store_built_over_days_dates_every_change(sandbox: Sandbox, tmp_path: 
     start = len(broken_at_start)
     still = start + 2 - len(repaired)  # what the sandbox cannot reactivate stays broken
     assert [(d["date"], d["broken"], d["new_breaks"], d["repairs"]) for d in days] == [
-        ("2026-11-10", start, 0, 0),
-        ("2026-11-11", start + 2, 2, 0),
-        ("2026-11-12", start + 2, 0, 0),
-        ("2026-11-13", start + 2, 0, 0),
-        ("2026-11-14", start + 2, 0, 0),
-        ("2026-11-15", still, 0, len(repaired)),
+        ("2026-10-21", start, 0, 0),
+        ("2026-10-22", start + 2, 2, 0),
+        ("2026-10-23", start + 2, 0, 0),
+        ("2026-10-24", start + 2, 0, 0),
+        ("2026-10-25", start + 2, 0, 0),
+        ("2026-10-26", still, 0, len(repaired)),
     ]
     last = days[-1]
     assert (last["repairs_timed"], last["median_time_to_repair"]) == (2, 4 * DAY)
@@ -147,7 +149,7 @@ def test_a_store_built_over_days_dates_every_change(sandbox: Sandbox, tmp_path: 
         at(T3, "trend", "--state", str(state), "--since", "7d", "-f", "json").stdout
     )
     assert earlier["days"][0] == {
-        "date": "2026-11-09", "broken": None, "new_breaks": 0, "repairs": 0,
+        "date": "2026-10-20", "broken": None, "new_breaks": 0, "repairs": 0,
         "repairs_timed": 0, "median_time_to_repair": None, "p90_time_to_repair": None,
     }  # fmt: skip
 
@@ -170,11 +172,15 @@ def test_a_store_built_over_days_dates_every_change(sandbox: Sandbox, tmp_path: 
     # The HTML report charts broken accounts per day: the store's days, and this run's count.
     page = run(
         "scan", "-f", "html", "--fail-on", "none", "--as-of", iso(later), "--state", str(state),
-        "--reconcile-every", "30d", "--api-base", sandbox.url, *UNLIMITED, key=KEY,
+        "--reconcile-every", "60d", "--api-base", sandbox.url, *UNLIMITED, key=KEY,
     ).stdout  # fmt: skip
     assert '<section id="trend">' in page and "<script" not in page
-    assert "<title>2026-11-11: " + f"{start + 2} broken</title>" in page
-    assert "<title>2026-11-09: no history yet</title>" in page  # before the store began
+    assert "<title>2026-10-22: " + f"{start + 2} broken</title>" in page
+    shown = at(later, "trend", "--state", str(state), "--since", "30d", "-f", "json")
+    past = json.loads(shown.stdout)["days"][:-1]
+    assert len(past) == 29
+    for d in past:  # the same days as fcaudit trend
+        assert f"<title>{d['date']}: {d['broken']} broken</title>" in page
     now_broken = sum(
         1 for f in fifth.values() if f["category"] in BROKEN and f["object"].endswith("account")
     )
@@ -202,3 +208,26 @@ def test_without_a_store_history_reads_the_events(sandbox: Sandbox) -> None:
         f"event:{event['id']}",
     )
     assert last["category_from"] != "relink_required"  # a change, not a repeat
+
+
+def test_a_young_store_dates_its_first_sight_from_the_events(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # Broken an hour before the store's first run: the events Stripe keeps say since when.
+    answer = control(sandbox, {"deactivate": 1})
+    (event,) = answer["events"]
+    oid = answer["changed"][0]["id"]
+    later = NOW_DT + timedelta(hours=1)
+    state = tmp_path / "fc.sqlite"
+    found = by_id(scan(sandbox, state, later))
+    created = datetime.fromtimestamp(event["created"], tz=UTC)
+    assert (found[oid]["since"], found[oid]["since_source"]) == (iso(created), "event")
+    assert {f["since_source"] for f in found.values()} <= {"event", "first_seen"}
+    for f in found.values():
+        if f["since_source"] == "first_seen":
+            assert f["since"] == iso(later)  # not dated: a lower bound
+    shown = at(later, "history", oid, "--state", str(state), "-f", "json")
+    changes = json.loads(shown.stdout)["changes"]
+    assert [(c["category_from"], c["category_to"], c["at"], c["source"]) for c in changes] == [
+        ("active", "relink_required", iso(created), f"event:{event['id']}")
+    ]
