@@ -249,15 +249,16 @@ class IncrementalSource:
 
 def young_dating(
     gateway: StripeGateway, now: datetime, plan: Plan
-) -> dict[str, tuple[int, str, str, str | None]]:
+) -> DiskMap[tuple[int, str, str, str | None]]:
     """A young store (its first run, or the first since an upgrade gave it history) dates what
     it finds from the events Stripe keeps (30 days): per object, the event where its latest
     streak of one category began, and the category before (created, event id, category,
     before). A streak that began before the window is not dated, unless the event starting
     it is itself the change (deactivated or disconnected: the account was active before)."""
     oldest = int(now.timestamp()) - EVENT_RETENTION_DAYS * 86400 + MARGIN_SECONDS
-    # id -> [created, event id, category, before (None: not known yet), type, closed]
-    streaks: dict[str, list[Any]] = {}
+    # id -> [created, event id, category, before (None: not known yet), type, closed]: on disk
+    # beyond 10,000 objects (a million-account fleet's events name hundreds of thousands).
+    streaks: DiskMap[list[Any]] = DiskMap()
     try:
         for event in gateway.iter_events(FC_EVENT_TYPES, created_gte=oldest):  # newest first
             data = event.get("data") if isinstance(event, Mapping) else None
@@ -281,14 +282,18 @@ def young_dating(
                     streak[0], streak[1], streak[4] = created, str(eid), kind  # began earlier
                 else:
                     streak[3], streak[5] = category, True  # what it was before: dated
+                streaks[oid] = streak  # written back: a DiskMap on disk holds copies
     except RequestFailed:
         pass  # not dated: since stays the first run's time, a lower bound
-    dated: dict[str, tuple[int, str, str, str | None]] = {}
-    for oid, (created, eid, category, before, kind, closed) in streaks.items():
-        if closed:
-            dated[oid] = (created, eid, category, before)
-        elif kind in CHANGE_EVENTS:
-            dated[oid] = (created, eid, category, "active")
+    dated: DiskMap[tuple[int, str, str, str | None]] = DiskMap()
+    try:
+        for oid, (created, eid, category, before, kind, closed) in streaks.items():
+            if closed:
+                dated[oid] = (created, eid, category, before)
+            elif kind in CHANGE_EVENTS:
+                dated[oid] = (created, eid, category, "active")
+    finally:
+        streaks.close()
     return dated
 
 
@@ -356,7 +361,7 @@ class StateRun:
         self._since: Since | None = None
         self._stale_after = DEFAULT_STALE_AFTER
         self._trend_days = 0  # an HTML report charts broken accounts over 30 days
-        self._young: dict[str, tuple[int, str, str, str | None]] = {}
+        self._young: DiskMap[tuple[int, str, str, str | None]] | None = None
 
     def full_before_history(self) -> bool:
         """A young store: its first run, or its first since an upgrade gave it history."""
@@ -370,7 +375,7 @@ class StateRun:
             self.now,
             full=self.full_because is not None,
             dating=(lambda oid: inc.dated.get(oid)) if inc is not None else (lambda oid: None),
-            young=self._young.get,
+            young=self._young.get if self._young is not None else (lambda oid: None),
             min_age=self.options.min_age,
             stale_after=self._stale_after,
             trend_days=self._trend_days,
@@ -474,6 +479,8 @@ class StateRun:
         """Leave the store as it was; release it."""
         self._staged = False
         self.store.close()
+        if self._young is not None:
+            self._young.close()
 
     def _old_cursor(self) -> int:
         return self.header.cursor if self.header and self.header.cursor else 0
