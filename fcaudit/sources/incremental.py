@@ -17,6 +17,7 @@ interrupted run never advances the cursor.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,7 +36,7 @@ from fcaudit.sources.state import Change, Header, Identity, StateStore, holder_o
 from fcaudit.spill import DiskMap, SortedSpill
 from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, FC_EVENT_TYPES
-from fcaudit.stripe.failures import Cancelled, RequestFailed
+from fcaudit.stripe.failures import BudgetSpent, Cancelled, RequestFailed
 from fcaudit.stripe.ids import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, is_stripe_id, kind_of
 from fcaudit.stripe.redact import key_mode
 
@@ -260,7 +261,7 @@ def young_dating(
     # beyond 10,000 objects (a million-account fleet's events name hundreds of thousands).
     streaks: DiskMap[list[Any]] = DiskMap()
     try:
-        for event in gateway.iter_events(FC_EVENT_TYPES, created_gte=oldest):  # newest first
+        for event in _newest_events(gateway, oldest):
             data = event.get("data") if isinstance(event, Mapping) else None
             obj = data.get("object") if isinstance(data, Mapping) else None
             created, eid, kind = event.get("created"), event.get("id"), event.get("type")
@@ -285,6 +286,8 @@ def young_dating(
                 streaks[oid] = streak  # written back: a DiskMap on disk holds copies
     except RequestFailed:
         pass  # not dated: since stays the first run's time, a lower bound
+    except BudgetSpent:
+        pass  # --max-requests: what was read dates what it can (newest first, so exactly)
     dated: DiskMap[tuple[int, str, str, str | None]] = DiskMap()
     try:
         for oid, (created, eid, category, before, kind, closed) in streaks.items():
@@ -297,6 +300,16 @@ def young_dating(
     return dated
 
 
+def _newest_events(gateway: StripeGateway, oldest: int) -> Iterator[Any]:
+    """The FC events since `oldest`, newest first, at most YOUNG_PAGES pages: a young store's
+    dating is bounded (what is older stays a lower bound)."""
+    pages = gateway.iter_event_pages(FC_EVENT_TYPES, created_gte=oldest)
+    for page in itertools.islice(pages, YOUNG_PAGES):
+        yield from page
+
+
+# A young store reads at most this many pages of events (10,000 events) to date what it finds.
+YOUNG_PAGES = 100
 # Events that are a change from an active account by themselves.
 CHANGE_EVENTS = frozenset(
     {
