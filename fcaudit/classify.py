@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from fcaudit.model.dashboard import dashboard_url
@@ -50,6 +50,14 @@ REFRESHES = (
     ("transaction_refresh", SignalCode.TRANSACTION_REFRESH_FAILED),
     ("inferred_balances_refresh", SignalCode.INFERRED_BALANCES_REFRESH_FAILED),
 )
+# A data subscription (`subscriptions[]`) and the refresh that keeps it fresh.
+SUBSCRIBED = {
+    "balance": "balance_refresh",
+    "inferred_balances": "inferred_balances_refresh",
+    "ownership": "ownership_refresh",
+    "transactions": "transaction_refresh",
+}
+DEFAULT_STALE_AFTER = timedelta(days=5)  # --stale-after
 # Causes for which relinking cannot help: the customer must link another account.
 GONE_CAUSES = frozenset({"account_closed", "account_unavailable"})
 
@@ -145,6 +153,44 @@ def _utc_day(now: datetime) -> date:
     return now.astimezone(UTC).date()
 
 
+def _refreshes(
+    obj: Mapping[str, Any], subscribed: list[Any]
+) -> tuple[tuple[str, str | None, int | None], ...]:
+    """The refreshes of the account's data subscriptions: (field, status, last_attempted_at)."""
+    out = []
+    for name in subscribed:
+        field = SUBSCRIBED.get(name) if isinstance(name, str) else None
+        refresh = _dict(obj.get(field)) if field else {}
+        if field and refresh:
+            at = refresh.get("last_attempted_at")
+            at = at if type(at) is int else None
+            out.append((field, _str(refresh.get("status")), at))
+    return tuple(out)
+
+
+def _stale(
+    refreshes: tuple[tuple[str, str | None, int | None], ...],
+    now: datetime,
+    stale_after: timedelta,
+    signals: list[Signal],
+) -> None:
+    """refresh_stale: an active account's subscribed refresh whose last attempt is older than
+    --stale-after (its last success is no later than that attempt, whatever its status)."""
+    limit = now.timestamp() - stale_after.total_seconds()
+    old = [(at, field) for field, _, at in refreshes if at is not None and at < limit]
+    if old:
+        when = datetime.fromtimestamp(min(old)[0], tz=UTC)
+        names = ", ".join(field for _, field in sorted(old))
+        signals.append(
+            Signal(
+                SignalCode.REFRESH_STALE,
+                f"no successful {names} since {when.date().isoformat()} although the account "
+                "is active",
+                when,
+            )
+        )
+
+
 def classify(
     obj: Mapping[str, Any],
     *,
@@ -155,6 +201,7 @@ def classify(
     rules: Ruleset | None = None,
     request_id: str | None = None,
     stripe_account: str | None = None,
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
 ) -> Finding:
     """Classify one FC account or authorization (a plain dict as Stripe returns it).
 
@@ -207,6 +254,11 @@ def classify(
         if refresh and _dict(refresh).get("status") == "failed":
             at = _timestamp(_dict(refresh).get("last_attempted_at"))
             signals.append(Signal(code, f"{field}.status is failed: that data is stale", at))
+    subscribed = get("subscriptions")
+    if subscribed and kind == ACCOUNT_OBJECT and isinstance(subscribed, list):
+        finding.refreshes = _refreshes(obj, subscribed)
+        if status == "active":
+            _stale(finding.refreshes, now, stale_after, signals)
 
     if status == "inactive":
         _inactive(finding, _dict(get("status_details")), stripe_version, request_id)

@@ -67,7 +67,7 @@ class Policy:
     def matches(self, finding: Finding) -> bool:
         """True when the finding counts towards the exit code (--fail-on, --fail-on-change, not
         suppressed)."""
-        if finding.suppressed is not None:
+        if finding.suppressed is not None or finding.pending:
             return False
         if self.fail_on_change is not None and finding.change not in self.fail_on_change:
             return False

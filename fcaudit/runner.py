@@ -16,11 +16,11 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from fcaudit.app import AppContext
-from fcaudit.classify import NotClassifiable, classify
+from fcaudit.classify import DEFAULT_STALE_AFTER, NotClassifiable, classify
 from fcaudit.errors import ExitCode
 from fcaudit.model.findings import Change, Finding
 from fcaudit.model.report import (
@@ -103,6 +103,9 @@ class Plan:
     fail_on_change: frozenset[Change] | None = None
     baseline: tuple[str, SavedReport] | None = None  # --baseline FILE, read and checked
     ignore: tuple[Entry, ...] = ()  # --ignore FILE
+    # --state: makes the history stage (since when each finding is in its category).
+    history: Callable[[], Stage] | None = None
+    stale_after: timedelta = DEFAULT_STALE_AFTER  # --stale-after: refresh_stale
 
 
 class _Sink:
@@ -157,12 +160,13 @@ class Pipeline:
             info = baseline_info(report, source_name, scope=plan.scope, mode=source.mode)
             for warning in info.warnings:
                 self.app.warn(f"--baseline {source_name}: {warning}.")
-            baseline = BaselineDiff(info)
+            baseline = BaselineDiff(info, plan.as_of)
         # Order matters: the latest snapshot is chosen before relink counts are made, the
         # change is known before the exit policy looks at it, and suppressed findings are
         # set aside before grouping.
         return [
             *([LatestSnapshot()] if plan.events else []),
+            *([plan.history()] if plan.history is not None else []),
             RelinkCount(),
             *([baseline] if baseline else []),
             *([Suppress(plan.ignore, plan.as_of.date())] if plan.ignore else []),
@@ -190,6 +194,7 @@ class Pipeline:
                 rules=self.plan.rules,
                 request_id=item.request_id,
                 stripe_account=item.stripe_account or self.plan.stripe_account,
+                stale_after=self.plan.stale_after,
             )
         except NotClassifiable as err:
             assert self._source is not None

@@ -11,9 +11,10 @@ from datetime import date, datetime
 from typing import Protocol
 
 from fcaudit.classify import relink_advice_for
-from fcaudit.model.findings import SEVERITY, Category, Change, Finding
+from fcaudit.model.ages import time_to_repair
+from fcaudit.model.findings import SEVERITY, Category, Change, Finding, iso
 from fcaudit.model.report import Group, GroupBy, ScanResult, group_key
-from fcaudit.model.saved import BaselineInfo, Prior, discovery_mode
+from fcaudit.model.saved import BaselineInfo, Prior, discovery_mode, exact_since
 from fcaudit.policy import Policy
 from fcaudit.spill import DiskMap, PairCount, SortedSpill
 from fcaudit.stripe.ids import ACCOUNT_OBJECT
@@ -126,13 +127,14 @@ class _Acc:
     """What a group has seen so far (its rows come one group at a time, in the order they
     came)."""
 
-    __slots__ = ("accounts", "auth_ids", "deadline", "ids", "relink", "worst")
+    __slots__ = ("accounts", "auth_ids", "deadline", "ids", "relink", "since", "worst")
 
     def __init__(self) -> None:
         self.worst = Category.ACTIVE
         self.deadline: datetime | None = None
+        self.since: datetime | None = None  # the oldest since of what is not active
         self.accounts = 0
-        self.ids: list[tuple[tuple[int, float, str], str]] = []
+        self.ids: list[tuple[tuple[int, float, float, str], str]] = []
         self.auth_ids: dict[str, None] = {}
         self.relink: Counter[str] = Counter()
 
@@ -147,6 +149,10 @@ class _Acc:
         later = self.deadline is not None and deadline is not None and deadline >= self.deadline
         if category is not Category.ACTIVE and deadline is not None and not later:
             self.deadline = deadline
+        since = row[11]
+        older = self.since is None or (since is not None and since < self.since)
+        if category is not Category.ACTIVE and since is not None and older:
+            self.since = since
         if is_account:
             self.accounts += 1
             if category is Category.RELINK_REQUIRED and auth:
@@ -156,10 +162,11 @@ class _Acc:
 
 
 # What grouping keeps of a finding: key, sort key, id, suppressed, category, deadline, is an
-# account, authorization; then holder type, Dashboard link and Stripe account (of the first).
+# account, authorization; then holder type, Dashboard link and Stripe account (of the first);
+# then since (--state).
 _Row = tuple[
     str,
-    tuple[int, float, str],
+    tuple[int, float, float, str],
     str,
     bool,
     Category,
@@ -169,6 +176,7 @@ _Row = tuple[
     "str | None",
     "str | None",
     "str | None",
+    "datetime | None",
 ]
 
 
@@ -204,6 +212,7 @@ class Grouping:
             finding.account_holder_type,
             finding.dashboard_url,
             finding.stripe_account,
+            finding.since,
         )
         self._rows.add(key, row)
         return (finding,)
@@ -234,6 +243,7 @@ class Grouping:
                     dashboard_url=first[9] if customer else None,
                     contact=result.contacts.get(key) if result.contact else None,
                     stripe_account=first[10] if customer else None,
+                    since=acc.since,
                 )
                 ids = len(group.finding_ids) + len(group.authorizations)
                 groups.add(group.sort_key(), group, size=600 + 100 * ids)
@@ -264,18 +274,19 @@ class BaselineDiff:
     that are now active or gone are `resolved`. "Gone" is only said when this run is complete
     and covers the baseline's scope: otherwise an object not seen may simply not be scanned."""
 
-    def __init__(self, baseline: BaselineInfo) -> None:
+    def __init__(self, baseline: BaselineInfo, now: datetime) -> None:
         self._info = baseline
         self._old = baseline.report.prior_findings()
-        # Only what resolved[] needs: the category now of what needed attention before. Both
-        # on disk: a --state store's previous run may hold a million objects.
-        self._now: DiskMap[Category] = DiskMap()
+        self._at = now  # the run's time: when a repair without a dated `since` was seen
+        # Only what resolved[] needs: the category now of what needed attention before, and
+        # since when. Both on disk: a --state store's previous run may hold a million objects.
+        self._now: DiskMap[tuple[Category, datetime | None]] = DiskMap()
 
     def finding(self, finding: Finding) -> Iterable[Finding]:
         """Mark the finding new, worse, same or better than in the baseline."""
         old = self._old.get(finding.id)
         if old is not None and old.category is not Category.ACTIVE:
-            self._now[finding.id] = finding.category
+            self._now[finding.id] = (finding.category, exact_since(finding))
         finding.change = compare(old, finding)
         return (finding,)
 
@@ -290,14 +301,21 @@ class BaselineDiff:
         for oid, old in self._old.items():  # in id order
             if old.category is Category.ACTIVE:
                 continue
-            now = self._now.get(oid)
+            seen = self._now.get(oid)
+            now, since = seen if seen is not None else (None, None)
             if now is Category.ACTIVE or (now is None and gone_known):
+                repaired = since or self._at
                 resolved.append(
                     {
                         "id": oid,
                         "object": old.object,
                         "old_category": str(old.category),
                         "new_category": str(now) if now is not None else "gone",
+                        # 1.2: since when it was broken (when known exactly), when it was
+                        # seen repaired, and the seconds between.
+                        "broken_since": iso(old.since) if old.since is not None else None,
+                        "repaired_at": iso(repaired),
+                        "time_to_repair": time_to_repair(old.since, repaired),
                     }
                 )
         result.resolved = resolved

@@ -130,6 +130,10 @@ def test_gone_needs_a_complete_run_of_the_same_scope(tmp_path: Path) -> None:
         "object": "financial_connections.account",
         "old_category": "relink_required",
         "new_category": "gone",
+        # Reports without since (no --state): the break's start is not known.
+        "broken_since": None,
+        "repaired_at": AS_OF[1],
+        "time_to_repair": None,
     } in doc["resolved"]
     assert doc["baseline"]["comparable"] is True and doc["baseline"]["warnings"] == []
     # Another scope: a warning, and nothing called gone.

@@ -137,6 +137,8 @@ def help_examples() -> list[Example]:
         ("sandbox", "serve"),
         ("state",),
         ("state", "check"),
+        ("history",),
+        ("trend",),
     ]
     found = []
     for command in commands:

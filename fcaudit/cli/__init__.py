@@ -49,6 +49,16 @@ LAZY_COMMANDS = {
         "webhooks",
         "Check that the FC webhook events reach an enabled destination, with status_details.",
     ),
+    "history": (
+        "fcaudit.cli.history",
+        "history",
+        "Every category change of an account, authorization or customer (--state).",
+    ),
+    "trend": (
+        "fcaudit.cli.history",
+        "trend",
+        "Per day: accounts broken, new breaks, repairs, time to repair (--state).",
+    ),
     "state": (
         "fcaudit.cli.state",
         "state",

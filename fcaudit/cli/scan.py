@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from collections.abc import Iterable
 from typing import IO, Any
 
@@ -12,7 +13,7 @@ from fcaudit.cli.common import app_for, configured, make_plan, run_remote, uniqu
 from fcaudit.cli.options import report_options, stripe_options
 from fcaudit.errors import ExitCode, UsageError
 from fcaudit.model.report import Scope, ScopeType, scope_record
-from fcaudit.options import DEFAULT_RECONCILE, ReportOptions, StripeOptions
+from fcaudit.options import DEFAULT_RECONCILE, ReportOptions, StripeOptions, parse_duration
 from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.ids import check_id
 from fcaudit.text import safe
@@ -164,6 +165,21 @@ def read_customer_ids(values: Iterable[str], files: Iterable[IO[str]]) -> list[s
     "before giving up with exit 4.",
 )
 @click.option(
+    "--min-age",
+    metavar="DURATION",
+    default=None,
+    help="With --state: a newly broken account counts towards --fail-on and --fail-on-change "
+    "only once it has been broken this long (e.g. 6h, 2d); until then it is listed as pending.",
+)
+@click.option(
+    "--stale-after",
+    metavar="DURATION",
+    default="5d",
+    show_default=True,
+    help="refresh_stale: an active account's subscribed refresh (subscriptions[]) that has not "
+    "succeeded for this long.",
+)
+@click.option(
     "--contact",
     is_flag=True,
     help="Add each affected customer's name and email to the groups (personal data: off by "
@@ -184,6 +200,8 @@ def scan(
     full: bool,
     reconcile_every: str,
     state_wait: str,
+    min_age: str | None,
+    stale_after: str,
     contact: bool,
     report: ReportOptions,
     stripe: StripeOptions,
@@ -204,6 +222,7 @@ def scan(
       fcaudit scan --discovery accounts -o fc.json   # 1 request per 100 accounts
       fcaudit scan --connected-accounts all -o fc.json   # the platform and every connected account
       fcaudit scan --state fc.sqlite -o fc.json   # daily: events since the last run only
+      fcaudit scan --state fc.sqlite --min-age 6h -q   # alert on breaks that lasted 6 hours
       fcaudit scan --fail-on relink_required -q -o /srv/reports/fc.json  # cron
       fcaudit scan --contact -f csv -o worklist.csv   # with names and emails
     """
@@ -256,7 +275,9 @@ def scan(
             "--connected-accounts and --stripe-account conflict: each connected account is "
             "read with its own Stripe-Account header. Tip: --connected-accounts acct_1,acct_2."
         )
-    state = _state_options(state_path, full, (reconcile_every, state_wait), given, connected)
+    state = _state_options(
+        state_path, full, (reconcile_every, state_wait, min_age), given, connected
+    )
     kind: ScopeType | None = None
     ids: list[str] | None = None
     for candidate, values in (
@@ -284,6 +305,7 @@ def scan(
         contact=contact,
         with_state=state is not None,
     )
+    plan = dataclasses.replace(plan, stale_after=parse_duration(stale_after, "--stale-after"))
     return run_remote(
         app,
         stripe,
@@ -298,12 +320,21 @@ def scan(
 
 
 def _state_options(
-    path: str | None, full: bool, durations: tuple[str, str], given: list[str], connected: Any
+    path: str | None,
+    full: bool,
+    durations: tuple[str, str, str | None],
+    given: list[str],
+    connected: Any,
 ) -> Any:
     from fcaudit.options import parse_duration
     from fcaudit.sources.incremental import StateOptions
 
-    reconcile_every, state_wait = durations
+    reconcile_every, state_wait, min_age = durations
+    if min_age is not None and path is None:
+        raise UsageError(
+            "--min-age goes with --state FILE: how long an account has been broken is known "
+            "from the store. Tip: add --state FILE, or drop --min-age."
+        )
     context = click.get_current_context()
     Source = click.core.ParameterSource
     # Given for this run: on the command line or in the environment (a default, or the config
@@ -335,4 +366,5 @@ def _state_options(
         full,
         parse_duration(reconcile_every, "--reconcile-every"),
         parse_duration(state_wait, "--state-wait"),
+        parse_duration(min_age, "--min-age") if min_age is not None else None,
     )

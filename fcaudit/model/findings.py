@@ -25,7 +25,7 @@ from typing import Any, NewType, SupportsIndex, TypeVar
 
 from fcaudit.stripe.ids import AUTHORIZATION_OBJECT
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 # Reports fcaudit can read back (a baseline, a diff): the same major version.
 READABLE_SCHEMA_MAJOR = "1"
 
@@ -97,6 +97,21 @@ class Category(Contract):
     ACTIVE = "active"
 
 
+# What "broken" means for trends, age metrics and the summary's `broken` counts: the link
+# gives no data until someone acts (a relink, a new account). `expiring` still works; a
+# `disconnected` account was let go on purpose; `unknown` is not known to be broken.
+BROKEN = frozenset(
+    {
+        Category.RELINK_REQUIRED,
+        Category.INACTIVE_UNREPAIRABLE,
+        Category.INACTIVE_UNKNOWN,
+        Category.ACCOUNT_NUMBER_UNUSABLE,
+    }
+)
+# The age buckets of the summary's `by_age` and the Prometheus export: findings at least
+# this many days in their category.
+AGE_BUCKETS = (1, 7, 30, 90)
+
 # Lower is more urgent: broken now, then about to break. Tables and findings[] sort by it.
 SEVERITY: dict[Category, int] = {c: i for i, c in enumerate(Category)}
 
@@ -114,6 +129,8 @@ class SignalCode(Contract):
     INFERRED_BALANCES_REFRESH_FAILED = "inferred_balances_refresh_failed"
     PREDICTED_DEACTIVATION = "predicted_deactivation"
     PREDICTED_DATE_PASSED = "predicted_date_passed"
+    REFRESH_STALE = "refresh_stale"  # a subscribed refresh last succeeded long ago
+    REFRESH_FAILING = "refresh_failing"  # --state: its last refreshes all failed
 
 
 class EventFlag(Contract):
@@ -213,6 +230,18 @@ class Finding:
     suppressed: Suppression | None = None
     # The connected account it was read from (the Stripe-Account header); None: the platform.
     stripe_account: str | None = None
+    # --state: since when it is in its category, and how that is known (event: an event's
+    # time; run: the run that first saw the change; first_seen: in it when the store first
+    # saw it, so `since` is a lower bound). None without history.
+    since: datetime | None = None
+    since_source: str | None = None
+    days_in_category: int | None = None
+    # --min-age: newly broken, not broken for that long yet (listed, not counted for --fail-on).
+    pending: bool | None = None
+    # The subscribed refreshes (kind, status, last_attempted_at): what --state tracks.
+    refreshes: tuple[tuple[str, str | None, int | None], ...] = field(
+        default=(), compare=False, repr=False
+    )
     # The object as fetched, kept only for detail views; never serialized.
     raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
@@ -221,14 +250,16 @@ class Finding:
         """The category's urgency: lower is more urgent (tables and findings[] sort by it)."""
         return SEVERITY[self.category]
 
-    def sort_key(self) -> tuple[int, float, str]:
-        """Severity first, then soonest expected deactivation, then id: deterministic."""
+    def sort_key(self) -> tuple[int, float, float, str]:
+        """Severity first, then soonest expected deactivation, then the longest in its
+        category (--state), then id: deterministic."""
         when = (
             self.expected_deactivation_date.timestamp()
             if self.expected_deactivation_date is not None
             else float("inf")
         )
-        return (self.severity, when, self.id)
+        age = self.since.timestamp() if self.since is not None else float("inf")
+        return (self.severity, when, age, self.id)
 
     def to_record(self) -> dict[str, Any]:
         """The finding as a JSON-ready dict: its record, as `FIELDS` declares it."""
@@ -393,11 +424,21 @@ FIELDS: tuple[Field, ...] = (
         ),
     ),
     plain("stripe_account", None),
+    Field(
+        "since",
+        _when("since"),
+        (("since", 'when(r.get("since"))'),),
+        (Cell("since", 29, _when("since")),),
+    ),
+    plain("since_source", 30),
+    plain("days_in_category", 31),
+    plain("pending", 32),
 )
 
 # Finding attributes that are not part of the record, and why.
 NOT_IN_RECORD = {
     "raw": "the object as fetched, kept for detail views only",
+    "refreshes": "what --state tracks of the subscribed refreshes; signals say what it means",
 }
 
 

@@ -13,6 +13,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from fcaudit.model.findings import (
+    AGE_BUCKETS,
+    BROKEN,
     SCHEMA_VERSION,
     SEVERITY,
     Category,
@@ -24,6 +26,7 @@ from fcaudit.model.findings import (
 from fcaudit.stripe.ids import AUTHORIZATION_OBJECT
 
 if TYPE_CHECKING:
+    from fcaudit.model.trend import TrendDay
     from fcaudit.spill import Distinct, Replayable
 
 
@@ -86,11 +89,14 @@ class Group:
     dashboard_url: str | None = None
     contact: Contact | None = None
     stripe_account: str | None = None  # the connected account the holder belongs to
+    since: datetime | None = None  # --state: the oldest since of what is not active
 
-    def sort_key(self) -> tuple[int, float, str]:
-        """Most urgent group first, then by key: the worklist's order."""
+    def sort_key(self) -> tuple[int, float, float, str]:
+        """Most urgent group first, then soonest deadline, then the longest broken (--state),
+        then by key: the worklist's order."""
         when = self.deadline.timestamp() if self.deadline is not None else float("inf")
-        return (SEVERITY[self.worst], when, self.key)
+        age = self.since.timestamp() if self.since is not None else float("inf")
+        return (SEVERITY[self.worst], when, age, self.key)
 
     def to_record(self) -> dict[str, Any]:
         """The group as the report's `groups[]` entry."""
@@ -106,6 +112,7 @@ class Group:
             "relink_authorizations": list(self.relink_authorizations),
             "dashboard_url": self.dashboard_url,
             "stripe_account": self.stripe_account,
+            "since": iso(self.since) if self.since is not None else None,
         }
         if self.contact is not None:
             record["contact"] = {"name": self.contact.name, "email": self.contact.email}
@@ -263,6 +270,16 @@ class ScanResult:
     # Whether each Stripe account's customers are counted apart (summary.by_stripe_account,
     # --connected-accounts only): a second distinct count of a million customers otherwise.
     per_stripe_account: bool = True
+    # Health over time (--state): where `since` comes from, the oldest `since` of each
+    # category, findings per age bucket, and the two levels of what is broken.
+    history: dict[str, Any] | None = None
+    oldest_since: dict[Category, datetime] = field(default_factory=dict)
+    by_age: Counter[tuple[Category, int]] = field(default_factory=Counter)
+    broken_accounts: int = 0
+    broken_without_authorization: int = 0
+    broken_authorizations: Distinct = field(default_factory=lambda: _distinct())
+    pending: int = 0  # --min-age: newly broken findings not counted yet
+    trend: list[TrendDay] | None = None  # --state, for an HTML report: the last 30 days
 
     @property
     def complete(self) -> bool:
@@ -308,6 +325,26 @@ class ScanResult:
             tally.accounts += 1
         if category is Category.ACTIVE:
             return
+        if finding.pending:
+            self.pending += 1
+        if category in BROKEN:
+            if authorization:
+                self.broken_authorizations.add(finding.id)
+            else:
+                self.broken_accounts += 1
+                if finding.authorization:
+                    self.broken_authorizations.add(finding.authorization)
+                else:
+                    self.broken_without_authorization += 1
+        since = finding.since
+        if since is not None:
+            oldest = self.oldest_since.get(category)
+            if oldest is None or since < oldest:
+                self.oldest_since[category] = since
+            days = finding.days_in_category or 0
+            for bucket in AGE_BUCKETS:
+                if days >= bucket:
+                    self.by_age[category, bucket] += 1
         holder = finding.account_holder
         if holder and self.per_stripe_account:
             tally.holders_affected.add(holder)
@@ -315,6 +352,32 @@ class ScanResult:
             self.by_institution[finding.institution_name or "(unknown)"] += 1
             if holder:
                 self.holders_affected.add(holder)
+
+    def history_record(self, as_of: datetime) -> dict[str, Any]:
+        """The report's `history`: where `since` comes from, or why it is null."""
+        from fcaudit.model.ages import NO_STATE
+
+        record = self.history or {"available": False, "reason": NO_STATE, "started": None}
+        oldest = {
+            str(c): int((as_of - self.oldest_since[c]).total_seconds())
+            for c in Category
+            if c in self.oldest_since
+        }
+        by_age = {
+            str(c): {f"{b}d": self.by_age.get((c, b), 0) for b in AGE_BUCKETS}
+            for c in Category
+            if c is not Category.ACTIVE
+        }
+        return {**record, "oldest_age_seconds": oldest, "by_age": by_age}
+
+    def broken_record(self) -> dict[str, int]:
+        """`summary.broken`: broken accounts, and the authorizations (credentials: one relink
+        each) they and the broken authorizations come to."""
+        return {
+            "accounts": self.broken_accounts,
+            "authorizations": len(self.broken_authorizations),
+            "accounts_without_authorization": self.broken_without_authorization,
+        }
 
     def stripe_account_summary(self) -> list[dict[str, Any]] | None:
         """`summary.by_stripe_account`: the platform, then each connected account read, in
@@ -345,6 +408,19 @@ def summary_parts(result: ScanResult) -> tuple[str, list[tuple[Category, int]]]:
     if result.authorizations:
         parts.append(plural(result.authorizations, "authorization"))
     return ", ".join(parts), counts
+
+
+def broken_text(result: ScanResult) -> str | None:
+    """`Broken: 3 accounts under 2 authorizations (one relink each)`: the summary's two
+    levels, or None when nothing is broken."""
+    accounts, auths = result.broken_accounts, len(result.broken_authorizations)
+    if not accounts and not auths:
+        return None
+    text = f"Broken: {plural(accounts, 'account')} under {plural(auths, 'authorization')}"
+    text += " (one relink each)"
+    if result.broken_without_authorization:
+        text += f"; {result.broken_without_authorization} of the accounts name no authorization"
+    return text
 
 
 def summary_text(result: ScanResult) -> str:
@@ -418,7 +494,12 @@ class ReportMeta:
                 "unmatched_suppressions": result.unmatched_suppressions,
                 # --connected-accounts: counts per Stripe account (null: one account).
                 "by_stripe_account": result.stripe_account_summary(),
+                # 1.2: what is broken, at two levels (accounts, and their credentials).
+                "broken": result.broken_record(),
+                # 1.2: --min-age: newly broken findings listed as pending, not counted yet.
+                "pending": result.pending,
             },
+            "history": result.history_record(self.as_of),
             "baseline": result.baseline,
             "resolved": result.resolved,
             "group_by": str(result.group_by),

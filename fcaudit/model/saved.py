@@ -21,6 +21,14 @@ class Prior(NamedTuple):
     object: str
     category: Category
     deadline: datetime | None
+    # Since when it was in that category, when known exactly (not a first sight's lower
+    # bound): what a repair's time_to_repair counts from.
+    since: datetime | None = None
+
+
+def exact_since(finding: Finding) -> datetime | None:
+    """A finding's `since` when it dates a change (not a first sight's lower bound)."""
+    return finding.since if finding.since_source in ("event", "run") else None
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,9 @@ class SavedReport:
         from fcaudit.spill import DiskMap  # SQLite: only when a run compares
 
         priors: DiskMap[Prior] = DiskMap()
-        priors.update((f.id, Prior(f.object, f.category, f.deadline)) for f in self.findings)
+        priors.update(
+            (f.id, Prior(f.object, f.category, f.deadline, exact_since(f))) for f in self.findings
+        )
         return priors
 
     @property

@@ -24,6 +24,7 @@ from datetime import timedelta
 
 from fcaudit.model.findings import Category, Finding, iso
 from fcaudit.model.report import ReportMeta, plural
+from fcaudit.model.trend import TrendDay
 from fcaudit.render.base import WEEKS_AHEAD, upcoming_by_week
 from fcaudit.render.outline import (
     PLAIN_ID,
@@ -153,6 +154,47 @@ def chart(counts: Sequence[int], meta: ReportMeta) -> str:
     return "\n".join(parts)
 
 
+def broken_chart(days: Sequence[TrendDay]) -> str:
+    """Broken accounts per day, as inline SVG bars (a day before history: no bar)."""
+    width, height, left, bottom, top = 720, 200, 8, 34, 18
+    slot = (width - 2 * left) / max(1, len(days))
+    bar = slot * 0.7
+    peak = max((d.broken or 0 for d in days), default=0) or 1
+    plot = height - bottom - top
+    label = "Broken accounts per day (UTC)"
+    if days:
+        label += f", {days[0].day.isoformat()} to {days[-1].day.isoformat()}"
+    parts = [
+        f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-label="{h(label)}">',
+        f"<title>{h(label)}</title>",
+        f'<line class="axis" x1="{left}" y1="{height - bottom}" x2="{width - left}" '
+        f'y2="{height - bottom}"/>',
+    ]
+    step = max(1, len(days) // 10)  # at most about ten date labels
+    for i, d in enumerate(days):
+        x = left + i * slot + (slot - bar) / 2
+        cx = round(x + bar / 2, 1)
+        n = d.broken or 0
+        tall = round(plot * n / peak, 1)
+        y = height - bottom - tall
+        what = "no history yet" if d.broken is None else f"{n} broken"
+        parts.append(f"<g><title>{d.day.isoformat()}: {what}</title>")
+        if d.broken is not None:
+            parts.append(
+                f'<rect class="bar" x="{round(x, 1)}" y="{round(y, 1)}" '
+                f'width="{round(bar, 1)}" height="{tall}"/>'
+            )
+        if i % step == 0 or i == len(days) - 1:
+            parts.append(
+                f'<text x="{cx}" y="{height - bottom + 14}" text-anchor="middle">'
+                f"{d.day.isoformat()[5:]}</text>"
+            )
+        parts.append("</g>")
+    parts.append(f'<text x="{left}" y="{height - 4}">{h(label)}</text></svg>')
+    return "\n".join(parts)
+
+
 class Html:
     """The outline's Markup for HTML: parts as `<section>`s, groups as `<h3>` sections."""
 
@@ -203,6 +245,11 @@ class Html:
         weeks = upcoming_by_week(findings, meta.as_of)
         head = "<h2>Upcoming deactivations</h2>"
         return ['<section id="upcoming">', head, chart(weeks, meta), "</section>"]
+
+    def trend(self, days: Sequence[TrendDay]) -> list[str]:
+        """With --state: a section holding the SVG chart of broken accounts per day."""
+        head = "<h2>Broken accounts per day</h2>"
+        return ['<section id="trend">', head, broken_chart(days), "</section>"]
 
     def worklist(self, lines: Sequence[str]) -> list[str]:
         """A `Worklist` section around the groups' sections."""

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 
 from fcaudit.model.findings import Category, Finding
 from fcaudit.model.report import ReportMeta
+from fcaudit.model.trend import TrendDay
 from fcaudit.render.outline import (
     DASHBOARD_URL,
     PLAIN_ID,
@@ -110,6 +111,10 @@ class Markdown:
 
     def upcoming(self, findings: Sequence[Finding], meta: ReportMeta) -> list[str]:
         """Nothing: a ticket gets no chart; the Deactivation column has the dates."""
+        return []
+
+    def trend(self, days: Sequence[TrendDay]) -> list[str]:
+        """Nothing: the chart is the HTML report's (`fcaudit trend` gives the numbers)."""
         return []
 
     def worklist(self, lines: Sequence[str]) -> list[str]:

@@ -11,12 +11,14 @@ The parts, in order: the summary (title, headline, facts), the upcoming deactiva
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Literal, NamedTuple, Protocol
 
+from fcaudit.model.ages import duration_words, in_words
 from fcaudit.model.dashboard import DASHBOARD
 from fcaudit.model.findings import Category, Change, Finding, iso
 from fcaudit.model.report import (
@@ -24,11 +26,13 @@ from fcaudit.model.report import (
     GroupBy,
     ReportMeta,
     ScanResult,
+    broken_text,
     group_key,
     plural,
     summary_parts,
     summary_text,
 )
+from fcaudit.model.trend import TrendDay
 from fcaudit.render.advice import advice, note
 from fcaudit.render.base import Collector, RenderOptions, relative_days, write_all
 from fcaudit.stripe.ids import AUTHORIZATION_OBJECT, ID_SHAPE
@@ -98,6 +102,9 @@ class Markup(Protocol):
     def upcoming(self, findings: Sequence[Finding], meta: ReportMeta) -> list[str]:
         """Upcoming deactivations per week, for a format that draws them; [] otherwise."""
 
+    def trend(self, days: Sequence[TrendDay]) -> list[str]:
+        """With --state: broken accounts per day, for a format that draws them; [] otherwise."""
+
     def worklist(self, lines: Sequence[str]) -> list[str]:
         """The part holding the groups' sections (or the line that there are none)."""
 
@@ -131,6 +138,9 @@ class OutlineRenderer(Collector):
         headline, facts = m.text(summary_text(result)), _facts(m, result, meta, options)
         body = m.summary(headline, facts, summary_parts(result)[1])
         body += m.upcoming(findings, meta)
+        if result.trend:  # --state: the store's days, and this run's count for today
+            today = dataclasses.replace(result.trend[-1], broken=result.broken_accounts)
+            body += m.trend([*result.trend[:-1], today])
         compared = result.baseline is not None
         parts = sections(findings, result, options)
         lines = [x for s in parts for x in _section(m, s, options, compared=compared)]
@@ -138,7 +148,13 @@ class OutlineRenderer(Collector):
         if result.resolved:
             rows = [[m.ident(r["id"]), m.text(r["old_category"]), m.text(r["new_category"])]
                     for r in result.resolved]  # fmt: skip
-            body += m.resolved(RESOLVED_HEADERS, rows)
+            head: tuple[str, ...] = RESOLVED_HEADERS
+            if result.history is not None:  # --state: how long each repair took
+                head = (*head, "Time to repair")
+                for row, r in zip(rows, result.resolved, strict=True):
+                    took = r.get("time_to_repair")
+                    row.append(m.text(duration_words(took) if isinstance(took, int) else ""))
+            body += m.resolved(head, rows)
         errors = [(e.scope.label(), e.message, e.request_id, e.http_status) for e in result.errors]
         if errors:
             rows = [[m.text("" if c is None else c) for c in row] for row in errors]
@@ -232,6 +248,13 @@ def _facts(m: Markup, result: ScanResult, meta: ReportMeta, options: RenderOptio
         f"Customers affected: {len(result.holders_affected)}",
         f"Matching --fail-on: {result.matched}",
     ]
+    broken = broken_text(result)
+    if broken:
+        facts.append(m.text(broken))
+    if result.pending:
+        facts.append(f"Pending (--min-age): {result.pending}")
+    if result.history is not None:
+        facts.append(f"History kept since {m.text(result.history.get('started') or '?')}")
     # Ties by name: a scan's findings arrive in no fixed order.
     top = sorted(result.by_institution.items(), key=lambda item: (-item[1], item[0]))
     if top:
@@ -282,7 +305,14 @@ def _section(
     head = ["Change"] if compared else []
     head += ["Category", "Id", "Account", "Institution", "Cause / action", "Signals"]
     head += ["Deactivation", "What to do"] + (["Holder"] if holder else [])
+    aged = any(f.since is not None for f in section.findings)  # --state
+    head += ["In category"] if aged else []
     rows = [_cells(m, f, holder, compared) for f in section.findings]
+    if aged:
+        for row, f in zip(rows, section.findings, strict=True):
+            words = in_words(f)
+            since = f" (since {day(f.since)})" if f.since is not None else ""
+            row.append(Cell(m.text(f"{words}{since}" if words else ""), "date"))
     lines += m.findings(head, rows)
     return m.group(heading, lines)
 

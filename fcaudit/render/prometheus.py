@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TextIO
 
-from fcaudit.model.findings import Category, Finding, SignalCode
+from fcaudit.model.findings import AGE_BUCKETS, Category, Finding, SignalCode
 from fcaudit.model.report import ReportMeta, ScanResult
 from fcaudit.render.base import RenderOptions, write_all
 from fcaudit.stripe.facts import REASONS
@@ -45,7 +45,7 @@ LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 # The labels fcaudit writes itself: --metrics-label may not name them.
 OWN_LABELS = frozenset(
     {"stripe_account", "mode", "object", "category", "institution", "rolled_up", "signal"}
-    | {"sent_for", "reason"}
+    | {"sent_for", "reason", "age"}
 )
 
 # name (without the prefix) -> HELP text, in output order.
@@ -62,6 +62,20 @@ METRICS: Mapping[str, str] = {
     "customers_affected": (
         "Account holders (customers or connected accounts) with a finding that is not active."
     ),
+    "broken_accounts": (
+        "Accounts of the last run that are broken (relink_required, inactive_unrepairable, "
+        "inactive_unknown, account_number_unusable)."
+    ),
+    "broken_authorizations": (
+        "Authorizations (credentials: one relink each) that broken accounts belong to, and "
+        "broken authorizations."
+    ),
+    "oldest_finding_age_seconds": (
+        "With --state: seconds the oldest finding of each category has been in it."
+    ),
+    "findings_by_age": (
+        "With --state: findings (not active) at least age (1d, 7d, 30d, 90d) in their category."
+    ),
     "next_deactivation_timestamp_seconds": (
         "Unix time of the earliest upcoming deactivation or account-number expiry after the "
         "run's as-of time; +Inf when none is known."
@@ -77,6 +91,9 @@ METRICS: Mapping[str, str] = {
     "Stripe-Rate-Limited-Reason (none: a 429 without one, such as a lock timeout).",
     "run_errors": "Scopes of the last run that failed for good (the report's errors[]).",
 }
+
+# Written only with --state (a run that knows since when findings are in their category).
+STATE_ONLY = frozenset({"oldest_finding_age_seconds", "findings_by_age"})
 
 
 def label_value(value: str) -> str:
@@ -173,6 +190,25 @@ class PrometheusRenderer:
                 ((f'{{signal="{c}"}}', result.by_signal.get(c, 0)) for c in SignalCode),
             ),
             ("suppressed_findings", [("", result.suppressed)]),
+            ("broken_accounts", [("", result.broken_accounts)]),
+            ("broken_authorizations", [("", len(result.broken_authorizations))]),
+            (
+                "oldest_finding_age_seconds",
+                (
+                    (f'{{category="{c}"}}', int(as_of - result.oldest_since[c].timestamp()))
+                    for c in Category
+                    if c in result.oldest_since
+                ),
+            ),
+            (
+                "findings_by_age",
+                (
+                    (f'{{category="{c}",age="{b}d"}}', result.by_age.get((c, b), 0))
+                    for c in Category
+                    if c is not Category.ACTIVE and result.history is not None
+                    for b in AGE_BUCKETS
+                ),
+            ),
             ("customers_affected", [("", len(result.holders_affected))]),
             ("next_deactivation_timestamp_seconds", [("", upcoming)]),
             ("last_run_timestamp_seconds", [("", int(meta.generated_at.timestamp()))]),

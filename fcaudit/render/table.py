@@ -23,8 +23,17 @@ from rich.console import Console
 from rich.text import Text
 
 from fcaudit.console import make_console
+from fcaudit.model.ages import duration_words, in_words
 from fcaudit.model.findings import Category, Change, Finding, SignalCode, iso
-from fcaudit.model.report import Group, GroupBy, ReportMeta, ScanResult, plural, summary_parts
+from fcaudit.model.report import (
+    Group,
+    GroupBy,
+    ReportMeta,
+    ScanResult,
+    broken_text,
+    plural,
+    summary_parts,
+)
 from fcaudit.render.advice import advice
 from fcaudit.render.base import RenderOptions, upcoming_by_week, write_all
 from fcaudit.render.detail import STYLES, print_detail, relative
@@ -66,7 +75,7 @@ class _Layout:
     ("in 5d"), then the institution shrinks and finally goes too.
     """
 
-    DROPS = ("name", "cause", "last4", "relative")
+    DROPS = ("name", "cause", "age", "last4", "relative")
 
     def __init__(self, rows: Sequence[Finding], width: int) -> None:
         def widest(values: Sequence[str], cap: int) -> int:
@@ -82,6 +91,8 @@ class _Layout:
             "cause": widest([f.cause or "-" for f in rows], MAX_CAUSE),
             "last4": 6 if any(f.last4 for f in rows) else 0,
             "relative": widest([_relative(f) for f in rows], 20),
+            # --state: `broken for 12 days` (fcaudit.history.in_words)
+            "age": widest([in_words(f) or "" for f in rows], 40),
         }
         self.shown = {name: bool(w) for name, w in self.widths.items()}
         institution = widest([f.institution_name or "-" for f in rows], MAX_INSTITUTION)
@@ -98,7 +109,7 @@ class _Layout:
 
     def _fixed(self) -> int:
         columns = [self.category, self.id, self._date_width()]
-        columns += [self.widths[c] for c in ("name", "last4", "cause") if self.shown[c]]
+        columns += [self.widths[c] for c in ("name", "last4", "cause", "age") if self.shown[c]]
         width = len(INDENT) + sum(columns) + len(GAP) * len(columns)  # a gap before the name
         return width + (MARK_WIDTH + len(GAP) if self.marks else 0)
 
@@ -128,6 +139,8 @@ class _Layout:
         if relative_to:
             when += " " + relative_to
         parts.append(_cell(when, self._date_width()))
+        if self.shown["age"]:
+            parts.append(_cell(in_words(f) or "", self.widths["age"], "dim"))
         line.append(Text(GAP).join(parts))
         line.rstrip()
         return line
@@ -305,6 +318,9 @@ class TableRenderer:
         for entry in result.resolved:
             line = Text(f"{INDENT}{safe(entry['id'])}  {entry['old_category']} → ")
             line.append(entry["new_category"], style="green")
+            took = entry.get("time_to_repair")
+            if isinstance(took, int):
+                line.append(f"  repaired after {duration_words(took)}")
             console.print(line, soft_wrap=True)
         console.print()
 
@@ -329,6 +345,16 @@ class TableRenderer:
                 Text(
                     f"{plural(self._suppressed, 'suppressed finding')} not listed (--ignore); "
                     "--show-suppressed lists them."
+                )
+            )
+        broken = broken_text(result)
+        if broken:
+            console.print(Text(broken))
+        if result.pending:
+            console.print(
+                Text(
+                    f"{plural(result.pending, 'newly broken finding')} pending (--min-age): "
+                    "listed, not counted for --fail-on yet."
                 )
             )
         if result.baseline is not None:

@@ -24,7 +24,12 @@ from fcaudit.options import DEFAULT_CONCURRENCY, DURATION, parse_duration
 from fcaudit.sources.base import Emit, Observed, SourceOutcome, budget_error
 from fcaudit.sources.files import FC_OBJECTS
 from fcaudit.stripe import ids as id_kinds
-from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, FC_EVENT_TYPES, MAX_EVENT_TYPES
+from fcaudit.stripe.facts import (
+    EVENT_RETENTION_DAYS,
+    FC_EVENT_TYPES,
+    FC_THIN_EVENT_TYPES,
+    MAX_EVENT_TYPES,
+)
 from fcaudit.stripe.failures import Cancelled, RequestFailed, tip
 from fcaudit.stripe.gateway import Page, StripeGateway
 from fcaudit.stripe.ids import ACCOUNT_OBJECT, is_stripe_id
@@ -33,8 +38,12 @@ from fcaudit.text import safe
 
 # `--type` may name these (a `*` wildcard is matched against them); any other exact
 # financial_connections.* name is passed on as given (Stripe adds types over time).
-KNOWN_TYPES = (*FC_EVENT_TYPES, "financial_connections.session.updated")
-_EVENT_TYPE = re.compile(r"financial_connections\.[a-z0-9_]+\.[a-z0-9_]+")
+KNOWN_TYPES = (
+    *FC_EVENT_TYPES,
+    "financial_connections.session.updated",
+    *FC_THIN_EVENT_TYPES,
+)
+_EVENT_TYPE = re.compile(r"(v1\.)?financial_connections\.[a-z0-9_]+\.[a-z0-9_]+")
 
 
 def parse_since(text: str, now: datetime) -> datetime:

@@ -66,6 +66,11 @@ def _expand(value: Any, where: str) -> Iterator[Observed]:
             event=ref,
             foreign=kind is not None and kind not in FC_OBJECTS,
         )
+    elif kind == "v2.core.event" or str(value.get("type") or "").startswith("v1."):
+        # A thin event (event destinations; 2026-10-28.endive adds the FC refresh ones,
+        # facts.FC_THIN_EVENT_TYPES): it names its object (`related_object`) and carries
+        # no snapshot to classify offline. Skipped and counted, whatever its type.
+        yield Observed(value, f"{where} (thin event)", foreign=True)
     else:
         yield Observed(value, where)
 

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from fcaudit.classify import NotClassifiable, classify
+from fcaudit.classify import DEFAULT_STALE_AFTER, NotClassifiable, classify
+from fcaudit.history import DATING_EVENTS, Since
+from fcaudit.model.ages import record_of_since
 from fcaudit.model.findings import iso
 from fcaudit.model.report import ScanResult, Scope, ScopeError, ScopeType, plural
 from fcaudit.model.saved import Prior, SavedReport
@@ -32,11 +35,11 @@ from fcaudit.options import DEFAULT_RECONCILE
 from fcaudit.sources import journal
 from fcaudit.sources.base import Emit, Observed, SourceOutcome, budget_error
 from fcaudit.sources.listing import account_filter
-from fcaudit.sources.state import Header, Identity, StateStore, holder_of, kept
+from fcaudit.sources.state import Change, Header, Identity, StateStore, holder_of, kept
 from fcaudit.spill import DiskMap, SortedSpill
 from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, FC_EVENT_TYPES
-from fcaudit.stripe.failures import Cancelled, RequestFailed
+from fcaudit.stripe.failures import BudgetSpent, Cancelled, RequestFailed
 from fcaudit.stripe.ids import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, is_stripe_id, kind_of
 from fcaudit.stripe.redact import key_mode
 
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
     from fcaudit.sources.base import Source
     from fcaudit.stripe.gateway import StripeGateway
 
+TREND_DAYS = 30  # the HTML report's chart of broken accounts per day
 # Events can become visible a little after their `created` time: the next run reads again
 # from this far before the start of this one (re-reading an event only re-fetches its object).
 MARGIN_SECONDS = 300
@@ -59,6 +63,7 @@ class StateOptions:
     full: bool = False
     reconcile_every: timedelta = DEFAULT_RECONCILE
     wait: timedelta = timedelta(0)  # how long to wait for another run holding the store
+    min_age: timedelta | None = None  # --min-age: newly broken counts only once this old
 
 
 def decide(header: Header | None, now: datetime, options: StateOptions) -> str | None:
@@ -123,6 +128,9 @@ class IncrementalSource:
     fresh: dict[str, dict[str, Any]] = field(default_factory=dict)  # fetched now, by id
     gone: set[str] = field(default_factory=set)  # named by events, and no longer there
     events: int = 0
+    # The latest event that dates a change of each object named (created, event id): what
+    # `since` says for a category that changed (fcaudit.history.Since).
+    dated: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def stats(self) -> Mapping[str, Any]:
         """The gateway's request counters and the run's duration, for the report's `stats`."""
@@ -181,6 +189,7 @@ class IncrementalSource:
                 oid = obj.get("id")
                 if isinstance(oid, str):
                     named.add(oid)
+                    self._date(oid, event)
                 holder = holder_of(obj)
                 if event.get("type") == "financial_connections.account.created" and holder:
                     holders.add(holder)
@@ -191,6 +200,16 @@ class IncrementalSource:
                 )
             )
         return named, holders
+
+    def _date(self, oid: str, event: Mapping[str, Any]) -> None:
+        created, eid = event.get("created"), event.get("id")
+        if event.get("type") not in DATING_EVENTS or not isinstance(eid, str):
+            return
+        if not isinstance(created, int) or isinstance(created, bool):
+            return
+        known = self.dated.get(oid)
+        if known is None or (created, eid) > known:
+            self.dated[oid] = (created, eid)
 
     def _fetch(self, oid: str, outcome: SourceOutcome) -> None:
         fetch: Callable[[str], tuple[dict[str, Any], str | None]]
@@ -234,17 +253,93 @@ class IncrementalSource:
         yield from fresh.values()
 
 
+def young_dating(
+    gateway: StripeGateway, now: datetime, plan: Plan
+) -> DiskMap[tuple[int, str, str, str | None]]:
+    """A young store (its first run, or the first since an upgrade gave it history) dates what
+    it finds from the events Stripe keeps (30 days): per object, the event where its latest
+    streak of one category began, and the category before (created, event id, category,
+    before). A streak that began before the window is not dated, unless the event starting
+    it is itself the change (deactivated or disconnected: the account was active before)."""
+    oldest = int(now.timestamp()) - EVENT_RETENTION_DAYS * 86400 + MARGIN_SECONDS
+    # id -> [created, event id, category, before (None: not known yet), type, closed]: on disk
+    # beyond 10,000 objects (a million-account fleet's events name hundreds of thousands).
+    streaks: DiskMap[list[Any]] = DiskMap()
+    try:
+        for event in _newest_events(gateway, oldest):
+            data = event.get("data") if isinstance(event, Mapping) else None
+            obj = data.get("object") if isinstance(data, Mapping) else None
+            created, eid, kind = event.get("created"), event.get("id"), event.get("type")
+            if not isinstance(obj, Mapping) or type(created) is not int or _kind(obj) is None:
+                continue
+            if kind not in DATING_EVENTS or created > now.timestamp():
+                continue
+            try:
+                when = datetime.fromtimestamp(created, tz=UTC)
+                category = str(classify(obj, now=when, rules=plan.rules).category)
+            except NotClassifiable:
+                continue
+            oid = str(obj.get("id"))
+            streak = streaks.get(oid)
+            if streak is None:
+                streaks[oid] = [created, str(eid), category, None, kind, False]
+            elif not streak[5]:
+                if category == streak[2]:
+                    streak[0], streak[1], streak[4] = created, str(eid), kind  # began earlier
+                else:
+                    streak[3], streak[5] = category, True  # what it was before: dated
+                streaks[oid] = streak  # written back: a DiskMap on disk holds copies
+    except RequestFailed:
+        pass  # not dated: since stays the first run's time, a lower bound
+    except BudgetSpent:
+        pass  # --max-requests: what was read dates what it can (newest first, so exactly)
+    dated: DiskMap[tuple[int, str, str, str | None]] = DiskMap()
+    try:
+        for oid, (created, eid, category, before, kind, closed) in streaks.items():
+            if closed:
+                dated[oid] = (created, eid, category, before)
+            elif kind in CHANGE_EVENTS:
+                dated[oid] = (created, eid, category, "active")
+    finally:
+        streaks.close()
+    return dated
+
+
+def _newest_events(gateway: StripeGateway, oldest: int) -> Iterator[Any]:
+    """The FC events since `oldest`, newest first, at most YOUNG_PAGES pages: a young store's
+    dating is bounded (what is older stays a lower bound)."""
+    pages = gateway.iter_event_pages(FC_EVENT_TYPES, created_gte=oldest)
+    for page in itertools.islice(pages, YOUNG_PAGES):
+        yield from page
+
+
+# A young store reads at most this many pages of events (10,000 events) to date what it finds.
+YOUNG_PAGES = 100
+# Events that are a change from an active account by themselves.
+CHANGE_EVENTS = frozenset(
+    {
+        "financial_connections.account.deactivated",
+        "financial_connections.account.disconnected",
+    }
+)
+
+
 def state_baseline(store: StateStore, header: Header, plan: Plan) -> SavedReport:
     """The previous run as a baseline: the stored objects classified as of that run."""
     when = header.last_run or header.last_full_run or datetime.now(UTC)
 
     def classified() -> Iterator[tuple[str, Prior]]:
-        for obj in store.objects():
+        for obj, category, since, source in store.objects_with_since():
             try:
                 found = classify(obj, now=when, horizon_days=plan.horizon_days, rules=plan.rules)
             except NotClassifiable:
                 continue
-            yield found.id, Prior(found.object, found.category, found.deadline)
+            # The stored since dates the category the previous run recorded (exactly, unless
+            # that was a first sight): what a repair's time_to_repair counts from.
+            exact = None
+            if category == str(found.category) and source in ("event", "run"):
+                exact = record_of_since(since)
+            yield found.id, Prior(found.object, found.category, found.deadline, exact)
 
     # Only what the comparison reads, and on disk: a store of a million accounts must not be
     # held as a million findings, or as a dict of them.
@@ -282,6 +377,29 @@ class StateRun:
         self._journal_seq: int | None = None
         self._recording: Recording | None = None
         self._incremental: IncrementalSource | None = None
+        self._since: Since | None = None
+        self._stale_after = DEFAULT_STALE_AFTER
+        self._trend_days = 0  # an HTML report charts broken accounts over 30 days
+        self._young: DiskMap[tuple[int, str, str, str | None]] | None = None
+
+    def full_before_history(self) -> bool:
+        """A young store: its first run, or its first since an upgrade gave it history."""
+        return self.header is None or self.store.history_started() is None
+
+    def since_stage(self) -> Since:
+        """The pipeline's history stage (fcaudit.history.Since) for this run."""
+        inc = self._incremental
+        self._since = Since(
+            self.store,
+            self.now,
+            full=self.full_because is not None,
+            dating=(lambda oid: inc.dated.get(oid)) if inc is not None else (lambda oid: None),
+            young=self._young.get if self._young is not None else (lambda oid: None),
+            min_age=self.options.min_age,
+            stale_after=self._stale_after,
+            trend_days=self._trend_days,
+        )
+        return self._since
 
     def prepare(self, scanner: Source, plan: Plan) -> tuple[Source, Plan]:
         """The source to run and the plan (with the previous run as its baseline)."""
@@ -298,6 +416,12 @@ class StateRun:
                 )
             )
             plan = dataclasses.replace(plan, baseline=(f"--state {self.options.path}", previous))
+        self._stale_after = plan.stale_after
+        if any(str(spec.fmt) == "html" for spec in plan.sinks):
+            self._trend_days = TREND_DAYS
+        plan = dataclasses.replace(plan, history=self.since_stage)
+        if self.full_before_history():
+            self._young = young_dating(self.gateway, self.now, plan)
         if self.full_because is not None:
             self._recording = Recording(scanner)
             return self._recording, plan
@@ -328,6 +452,8 @@ class StateRun:
                 cursor=cursor,
                 when=self.now,
                 full=True,
+                changes=self._changes(),
+                refreshes=self._refreshes(),
             )
             what = f"full run ({self.full_because}); {plural(len(self._recording.seen), 'object')}"
             what += f", {dropped} gone" if dropped else ""
@@ -341,6 +467,8 @@ class StateRun:
                 when=self.now,
                 full=False,
                 gone=inc.gone,
+                changes=self._changes(),
+                refreshes=self._refreshes(),
             )
             what = (
                 f"incremental run; {plural(inc.events, 'event')}, "
@@ -361,6 +489,16 @@ class StateRun:
             return f"; the listen journal was not merged ({err}), it will be next time"
         return f"; {plural(merged, 'event')} from listen merged" if merged else ""
 
+    def _changes(self) -> Iterator[Change]:
+        """What the history stage found changed (read once, by the commit)."""
+        if self._since is not None:
+            yield from self._since.changes
+
+    def _refreshes(self) -> Iterator[tuple[str, str]]:
+        """The refresh records that changed (read once, by the commit)."""
+        if self._since is not None:
+            yield from self._since.refreshes
+
     def publish(self) -> None:
         """Replace the store with the staged run (keeping the one before as FILE.prev)."""
         if self._staged:
@@ -376,6 +514,8 @@ class StateRun:
         """Leave the store as it was; release it."""
         self._staged = False
         self.store.close()
+        if self._young is not None:
+            self._young.close()
 
     def _old_cursor(self) -> int:
         return self.header.cursor if self.header and self.header.cursor else 0

@@ -30,9 +30,15 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from fcaudit.errors import ExitCode, FcauditError, UsageError
+from fcaudit.sources import transitions as history
 from fcaudit.text import safe
 
-FORMAT = "fcaudit-state/1"
+Change = history.Change  # fcaudit/sources/transitions.py: record_transition is THE writer
+Transition = history.Transition
+record_transition = history.record_transition
+
+FORMAT = "fcaudit-state/2"
+OLDER_FORMATS = ("fcaudit-state/1",)
 # The fields classification and the report read; the rest of an object is not kept.
 KEPT_FIELDS = (
     "id",
@@ -51,6 +57,7 @@ KEPT_FIELDS = (
     "ownership_refresh",
     "transaction_refresh",
     "inferred_balances_refresh",
+    "subscriptions",  # which refreshes refresh_stale and refresh_failing watch
     "created",
 )
 TIP = "Tip: give another --state file, or move this one away to start afresh with a full run."
@@ -181,6 +188,7 @@ class StateStore:
         self._db: sqlite3.Connection | None = None
         self._lock: IO[str] | None = None
         self._wait = max(0.0, wait)
+        self.migrated_from: str | None = None  # the older format this store was read in
         folder = os.path.dirname(self.file)
         shown = safe(path)
         if not os.path.isdir(folder):
@@ -269,12 +277,14 @@ class StateStore:
     def _open_work_copy(self) -> sqlite3.Connection:
         """The run's private copy of the store (a new, empty one before the first run)."""
         try:
-            db = sqlite3.connect(self._work, isolation_level=None)
+            # Shared with the history stage (the pipeline calls it under its lock, any thread).
+            db = sqlite3.connect(self._work, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as err:
             raise self._io_error(err, "cannot create its working copy") from None
         try:
             if self._new:
                 db.executescript(_SCHEMA)
+                history.add_history(db)
                 return db
             source = sqlite3.connect(
                 f"file:{quote(self.file)}?mode=ro",
@@ -301,7 +311,7 @@ class StateStore:
     def _check(self) -> None:
         if self._new:
             return
-        db = self._conn()
+        db = self.connection()
         try:
             verdict = db.execute("PRAGMA quick_check").fetchone()[0]
             if verdict != "ok":
@@ -309,17 +319,19 @@ class StateStore:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
             if not {"meta", "objects"} <= tables:
                 raise sqlite3.DatabaseError("not an fcaudit state file")
-            if self._meta("format") != FORMAT:
-                raise sqlite3.DatabaseError(f"unknown format {self._meta('format')!r}")
+            found = self._meta("format")
+            if found in OLDER_FORMATS:
+                self.migrated_from = history.migrate(db, FORMAT)  # in the private copy only
+            elif found != FORMAT:
+                raise sqlite3.DatabaseError(
+                    f"unknown format {found!r}; this fcaudit reads {FORMAT} and "
+                    f"{', '.join(OLDER_FORMATS)} (a newer fcaudit wrote it?)"
+                )
         except sqlite3.Error as err:
             raise self._sqlite_error(err) from None
 
     def connection(self) -> sqlite3.Connection:
-        """The run's working copy, for a table another module keeps in the store (the listen
-        journal's events, sources/journal.py): written before `ready`, published with it."""
-        return self._conn()
-
-    def _conn(self) -> sqlite3.Connection:
+        """The run's working copy; sources/journal.py writes listen's events into it too."""
         if self._db is None:
             raise StateError(f"--state {safe(self.path)} is closed.")
         return self._db
@@ -405,15 +417,15 @@ class StateStore:
     # -- reading ----------------------------------------------------------------------------
 
     def _meta(self, key: str) -> str | None:
-        row = self._conn().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = self.connection().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def header(self) -> Header | None:
         """None for a store that never completed a run."""
         if self._new:
             return None
-        meta = dict(self._conn().execute("SELECT key, value FROM meta").fetchall())
-        count = self._conn().execute("SELECT count(*) FROM objects").fetchone()[0]
+        meta = dict(self.connection().execute("SELECT key, value FROM meta").fetchall())
+        count = self.connection().execute("SELECT count(*) FROM objects").fetchone()[0]
         try:
             return header_of(meta, int(count))
         except ValueError as err:
@@ -433,16 +445,37 @@ class StateStore:
 
     def objects(self) -> Iterator[dict[str, Any]]:
         """Every stored object, one at a time (flat memory)."""
+        for obj, *_ in self.objects_with_since():
+            yield obj
+
+    def category_of(self, oid: str) -> tuple[str | None, ...] | None:
+        """An object's stored (category, since, since_source, refreshes), or None."""
+        query = "SELECT category, since, since_source, refreshes FROM objects WHERE id = ?"
+        row = None if self._new else self.connection().execute(query, (oid,)).fetchone()
+        return None if row is None else tuple(row)
+
+    def objects_with_since(self) -> Iterator[tuple[dict[str, Any], Any, Any, Any]]:
+        """Every stored object, with its category, since and since_source (flat memory)."""
         if self._new:
             return
-        for oid, body in self._conn().execute("SELECT id, body FROM objects ORDER BY id"):
+        rows = self.connection().execute(
+            "SELECT id, body, category, since, since_source FROM objects ORDER BY id"
+        )
+        for oid, body, category, since, source in rows:
             try:
                 obj = json.loads(body)
             except (ValueError, RecursionError):
                 obj = None
             if not isinstance(obj, dict):
                 raise self._damaged(f"the stored object {safe(oid, limit=60)} is not JSON")
-            yield obj
+            yield obj, category, since, source
+
+    def account_changes(self) -> Iterable[tuple[str, str | None, str, str]]:
+        return history.account_changes(self.connection())  # for a trend, one account at a time
+
+    def history_started(self) -> str | None:
+        """When the store began recording categories (fcaudit-state/2's first run), or None."""
+        return None if self._new else self._meta("history_started")
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -455,12 +488,15 @@ class StateStore:
         when: datetime,
         full: bool,
         gone: Iterable[str] = (),
+        changes: Iterable[Change] = (),
+        refreshes: Iterable[tuple[str, str]] = (),
     ) -> int:
         """Record a complete run in one transaction: upsert what it saw, drop what is `gone`,
         and a full run also drops what it no longer saw (returns how many were dropped).
-        Nothing is written if anything fails."""
+        `changes` (the history stage's) set categories and append transitions, as does every
+        drop ("gone"). One pass over each iterable. Nothing is written if anything fails."""
         stamp = when.astimezone(UTC).isoformat()
-        db = self._conn()
+        db = self.connection()
         try:
             db.execute("BEGIN IMMEDIATE")
             if full:
@@ -479,13 +515,16 @@ class StateStore:
                 )
                 if full:
                     db.execute("INSERT OR IGNORE INTO seen_ids VALUES (?)", (oid,))
+            history.apply_changes(db, changes, refreshes)
             dropped = 0
+            source = "run:full" if full else "run:incremental"
             for oid in gone:
+                db.execute(history.GONE + "id = ?", (stamp, source, oid))  # history first
                 dropped += db.execute("DELETE FROM objects WHERE id = ?", (oid,)).rowcount
             if full:
-                dropped += db.execute(
-                    "DELETE FROM objects WHERE id NOT IN (SELECT id FROM seen_ids)"
-                ).rowcount
+                not_seen = "id NOT IN (SELECT id FROM seen_ids)"
+                db.execute(history.GONE + not_seen, (stamp, source))
+                dropped += db.execute("DELETE FROM objects WHERE " + not_seen).rowcount
             meta = {
                 "format": FORMAT,
                 "mode": identity.mode,
@@ -495,6 +534,8 @@ class StateStore:
             }
             if full:
                 meta["last_full_run"] = stamp
+            if self.history_started() is None:
+                meta["history_started"] = stamp
             db.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
@@ -515,7 +556,7 @@ class StateStore:
         """Everything of the replacement that can fail, before any report replaces another:
         the copy on disk with the store's permissions, and a link to the store as it is, to
         become FILE.prev. What is left (`publish`) is two renames."""
-        db = self._conn()
+        db = self.connection()
         try:
             db.close()
             self._db = None

@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from fcaudit.sources.state import BUSY, DAMAGED, FORMAT, Header, header_of, sqlite_name
+from fcaudit.sources.state import (
+    BUSY,
+    DAMAGED,
+    FORMAT,
+    OLDER_FORMATS,
+    Header,
+    header_of,
+    sqlite_name,
+)
 from fcaudit.text import safe
 
 
@@ -49,7 +57,8 @@ def check_file(path: str) -> Checked:
         if not {"meta", "objects"} <= tables:
             return _damaged(path, "not an fcaudit state file (no meta and objects tables)")
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("format") != FORMAT:
+        # An older format is sound: the next run upgrades it (in its private copy).
+        if meta.get("format") not in (FORMAT, *OLDER_FORMATS):
             return _damaged(path, f"unknown format {meta.get('format')!r} (expected {FORMAT})")
         missing = [k for k in ("mode", "account", "cursor", "last_run") if not meta.get(k)]
         if missing:

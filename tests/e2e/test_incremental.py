@@ -123,7 +123,7 @@ def test_a_full_run_reconciles_the_store(sandbox: Sandbox, tmp_path: Path) -> No
     }
     with sqlite3.connect(state) as db:
         db.execute(
-            "INSERT INTO objects VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO objects (id, kind, holder, body, last_seen) VALUES (?, ?, ?, ?, ?)",
             ("fca_ghost", ghost["object"], None, json.dumps(ghost), "2026-11-20T00:00:00+00:00"),
         )
     again = scan(sandbox, state, "--full")
@@ -133,9 +133,17 @@ def test_a_full_run_reconciles_the_store(sandbox: Sandbox, tmp_path: Path) -> No
         "object": "financial_connections.account",
         "old_category": "relink_required",
         "new_category": "gone",
+        # Put in by hand, never classified by a run: since when it was broken is not known.
+        "broken_since": None,
+        "repaired_at": NOW,
+        "time_to_repair": None,
     } in doc["resolved"]
     with sqlite3.connect(state) as db:
         assert db.execute("SELECT count(*) FROM objects WHERE id = 'fca_ghost'").fetchone() == (0,)
+        # Its leaving is history.
+        assert db.execute(
+            "SELECT category_from, category_to, source FROM transitions WHERE id = 'fca_ghost'"
+        ).fetchall() == [(None, "gone", "run:full")]
 
 
 def test_a_foreign_store_is_refused(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -59,6 +59,10 @@ def _full(**changes: object) -> Finding:
         change=Change.WORSE,
         suppressed=Suppression("fcauth_1", "known", date(2027, 1, 1)),
         stripe_account="acct_1",
+        since=datetime(2026, 11, 2, 8, 0, tzinfo=UTC),
+        since_source="event",
+        days_in_category=18,
+        pending=False,
     )
     return dataclasses.replace(finding, **changes)  # type: ignore[arg-type]
 
@@ -92,7 +96,8 @@ def test_csv_columns_and_values_follow_the_declaration() -> None:
         "account_holder", "authorization", "accounts", "last4", "display_name", "livemode",
         "signals", "detail", "recommendation", "event_type", "event_created",
         "dashboard_url", "change", "suppressed", "suppressed_until", "event_id",
-        "pending_webhooks", "undelivered",
+        "pending_webhooks", "undelivered", "since", "since_source", "days_in_category",
+        "pending",
     )  # fmt: skip
     cells = dict(zip(CSV_COLUMNS, csv_values(_full()), strict=True))
     assert cells["accounts"] == "fca_1;fca_2"
@@ -105,6 +110,12 @@ def test_csv_columns_and_values_follow_the_declaration() -> None:
         2,
         True,
     )
+    assert (cells["since"], cells["since_source"], cells["days_in_category"]) == (
+        "2026-11-02T08:00:00Z",
+        "event",
+        18,
+    )
+    assert cells["pending"] is False
     account = csv_values(_full(object="financial_connections.account", suppressed=None))
     assert dict(zip(CSV_COLUMNS, account, strict=True))["accounts"] is None
 

@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from fcaudit.errors import ExitCode
 from fcaudit.model.report import ScanResult
 from fcaudit.render import RenderOptions
-from fcaudit.render.prometheus import METRICS, PrometheusRenderer, label_value
+from fcaudit.render.prometheus import METRICS, STATE_ONLY, PrometheusRenderer, label_value
 from fcaudit.sandbox.data import HOSTILE_INSTITUTIONS
 from fcaudit.text import safe
 from tests.conftest import API, run
@@ -78,7 +78,9 @@ def deadline(rec: dict[str, Any]) -> float | None:
 def test_prometheus_parses_and_agrees_with_the_json_report() -> None:
     families = families_of(output(*FORMATS["prometheus"]))
     # Offline: no requests, and no duration (classify has none to report).
-    assert set(families) == {f"fcaudit_{n}" for n in METRICS} - {"fcaudit_run_duration_seconds"}
+    # Nor ages: those need a --state store.
+    offline = set(METRICS) - {"run_duration_seconds"} - STATE_ONLY
+    assert set(families) == {f"fcaudit_{n}" for n in offline}
     summary = report()["summary"]
     for kind, counts in summary["by_object"].items():
         for category, n in counts.items():
@@ -86,6 +88,8 @@ def test_prometheus_parses_and_agrees_with_the_json_report() -> None:
     for code, n in summary["by_signal"].items():
         assert value(families, "fcaudit_signal_findings", signal=code) == n
     assert value(families, "fcaudit_customers_affected") == summary["customers_affected"]
+    assert value(families, "fcaudit_broken_accounts") == summary["broken"]["accounts"]
+    assert value(families, "fcaudit_broken_authorizations") == summary["broken"]["authorizations"]
     samples = families["fcaudit_institution_findings"].samples
     institutions = {s.labels["institution"]: s.value for s in samples}
     assert sum(institutions.values()) == sum(summary["by_institution"].values())
@@ -108,7 +112,7 @@ def test_prometheus_is_a_valid_textfile() -> None:
     assert text.endswith("\n")
     lines = text.splitlines()
     for name, help_text in METRICS.items():
-        if name != "run_duration_seconds":
+        if name != "run_duration_seconds" and name not in STATE_ONLY:
             assert lines.count(f"# HELP fcaudit_{name} {help_text}") == 1
             assert lines.count(f"# TYPE fcaudit_{name} gauge") == 1
     samples = [line for line in lines if not line.startswith("#")]

@@ -10,6 +10,7 @@ import pytest
 from fcaudit.errors import InputError
 from fcaudit.sources.base import Observed
 from fcaudit.sources.files import Utf8Lines, read_items
+from fcaudit.stripe.facts import FC_THIN_EVENT_TYPES
 
 
 def ids(text: str) -> list[str]:
@@ -111,3 +112,18 @@ def test_bytes_that_are_not_utf8_name_their_line(data: bytes, line: int) -> None
 def test_bytes_decode_errors_keep_the_json_module_messages() -> None:
     with pytest.raises(InputError, match="in line 2: invalid JSON at column 8: Expecting value"):
         _binary(b'{"id": "fca_1"}\n{"id": }\n')
+
+
+@pytest.mark.parametrize(
+    "kind", [*FC_THIN_EVENT_TYPES, "v1.financial_connections.account.new_thing"]
+)
+def test_thin_events_are_skipped_not_errors(kind: str) -> None:
+    # Event destinations send thin events: they name their object and carry no snapshot.
+    thin = {
+        "id": "evt_thin",
+        "object": "v2.core.event",
+        "type": kind,
+        "related_object": {"id": "fca_1", "type": "financial_connections.account"},
+    }
+    (item,) = read_items(io.StringIO(json.dumps(thin) + "\n"), "in")
+    assert item.foreign  # counted in summary.events_skipped, never classified
