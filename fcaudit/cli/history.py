@@ -154,6 +154,7 @@ def history(
     app = _app()
     _check_scope(scope)
     changes: list[dict[str, Any]] = []
+    notes: list[str] = []
     current: list[dict[str, Any]] = []
     started = None
     if state_path is not None:
@@ -161,6 +162,7 @@ def history(
             changes = [c.to_record() for c in reader.changes(scope)]
             current = reader.current(scope)
             started = reader.started
+            notes = reader.notes
     source = "state"
     if not changes and not current:  # no store, or nothing in it: what the events say
         source = "events"
@@ -173,6 +175,7 @@ def history(
             "history_started": started.strftime("%Y-%m-%dT%H:%M:%SZ") if started else None,
             "current": current,
             "changes": changes,
+            "notes": notes,
         }
         _write(app, output, json.dumps(doc, indent=2) + "\n")
         return ExitCode.OK
@@ -192,6 +195,7 @@ def history(
             bound = " (at least: already so when first seen)"
             bound = bound if row["since_source"] == "first_seen" else ""
             lines.append(f"  {safe(row['id'])}  {row['category'] or '?'}{since}{bound}")
+    lines += [f"Note: {n}" for n in notes]
     _write(app, output, "\n".join(lines) + "\n")
     return ExitCode.OK
 

@@ -23,7 +23,7 @@ import pytest
 
 from fcaudit.sandbox import SANDBOX_API_KEY, running_sandbox
 from fcaudit.sandbox.webhooks import WebhookSender, signature_header
-from tests.conftest import report_of, wait_until
+from tests.conftest import report_of, run, wait_until
 from tests.e2e.test_incremental import scan
 from tests.e2e.test_scan import NOW_DT, Sandbox, control
 
@@ -98,6 +98,13 @@ def sandbox() -> Iterator[Sandbox]:
         yield Sandbox(running)
 
 
+def history(oid: str, state: Path) -> dict[str, Any]:
+    """`fcaudit history OID --state STATE -f json`: read-only, while anything runs."""
+    done = run("history", oid, "--state", str(state), "-f", "json", key=None)
+    assert done.exit_code == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
 def deliver_to(sandbox: Sandbox, listener: Listener) -> WebhookSender:
     sender = WebhookSender(listener.url, SECRET, first_retry=0.05)
     sandbox.running.server.webhooks = sender  # type: ignore[attr-defined]
@@ -122,10 +129,22 @@ def test_a_break_made_in_the_sandbox_is_announced_and_the_next_scan_agrees(
     finally:
         sender.close()
         assert stop(listener) == 0
+    # Before any scan merges the journal, history shows what listen heard...
+    for oid, category in wanted.items():
+        heard = history(oid, state)["changes"]
+        assert [(c["category_to"], c["source"]) for c in heard] == [
+            (category, f"listen:{announced[oid]['event_id']}")
+        ]
     after = scan(sandbox, state)
     assert after.exit_code == 0, after.stderr
     scanned = {f["id"]: f["category"] for f in report_of(after)["findings"]}
     assert {oid: scanned[oid] for oid in wanted} == wanted  # the scan agrees with listen
+    # ... and once the scan has recorded the same event's change, it is shown once.
+    for oid, category in wanted.items():
+        changes = history(oid, state)["changes"]
+        assert [c["category_to"] for c in changes] == [category], [
+            (c["source"], c["at"]) for c in changes
+        ]
     with sqlite3.connect(state) as db:
         merged = db.execute(
             "SELECT object_id, category_before, category_after FROM listen_events"

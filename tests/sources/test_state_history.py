@@ -224,3 +224,21 @@ def test_an_old_last_attempt_is_stale_without_a_store(stripe_api: responses.Requ
         }
     ]
     assert run(*scan, "--stale-after", "7d").exit_code == 0
+
+
+def test_what_listen_heard_is_shown_unless_a_run_recorded_the_same_change() -> None:
+    from fcaudit.sources.state_history import Row, _not_recorded
+
+    def row(at: str, before: str, after: str, source: str) -> Row:
+        return Row("fca_1", "financial_connections.account", None, before, after, at, source)
+
+    # Between two runs the account broke, was repaired and broke again: listen heard all
+    # three; the run saw only that it is broken now.
+    heard = [
+        row("2026-11-02T10:00:00Z", "active", "relink_required", "listen:evt_1"),
+        row("2026-11-02T11:00:00Z", "relink_required", "active", "listen:evt_2"),
+        row("2026-11-02T12:00:00Z", "active", "relink_required", "listen:evt_3"),
+    ]
+    recorded = [row("2026-11-02T12:00:05Z", "active", "relink_required", "run:incremental")]
+    assert [r.source for r in _not_recorded(heard, recorded)] == ["listen:evt_1", "listen:evt_2"]
+    assert _not_recorded(heard[:1], []) == heard[:1]
