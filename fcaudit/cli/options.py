@@ -23,6 +23,16 @@ from fcaudit.stripe.facts import DEFAULT_HORIZON_DAYS, PREVIEW_VERSION
 F = TypeVar("F", bound=Callable[..., Any])
 
 FORMAT_NAMES = [str(x) for x in OutputFormat]
+# -f/--format of every command that writes a report (scan, account, ..., webhooks).
+format_option = click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(FORMAT_NAMES, case_sensitive=False),
+    default="auto",
+    show_default=True,
+    help="auto = table on a terminal, json otherwise.",
+)
 
 
 def _apply(f: Callable[..., Any], options: list[Callable[[F], F]]) -> Callable[..., Any]:
@@ -172,15 +182,7 @@ def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return _apply(
         wrapper,
         [
-            click.option(
-                "-f",
-                "--format",
-                "fmt",
-                type=click.Choice(FORMAT_NAMES, case_sensitive=False),
-                default="auto",
-                show_default=True,
-                help="auto = table on a terminal, json otherwise.",
-            ),
+            format_option,
             click.option(
                 "-o",
                 "--output",

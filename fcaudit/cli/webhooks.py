@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from fcaudit.cli.options import FORMAT_NAMES, stripe_options
+from fcaudit.cli.options import format_option, stripe_options
 from fcaudit.errors import ApiError, ExitCode, UsageError
 from fcaudit.options import ReportOptions, StripeOptions
 from fcaudit.text import safe
@@ -38,15 +38,7 @@ def parse_codes(text: str) -> frozenset[str]:
 
 
 @click.command()
-@click.option(
-    "-f",
-    "--format",
-    "fmt",
-    type=click.Choice(FORMAT_NAMES, case_sensitive=False),
-    default="auto",
-    show_default=True,
-    help="auto = table on a terminal, json otherwise.",
-)
+@format_option
 @click.option(
     "-o",
     "--output",

@@ -39,10 +39,9 @@ COLUMNS = (
     "seq, event_id, type, object_id, object, created, received, category_before, category_after"
 )
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+# An event's columns after `seq`: the journal's `events` and the store's `listen_events` (the
+# same rows, merged by a scan) are the same table.
+_EVENT_COLUMNS = """
     event_id TEXT NOT NULL UNIQUE,
     type TEXT NOT NULL,
     object_id TEXT,
@@ -50,7 +49,11 @@ CREATE TABLE IF NOT EXISTS events (
     created INTEGER,
     received TEXT NOT NULL,
     category_before TEXT,
-    category_after TEXT
+    category_after TEXT"""
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,{_EVENT_COLUMNS}
 );
 CREATE TABLE IF NOT EXISTS latest (
     object_id TEXT PRIMARY KEY,
@@ -60,17 +63,9 @@ CREATE TABLE IF NOT EXISTS latest (
     body TEXT NOT NULL
 );
 """
-_STORE_TABLE = """
+_STORE_TABLE = f"""
 CREATE TABLE IF NOT EXISTS listen_events (
-    seq INTEGER PRIMARY KEY,
-    event_id TEXT NOT NULL UNIQUE,
-    type TEXT NOT NULL,
-    object_id TEXT,
-    object TEXT,
-    created INTEGER,
-    received TEXT NOT NULL,
-    category_before TEXT,
-    category_after TEXT
+    seq INTEGER PRIMARY KEY,{_EVENT_COLUMNS}
 );
 CREATE INDEX IF NOT EXISTS listen_events_object ON listen_events (object_id);
 """
