@@ -281,20 +281,26 @@ class Html:
 
     def document(self, body: list[str], meta: ReportMeta) -> list[str]:
         """The page: its head (CSP, no referrer, the stylesheet), then the body's parts."""
-        head = [
-            "<!DOCTYPE html>",
-            '<html lang="en">',
-            "<head>",
-            '<meta charset="utf-8">',
-            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
-            '<meta name="referrer" content="no-referrer">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{TITLE} {iso(meta.generated_at)}</title>",
-            f"<style>{STYLE}</style>",
-            "</head>",
-            "<body>",
-        ]
-        return [*head, *body, "</body>", "</html>", ""]
+        return page(f"{TITLE} {iso(meta.generated_at)}", body)
+
+
+def page(title: str, body: list[str]) -> list[str]:
+    """An inert page's lines: its head (CSP, no referrer, the stylesheet; `title` is escaped
+    by the caller), then `body`. Every HTML fcaudit writes (the report, `fcaudit trend`)."""
+    head = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        '<meta name="referrer" content="no-referrer">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{title}</title>",
+        f"<style>{STYLE}</style>",
+        "</head>",
+        "<body>",
+    ]
+    return [*head, *body, "</body>", "</html>", ""]
 
 
 class HtmlRenderer(OutlineRenderer):

@@ -10,7 +10,7 @@ from datetime import datetime
 from fcaudit.model.ages import duration_words
 from fcaudit.model.findings import iso
 from fcaudit.model.trend import TrendDay
-from fcaudit.render.html import CSP, STYLE, broken_chart, h
+from fcaudit.render.html import broken_chart, h, page
 
 HEADERS = ("date", "broken", "new breaks", "repairs", "median repair", "p90 repair")
 
@@ -48,25 +48,15 @@ def trend_page(days: Sequence[TrendDay], *, as_of: datetime, started: datetime |
     body = ["<tr>" + "".join(f"<td>{h(c)}</td>" for c in _cells(d)) + "</tr>" for d in days]
     began = iso(started) if started is not None else "never"
     return "\n".join(
-        [
-            "<!DOCTYPE html>",
-            '<html lang="en">',
-            "<head>",
-            '<meta charset="utf-8">',
-            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
-            '<meta name="referrer" content="no-referrer">',
-            f"<title>fcaudit trend {iso(as_of)}</title>",
-            f"<style>{STYLE}</style>",
-            "</head>",
-            "<body>",
-            "<h1>fcaudit trend</h1>",
-            f'<p class="facts">As of {iso(as_of)}; history kept since {h(began)}.</p>',
-            broken_chart(days),
-            f"<table><thead><tr>{head}</tr></thead><tbody>",
-            *body,
-            "</tbody></table>",
-            "</body>",
-            "</html>",
-            "",
-        ]
+        page(
+            f"fcaudit trend {iso(as_of)}",
+            [
+                "<h1>fcaudit trend</h1>",
+                f'<p class="facts">As of {iso(as_of)}; history kept since {h(began)}.</p>',
+                broken_chart(days),
+                f"<table><thead><tr>{head}</tr></thead><tbody>",
+                *body,
+                "</tbody></table>",
+            ],
+        )
     )
