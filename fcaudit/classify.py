@@ -179,16 +179,20 @@ def _stale(
     limit = now.timestamp() - stale_after.total_seconds()
     old = [(at, field) for field, _, at in refreshes if at is not None and at < limit]
     if old:
-        when = datetime.fromtimestamp(min(old)[0], tz=UTC)
-        names = ", ".join(field for _, field in sorted(old))
-        signals.append(
-            Signal(
-                SignalCode.REFRESH_STALE,
-                f"no successful {names} since {when.date().isoformat()} although the account "
-                "is active",
-                when,
-            )
-        )
+        signals.append(stale_signal(old))
+
+
+def stale_signal(old: list[tuple[int, str]], note: str = "") -> Signal:
+    """refresh_stale for these (last success or attempt, refresh field) pairs: dated by the
+    oldest; `note` says where the dates come from."""
+    when = datetime.fromtimestamp(min(old)[0], tz=UTC)
+    names = ", ".join(field for _, field in sorted(old))
+    return Signal(
+        SignalCode.REFRESH_STALE,
+        f"no successful {names} since {when.date().isoformat()} although the account is "
+        f"active{note}",
+        when,
+    )
 
 
 def classify(

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from fcaudit.classify import DEFAULT_STALE_AFTER
+from fcaudit.classify import DEFAULT_STALE_AFTER, stale_signal
 from fcaudit.model.ages import days_between, record_of_since
 from fcaudit.model.findings import (
     BROKEN,
@@ -189,16 +189,7 @@ class Since:
         stale = [(ok, f) for ok, f in stale if ok < limit]
         has_stale = any(s.code is SignalCode.REFRESH_STALE for s in signals)
         if stale and not has_stale and finding.status == "active":
-            when = datetime.fromtimestamp(min(stale)[0], tz=UTC)
-            names = ", ".join(f for _, f in sorted(stale))
-            signals.append(
-                Signal(
-                    SignalCode.REFRESH_STALE,
-                    f"no successful {names} since {when.date().isoformat()} although the "
-                    "account is active (--state)",
-                    when,
-                )
-            )
+            signals.append(stale_signal(stale, " (--state)"))
         finding.signals = tuple(signals)
 
     def finish(self, result: ScanResult) -> Iterable[Finding]:
