@@ -83,8 +83,11 @@ class Since:
         self._min_age = min_age
         self._stale_after = stale_after
         self._trend_days = trend_days
-        self.refreshes: SortedSpill[tuple[str, str]] = SortedSpill(item_bytes=200)
-        self.changes: SortedSpill[Change] = SortedSpill(item_bytes=300)
+        # Both by id: the store's commit then updates its rows in index order. In the order a
+        # full run lists them (by holder), a million updates would each land on another page
+        # of a store far larger than SQLite's cache.
+        self.refreshes: SortedSpill[tuple[str, str]] = SortedSpill(item_bytes=250)
+        self.changes: SortedSpill[Change] = SortedSpill(item_bytes=350)
         started = record_of_since(store.history_started())
         self.started = iso(started or now)
 
@@ -148,7 +151,8 @@ class Since:
                 at,
                 source,
             )
-        self.changes.add(0, Change(finding.id, str(finding.category), iso(at), how, transition))
+        change = Change(finding.id, str(finding.category), iso(at), how, transition)
+        self.changes.add(finding.id, change)
 
     def _refreshes(self, finding: Finding, stored: str | None) -> None:
         """Count each subscribed refresh's failures in a row and keep its last success (an
@@ -173,7 +177,7 @@ class Since:
                 seen = at
             now[field] = {"ok": ok, "fails": fails, "seen": seen}
         if now != known:
-            self.refreshes.add(0, (json.dumps(now, sort_keys=True), finding.id))
+            self.refreshes.add(finding.id, (json.dumps(now, sort_keys=True), finding.id))
         signals = list(finding.signals)
         failing = sorted(f for f, r in now.items() if (r.get("fails") or 0) >= FAILING_AFTER)
         if failing:
