@@ -30,6 +30,7 @@ VICTIM = r"""
 import sys
 from datetime import UTC, datetime
 from fcaudit.sources.state import Identity, StateStore
+from fcaudit.sources.stored import StoredRow
 
 path, n, cursor = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 objects = (
@@ -47,7 +48,7 @@ objects = (
 store = StateStore(path)
 store.commit_run(
     identity=Identity("test", "acct_bench"),
-    seen=objects,
+    seen=(StoredRow.of(o) for o in objects),
     cursor=cursor,
     when=datetime.fromtimestamp(cursor, UTC),
     full=True,

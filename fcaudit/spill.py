@@ -49,8 +49,10 @@ class Replayable(Protocol[T_co]):
 # How much a spill buffers before it writes a run: enough that a run of a few thousand
 # findings never touches the disk, little enough that all the spills of a run hold a few MiB.
 BUDGET_BYTES = 2 * 2**20
-FAN_IN = 256  # runs merged at once; more are first merged into longer runs
-READ_CHUNK = 16 * 1024  # read ahead per run while merging: FAN_IN of them are 4 MiB
+# Runs merged at once; more are first merged into longer runs (another pass over the data).
+# A spill of a million-account run writes several hundred runs: they are merged in one pass.
+FAN_IN = 1024
+READ_CHUNK = 4 * 1024  # read ahead per run while merging: FAN_IN of them are 4 MiB
 _LENGTH = struct.Struct("<I")
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 

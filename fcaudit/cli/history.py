@@ -70,7 +70,7 @@ def from_events(app: AppContext, stripe: Any, scope: str, now: datetime) -> list
     from fcaudit.classify import NotClassifiable, classify
     from fcaudit.model.findings import iso
     from fcaudit.signals import interruptible
-    from fcaudit.sources.state import holder_of
+    from fcaudit.sources.stored import holder_of
     from fcaudit.stripe.facts import EVENT_RETENTION_DAYS, FC_EVENT_TYPES
     from fcaudit.stripe.failures import RequestFailed
 

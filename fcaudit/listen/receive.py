@@ -20,7 +20,7 @@ from typing import Any
 from fcaudit.classify import NotClassifiable, classify
 from fcaudit.model.findings import SEVERITY, Category, Change, Finding, parse_iso
 from fcaudit.sources.journal import Entry, Journal, Recorded
-from fcaudit.sources.state import kept
+from fcaudit.sources.stored import kept
 from fcaudit.stripe import ids as id_kinds
 from fcaudit.stripe.ids import ACCOUNT_OBJECT, AUTHORIZATION_OBJECT, is_stripe_id
 from fcaudit.stripe.signature import BadSignature, verify

@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 from fcaudit.errors import ExitCode, FcauditError, UsageError
 from fcaudit.sources import transitions as history
+from fcaudit.sources.stored import StoredRow
 from fcaudit.text import safe
 
 Change = history.Change  # fcaudit/sources/transitions.py: record_transition is THE writer
@@ -39,27 +40,6 @@ record_transition = history.record_transition
 
 FORMAT = "fcaudit-state/2"
 OLDER_FORMATS = ("fcaudit-state/1",)
-# The fields classification and the report read; the rest of an object is not kept.
-KEPT_FIELDS = (
-    "id",
-    "object",
-    "status",
-    "status_details",
-    "account_holder",
-    "authorization",
-    "institution",
-    "institution_name",
-    "last4",
-    "display_name",
-    "livemode",
-    "account_numbers",
-    "balance_refresh",
-    "ownership_refresh",
-    "transaction_refresh",
-    "inferred_balances_refresh",
-    "subscriptions",  # which refreshes refresh_stale and refresh_failing watch
-    "created",
-)
 TIP = "Tip: give another --state file, or move this one away to start afresh with a full run."
 
 _SCHEMA = """
@@ -73,26 +53,6 @@ CREATE TABLE IF NOT EXISTS objects (
 );
 CREATE INDEX IF NOT EXISTS objects_holder ON objects (holder);
 """
-
-
-def kept(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """What the store keeps of an object."""
-    return {k: obj[k] for k in KEPT_FIELDS if k in obj}
-
-
-def holder_of(obj: Mapping[str, Any]) -> str | None:
-    """The id of an account's holder (a customer, an Accounts v2 customer account, or a
-    connected account), or None: what the store indexes."""
-    holder = obj.get("account_holder")
-    if not isinstance(holder, Mapping):
-        return None
-    for key in ("customer", "customer_account", "account"):
-        value = holder.get(key)
-        if isinstance(value, Mapping):
-            value = value.get("id")
-        if isinstance(value, str) and value:
-            return value
-    return None
 
 
 @dataclass(frozen=True)
@@ -483,7 +443,7 @@ class StateStore:
         self,
         *,
         identity: Identity,
-        seen: Iterable[Mapping[str, Any]],
+        seen: Iterable[StoredRow],
         cursor: int,
         when: datetime,
         full: bool,
@@ -505,16 +465,15 @@ class StateStore:
             # Row by row from `seen` (a run's spill on disk): flat memory at any size. One
             # pass, so any iterable will do: read twice, a generator would give no ids the
             # second time and a full run would drop every object.
-            for obj in seen:
-                oid = str(obj["id"])
+            for row in seen:
                 db.execute(
                     "INSERT INTO objects (id, kind, holder, body, last_seen) VALUES (?,?,?,?,?)"
                     " ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, holder=excluded.holder,"
                     " body=excluded.body, last_seen=excluded.last_seen",
-                    (oid, str(obj.get("object")), holder_of(obj), json.dumps(kept(obj)), stamp),
+                    (*row, stamp),
                 )
                 if full:
-                    db.execute("INSERT OR IGNORE INTO seen_ids VALUES (?)", (oid,))
+                    db.execute("INSERT OR IGNORE INTO seen_ids VALUES (?)", (row.id,))
             history.apply_changes(db, changes, refreshes)
             dropped = 0
             source = "run:full" if full else "run:incremental"

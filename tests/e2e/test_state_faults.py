@@ -160,13 +160,13 @@ def test_a_read_only_directory_is_refused_before_the_scan(place: Path) -> None:
 
 
 def test_a_full_disk_on_the_first_run_leaves_no_store(place: Path) -> None:
-    report, tmp = place / "report.prom", place / "tmp"
+    report, tmp = place / "report.json", place / "tmp"
     report.write_bytes(OLD_REPORT)
     tmp.mkdir()
-    # Prometheus: a small report. The first run spills the inventory it will store to a
-    # temporary file (fcaudit/spill.py), and that file meets the limit first.
+    # The JSON report's findings are spooled to a temporary file as they come (fcaudit/spill.py)
+    # to be written in order at the end: that file meets the limit first.
     full = fcaudit(
-        *SCAN, "-f", "prometheus", "--state", str(place / "fc.sqlite"), "-o", str(report),
+        *SCAN, "--state", str(place / "fc.sqlite"), "-o", str(report),
         preexec=file_size_limit(64 * 1024), env={"TMPDIR": str(tmp)},
     )  # fmt: skip
     assert full.returncode == 4, full.stderr

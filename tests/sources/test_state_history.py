@@ -23,6 +23,7 @@ from fcaudit.sources.state import (
     record_transition,
 )
 from fcaudit.sources.state_history import HistoryReader
+from fcaudit.sources.stored import StoredRow
 from tests.conftest import API, report_of, run
 from tests.factories import account
 from tests.stripe_fake import ACCOUNTS, add_pages
@@ -72,7 +73,7 @@ def test_an_older_store_is_migrated_only_when_a_run_publishes(tmp_path: Path) ->
     change = Change("fca_1", "active", "2026-11-21T12:00:00Z", "first_seen", None)
     store.commit_run(
         identity=Identity("test", "acct_x"),
-        seen=[{"id": "fca_1", "object": ACCOUNT, "status": "active"}],
+        seen=[StoredRow.of({"id": "fca_1", "object": ACCOUNT, "status": "active"})],
         cursor=2000,
         when=later,
         full=False,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fcaudit.sources.state import Identity, StateStore
+from fcaudit.sources.stored import StoredRow
 
 WHEN = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -21,7 +22,11 @@ def accounts(n: int) -> Iterator[dict[str, Any]]:
 def commit(path: Path, seen: Any, *, full: bool) -> int:
     store = StateStore(str(path))
     dropped = store.commit_run(
-        identity=Identity("test", "acct_x"), seen=seen, cursor=1000, when=WHEN, full=full
+        identity=Identity("test", "acct_x"),
+        seen=(StoredRow.of(o) for o in seen),
+        cursor=1000,
+        when=WHEN,
+        full=full,
     )
     store.publish()
     return dropped
