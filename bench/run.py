@@ -826,6 +826,12 @@ def main() -> int:
         default="10000,100000,1000000",
         help="fleet sizes (accounts) of the scale part, comma-separated, smallest first",
     )
+    parser.add_argument(
+        "--scale-repeat",
+        type=int,
+        default=1,
+        help="runs of each command per size in the scale part (their median time is shown)",
+    )
     parser.add_argument("--only", choices=names, action="append", help="same as PART")
     args = parser.parse_args()
     asked = [*args.parts, *(args.only or [])]
@@ -864,7 +870,8 @@ def main() -> int:
     if "scale" in wanted:
         from scale import scale  # bench/scale.py, beside this script
 
-        res["scale"] = scale(tuple(int(n) for n in args.scale_sizes.split(",")))
+        sizes = tuple(int(n) for n in args.scale_sizes.split(","))
+        res["scale"] = scale(sizes, max(args.scale_repeat, 1))
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.json").write_text(json.dumps(res, indent=2) + "\n")
     md = markdown(res)
