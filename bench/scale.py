@@ -138,8 +138,8 @@ def _result(
     fixed_cpu: float = 0.0,
 ) -> dict[str, Any]:
     """One run's figures; `fixed`: its start-up, measured apart, not counted per account.
-    Time per account is wall time; fcaudit's own CPU time per account is beside it (a served
-    scan's wall time is mostly the sandbox's answering, on the same two cores)."""
+    Time per account is wall time; fcaudit's own CPU time per account is beside it: what
+    fcaudit spends, whatever the sandbox on the same two cores does meanwhile."""
     return {
         "wall_s": round(wall, 2),
         "rss_mib": rss,
