@@ -25,6 +25,9 @@ _HARNESS = textwrap.dedent(
     import os, signal, sys
 
     TARGET, SIGNUM = sys.argv[1], int(sys.argv[2])
+    # Python's own SIGINT handling, as a terminal gives it: a job a shell started in the
+    # background inherits SIGINT ignored, and Python then leaves it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     class SignalOnImport:
         def find_spec(self, name, path=None, target=None):
