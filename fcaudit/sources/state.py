@@ -40,6 +40,7 @@ record_transition = history.record_transition
 
 FORMAT = "fcaudit-state/2"
 OLDER_FORMATS = ("fcaudit-state/1",)
+RECENT = 4096  # objects whose history columns objects() keeps for category_of
 TIP = "Tip: give another --state file, or move this one away to start afresh with a full run."
 
 _SCHEMA = """
@@ -147,6 +148,9 @@ class StateStore:
         self._mode: int | None = None  # the store's permissions, kept by the new one
         self._db: sqlite3.Connection | None = None
         self._lock: IO[str] | None = None
+        # The history columns of the objects objects() gave last, by id: category_of is asked
+        # about each one right after (the --state stage), without a query each.
+        self._recent: dict[str, tuple[str | None, ...]] = {}
         self._wait = max(0.0, wait)
         self.migrated_from: str | None = None  # the older format this store was read in
         folder = os.path.dirname(self.file)
@@ -404,31 +408,46 @@ class StateStore:
             )
 
     def objects(self) -> Iterator[dict[str, Any]]:
-        """Every stored object, one at a time (flat memory)."""
-        for obj, *_ in self.objects_with_since():
+        """Every stored object, one at a time (flat memory). The latest ones' history columns
+        are kept for category_of: a run asks about each object just after it read it, and a
+        million point queries into a store far larger than SQLite's cache cost more per object
+        than a hundred thousand do."""
+        recent = self._recent
+        for oid, obj, columns in self._rows():
+            if len(recent) >= RECENT:
+                del recent[next(iter(recent))]  # the oldest
+            recent[oid] = columns
             yield obj
 
     def category_of(self, oid: str) -> tuple[str | None, ...] | None:
         """An object's stored (category, since, since_source, refreshes), or None."""
+        known = self._recent.pop(oid, None)
+        if known is not None:
+            return known
         query = "SELECT category, since, since_source, refreshes FROM objects WHERE id = ?"
         row = None if self._new else self.connection().execute(query, (oid,)).fetchone()
         return None if row is None else tuple(row)
 
     def objects_with_since(self) -> Iterator[tuple[dict[str, Any], Any, Any, Any]]:
         """Every stored object, with its category, since and since_source (flat memory)."""
+        for _, obj, (category, since, source, _) in self._rows():
+            yield obj, category, since, source
+
+    def _rows(self) -> Iterator[tuple[str, dict[str, Any], tuple[str | None, ...]]]:
+        """Every stored object by id: (id, object, (category, since, since_source, refreshes))."""
         if self._new:
             return
         rows = self.connection().execute(
-            "SELECT id, body, category, since, since_source FROM objects ORDER BY id"
+            "SELECT id, body, category, since, since_source, refreshes FROM objects ORDER BY id"
         )
-        for oid, body, category, since, source in rows:
+        for oid, body, *columns in rows:
             try:
                 obj = json.loads(body)
             except (ValueError, RecursionError):
                 obj = None
             if not isinstance(obj, dict):
                 raise self._damaged(f"the stored object {safe(oid, limit=60)} is not JSON")
-            yield obj, category, since, source
+            yield oid, obj, tuple(columns)
 
     def account_changes(self) -> Iterable[tuple[str, str | None, str, str]]:
         return history.account_changes(self.connection())  # for a trend, one account at a time
