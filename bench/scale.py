@@ -10,9 +10,11 @@ made from the sandbox's data set with ids made unique, to NDJSON and to JSON.
 Targets (README Performance): each run's peak RSS grows at most 1.3x per tenfold fleet and
 stays under 256 MiB at 1,000,000 accounts; time per account within 20% from 100,000 to
 1,000,000 (the 10,000 runs are shown too). On a shared 2-core machine one run's time varies
-by about as much as the target allows, so `--scale-repeat N` runs each command N times per
-size (served ones on the same sandbox, each --state pair on a new store): the figures are
-the median time per account and the largest peak RSS, and every run's time is kept. Offline runs' time per account leaves out their
+by about as much as the target allows, and the machine's speed drifts: the sizes are
+interleaved (a sandbox of each size is up at once, and each command runs at every size
+before the next command), and `--scale-repeat N` runs the whole sequence N times (each
+--state pair on a new store). The figures are the median time per account and the largest
+peak RSS; every run's time is kept. Offline runs' time per account leaves out their
 start-up (the same command on a one-account file, measured beside each): at 100,000 accounts
 it is a sixth of the run, and counting it would make the larger fleet look cheaper per
 account. A served run's start-up is under 2% of it at 100,000 and is left in.
@@ -20,6 +22,7 @@ account. A served run's start-up is under 2% of it at 100,000 and is left in.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import resource
@@ -54,32 +57,48 @@ def _scan(url: str, *extra: str) -> tuple[float, int, int, float]:
     return _measured([*cmd, *UNTHROTTLED, *extra])
 
 
-def served(target: int, repeat: int = 1) -> dict[str, Any]:
-    """The four scans of a fleet of about `target` accounts, each `repeat` times."""
-    customers = round(target / ACCOUNTS_PER_CUSTOMER)
-    out: dict[str, Any] = {"customers": customers}
-    started = time.perf_counter()
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in RUNS}
-    with sandbox(customers=customers) as box, tempfile.TemporaryDirectory() as tmp:
-        out["sandbox_start_s"] = round(time.perf_counter() - started, 1)
-        accounts = out["served_accounts"] = len(box.get("/__sandbox/truth")["accounts"])
+def served(sizes: tuple[int, ...], repeat: int = 1) -> dict[int, dict[str, Any]]:
+    """The four scans at every size, by size, each `repeat` times.
+
+    Interleaved: a sandbox of each size is up at once, and each command runs at every size
+    before the next command. A slower spell of a shared machine (one here was 10 to 25%
+    slower for a quarter of an hour) then falls on the sizes alike, not on one of them."""
+    out: dict[int, dict[str, Any]] = {}
+    runs: dict[int, dict[str, list[dict[str, Any]]]] = {t: {n: [] for n in RUNS} for t in sizes}
+    with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        boxes = {}
+        for target in sizes:
+            customers = round(target / ACCOUNTS_PER_CUSTOMER)
+            started = time.perf_counter()
+            boxes[target] = box = stack.enter_context(sandbox(customers=customers))
+            out[target] = {
+                "customers": customers,
+                "sandbox_start_s": round(time.perf_counter() - started, 1),
+                "served_accounts": len(box.get("/__sandbox/truth")["accounts"]),
+            }
+
+        def measure(name: str, extra: dict[int, tuple[str, ...]]) -> None:
+            for target in sizes:
+                found = _scan(boxes[target].url, *extra[target])
+                runs[target][name].append(_result(*found, out[target]["served_accounts"]))
+                print(f"  {target:,} {name}: {runs[target][name][-1]}", file=sys.stderr, flush=True)
+
         for rep in range(repeat):
-            state = str(Path(tmp) / f"fc{rep}.sqlite")  # each full run on a new store
-            plan = (
-                ("scan -f ndjson", ("-f", "ndjson")),
-                ("scan -f json", ("-f", "json")),
-                ("scan --state (full)", ("-f", "json", "--state", state)),
-            )
-            for name, extra in plan:
-                runs[name].append(_result(*_scan(box.url, *extra), accounts))
-                print(f"  {target:,} {name}: {runs[name][-1]}", file=sys.stderr, flush=True)
-            # 100 deactivated and 10 linked: a repeat meets a fleet a few dozen accounts larger.
-            _control(box, {"deactivate": 100, "link_new": 10})
-            name = "scan --state (incremental)"
-            runs[name].append(_result(*_scan(box.url, "-f", "json", "--state", state), accounts))
-            out["store_mib"] = round(Path(state).stat().st_size / 2**20, 1)
-            print(f"  {target:,} {name}: {runs[name][-1]}", file=sys.stderr, flush=True)
-    return {**out, **{name: _median(results) for name, results in runs.items()}}
+            measure("scan -f ndjson", dict.fromkeys(sizes, ("-f", "ndjson")))
+            measure("scan -f json", dict.fromkeys(sizes, ("-f", "json")))
+            # Each full run on a new store.
+            states = {t: str(Path(tmp) / f"fc-{t}-{rep}.sqlite") for t in sizes}
+            with_state = {t: ("-f", "json", "--state", states[t]) for t in sizes}
+            measure("scan --state (full)", with_state)
+            for target in sizes:
+                # 100 deactivated and 10 linked: a repeat meets a few dozen accounts more.
+                _control(boxes[target], {"deactivate": 100, "link_new": 10})
+            measure("scan --state (incremental)", with_state)
+            for target in sizes:
+                out[target]["store_mib"] = round(Path(states[target]).stat().st_size / 2**20, 1)
+    for target in sizes:
+        out[target].update({name: _median(results) for name, results in runs[target].items()})
+    return out
 
 
 def offline_file(path: Path, target: int) -> None:
@@ -102,28 +121,33 @@ def offline_file(path: Path, target: int) -> None:
             copy += 1
 
 
-def offline(target: int, repeat: int = 1) -> dict[str, Any]:
-    """Offline classify of `target` accounts, to NDJSON and to JSON, each `repeat` times."""
-    out: dict[str, Any] = {"accounts": target}
+def offline(sizes: tuple[int, ...], repeat: int = 1) -> dict[int, dict[str, Any]]:
+    """Offline classify at every size, to NDJSON and to JSON, each `repeat` times; interleaved
+    as the served runs are."""
+    out: dict[int, dict[str, Any]] = {t: {"accounts": t} for t in sizes}
+    runs: dict[int, dict[str, list[dict[str, Any]]]] = {t: {n: [] for n in OFFLINE} for t in sizes}
     with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "accounts.ndjson"
-        offline_file(src, target)
         one = Path(tmp) / "one.ndjson"
         offline_file(one, 1)
-        out["file_mib"] = round(src.stat().st_size / 2**20, 1)
-        for name in OFFLINE:
-            fmt = name.rsplit(" ", 1)[1]
-            cmd = [FCAUDIT, "classify", "-f", fmt, "-q", "--fail-on", "none"]
-            # The same command on one account: the start-up every run pays whatever its size
-            # (about half a second, a sixth of a 100,000-account run), taken out of the time
-            # per account so the figure compares the work per account.
-            results = []
-            for _ in range(repeat):
-                fixed, _, _, fixed_cpu = _measured([*cmd, str(one)])
-                done = _measured([*cmd, str(src)])
-                results.append(_result(*done, target, fixed=fixed, fixed_cpu=fixed_cpu))
-                print(f"  {target:,} {name}: {results[-1]}", file=sys.stderr, flush=True)
-            out[name] = _median(results)
+        files = {t: Path(tmp) / f"accounts-{t}.ndjson" for t in sizes}
+        for target, src in files.items():
+            offline_file(src, target)
+            out[target]["file_mib"] = round(src.stat().st_size / 2**20, 1)
+        for _ in range(repeat):
+            for name in OFFLINE:
+                cmd = [FCAUDIT, "classify", "-f", name.rsplit(" ", 1)[1], "-q", "--fail-on", "none"]
+                for target in sizes:
+                    # The same command on one account: the start-up every run pays whatever
+                    # its size (about half a second, a sixth of a 100,000-account run), taken
+                    # out of the time per account so the figure compares the work per account.
+                    fixed, _, _, fixed_cpu = _measured([*cmd, str(one)])
+                    done = _measured([*cmd, str(files[target])])
+                    runs[target][name].append(
+                        _result(*done, target, fixed=fixed, fixed_cpu=fixed_cpu)
+                    )
+                    print(f"  {target:,} {name}: {runs[target][name][-1]}", file=sys.stderr)
+    for target in sizes:
+        out[target].update({name: _median(results) for name, results in runs[target].items()})
     return out
 
 
@@ -166,10 +190,9 @@ def _median(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def scale(sizes: tuple[int, ...], repeat: int = 1) -> dict[str, Any]:
     """Every run at every size (each `repeat` times), and the targets' verdicts."""
-    rows = []
-    for target in sizes:
-        print(f"scale: {target:,} accounts", file=sys.stderr, flush=True)
-        rows.append({"target": target, **served(target, repeat), **offline(target, repeat)})
+    print(f"scale: {', '.join(f'{t:,}' for t in sizes)} accounts", file=sys.stderr, flush=True)
+    by_size, classified = served(sizes, repeat), offline(sizes, repeat)
+    rows = [{"target": t, **by_size[t], **classified[t]} for t in sizes]
     verdicts = {}
     for name in (*RUNS, *OFFLINE):
         rss = [r[name]["rss_mib"] for r in rows]
